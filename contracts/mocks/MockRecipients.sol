@@ -1,0 +1,48 @@
+// SPDX-License-Identifier: MIT
+pragma solidity 0.8.28;
+
+import {ISettlementLedger} from "../interfaces/ISettlementLedger.sol";
+
+/// @notice A party whose receive hook always reverts. It can still withdraw to another address.
+contract RevertingRecipient {
+    ISettlementLedger public immutable LEDGER;
+
+    constructor(ISettlementLedger ledger) {
+        LEDGER = ledger;
+    }
+
+    receive() external payable {
+        revert("RevertingRecipient: no ETH");
+    }
+
+    function withdraw(address token, address to, uint256 amount) external {
+        LEDGER.withdraw(token, to, amount);
+    }
+}
+
+/// @notice A party that re-enters the ledger from its receive hook, trying to withdraw twice.
+contract ReentrantRecipient {
+    ISettlementLedger public immutable LEDGER;
+    uint256 public reentryAttempts;
+    bool public reentrySucceeded;
+    bytes public reentryError;
+
+    constructor(ISettlementLedger ledger) {
+        LEDGER = ledger;
+    }
+
+    receive() external payable {
+        if (reentryAttempts == 0) {
+            reentryAttempts = 1;
+            try LEDGER.withdraw(address(0), address(this), msg.value) {
+                reentrySucceeded = true;
+            } catch (bytes memory reason) {
+                reentryError = reason;
+            }
+        }
+    }
+
+    function withdraw(address token, uint256 amount) external {
+        LEDGER.withdraw(token, address(this), amount);
+    }
+}
