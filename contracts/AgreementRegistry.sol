@@ -140,6 +140,7 @@ contract AgreementRegistry is IAgreementRegistry, EIP712 {
     ) external {
         AgreementState storage state = _existing(agreementId);
         if (state.status != AgreementStatus.Active) revert RegistryInvalidStatus(agreementId, state.status);
+        if (version <= state.activeVersion) revert RegistryVersionSuperseded(agreementId, version, state.activeVersion);
         bytes32 hash_ = _checkTerms(agreementId, version, terms);
         _checkTerms(agreementId, state.activeVersion, currentTerms);
         _verifySignatures(agreementId, version, hash_, false, signatures);
