@@ -1,10 +1,18 @@
 // SPDX-License-Identifier: MIT
 pragma solidity 0.8.28;
 
+import {IAgreementRegistry} from "../interfaces/IAgreementRegistry.sol";
 import {ISettlementLedger} from "../interfaces/ISettlementLedger.sol";
 
+/// @notice Lets a contract party consent to a version on chain, as a multisig would.
+abstract contract ContractParty {
+    function approveVersion(IAgreementRegistry registry, uint64 agreementId, uint32 version) external {
+        registry.approve(agreementId, version);
+    }
+}
+
 /// @notice A party whose receive hook always reverts. It can still withdraw to another address.
-contract RevertingRecipient {
+contract RevertingRecipient is ContractParty {
     ISettlementLedger public immutable LEDGER;
 
     constructor(ISettlementLedger ledger) {
@@ -21,7 +29,7 @@ contract RevertingRecipient {
 }
 
 /// @notice A party that re-enters the ledger from its receive hook, trying to withdraw twice.
-contract ReentrantRecipient {
+contract ReentrantRecipient is ContractParty {
     ISettlementLedger public immutable LEDGER;
     uint256 public reentryAttempts;
     bool public reentrySucceeded;
