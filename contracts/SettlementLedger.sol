@@ -220,7 +220,7 @@ contract SettlementLedger is ISettlementLedger, ReentrancyGuardTransient, Multic
         if (gross == 0) revert LedgerZeroAmount();
         if (orderRef == bytes32(0)) revert LedgerZeroOrderRef();
         if (_settlements[orderRef] != bytes32(0)) revert LedgerOrderAlreadySettled(orderRef);
-        SettlementConfig memory config = REGISTRY.settlementConfig(agreementId);
+        SettlementConfig memory config = _settlementConfig(agreementId);
         if (config.status != AgreementStatus.Active) revert LedgerAgreementNotActive(agreementId, config.status);
         if (referrer != address(0)) _checkReferrer(agreementId, config, referrer);
 
@@ -249,6 +249,22 @@ contract SettlementLedger is ISettlementLedger, ReentrancyGuardTransient, Multic
         if (token != ETH) _collectToken(token, gross);
     }
 
+    /// @dev {IAgreementRegistry-settlementConfig} without ABI re-validation: the registry is
+    /// immutable and trusted, and its answer is seven static words laid out as the memory struct.
+    function _settlementConfig(uint64 agreementId) private view returns (SettlementConfig memory config) {
+        address registry_ = address(REGISTRY);
+        bytes4 selector = IAgreementRegistry.settlementConfig.selector;
+        assembly ("memory-safe") {
+            let ptr := mload(0x40)
+            mstore(ptr, selector)
+            mstore(add(ptr, 4), agreementId)
+            if iszero(staticcall(gas(), registry_, ptr, 36, config, 224)) {
+                returndatacopy(ptr, 0, returndatasize())
+                revert(ptr, returndatasize())
+            }
+        }
+    }
+
     function _checkReferrer(uint64 agreementId, SettlementConfig memory config, address referrer) private view {
         if (referrer == msg.sender) revert LedgerSelfReferral(msg.sender);
         if (
@@ -273,18 +289,29 @@ contract SettlementLedger is ISettlementLedger, ReentrancyGuardTransient, Multic
             return 0;
         }
         releaseAt = uint40(block.timestamp + config.disputeWindow);
-        _settlements[orderRef] = keccak256(
-            abi.encode(
-                SettlementRecord({
-                    agreementId: agreementId,
-                    version: config.version,
-                    token: token,
-                    payer: msg.sender,
-                    reserve: _toUint128(reserve),
-                    releaseAt: releaseAt
-                })
-            )
-        );
+        // reserve < gross < 2**128 (settledVolume is checked to fit uint128), so the record's uint128 holds it.
+        _settlements[orderRef] = _hashRecord(agreementId, config.version, token, msg.sender, reserve, releaseAt);
+    }
+
+    /// @dev Equals keccak256(abi.encode(SettlementRecord(...))) ({hashRecord}), without building the struct.
+    function _hashRecord(
+        uint64 agreementId,
+        uint32 version,
+        address token,
+        address payer,
+        uint256 reserve,
+        uint40 releaseAt
+    ) private pure returns (bytes32 hash_) {
+        assembly ("memory-safe") {
+            let ptr := mload(0x40)
+            mstore(ptr, agreementId)
+            mstore(add(ptr, 0x20), version)
+            mstore(add(ptr, 0x40), token)
+            mstore(add(ptr, 0x60), payer)
+            mstore(add(ptr, 0x80), reserve)
+            mstore(add(ptr, 0xa0), releaseAt)
+            hash_ := keccak256(ptr, 0xc0)
+        }
     }
 
     /// @dev Interaction last; the guard is held, and delivery is measured, not trusted.

@@ -300,6 +300,7 @@ describe("SettlementLedger", function () {
     it("releases after the dispute window, by the shares of the version it was settled under", async function () {
       const { registry, ledger, id, terms, hotel, restaurant, airline, orderRef, other } = await settledFixture();
       const record = await recordOf(ledger, orderRef);
+      expect(await ledger.settlementState(orderRef)).to.equal(await ledger.hashRecord(record));
       await expect(ledger.releaseReserve(orderRef, record))
         .to.be.revertedWithCustomError(ledger, "LedgerDisputeWindowOpen")
         .withArgs(orderRef, record.releaseAt);
