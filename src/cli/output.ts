@@ -1,0 +1,31 @@
+/** Printing for the CLI: human tables by default, one stable JSON document with --json. */
+
+/** JSON with bigints as decimal strings. */
+export function toJson(value: unknown): string {
+  return JSON.stringify(value, (_key, v: unknown) => (typeof v === "bigint" ? v.toString() : v), 2);
+}
+
+/** Formats base units as a decimal in token units ("1.5"), without losing precision. */
+export function formatUnits(amount: bigint, decimals: number): string {
+  const negative = amount < 0n;
+  const abs = negative ? -amount : amount;
+  const base = 10n ** BigInt(decimals);
+  const whole = abs / base;
+  const fraction = (abs % base).toString().padStart(decimals, "0").replace(/0+$/, "");
+  return `${negative ? "-" : ""}${whole.toLocaleString("en-US")}${fraction ? `.${fraction}` : ""}`;
+}
+
+/** A left-aligned text table with a header row. */
+export function table(rows: ReadonlyArray<Record<string, string | number | bigint | boolean>>): string {
+  if (rows.length === 0) return "(none)";
+  const columns = Object.keys(rows[0]!);
+  const cells = rows.map((row) => columns.map((c) => String(row[c] ?? "")));
+  const widths = columns.map((c, i) => Math.max(c.length, ...cells.map((r) => r[i]!.length)));
+  const line = (values: string[]) => values.map((v, i) => v.padEnd(widths[i]!)).join("  ").trimEnd();
+  return [line(columns), line(widths.map((w) => "-".repeat(w))), ...cells.map(line)].join("\n");
+}
+
+/** Prints a command's result: `json` as one document, else the human text. */
+export function emit(options: { json?: boolean }, data: unknown, human: () => string): void {
+  process.stdout.write((options.json ? toJson(data) : human()) + "\n");
+}
