@@ -13,6 +13,7 @@ import {
     Terms
 } from "./interfaces/IConcordTypes.sol";
 import {TermsLib} from "./libraries/TermsLib.sol";
+import {NegotiationHub} from "./NegotiationHub.sol";
 
 /// @title AgreementRegistry
 /// @notice Agreements, their versions of terms, and multi-party consent. See {IAgreementRegistry}.
@@ -43,6 +44,9 @@ contract AgreementRegistry is IAgreementRegistry, EIP712 {
     uint256 private constant MARK_COUNTED = 2;
 
     // ---------------------------------------------------------------- storage
+
+    /// @notice The negotiation hub deployed with this registry, the only caller of {activateNegotiated}.
+    NegotiationHub public immutable NEGOTIATION;
 
     /// @dev Everything a settlement reads, packed in one slot.
     struct AgreementState {
@@ -76,7 +80,9 @@ contract AgreementRegistry is IAgreementRegistry, EIP712 {
 
     // ---------------------------------------------------------------- constructor
 
-    constructor() EIP712("Concord", "1") {}
+    constructor() EIP712("Concord", "1") {
+        NEGOTIATION = new NegotiationHub(IAgreementRegistry(address(this)));
+    }
 
     // ---------------------------------------------------------------- agreements
 
@@ -147,6 +153,19 @@ contract AgreementRegistry is IAgreementRegistry, EIP712 {
         _requireConsent(agreementId, version, terms, false);
         _requireConsent(agreementId, version, currentTerms, false);
         _releaseSignatureMarks(agreementId, version, false, signatures);
+        _activate(state, agreementId, version, hash_, terms);
+    }
+
+    /// @inheritdoc IAgreementRegistry
+    function activateNegotiated(uint64 agreementId, Terms calldata terms) external returns (uint32 version) {
+        if (msg.sender != address(NEGOTIATION)) revert RegistryUnauthorized(msg.sender);
+        AgreementState storage state = _existing(agreementId);
+        if (state.status == AgreementStatus.Terminated) revert RegistryInvalidStatus(agreementId, state.status);
+        // _activate validates the terms (TermsLib) and the nested agreements before any state change.
+        bytes32 hash_ = TermsLib.hash(terms);
+        version = ++state.latestVersion;
+        _termsHashes[agreementId][version] = hash_;
+        emit VersionProposed(agreementId, version, hash_, terms);
         _activate(state, agreementId, version, hash_, terms);
     }
 
@@ -243,6 +262,11 @@ contract AgreementRegistry is IAgreementRegistry, EIP712 {
     /// @inheritdoc IAgreementRegistry
     function isNonceUsed(address owner, uint256 nonce) public view returns (bool) {
         return _nonceBitmaps[owner][nonce >> 8] & (uint256(1) << (nonce & 0xff)) != 0;
+    }
+
+    /// @inheritdoc IAgreementRegistry
+    function negotiationHub() external view returns (address) {
+        return address(NEGOTIATION);
     }
 
     /// @inheritdoc IAgreementRegistry

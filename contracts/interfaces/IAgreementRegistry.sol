@@ -125,6 +125,15 @@ interface IAgreementRegistry {
         ConsentSignature[] calldata signatures
     ) external;
 
+    /// @notice Proposes and activates `terms` as the next version, with the consent gathered by a
+    /// negotiation: callable only by this registry's {negotiationHub}, which calls it once every
+    /// participant (a superset of the account parties of `terms` and of the version in force) accepted them.
+    /// @dev Validates the terms exactly as {propose} and {proposeAmendment}; works for a proposed
+    /// agreement (first activation) and an active one (amendment).
+    /// Emits a {VersionProposed} and a {VersionActivated} event.
+    /// @return version The number of the activated version.
+    function activateNegotiated(uint64 agreementId, Terms calldata terms) external returns (uint32 version);
+
     /// @notice Records the caller's on-chain consent to terminating the agreement's current version.
     /// @dev Emits a {TerminationApproved} event.
     function approveTermination(uint64 agreementId) external;
@@ -167,6 +176,9 @@ interface IAgreementRegistry {
 
     /// @notice Whether `owner` used or cancelled `nonce`.
     function isNonceUsed(address owner, uint256 nonce) external view returns (bool);
+
+    /// @notice The negotiation hub this registry deployed, the only caller of {activateNegotiated}.
+    function negotiationHub() external view returns (address);
 
     /// @notice The number of agreements ever proposed (ids run from 1 to this number).
     function agreementCount() external view returns (uint64);
