@@ -1,0 +1,166 @@
+import { expect } from "chai";
+import hre, { ethers } from "hardhat";
+import { loadFixture, time } from "@nomicfoundation/hardhat-network-helpers";
+import { createPublicClient, custom, type Address } from "viem";
+import { fetchConcordLogs, type ConcordLog } from "../../src/audit/fetch";
+import { ReplayState } from "../../src/audit/replay";
+import { ETH } from "../helpers/concord";
+import { buildRichHistory } from "./history";
+
+describe("audit replay", function () {
+  async function richHistoryFixture() {
+    const history = await buildRichHistory(await ethers.getSigners(), { increaseTime: (s) => time.increase(s) });
+    const client = createPublicClient({ transport: custom(hre.network.provider) });
+    return { history, client };
+  }
+
+  async function replayAll(fixture: Awaited<ReturnType<typeof richHistoryFixture>>, initialRange = 3n) {
+    const { history, client } = fixture;
+    const state = new ReplayState();
+    const seen: ConcordLog[] = [];
+    let raw = 0;
+    for await (const batch of fetchConcordLogs(client, {
+      addresses: { registry: history.addresses.registry, ledger: history.addresses.ledger },
+      fromBlock: history.deployBlock,
+      initialRange,
+      growBelow: 2,
+    })) {
+      raw += batch.rawCount;
+      seen.push(...batch.logs);
+      state.applyBatch(batch.logs);
+    }
+    state.finish();
+    return { state, seen, raw };
+  }
+
+  describe("fetch", function () {
+    it("returns every Concord log once, decoded, in (block, tx, log) order", async function () {
+      const fixture = await loadFixture(richHistoryFixture);
+      const { seen, raw } = await replayAll(fixture);
+      const { history } = fixture;
+      const expected = (await ethers.provider.getLogs({
+        address: [history.addresses.registry, history.addresses.ledger],
+        fromBlock: Number(history.deployBlock),
+        toBlock: "latest",
+      })).length;
+      expect(raw).to.equal(expected);
+      expect(seen.length).to.equal(expected);
+      for (let i = 1; i < seen.length; i += 1) {
+        const [a, b] = [seen[i - 1]!, seen[i]!];
+        const order = a.blockNumber < b.blockNumber || (a.blockNumber === b.blockNumber && (a.transactionIndex < b.transactionIndex || (a.transactionIndex === b.transactionIndex && a.logIndex < b.logIndex)));
+        expect(order, `log ${i} out of order`).to.equal(true);
+      }
+      const names = new Set(seen.map((l) => l.eventName));
+      for (const name of ["AgreementProposed", "VersionProposed", "VersionActivated", "ConsentSigned", "Settled", "ReserveRefunded", "ReserveReleased", "PartyCredited", "NestedShareReceived", "Withdrawn"]) {
+        expect(names.has(name), name).to.equal(true);
+      }
+    });
+
+    it("throws on a log it cannot decode instead of dropping it", async function () {
+      const { history, client } = await loadFixture(richHistoryFixture);
+      // Present the token as the ledger: its Transfer/Approval logs come from a "Concord" address.
+      const run = async () => {
+        for await (const _batch of fetchConcordLogs(client, {
+          addresses: { registry: history.addresses.registry, ledger: history.addresses.token },
+          fromBlock: history.deployBlock,
+        })) {
+          // consume
+        }
+      };
+      let error: unknown;
+      try {
+        await run();
+      } catch (e) {
+        error = e;
+      }
+      expect((error as Error | undefined)?.name).to.equal("UndecodableLogError");
+      expect((error as Error).message).to.match(/unknown topic0 0xddf252ad/);
+    });
+  });
+
+  describe("rebuilt state", function () {
+    it("rebuilds every balance, pool, released amount and reserve of a rich history with no violation", async function () {
+      const fixture = await loadFixture(richHistoryFixture);
+      const { history } = fixture;
+      const { state } = await replayAll(fixture);
+      expect(state.violations).to.deep.equal([]);
+      const { ledger } = history;
+      expect(state.balances.size).to.be.greaterThan(6);
+      for (const entry of state.balances.values()) {
+        expect(await ledger.balanceOf(entry.account, entry.token), `${entry.account} in ${entry.token}`).to.equal(entry.amount);
+      }
+      // Accounts that never appear hold nothing on chain either.
+      for (const who of Object.values(history.people)) {
+        for (const token of [ETH, history.addresses.token]) {
+          expect(await ledger.balanceOf(who, token)).to.equal(state.balanceOf(who as Address, token as Address));
+        }
+      }
+      expect(state.pools.size).to.be.greaterThan(5);
+      for (const pool of state.pools.values()) {
+        const onChain = await ledger.pool(pool.agreementId, pool.version, pool.token);
+        expect(onChain.distributable).to.equal(pool.distributable);
+        expect(onChain.dust).to.equal(pool.dust);
+        for (let i = 0; i < pool.released.length; i += 1) {
+          expect(await ledger.released(pool.agreementId, pool.version, pool.token, i)).to.equal(pool.released[i]);
+        }
+      }
+      // Holdings per token: what the ledger actually holds.
+      expect(state.totalsOf(ETH as Address).holdings).to.equal(await ethers.provider.getBalance(history.addresses.ledger));
+      expect(state.totalsOf(history.addresses.token).holdings).to.equal(await history.token.balanceOf(history.addresses.ledger));
+      // The amendment and the nesting are in the rebuilt agreements.
+      const a = state.agreements.get(history.ids.a)!;
+      expect(a.activeVersion).to.equal(2);
+      expect(a.versions.get(2)!.terms.reserveBps).to.equal(2_000);
+      expect(state.pool(history.ids.b, 1, ETH as Address)!.provenance.recent.some((e) => e.eventName === "NestedShareReceived")).to.equal(true);
+      const refunded = state.settlements.get(ethers.id("concord:audit:a1-eth-2") as `0x${string}`)!;
+      expect(refunded.closed).to.equal(true);
+      expect(refunded.reserve).to.equal(0n);
+      expect(refunded.refunded).to.equal(33_333_333n);
+    });
+
+    it("reports a law broken by a forged event, with the event that broke it", async function () {
+      const fixture = await loadFixture(richHistoryFixture);
+      const { seen } = await replayAll(fixture);
+      const state = new ReplayState();
+      const forgedAt = seen.findIndex((l) => l.eventName === "Settled");
+      for (let i = 0; i < seen.length; i += 1) {
+        const log = seen[i]!;
+        if (i === forgedAt) {
+          // A Settled event whose referral fee is one wei above the terms.
+          state.apply({ ...log, args: { ...log.args, referralFee: (log.args.referralFee as bigint) + 1n } });
+        } else {
+          state.apply(log);
+        }
+      }
+      const first = state.violations[0]!;
+      expect(first.law).to.equal("single-attribution");
+      expect(first.event.blockNumber).to.equal(seen[forgedAt]!.blockNumber);
+      expect(first.event.logIndex).to.equal(seen[forgedAt]!.logIndex);
+      expect(first.message).to.match(/referral fee \d+, the terms give \d+/);
+    });
+
+    it("reports a negative balance from a forged withdrawal", async function () {
+      const fixture = await loadFixture(richHistoryFixture);
+      const { seen } = await replayAll(fixture);
+      const state = new ReplayState();
+      for (const log of seen) {
+        const forged = log.eventName === "Withdrawn" ? { ...log, args: { ...log.args, amount: (log.args.amount as bigint) * 10n } } : log;
+        state.apply(forged);
+      }
+      const negative = state.violations.find((v) => v.law === "no-negative-balance")!;
+      expect(negative.account).to.equal(seen.find((l) => l.eventName === "Withdrawn")!.args.account);
+      expect(negative.event.eventName).to.equal("Withdrawn");
+    });
+
+    it("reports a replayed order reference", async function () {
+      const fixture = await loadFixture(richHistoryFixture);
+      const { seen } = await replayAll(fixture);
+      const state = new ReplayState();
+      const settled = seen.find((l) => l.eventName === "Settled")!;
+      const last = seen.at(-1)!;
+      for (const log of seen) state.apply(log);
+      state.apply({ ...settled, blockNumber: last.blockNumber + 1n, logIndex: 0 });
+      expect(state.violations.map((v) => v.law)).to.include("unique-order-reference");
+    });
+  });
+});
