@@ -62,7 +62,8 @@ describe("negotiation on chain (end to end)", function () {
 
     // The last offer is the active version.
     if (result.transcript.outcome.status !== "agreed") throw new Error("not agreed");
-    const agreed = offerToTerms(result.transcript.outcome.offer, participants, fixed);
+    const chainTerms = offerToTerms(result.transcript.outcome.offer, participants, fixed);
+    const agreed = { ...chainTerms, parties: chainTerms.parties.map((p) => ({ ...p })), referrers: [...chainTerms.referrers] };
     const [status, , active] = await registry.agreement(id);
     expect(status).to.equal(AgreementStatus.Active);
     expect(active).to.equal(BigInt(result.version!));
