@@ -7,7 +7,6 @@ import {IAgreementRegistry} from "./interfaces/IAgreementRegistry.sol";
 import {
     AgreementStatus,
     ConsentSignature,
-    Party,
     ReferrerPolicy,
     SettlementConfig,
     Terms
@@ -27,6 +26,7 @@ contract AgreementRegistry is IAgreementRegistry, EIP712 {
     /// @notice An agreement may nest other agreements at most this many levels deep.
     uint8 public constant MAX_NESTING_DEPTH = 4;
 
+    /// @notice EIP-712 type hash of a consent to one version's terms (the terms are a nested struct).
     bytes32 public constant CONSENT_TYPEHASH = keccak256(
         "Consent(uint256 agreementId,uint32 version,Terms terms,uint256 nonce,uint256 deadline)"
         "Party(address account,uint64 agreementId,uint16 shareBps)"
@@ -34,6 +34,7 @@ contract AgreementRegistry is IAgreementRegistry, EIP712 {
         "uint32 disputeWindow,address refundAuthority,uint8 dustPartyIndex,bytes32 documentHash)"
     );
 
+    /// @notice EIP-712 type hash of a consent to terminating an agreement's current version.
     bytes32 public constant TERMINATION_TYPEHASH =
         keccak256("Termination(uint256 agreementId,uint32 version,uint256 nonce,uint256 deadline)");
 

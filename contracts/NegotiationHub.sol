@@ -29,6 +29,7 @@ contract NegotiationHub is INegotiationHub {
         uint256 acceptedMask;
     }
 
+    /// @notice The registry that deployed this hub and activates the terms it agrees.
     IAgreementRegistry public immutable REGISTRY;
 
     mapping(uint64 agreementId => Negotiation) private _negotiations;

@@ -28,6 +28,7 @@ contract SettlementLedger is ISettlementLedger, ReentrancyGuardTransient, Multic
 
     address private constant ETH = address(0);
 
+    /// @notice The registry whose agreements this ledger settles (see {registry}).
     IAgreementRegistry public immutable REGISTRY;
 
     // ---------------------------------------------------------------- storage
@@ -71,6 +72,7 @@ contract SettlementLedger is ISettlementLedger, ReentrancyGuardTransient, Multic
     ) external nonReentrant {
         if (token == ETH) revert LedgerValueMismatch(0, gross);
         // A front-run permit must not block the payment: the allowance decides (OpenZeppelin's advice).
+        // solhint-disable-next-line no-empty-blocks
         try IERC20Permit(token).permit(msg.sender, address(this), gross, permitDeadline, v, r, s) {} catch {}
         _settle(agreementId, token, gross, referrer, orderRef);
     }

@@ -2,10 +2,10 @@
 pragma solidity 0.8.28;
 
 /// @notice A hostile party, payer or recipient for adversarial tests: when armed, its ETH receive hook
-/// and its ERC-777-style token hooks call `target` with `payload` once (re-entering the ledger), and
+/// and its ERC-777-style token hooks call `reentryTarget` with `payload` once (re-entering the ledger), and
 /// record what happened; when told to, every hook reverts instead.
 contract ReentrantAccount {
-    address public target;
+    address public reentryTarget;
     bytes public payload;
     bool public armed;
     bool public revertHooks;
@@ -17,7 +17,7 @@ contract ReentrantAccount {
 
     /// @notice Re-enter `target_` with `payload_` from the next hook.
     function arm(address target_, bytes calldata payload_) external {
-        target = target_;
+        reentryTarget = target_;
         payload = payload_;
         armed = true;
     }
@@ -56,7 +56,7 @@ contract ReentrantAccount {
         if (!armed) return;
         armed = false;
         ++reentryAttempts;
-        (bool ok, bytes memory result) = target.call(payload);
+        (bool ok, bytes memory result) = reentryTarget.call(payload);
         lastReentrySucceeded = ok;
         lastReentryError = ok ? bytes("") : result;
     }

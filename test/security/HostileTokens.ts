@@ -20,12 +20,14 @@ describe("Security: hostile tokens", function () {
       { referrerPolicy: ReferrerPolicy.Open, referralFeeBps: 500, reserveBps: 0, disputeWindow: 0 },
     );
     const id = await activateWithSignatures(registry, terms, [hotel!, restaurant!]);
-    const deploy = async (name: "NoReturnToken" | "FalseReturnToken" | "FeeOnTransferToken" | "RevertOnZeroToken") => {
-      const token = await ethers.deployContract(name);
+    const noReturn = await ethers.deployContract("NoReturnToken");
+    const falseReturn = await ethers.deployContract("FalseReturnToken");
+    const feeOnTransfer = await ethers.deployContract("FeeOnTransferToken");
+    const revertOnZero = await ethers.deployContract("RevertOnZeroToken");
+    for (const token of [noReturn, falseReturn, feeOnTransfer, revertOnZero]) {
       await token.mint(guest!.address, 10n ** 24n);
       await token.connect(guest!).approve(ledger, ethers.MaxUint256);
-      return token;
-    };
+    }
     return {
       ledger,
       terms,
@@ -34,10 +36,10 @@ describe("Security: hostile tokens", function () {
       restaurant: restaurant!,
       guest: guest!,
       travelSite: travelSite!,
-      noReturn: await deploy("NoReturnToken"),
-      falseReturn: await deploy("FalseReturnToken"),
-      feeOnTransfer: await deploy("FeeOnTransferToken"),
-      revertOnZero: await deploy("RevertOnZeroToken"),
+      noReturn,
+      falseReturn,
+      feeOnTransfer,
+      revertOnZero,
     };
   }
 
