@@ -4,13 +4,15 @@
  * stream of batches ordered by (block number, transaction index, log index); a log from a
  * Concord address that does not decode is an error, never dropped.
  */
-import { decodeEventLog, getAddress, toEventSelector, type Abi, type AbiEvent, type Address, type Hex } from "viem";
+import { decodeEventLog, getAddress, toEventSelector, type Abi, type AbiEvent, type Address, type Client, type Hex } from "viem";
 import { abiOf, eventsOf, optionalAbiOf, type ContractRole } from "./abis";
 
-/** What the fetcher needs of a viem client: JSON-RPC requests. */
-export type RpcClient = {
-  request: (args: { method: string; params?: unknown }) => Promise<unknown>;
-};
+/** What the auditor needs of a viem client: JSON-RPC requests. */
+export type RpcClient = Pick<Client, "request">;
+
+type RawRequest = (args: { method: string; params?: unknown }) => Promise<unknown>;
+/** The client's request function, untyped: the auditor sends raw JSON-RPC and checks answers itself. */
+export const rawRequest = (client: RpcClient): RawRequest => client.request as unknown as RawRequest;
 
 /** The addresses of one Concord deployment. */
 export type ConcordAddresses = {
@@ -253,8 +255,9 @@ export async function* fetchConcordLogs(
   parameters: FetchLogsParameters,
 ): AsyncGenerator<LogBatch, { head: bigint; toBlock: bigint; rawLogs: number; requests: number }> {
   const decoder = new ConcordLogDecoder(parameters.addresses);
+  const request_ = rawRequest(client);
   const address = decoder.addressList;
-  const head = parameters.head ?? BigInt((await client.request({ method: "eth_blockNumber" })) as Hex);
+  const head = parameters.head ?? BigInt((await request_({ method: "eth_blockNumber" })) as Hex);
   const confirmations = parameters.confirmations ?? 0n;
   let target = parameters.toBlock ?? head - confirmations;
   if (target > head) target = head;
@@ -270,8 +273,7 @@ export async function* fetchConcordLogs(
 
   const request = (from: bigint, to: bigint): Promise<RangeOutcome> => {
     requests += 1;
-    return client
-      .request({ method: "eth_getLogs", params: [{ address, fromBlock: hex(from), toBlock: hex(to) }] })
+    return request_({ method: "eth_getLogs", params: [{ address, fromBlock: hex(from), toBlock: hex(to) }] })
       .then(
         (logs) => ({ ok: true as const, logs: logs as RawLog[] }),
         (error: unknown) => ({ ok: false as const, error }),

@@ -120,6 +120,8 @@ export type TokenTotals = {
   heldReserves: bigint;
   /** Sum over pools of distributable + dust - released. */
   undistributed: bigint;
+  /** The events that moved value in this token. */
+  provenance: Provenance;
 };
 
 const RECENT = 16;
@@ -245,7 +247,15 @@ export class ReplayState {
   }
 
   totalsOf(token: Address): TokenTotals {
-    return this.totals.get(token.toLowerCase()) ?? { holdings: 0n, balances: 0n, heldReserves: 0n, undistributed: 0n };
+    return (
+      this.totals.get(token.toLowerCase()) ?? {
+        holdings: 0n,
+        balances: 0n,
+        heldReserves: 0n,
+        undistributed: 0n,
+        provenance: { count: 0, recent: [] },
+      }
+    );
   }
 
   tokens(): Address[] {
@@ -763,7 +773,7 @@ export class ReplayState {
     const key = token.toLowerCase();
     let totals = this.totals.get(key);
     if (!totals) {
-      totals = { token, holdings: 0n, balances: 0n, heldReserves: 0n, undistributed: 0n };
+      totals = { token, holdings: 0n, balances: 0n, heldReserves: 0n, undistributed: 0n, provenance: { count: 0, recent: [] } };
       this.totals.set(key, totals);
     }
     return totals;
@@ -771,6 +781,7 @@ export class ReplayState {
 
   private checkConservation(token: Address, event: EventRef): void {
     const t = this.totalsFor(token);
+    touch(t.provenance, event);
     const owed = t.balances + t.heldReserves + t.undistributed;
     if (t.holdings !== owed) {
       this.violate(

@@ -9,7 +9,7 @@ import { buildRichHistory } from "./history";
 
 describe("audit replay", function () {
   async function richHistoryFixture() {
-    const history = await buildRichHistory(await ethers.getSigners(), { increaseTime: (s) => time.increase(s) });
+    const history = await buildRichHistory(await ethers.getSigners(), { increaseTime: async (s) => void (await time.increase(s)) });
     const client = createPublicClient({ transport: custom(hre.network.provider) });
     return { history, client };
   }

@@ -1,0 +1,240 @@
+/**
+ * Per-partner statements for a period (a block range, or a time range resolved to blocks):
+ * earned by agreement, referral fees, reserves held and released, refunds and withdrawals.
+ * Built by replaying the stored events, so figures are exactly what the events say.
+ */
+import { zeroAddress, type Address, type Hex } from "viem";
+import { partyShare, splitNet } from "../sdk/split";
+import { ConcordLogDecoder, rawRequest, type RpcClient } from "./fetch";
+import { ReplayState, type TermsValue } from "./replay";
+import { AuditStore, defaultDataDir, toJson } from "./store";
+import { sync, type AuditParameters, type SyncResult } from "./sync";
+
+export type ReportPeriod = { fromBlock?: bigint; toBlock?: bigint; fromTime?: bigint; toTime?: bigint };
+
+/** One partner's figures in one token. */
+export type TokenStatement = {
+  /** Credited from pools, by agreement id (decimal string key). */
+  earnedByAgreement: Map<bigint, bigint>;
+  referralFees: bigint;
+  /** The partner's share of reserves still held at the end of the period. */
+  reservesHeld: bigint;
+  /** The partner's share of reserves released during the period. */
+  reservesReleased: bigint;
+  /** The partner's share of reserves refunded to payers during the period. */
+  refundsIssued: bigint;
+  /** Refunds credited to the partner as a payer. */
+  refundsReceived: bigint;
+  withdrawn: bigint;
+};
+
+export type PartnerStatement = { partner: Address; tokens: Map<Address, TokenStatement> };
+
+export type AuditReport = {
+  fromBlock: bigint;
+  toBlock: bigint;
+  partners: PartnerStatement[];
+};
+
+export type StatementRow = {
+  partner: Address;
+  token: Address;
+  item: "earned" | "referral-fees" | "reserves-held" | "reserves-released" | "refunds-issued" | "refunds-received" | "withdrawn";
+  agreementId: bigint | null;
+  amount: bigint;
+};
+
+const emptyStatement = (): TokenStatement => ({
+  earnedByAgreement: new Map(),
+  referralFees: 0n,
+  reservesHeld: 0n,
+  reservesReleased: 0n,
+  refundsIssued: 0n,
+  refundsReceived: 0n,
+  withdrawn: 0n,
+});
+
+/** What one account party would be credited if `amount` alone entered the pool of `terms`. */
+function shareOf(terms: TermsValue, unit: bigint, partner: string, amount: bigint): bigint {
+  const { distributable, dust } = splitNet(amount, unit);
+  let total = 0n;
+  terms.parties.forEach((party, index) => {
+    if (party.agreementId !== 0n || party.account.toLowerCase() !== partner) return;
+    total += partyShare(distributable, party.shareBps) + (index === terms.dustPartyIndex ? dust : 0n);
+  });
+  return total;
+}
+
+/** The first block whose timestamp is at least `time` (binary search over headers). */
+export async function blockAtOrAfter(client: RpcClient, time: bigint, low: bigint, high: bigint): Promise<bigint> {
+  const request = rawRequest(client);
+  const timestamp = async (n: bigint) =>
+    BigInt(((await request({ method: "eth_getBlockByNumber", params: [`0x${n.toString(16)}`, false] })) as { timestamp: Hex }).timestamp);
+  while (low < high) {
+    const mid = (low + high) / 2n;
+    if ((await timestamp(mid)) < time) low = mid + 1n;
+    else high = mid;
+  }
+  return low;
+}
+
+/**
+ * Builds per-partner statements from the stored events in a period (after syncing the store
+ * unless `sync: false`).
+ *
+ * @example
+ * const report = await auditReport({ client, ledger, period: { fromBlock: 100n } });
+ * console.log(reportToCsv(report));
+ */
+export async function auditReport(
+  parameters: AuditParameters & { period?: ReportPeriod; partners?: readonly Address[]; sync?: boolean },
+): Promise<AuditReport & { synced?: SyncResult }> {
+  // An in-memory store must stay open between the sync and the statement.
+  const given = parameters.store ?? (parameters.dataDir === null ? await AuditStore.open(undefined) : undefined);
+  const synced = parameters.sync === false ? undefined : await sync({ ...parameters, store: given });
+  let dataDir = synced?.dataDir ?? parameters.dataDir ?? undefined;
+  if (!given && !dataDir) {
+    const chainId = BigInt((await rawRequest(parameters.client)({ method: "eth_chainId" })) as Hex);
+    dataDir = defaultDataDir(chainId, parameters.ledger);
+  }
+  const store = given ?? (await AuditStore.open(dataDir));
+  try {
+    const meta = await store.meta();
+    const cursor = await store.cursor();
+    if (!meta || !cursor) throw new Error(`store ${store.dataDir ?? "(memory)"} holds no synced history: run sync first`);
+    const period = parameters.period ?? {};
+    let fromBlock = period.fromBlock ?? meta.startBlock;
+    let toBlock = period.toBlock ?? cursor.blockNumber;
+    if (period.fromTime !== undefined) fromBlock = await blockAtOrAfter(parameters.client, period.fromTime, meta.startBlock, cursor.blockNumber + 1n);
+    if (period.toTime !== undefined) toBlock = (await blockAtOrAfter(parameters.client, period.toTime + 1n, meta.startBlock, cursor.blockNumber + 1n)) - 1n;
+    if (toBlock > cursor.blockNumber) toBlock = cursor.blockNumber;
+
+    const wanted = parameters.partners ? new Set(parameters.partners.map((p) => p.toLowerCase())) : undefined;
+    const partners = new Map<string, PartnerStatement>();
+    const statement = (partner: Address, token: Address): TokenStatement | undefined => {
+      const key = partner.toLowerCase();
+      if (partner === zeroAddress || (wanted && !wanted.has(key))) return undefined;
+      let p = partners.get(key);
+      if (!p) {
+        p = { partner, tokens: new Map() };
+        partners.set(key, p);
+      }
+      let t = p.tokens.get(token);
+      if (!t) {
+        t = emptyStatement();
+        p.tokens.set(token, t);
+      }
+      return t;
+    };
+    const eachAccountParty = (state: ReplayState, agreementId: bigint, version: number, token: Address, amount: bigint, apply: (t: TokenStatement, share: bigint) => void) => {
+      const v = state.termsOf(agreementId, version);
+      if (!v || v.unit === undefined) return;
+      for (const party of v.terms.parties) {
+        if (party.agreementId !== 0n) continue;
+        const t = statement(party.account, token);
+        if (t) apply(t, shareOf(v.terms, v.unit, party.account.toLowerCase(), amount));
+      }
+    };
+
+    const state = new ReplayState();
+    const decoder = new ConcordLogDecoder(meta.addresses);
+    for await (const page of store.events(decoder, { toBlock })) {
+      for (const log of page) {
+        state.apply(log);
+        if (log.blockNumber < fromBlock || log.contract !== "ledger") continue;
+        const a = log.args;
+        const token = a.token as Address;
+        switch (log.eventName) {
+          case "Settled": {
+            const t = statement(a.referrer as Address, token);
+            if (t) t.referralFees += a.referralFee as bigint;
+            break;
+          }
+          case "PartyCredited": {
+            if ((a.childAgreementId as bigint) !== 0n) break;
+            const t = statement(a.account as Address, token);
+            if (t) {
+              const id = a.agreementId as bigint;
+              t.earnedByAgreement.set(id, (t.earnedByAgreement.get(id) ?? 0n) + (a.amount as bigint));
+            }
+            break;
+          }
+          case "ReserveReleased":
+            eachAccountParty(state, a.agreementId as bigint, Number(a.version), token, a.amount as bigint, (t, share) => (t.reservesReleased += share));
+            break;
+          case "ReserveRefunded": {
+            eachAccountParty(state, a.agreementId as bigint, Number(a.version), token, a.amount as bigint, (t, share) => (t.refundsIssued += share));
+            const t = statement(a.payer as Address, token);
+            if (t) t.refundsReceived += a.amount as bigint;
+            break;
+          }
+          case "Withdrawn": {
+            const t = statement(a.account as Address, token);
+            if (t) t.withdrawn += a.amount as bigint;
+            break;
+          }
+        }
+      }
+    }
+    for (const s of state.settlements.values()) {
+      if (!s.closed) eachAccountParty(state, s.agreementId, s.version, s.token, s.reserve, (t, share) => (t.reservesHeld += share));
+    }
+    const result: AuditReport & { synced?: SyncResult } = {
+      fromBlock,
+      toBlock,
+      partners: [...partners.values()].sort((x, y) => (x.partner.toLowerCase() < y.partner.toLowerCase() ? -1 : 1)),
+    };
+    if (synced) result.synced = synced;
+    return result;
+  } finally {
+    if (!parameters.store) await store.close();
+  }
+}
+
+/** The report as table rows (one per partner, token, item and agreement; zero items left out). */
+export function statementRows(report: AuditReport): StatementRow[] {
+  const rows: StatementRow[] = [];
+  for (const p of report.partners) {
+    for (const [token, t] of p.tokens) {
+      const push = (item: StatementRow["item"], amount: bigint, agreementId: bigint | null = null) => {
+        if (amount !== 0n) rows.push({ partner: p.partner, token, item, agreementId, amount });
+      };
+      for (const [id, amount] of [...t.earnedByAgreement].sort((x, y) => (x[0] < y[0] ? -1 : 1))) push("earned", amount, id);
+      push("referral-fees", t.referralFees);
+      push("reserves-held", t.reservesHeld);
+      push("reserves-released", t.reservesReleased);
+      push("refunds-issued", t.refundsIssued);
+      push("refunds-received", t.refundsReceived);
+      push("withdrawn", t.withdrawn);
+    }
+  }
+  return rows;
+}
+
+/** The report as JSON, amounts as decimal strings. */
+export function reportToJson(report: AuditReport): string {
+  return toJson({
+    fromBlock: report.fromBlock,
+    toBlock: report.toBlock,
+    partners: report.partners.map((p) => ({
+      partner: p.partner,
+      tokens: [...p.tokens].map(([token, t]) => ({
+        token,
+        earnedByAgreement: Object.fromEntries([...t.earnedByAgreement].map(([id, amount]) => [id.toString(), amount.toString()])),
+        referralFees: t.referralFees,
+        reservesHeld: t.reservesHeld,
+        reservesReleased: t.reservesReleased,
+        refundsIssued: t.refundsIssued,
+        refundsReceived: t.refundsReceived,
+        withdrawn: t.withdrawn,
+      })),
+    })),
+  });
+}
+
+/** The report as CSV: partner,token,item,agreement,amount. */
+export function reportToCsv(report: AuditReport): string {
+  const lines = ["partner,token,item,agreement,amount"];
+  for (const r of statementRows(report)) lines.push([r.partner, r.token, r.item, r.agreementId?.toString() ?? "", r.amount.toString()].join(","));
+  return `${lines.join("\n")}\n`;
+}

@@ -1,0 +1,252 @@
+/**
+ * `sync` replays a deployment's history into the store (resuming after its cursor, rolling back
+ * a reorganisation first) and rebuilds the state; `verify` syncs, then reconciles the rebuilt
+ * state with the chain at the target block.
+ */
+import type { Address, Hex } from "viem";
+import { optionalAbiOf } from "./abis";
+import {
+  ConcordLogDecoder,
+  fetchConcordLogs,
+  rawRequest,
+  type ConcordAddresses,
+  type FetchLogsParameters,
+  type RangeEvent,
+  type RpcClient,
+} from "./fetch";
+import { reconcile, type Difference, type ReconcileResult } from "./reconcile";
+import { ReplayState, type Violation } from "./replay";
+import { AuditStore, defaultDataDir, type Cursor } from "./store";
+
+export type AuditParameters = {
+  /** A viem client (http transport for a node, custom transport for an in-process provider). */
+  client: RpcClient;
+  /** The settlement ledger to audit; the registry and negotiation hub are read from the chain. */
+  ledger: Address;
+  registry?: Address | undefined;
+  /** The negotiation hub; null for none; read from the registry when undefined. */
+  negotiationHub?: Address | null | undefined;
+  /** First block to read on a first sync (the deployment block). Default 0. */
+  fromBlock?: bigint | undefined;
+  /** Last block to replay; default head minus `confirmations`. */
+  toBlock?: bigint | undefined;
+  /** Default 0 (a local chain); use more on a public network. */
+  confirmations?: bigint | undefined;
+  /** Data folder; default `.concord/audit/<chainId>-<ledger>`; null keeps the store in memory. */
+  dataDir?: string | null | undefined;
+  /** An open store to use instead of opening `dataDir` (left open). */
+  store?: AuditStore | undefined;
+  /** Range tuning for `eth_getLogs`. */
+  fetch?: Pick<FetchLogsParameters, "initialRange" | "maxRange" | "growBelow" | "maxAttempts" | "retryDelayMs"> | undefined;
+  /** Progress after every batch (the CLI draws its progress bar from it). */
+  onProgress?: ((progress: SyncProgress) => void) | undefined;
+  onRange?: ((event: RangeEvent) => void) | undefined;
+};
+
+export type SyncProgress = {
+  fromBlock: bigint;
+  toBlock: bigint;
+  /** Last block done. */
+  block: bigint;
+  events: number;
+  eventsPerSecond: number;
+};
+
+export type ReorgReport = { storedCursor: Cursor; rolledBackTo: bigint; removedEvents: number };
+
+export type SyncResult = {
+  chainId: bigint;
+  addresses: ConcordAddresses;
+  dataDir: string | undefined;
+  head: bigint;
+  /** The block the state is rebuilt at (the new cursor). */
+  toBlock: bigint;
+  /** Events read from the store (already synced before). */
+  storedEvents: number;
+  /** Events read from the chain in this run, raw and decoded (always equal: undecodable logs throw). */
+  newRawLogs: number;
+  newEvents: number;
+  getLogsRequests: number;
+  reorg: ReorgReport | undefined;
+  violations: Violation[];
+  /** The rebuilt state at `toBlock`. */
+  state: ReplayState;
+  elapsedMs: number;
+};
+
+const hex = (n: bigint): Hex => `0x${n.toString(16)}`;
+
+async function call(client: RpcClient, to: Address, data: Hex, block: Hex | "latest" = "latest"): Promise<Hex> {
+  return (await rawRequest(client)({ method: "eth_call", params: [{ to, data }, block] })) as Hex;
+}
+
+/** Reads the registry (and negotiation hub) of a ledger from the chain, unless given. */
+export async function resolveAddresses(parameters: AuditParameters): Promise<ConcordAddresses> {
+  const { client, ledger } = parameters;
+  const registry = parameters.registry ?? (`0x${(await call(client, ledger, "0x7b103999")).slice(26)}` as Address); // registry()
+  let negotiationHub: Address | undefined;
+  if (parameters.negotiationHub !== null && optionalAbiOf("negotiationHub")) {
+    negotiationHub = parameters.negotiationHub;
+    if (!negotiationHub) {
+      try {
+        const answer = await call(client, registry, "0xbdef1746"); // negotiationHub()
+        if (answer.length === 66 && BigInt(answer) !== 0n) negotiationHub = `0x${answer.slice(26)}` as Address;
+      } catch {
+        negotiationHub = undefined; // a registry without a hub
+      }
+    }
+  }
+  return { registry, ledger, negotiationHub };
+}
+
+async function blockHash(client: RpcClient, blockNumber: bigint): Promise<Hex | undefined> {
+  const block = (await rawRequest(client)({ method: "eth_getBlockByNumber", params: [hex(blockNumber), false] })) as { hash: Hex } | null;
+  return block?.hash ?? undefined;
+}
+
+/** Finds the last stored block that the chain still has; rolls the store back to it. */
+async function rollBackReorg(client: RpcClient, store: AuditStore, cursor: Cursor): Promise<ReorgReport | undefined> {
+  if ((await blockHash(client, cursor.blockNumber)) === cursor.blockHash) return undefined;
+  let below = cursor.blockNumber;
+  for (;;) {
+    const stored = await store.blocksDescending(below - 1n, 200);
+    if (stored.length === 0) {
+      const removedEvents = await store.rollbackTo(undefined);
+      return { storedCursor: cursor, rolledBackTo: -1n, removedEvents };
+    }
+    for (const block of stored) {
+      if ((await blockHash(client, block.blockNumber)) === block.blockHash) {
+        const removedEvents = await store.rollbackTo(block);
+        return { storedCursor: cursor, rolledBackTo: block.blockNumber, removedEvents };
+      }
+    }
+    below = stored.at(-1)!.blockNumber;
+  }
+}
+
+/**
+ * Replays every Concord event into the store and rebuilds the state at the target block. A
+ * second run resumes after the stored cursor and reads nothing it already has from the chain;
+ * a reorganisation below the cursor is rolled back first.
+ *
+ * @example
+ * const client = createPublicClient({ transport: http("http://127.0.0.1:8545") });
+ * const result = await sync({ client, ledger: "0x…" });
+ * console.log(result.toBlock, result.violations);
+ */
+export async function sync(parameters: AuditParameters): Promise<SyncResult> {
+  const started = performance.now();
+  const { client } = parameters;
+  const request = rawRequest(client);
+  const chainId = BigInt((await request({ method: "eth_chainId" })) as Hex);
+  const head = BigInt((await request({ method: "eth_blockNumber" })) as Hex);
+  const addresses = await resolveAddresses(parameters);
+  const dataDir = parameters.store ? parameters.store.dataDir : parameters.dataDir === null ? undefined : (parameters.dataDir ?? defaultDataDir(chainId, addresses.ledger));
+  const store = parameters.store ?? (await AuditStore.open(dataDir));
+  try {
+    const meta = await store.bind({ chainId, addresses, startBlock: parameters.fromBlock ?? 0n });
+    const storedAddresses: ConcordAddresses = { ...addresses, registry: meta.addresses.registry };
+    const decoder = new ConcordLogDecoder(storedAddresses);
+
+    let cursor = await store.cursor();
+    let reorg: ReorgReport | undefined;
+    if (cursor) {
+      reorg = await rollBackReorg(client, store, cursor);
+      if (reorg) cursor = await store.cursor();
+    }
+
+    let target = parameters.toBlock ?? head - (parameters.confirmations ?? 0n);
+    if (target > head) target = head;
+
+    const state = new ReplayState();
+    let storedEvents = 0;
+    for await (const page of store.events(decoder)) {
+      state.applyBatch(page);
+      storedEvents += page.length;
+    }
+
+    const fromBlock = cursor ? cursor.blockNumber + 1n : meta.startBlock;
+    let newEvents = 0;
+    let newRawLogs = 0;
+    let getLogsRequests = 0;
+    let toBlock = cursor?.blockNumber ?? fromBlock - 1n;
+    if (fromBlock <= target) {
+      const logs = fetchConcordLogs(client, {
+        ...parameters.fetch,
+        addresses: storedAddresses,
+        fromBlock,
+        toBlock: target,
+        head,
+        onRange: (event) => {
+          if (event.kind === "ok" || event.kind === "shrink" || event.kind === "retry") getLogsRequests += 1;
+          parameters.onRange?.(event);
+        },
+      });
+      for await (const batch of logs) {
+        state.applyBatch(batch.logs);
+        newEvents += batch.logs.length;
+        newRawLogs += batch.rawCount;
+        const last = batch.logs.at(-1);
+        const hash = last && last.blockNumber === batch.toBlock ? last.blockHash : await blockHash(client, batch.toBlock);
+        if (!hash) throw new Error(`block ${batch.toBlock} has no hash: the chain is shorter than its head said`);
+        await store.append(batch.logs, { blockNumber: batch.toBlock, blockHash: hash });
+        toBlock = batch.toBlock;
+        const seconds = (performance.now() - started) / 1_000;
+        parameters.onProgress?.({ fromBlock, toBlock: target, block: batch.toBlock, events: newEvents, eventsPerSecond: seconds > 0 ? newEvents / seconds : 0 });
+      }
+    }
+    state.finish();
+    await store.writeSnapshot(state, toBlock, state.violations);
+    return {
+      chainId,
+      addresses: storedAddresses,
+      dataDir: store.dataDir,
+      head,
+      toBlock,
+      storedEvents,
+      newRawLogs,
+      newEvents,
+      getLogsRequests,
+      reorg,
+      violations: state.violations,
+      state,
+      elapsedMs: performance.now() - started,
+    };
+  } finally {
+    if (!parameters.store) await store.close();
+  }
+}
+
+export type VerifyResult = {
+  /** True when no law was broken and the chain matches the rebuilt state everywhere. */
+  ok: boolean;
+  sync: SyncResult;
+  reconcile: ReconcileResult;
+  violations: Violation[];
+  differences: Difference[];
+};
+
+/**
+ * Syncs, then reconciles the rebuilt state with the chain at the synced block. The CLI exits
+ * with code 4 when `ok` is false.
+ *
+ * @example
+ * const result = await verify({ client, ledger });
+ * for (const d of result.differences) console.log(d.kind, d.account, d.token, d.expected, d.actual);
+ */
+export async function verify(parameters: AuditParameters & { batchSize?: number }): Promise<VerifyResult> {
+  const synced = await sync(parameters);
+  const reconciled = await reconcile(parameters.client, synced.state, {
+    ledger: synced.addresses.ledger,
+    blockNumber: synced.toBlock,
+    batchSize: parameters.batchSize,
+  });
+  return {
+    ok: synced.violations.length === 0 && reconciled.differences.length === 0,
+    sync: synced,
+    reconcile: reconciled,
+    violations: synced.violations,
+    differences: reconciled.differences,
+  };
+}
+
