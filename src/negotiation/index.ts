@@ -1,0 +1,34 @@
+/** Negotiation: agents, tactics, risk, and the on-chain driver. Every public export, in one place. */
+export { NegotiationAgent, estimateDemands, estimatedUtility } from "./agent";
+export type { AgentConfig, Demand, NegotiationView, OfferRecord } from "./agent";
+export { negotiationHubAbi, registryNegotiationAbi, NEGOTIATION_STATUS } from "./abi";
+export { OnchainNegotiationError, clientsFromProvider, negotiationHubOf, proposeAgreement, runOnchainNegotiation } from "./onchain";
+export type { OnchainRound, ParticipantWallet, RunOnchainNegotiationParameters, RunOnchainNegotiationReturnType } from "./onchain";
+export { createRng } from "./prng";
+export type { Rng } from "./prng";
+export { describeOffer, describeOutcome, formatRound, roundHeader } from "./report";
+export {
+  DEFAULT_PRIOR,
+  MAX_RESERVE_BPS,
+  betaCdf,
+  betaQuantile,
+  detectDrift,
+  estimateAgreementRisk,
+  estimatePartyRisk,
+  readRiskCounters,
+  recommendReserve,
+  riskCountersAbi,
+} from "./risk";
+export type { DriftReport, Membership, ReserveRecommendation, RiskCounters, RiskEstimate, RiskPrior } from "./risk";
+export { agentsFor, randomScenario } from "./scenario";
+export type { PartyProfile, Scenario, ScenarioOptions } from "./scenario";
+export { simulate } from "./simulate";
+export type { SimulationOptions } from "./simulate";
+export { TACTICS, boulware, conceder, hardliner, linear, relativeTime, tacticByName, timeDependentTarget, titForTat, titForTatTarget } from "./tactics";
+export type { Tactic, TimeDependentTactic, TitForTatTactic } from "./tactics";
+export { offerToTerms, termsToOffer } from "./terms";
+export type { ChainTerms, FixedTerms } from "./terms";
+export { DAY_SECONDS, TOTAL_BPS, assertOfferInSpace, defaultIssueSpace, issueGrid, offersEqual } from "./types";
+export type { IssuePoint, IssueSpace, Move, Offer, Outcome, Transcript, TranscriptEntry } from "./types";
+export { Utility, expectedValue, findOverlap, validateModel } from "./utility";
+export type { Preferences, RiskView, UtilityModel } from "./utility";
