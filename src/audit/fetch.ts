@@ -108,14 +108,91 @@ type RawLog = {
   removed?: boolean;
 };
 
-type DecoderEntry = { event: AbiEvent; abi: Abi; role: ContractRole };
+type DecoderEntry = { event: AbiEvent; abi: Abi; role: ContractRole; fast: StaticEventDecoder | undefined };
+
+type StaticEventDecoder = (topics: readonly Hex[], data: Hex) => Record<string, unknown>;
+
+/** Thrown by the static decoder for a word that is not a valid value of its type (strict decoding). */
+class StaticDecodeError extends Error {
+  override name = "StaticDecodeError";
+}
+
+const STATIC_TYPE = /^(uint|int)(\d*)$|^address$|^bool$|^bytes([1-9]|[12]\d|3[0-2])$/;
+
+/**
+ * A decoder for events whose parameters are all static value types (every ledger event): the
+ * words are sliced straight from topics and data, with the same strict checks as viem
+ * (exact data length, values within their type). Events with dynamic parameters (terms, lists)
+ * go through `decodeEventLog`. test/audit/replay.ts checks both give identical results.
+ */
+function staticDecoderFor(event: AbiEvent): StaticEventDecoder | undefined {
+  if (event.anonymous || !event.inputs.every((input) => STATIC_TYPE.test(input.type) && input.name)) return undefined;
+  type Reader = (word: string) => unknown;
+  const reader = (type: string): Reader => {
+    if (type === "address") {
+      return (word) => {
+        if (!word.startsWith("000000000000000000000000")) throw new StaticDecodeError(`address word 0x${word} has high bits set`);
+        return getAddressCached(`0x${word.slice(24)}`);
+      };
+    }
+    if (type === "bool") {
+      return (word) => {
+        const value = BigInt(`0x${word}`);
+        if (value > 1n) throw new StaticDecodeError(`bool word 0x${word} is not 0 or 1`);
+        return value === 1n;
+      };
+    }
+    const bytes = /^bytes(\d+)$/.exec(type);
+    if (bytes) {
+      const size = Number(bytes[1]) * 2;
+      return (word) => {
+        if (size < 64 && /[^0]/.test(word.slice(size))) throw new StaticDecodeError(`${type} word 0x${word} has bits past its size`);
+        return `0x${word.slice(0, size)}`;
+      };
+    }
+    const [, sign, bitsText] = /^(uint|int)(\d*)$/.exec(type)!;
+    const bits = Number(bitsText || 256);
+    const max = 1n << BigInt(bits);
+    const asNumber = bits <= 48;
+    if (sign === "uint") {
+      return (word) => {
+        const value = BigInt(`0x${word}`);
+        if (value >= max) throw new StaticDecodeError(`${type} word 0x${word} is out of range`);
+        return asNumber ? Number(value) : value;
+      };
+    }
+    const half = max >> 1n;
+    const full = 1n << 256n;
+    return (word) => {
+      let value = BigInt(`0x${word}`);
+      if (value >= 1n << 255n) value -= full;
+      if (value >= half || value < -half) throw new StaticDecodeError(`${type} word 0x${word} is out of range`);
+      return asNumber ? Number(value) : value;
+    };
+  };
+  const indexed = event.inputs.filter((input) => input.indexed).map((input) => ({ name: input.name!, read: reader(input.type) }));
+  const plain = event.inputs.filter((input) => !input.indexed).map((input) => ({ name: input.name!, read: reader(input.type) }));
+  const dataLength = 2 + plain.length * 64;
+  return (topics, data) => {
+    if (topics.length !== indexed.length + 1) throw new StaticDecodeError(`${topics.length} topics, ${event.name} has ${indexed.length + 1}`);
+    if (data.length !== dataLength) throw new StaticDecodeError(`data of ${(data.length - 2) / 2} bytes, ${event.name} has ${plain.length * 32}`);
+    const args: Record<string, unknown> = {};
+    for (let i = 0; i < indexed.length; i += 1) args[indexed[i]!.name] = indexed[i]!.read(topics[i + 1]!.slice(2));
+    for (let i = 0; i < plain.length; i += 1) args[plain[i]!.name] = plain[i]!.read(data.slice(2 + i * 64, 66 + i * 64));
+    return args;
+  };
+}
 
 /** Decodes Concord logs: a topic0 -> event map built once per deployment. */
 export class ConcordLogDecoder {
   private readonly byTopic = new Map<string, DecoderEntry>();
   private readonly roleByAddress = new Map<string, ContractRole>();
 
-  constructor(readonly addresses: ConcordAddresses) {
+  /** `viemOnly` decodes every event with `decodeEventLog` (the reference the fast path is tested against). */
+  constructor(
+    readonly addresses: ConcordAddresses,
+    options: { viemOnly?: boolean } = {},
+  ) {
     const roles: ContractRole[] = ["registry", "ledger"];
     if (addresses.negotiationHub) roles.push("negotiationHub");
     for (const role of roles) {
@@ -127,7 +204,9 @@ export class ConcordLogDecoder {
       for (const event of eventsOf(abi)) {
         const topic = toEventSelector(event);
         // The same event signature may be declared by two contracts; the address decides the role.
-        if (!this.byTopic.has(`${role}:${topic}`)) this.byTopic.set(`${role}:${topic}`, { event, abi: [event], role });
+        if (!this.byTopic.has(`${role}:${topic}`)) {
+          this.byTopic.set(`${role}:${topic}`, { event, abi: [event], role, fast: options.viemOnly ? undefined : staticDecoderFor(event) });
+        }
       }
     }
   }
@@ -156,7 +235,9 @@ export class ConcordLogDecoder {
     }
     let decoded: { eventName: string; args: unknown };
     try {
-      decoded = decodeEventLog({ abi: entry.abi, topics: raw.topics as [Hex, ...Hex[]], data: raw.data, strict: true });
+      decoded = entry.fast
+        ? { eventName: entry.event.name, args: entry.fast(raw.topics, raw.data) }
+        : decodeEventLog({ abi: entry.abi, topics: raw.topics as [Hex, ...Hex[]], data: raw.data, strict: true });
     } catch (cause) {
       throw new UndecodableLogError(
         `log ${blockNumber}:${logIndex} from the ${role} does not decode as ${entry.event.name}`,

@@ -2,7 +2,7 @@ import { expect } from "chai";
 import hre, { ethers } from "hardhat";
 import { loadFixture, time } from "@nomicfoundation/hardhat-network-helpers";
 import { createPublicClient, custom, type Address } from "viem";
-import { fetchConcordLogs, type ConcordLog } from "../../src/audit/fetch";
+import { ConcordLogDecoder, fetchConcordLogs, type ConcordLog } from "../../src/audit/fetch";
 import { ReplayState } from "../../src/audit/replay";
 import { ETH } from "../helpers/concord";
 import { buildRichHistory } from "./history";
@@ -54,6 +54,24 @@ describe("audit replay", function () {
       for (const name of ["AgreementProposed", "VersionProposed", "VersionActivated", "ConsentSigned", "Settled", "ReserveRefunded", "ReserveReleased", "PartyCredited", "NestedShareReceived", "Withdrawn"]) {
         expect(names.has(name), name).to.equal(true);
       }
+    });
+
+    it("decodes static events on its fast path exactly as viem's decodeEventLog does", async function () {
+      const { history } = await loadFixture(richHistoryFixture);
+      const addresses = { registry: history.addresses.registry, ledger: history.addresses.ledger };
+      const fast = new ConcordLogDecoder(addresses);
+      const reference = new ConcordLogDecoder(addresses, { viemOnly: true });
+      const raw = (await hre.network.provider.request({
+        method: "eth_getLogs",
+        params: [{ address: [addresses.registry, addresses.ledger], fromBlock: `0x${history.deployBlock.toString(16)}`, toBlock: "latest" }],
+      })) as Parameters<ConcordLogDecoder["decode"]>[0][];
+      expect(raw.length).to.be.greaterThan(50);
+      for (const log of raw) expect(fast.decode(log)).to.deep.equal(reference.decode(log));
+      // Strict: a word out of its type's range is an error on the fast path too.
+      const settled = raw.find((l) => fast.decode(l).eventName === "Settled")!;
+      const badVersion = { ...settled, data: (`0x${"f".repeat(64)}${settled.data.slice(66)}`) as `0x${string}` };
+      expect(() => fast.decode(badVersion)).to.throw(/does not decode as Settled/);
+      expect(() => reference.decode(badVersion)).to.throw(/does not decode as Settled/);
     });
 
     it("throws on a log it cannot decode instead of dropping it", async function () {
