@@ -21,7 +21,11 @@ import {
 describe("AgreementRegistry", function () {
   async function registryFixture() {
     const signers = await ethers.getSigners();
-    const [deployer, hotel, restaurant, airline, outsider, travelSite] = signers;
+    const [deployer, hotel, restaurant, airline, outsider, travelSite] = [0, 1, 2, 3, 4, 5].map((i) => signers[i]!) as [
+      (typeof signers)[number],
+      ...(typeof signers)[number][],
+    ];
+    if (!hotel || !restaurant || !airline || !outsider || !travelSite) throw new Error("the test needs six signers");
     const { registry, ledger } = await deployConcord();
     const terms = makeTerms([
       [hotel.address, 5_000],

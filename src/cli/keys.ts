@@ -78,7 +78,7 @@ export async function resolveAccount(options: KeyOptions, publicClient: PublicCl
   if (options.account !== undefined) {
     if (/^0x/i.test(options.account)) return parseAddress(options.account, "--account");
     if (!/^\d+$/.test(options.account)) throw new UsageError(`--account "${options.account}" is not an index or an address`);
-    const accounts = await publicClient.request({ method: "eth_accounts" });
+    const accounts = (await publicClient.request({ method: "eth_accounts" } as never)) as readonly Address[];
     const index = Number(options.account);
     const address = accounts[index];
     if (!address) {

@@ -1,0 +1,85 @@
+import { hexToSignature, parseAbi, zeroAddress, type Address, type Hex } from "viem";
+import { settlementLedgerAbi } from "../abi";
+import { accountAddress, signerOf, walletOf, type ConcordContext } from "../client";
+import { InvalidInputError } from "../errors/base";
+import { withConcordErrors } from "../errors/decode";
+import { simulateAndWrite } from "../write";
+import { settledFrom, type SettleReturnType } from "./settle";
+
+const permitAbi = parseAbi([
+  "function name() view returns (string)",
+  "function nonces(address owner) view returns (uint256)",
+  "function eip712Domain() view returns (bytes1 fields, string name, string version, uint256 chainId, address verifyingContract, bytes32 salt, uint256[] extensions)",
+]);
+
+export type SettleWithPermitParameters = {
+  agreementId: bigint;
+  token: Address;
+  gross: bigint;
+  referrer?: Address;
+  orderRef: Hex;
+  /** Unix time the permit is valid until (default: 1 hour after the latest block). */
+  permitDeadline?: bigint;
+};
+
+/**
+ * Settles in an EIP-2612 token in one transaction: signs a permit for exactly `gross` and settles.
+ *
+ * @example
+ * await settleWithPermit(context, { agreementId: 1n, token: usdc, gross: 250_000000n, orderRef })
+ */
+export async function settleWithPermit(context: ConcordContext, parameters: SettleWithPermitParameters): Promise<SettleReturnType> {
+  if (parameters.token === zeroAddress) throw new InvalidInputError("ETH has no permit: use settle");
+  if (parameters.gross <= 0n) throw new InvalidInputError(`gross amount is ${parameters.gross}; it must be positive`);
+  const account = signerOf(context);
+  const owner = accountAddress(account);
+  const deadline =
+    parameters.permitDeadline ?? (await withConcordErrors(() => context.publicClient.getBlock({ blockTag: "latest" }))).timestamp + 3_600n;
+  const { name, version, nonce } = await withConcordErrors(async () => {
+    const read = { address: parameters.token, abi: permitAbi } as const;
+    const nonce = await context.publicClient.readContract({ ...read, functionName: "nonces", args: [owner] }).catch(() => {
+      throw new InvalidInputError(`token ${parameters.token} does not support EIP-2612 permits (no nonces())`);
+    });
+    try {
+      const domain = await context.publicClient.readContract({ ...read, functionName: "eip712Domain" });
+      return { name: domain[1], version: domain[2], nonce };
+    } catch {
+      return { name: await context.publicClient.readContract({ ...read, functionName: "name" }), version: "1", nonce };
+    }
+  });
+  const signature = await withConcordErrors(() =>
+    walletOf(context).signTypedData({
+      account,
+      domain: { name, version, chainId: context.chainId, verifyingContract: parameters.token },
+      types: {
+        Permit: [
+          { name: "owner", type: "address" },
+          { name: "spender", type: "address" },
+          { name: "value", type: "uint256" },
+          { name: "nonce", type: "uint256" },
+          { name: "deadline", type: "uint256" },
+        ],
+      },
+      primaryType: "Permit",
+      message: { owner, spender: context.addresses.ledger, value: parameters.gross, nonce, deadline },
+    }),
+  );
+  const { r, s, v } = hexToSignature(signature);
+  const result = await simulateAndWrite(context, {
+    address: context.addresses.ledger,
+    abi: settlementLedgerAbi,
+    functionName: "settleWithPermit",
+    args: [
+      parameters.agreementId,
+      parameters.token,
+      parameters.gross,
+      parameters.referrer ?? zeroAddress,
+      parameters.orderRef,
+      deadline,
+      Number(v),
+      r,
+      s,
+    ],
+  });
+  return { ...result, settled: settledFrom(result) };
+}

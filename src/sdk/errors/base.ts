@@ -1,0 +1,42 @@
+/** The base of every error the Concord SDK throws: a short message, optional details and a cause. */
+export class ConcordError extends Error {
+  override name = "ConcordError";
+  /** One line that names the problem and the offending value. */
+  readonly shortMessage: string;
+  readonly details?: string;
+
+  constructor(shortMessage: string, options: { details?: string; cause?: unknown } = {}) {
+    super(options.details ? `${shortMessage}\n\nDetails: ${options.details}` : shortMessage, { cause: options.cause });
+    this.shortMessage = shortMessage;
+    this.details = options.details;
+  }
+}
+
+/** Bad input given to the SDK, found before anything is sent. */
+export class InvalidInputError extends ConcordError {
+  override name = "InvalidInputError";
+}
+
+/** The JSON-RPC endpoint failed (unreachable, timed out, refused the request): not a contract revert. */
+export class RpcError extends ConcordError {
+  override name = "RpcError";
+}
+
+/** No deployment is known for a chain, or the given addresses hold no Concord contract. */
+export class DeploymentNotFoundError extends ConcordError {
+  override name = "DeploymentNotFoundError";
+}
+
+/** A Concord contract reverted with one of its custom errors (or a plain revert). */
+export class ContractRevertError extends ConcordError {
+  override name = "ContractRevertError";
+  /** The custom error's name, e.g. "RegistrySharesSumInvalid"; undefined for a revert without data. */
+  readonly errorName?: string;
+  readonly args: readonly unknown[];
+
+  constructor(shortMessage: string, options: { errorName?: string; args?: readonly unknown[]; details?: string; cause?: unknown }) {
+    super(shortMessage, options);
+    this.errorName = options.errorName;
+    this.args = options.args ?? [];
+  }
+}
