@@ -39,8 +39,11 @@ const config: HardhatUserConfig = {
       // Large-party benchmarks and fixtures stay within a realistic block.
       blockGasLimit: 60_000_000,
     },
+    // Any JSON-RPC endpoint: a local `hardhat node` by default, another EVM chain with CONCORD_RPC_URL.
+    // Transactions are signed by CONCORD_PRIVATE_KEY when set, else by the node's unlocked accounts.
     localhost: {
       url: process.env.CONCORD_RPC_URL ?? "http://127.0.0.1:8545",
+      accounts: process.env.CONCORD_PRIVATE_KEY ? [process.env.CONCORD_PRIVATE_KEY] : "remote",
     },
   },
   mocha: {

@@ -1,7 +1,7 @@
 import fs from "node:fs";
 import { Wallet } from "ethers";
 import { privateKeyToAccount } from "viem/accounts";
-import type { Account, Address, PublicClient } from "viem";
+import { getAddress, type Account, type Address, type PublicClient } from "viem";
 import { UsageError, registerSecret } from "./errors";
 import { parseAddress } from "./parse";
 
@@ -84,7 +84,7 @@ export async function resolveAccount(options: KeyOptions, publicClient: PublicCl
     if (!address) {
       throw new UsageError(`--account ${index}: the node has ${accounts.length} unlocked accounts (a dev chain such as hardhat node has 20)`);
     }
-    return address;
+    return getAddress(address);
   }
   return undefined;
 }

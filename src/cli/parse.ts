@@ -3,8 +3,8 @@ import { UsageError } from "./errors";
 
 /** Parses a checksummed or lower-case address; names the option in the error. */
 export function parseAddress(value: string, what: string): Address {
-  if (!isAddress(value, { strict: false })) {
-    throw new UsageError(`${what} "${value}" is not an address (0x followed by 40 hex digits)`);
+  if (!isAddress(value, { strict: true })) {
+    throw new UsageError(`${what} "${value}" is not an address (0x and 40 hex digits, with a valid checksum when mixed-case)`);
   }
   return getAddress(value);
 }

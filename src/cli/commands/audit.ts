@@ -1,0 +1,112 @@
+import { Command } from "commander";
+import { createPublicClient, http, type Address } from "viem";
+import { reportToCsv, reportToJson, statementRows, auditReport, sync, verify } from "../../audit";
+import { addressesFor, connect, type GlobalOptions } from "../context";
+import { ExitCode } from "../errors";
+import { emit, table, toJson } from "../output";
+import { parseAddress, parseId } from "../parse";
+import { examples, optionsOf } from "./shared";
+
+type AuditOptions = { dataDir?: string; fromBlock?: string; toBlock?: string; confirmations?: string };
+
+async function auditParameters(o: GlobalOptions & AuditOptions) {
+  const { chainId } = await connect(o);
+  const addresses = addressesFor(o, chainId);
+  const client = createPublicClient({ transport: http(o.rpcUrl, { retryCount: 2, timeout: 60_000 }) });
+  return {
+    client,
+    ledger: addresses.ledger,
+    registry: addresses.registry,
+    dataDir: o.dataDir,
+    fromBlock: o.fromBlock ? parseId(o.fromBlock, "--from-block") : undefined,
+    toBlock: o.toBlock ? parseId(o.toBlock, "--to-block") : undefined,
+    confirmations: o.confirmations ? parseId(o.confirmations, "--confirmations") : undefined,
+  };
+}
+
+function progressPrinter(json: boolean | undefined) {
+  if (json || !process.stderr.isTTY) return undefined;
+  return (p: { fromBlock: bigint; toBlock: bigint; block: bigint; events: number; eventsPerSecond: number }) => {
+    const span = Number(p.toBlock - p.fromBlock) || 1;
+    const done = Math.min(1, Number(p.block - p.fromBlock) / span);
+    const width = 30;
+    const bar = "#".repeat(Math.round(done * width)).padEnd(width, ".");
+    process.stderr.write(`\r[${bar}] block ${p.block}/${p.toBlock}  ${p.events} events  ${Math.round(p.eventsPerSecond)} events/s`);
+  };
+}
+
+function withAuditOptions(command: Command): Command {
+  return command
+    .option("--data-dir <dir>", "where the replay store lives (default .concord/audit/<chain>-<ledger>)")
+    .option("--from-block <n>", "first block of a first sync (the deployment block)")
+    .option("--to-block <n>", "last block (default: head minus confirmations)")
+    .option("--confirmations <n>", "blocks to stay behind the head", "0");
+}
+
+export function auditCommand(): Command {
+  const audit = new Command("audit").description("replay the whole history from events, reconcile it with the chain, export statements (no keys needed)");
+
+  examples(withAuditOptions(audit.command("sync").description("replay new events into the local store (resumes; rolls back reorganisations)")), [
+    "concord audit sync --rpc-url http://127.0.0.1:8545",
+  ]).action(async (_o, command: Command) => {
+    const o = optionsOf<AuditOptions>(command);
+    const result = await sync({ ...(await auditParameters(o)), onProgress: progressPrinter(o.json) });
+    if (!o.json && process.stderr.isTTY) process.stderr.write("\n");
+    const summary = {
+      toBlock: result.toBlock,
+      storedEvents: result.storedEvents,
+      newEvents: result.newEvents,
+      getLogsRequests: result.getLogsRequests,
+      reorg: result.reorg ?? null,
+      violations: result.violations,
+      dataDir: result.dataDir,
+      elapsedMs: result.elapsedMs,
+    };
+    emit(o, summary, () =>
+      [
+        `synced to block ${result.toBlock}: ${result.newEvents} new events (${result.storedEvents} already stored), ${result.getLogsRequests} eth_getLogs requests`,
+        ...(result.reorg ? [`reorganisation: rolled back to block ${result.reorg.rolledBackTo}, removed ${result.reorg.removedEvents} events`] : []),
+        result.violations.length ? `${result.violations.length} law violations: run concord audit verify` : "every law held after every event",
+      ].join("\n"),
+    );
+    if (result.violations.length) process.exitCode = ExitCode.Mismatch;
+  });
+
+  examples(withAuditOptions(audit.command("verify").description("sync, then reconcile every balance, reserve and holding with the chain: exit 0 if all match, 4 if not")), [
+    "concord audit verify && echo every wei accounted for",
+  ]).action(async (_o, command: Command) => {
+    const o = optionsOf<AuditOptions>(command);
+    const result = await verify({ ...(await auditParameters(o)), onProgress: progressPrinter(o.json) });
+    if (!o.json && process.stderr.isTTY) process.stderr.write("\n");
+    emit(o, { ok: result.ok, toBlock: result.sync.toBlock, violations: result.violations, differences: result.differences }, () =>
+      result.ok
+        ? `verified at block ${result.sync.toBlock}: every balance, reserve and holding matches the replayed history`
+        : [
+            `MISMATCH at block ${result.sync.toBlock}: ${result.differences.length} differences, ${result.violations.length} law violations`,
+            ...(result.differences.length ? [table(result.differences.map((d) => ({ kind: d.kind, account: String(d.account ?? ""), token: String(d.token ?? ""), expected: String(d.expected), actual: String(d.actual) })))] : []),
+            ...result.violations.map((v) => toJson(v)),
+          ].join("\n"),
+    );
+    if (!result.ok) process.exitCode = ExitCode.Mismatch;
+  });
+
+  examples(
+    withAuditOptions(
+      audit
+        .command("report")
+        .description("per-partner statements: earned by agreement, referral fees, reserves, refunds, withdrawn")
+        .option("--partner <address...>", "only these partners")
+        .option("--csv", "CSV instead of a table"),
+    ),
+    ["concord audit report", "concord audit report --partner 0xHotel --csv > hotel.csv", "concord audit report --json"],
+  ).action(async (_o, command: Command) => {
+    const o = optionsOf<AuditOptions & { partner?: string[]; csv?: boolean }>(command);
+    const partners: Address[] | undefined = o.partner?.map((p) => parseAddress(p, "--partner"));
+    const report = await auditReport({ ...(await auditParameters(o)), partners });
+    if (o.json) process.stdout.write(reportToJson(report) + "\n");
+    else if (o.csv) process.stdout.write(reportToCsv(report));
+    else process.stdout.write(table(statementRows(report).map((r) => ({ partner: r.partner, token: r.token, item: r.item, agreement: r.agreementId ?? "", amount: r.amount }))) + "\n");
+  });
+
+  return audit;
+}
