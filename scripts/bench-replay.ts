@@ -101,7 +101,7 @@ async function measureAuditor(label: string, client: ReturnType<typeof createPub
   let requests = 0;
   const addresses = { registry: (await d.registry.getAddress()) as Address, ledger: (await d.ledger.getAddress()) as Address };
   let batches = 0;
-  for await (const batch of fetchConcordLogs(client, { addresses, fromBlock: d.fromBlock, toBlock: d.toBlock, head: d.toBlock, initialRange: 8n, growBelow: 20_000, onRange: () => (requests += 1) })) {
+  for await (const batch of fetchConcordLogs(client, { addresses, fromBlock: d.fromBlock, toBlock: d.toBlock, head: d.toBlock, initialRange: 8n, growBelow: 8_000, onRange: () => (requests += 1) })) {
     state.applyBatch(batch.logs);
     batches += 1;
     const rss = process.memoryUsage().rss;

@@ -274,7 +274,7 @@ function getAddressCached(address: string): Address {
 /** Whether an error says the range or answer was too large (so halving the range helps). */
 export function isRangeTooLargeError(error: unknown): boolean {
   const text = errorText(error);
-  return /too many (results|logs)|range (is )?too (large|wide|big)|block range|limit exceeded|-32005|response size|size exceeded|more than \d+ (results|logs)|query returned more|exceeds? (the )?(max|limit)|too large/i.test(
+  return /too many (results|logs)|range (is )?too (large|wide|big)|block range|limit exceeded|-32005|response size|size exceeded|exceeded the size|size limit|body too large|more than \d+ (results|logs)|query returned more|exceeds? (the )?(max|limit)|too large/i.test(
     text,
   );
 }

@@ -5,9 +5,7 @@
  * pinned to the block; they are batched through the ledger's own `multicall` when it has one.
  */
 import {
-  concat,
   decodeAbiParameters,
-  encodeAbiParameters,
   keccak256,
   toFunctionSelector,
   zeroAddress,
@@ -67,12 +65,41 @@ export type ReconcileResult = {
 
 /** The hash under which the ledger stores a settlement record (SettlementLedger.hashRecord). */
 export function hashSettlementRecord(settlement: SettlementState): Hex {
+  // abi.encode of six static words, written directly (as SettlementLedger._hashRecord does).
   return keccak256(
-    encodeAbiParameters(
-      [{ type: "uint64" }, { type: "uint32" }, { type: "address" }, { type: "address" }, { type: "uint128" }, { type: "uint40" }],
-      [settlement.agreementId, settlement.version, settlement.token, settlement.payer, settlement.reserve, settlement.releaseAt],
-    ),
+    `0x${pad(settlement.agreementId)}${pad(BigInt(settlement.version))}${padAddress(settlement.token)}${padAddress(settlement.payer)}${pad(settlement.reserve)}${pad(BigInt(settlement.releaseAt))}`,
   );
+}
+
+const ZEROS = "0".repeat(64);
+function pad(value: bigint): string {
+  const digits = value.toString(16);
+  return ZEROS.slice(digits.length) + digits;
+}
+function padAddress(address: Address): string {
+  return `000000000000000000000000${address.slice(2).toLowerCase()}`;
+}
+
+/** ABI-encodes a call whose arguments are all static words (every read the reconciler makes). */
+function staticCall(selector: Hex, words: readonly (bigint | Address | Hex)[]): Hex {
+  let out: string = selector;
+  for (const w of words) out += typeof w === "bigint" ? pad(w) : w.length === 42 ? padAddress(w as Address) : w.slice(2).padStart(64, "0");
+  return out as Hex;
+}
+
+/** ABI-encodes multicall(bytes[]) for calls of any length. */
+function encodeMulticall(selector: Hex, calls: readonly Hex[]): Hex {
+  const parts: string[] = [selector, pad(32n), pad(BigInt(calls.length))];
+  const bodies: string[] = [];
+  let offset = BigInt(calls.length * 32);
+  for (const call of calls) {
+    const bytes = (call.length - 2) / 2;
+    const padded = Math.ceil(bytes / 32) * 64;
+    parts.push(pad(offset));
+    bodies.push(pad(BigInt(bytes)) + call.slice(2).padEnd(padded, "0"));
+    offset += BigInt(32 + padded / 2);
+  }
+  return (parts.join("") + bodies.join("")) as Hex;
 }
 
 /** What the ledger should store for a settlement's order reference. */
@@ -104,9 +131,8 @@ export async function reconcile(client: RpcClient, state: ReplayState, parameter
     return item;
   };
   const encoder = (name: string) => {
-    const item = fn(name);
-    const selector = toFunctionSelector(item);
-    return (args: readonly unknown[]): Hex => concat([selector, encodeAbiParameters(item.inputs, args)]);
+    const selector = toFunctionSelector(fn(name));
+    return (args: readonly (bigint | Address | Hex)[]): Hex => staticCall(selector, args);
   };
   const balanceOf = encoder("balanceOf");
   const settlementState = encoder("settlementState");
@@ -184,7 +210,7 @@ export async function reconcile(client: RpcClient, state: ReplayState, parameter
   for (const pool of state.pools.values()) {
     checked.pools += 1;
     reads.push({
-      call: poolOf([pool.agreementId, pool.version, pool.token]),
+      call: poolOf([pool.agreementId, BigInt(pool.version), pool.token]),
       check: (result) => {
         const distributable = word(result, 0);
         const dust = word(result, 1);
@@ -202,7 +228,7 @@ export async function reconcile(client: RpcClient, state: ReplayState, parameter
     pool.released.forEach((expected, partyIndex) => {
       checked.released += 1;
       reads.push({
-        call: releasedOf([pool.agreementId, pool.version, pool.token, BigInt(partyIndex)]),
+        call: releasedOf([pool.agreementId, BigInt(pool.version), pool.token, BigInt(partyIndex)]),
         check: (result) => {
           const actual = word(result, 0);
           if (actual !== expected) {
@@ -238,7 +264,7 @@ export async function reconcile(client: RpcClient, state: ReplayState, parameter
   const runChunk = async (chunk: Read[]): Promise<void> => {
     if (mode === "multicall") {
       try {
-        const data = concat([multicallSelector, encodeAbiParameters([{ type: "bytes[]" }], [chunk.map((r) => r.call)])]);
+        const data = encodeMulticall(multicallSelector, chunk.map((r) => r.call));
         const [results] = decodeAbiParameters([{ type: "bytes[]" }], await ethCall(data));
         results.forEach((result, i) => chunk[i]!.check(result));
         return;
@@ -262,7 +288,7 @@ export async function reconcile(client: RpcClient, state: ReplayState, parameter
     if (token === zeroAddress) {
       actual = BigInt((await request({ method: "eth_getBalance", params: [ledger, block] })) as Hex);
     } else {
-      const data = concat(["0x70a08231", encodeAbiParameters([{ type: "address" }], [ledger])]);
+      const data = staticCall("0x70a08231", [ledger]); // balanceOf(address)
       actual = word((await request({ method: "eth_call", params: [{ to: token, data }, block] })) as Hex, 0);
     }
     if (actual !== totals.holdings) {
