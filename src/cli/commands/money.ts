@@ -140,6 +140,11 @@ export function moneyCommands(): Command[] {
     const amount = o.amount ? parseAmount(o.amount, decimals, "--amount") : undefined;
     const owner = signerAddress(context);
     const before = await getBalance(context, { account: owner, token });
+    const available = before.balance + before.claimable;
+    if (available === 0n) throw new UsageError(`${owner} has nothing to withdraw in ${symbol}`);
+    if (amount !== undefined && amount > available) {
+      throw new UsageError(`${owner} has ${formatUnits(available, decimals)} ${symbol} (withdrawable and to claim); cannot withdraw ${o.amount}`);
+    }
     for (const s of before.shares) {
       await distribute(context, { agreementId: s.agreementId, version: s.version, token, terms: s.terms, partyIndex: s.partyIndex });
     }
