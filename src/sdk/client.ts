@@ -2,6 +2,7 @@ import type { Account, Address, Chain, PublicClient, Transport, WalletClient } f
 import type { ConcordAddresses } from "./addresses";
 import { loadDeployment } from "./addresses";
 import { InvalidInputError } from "./errors/base";
+import { withConcordErrors } from "./errors/decode";
 
 /**
  * What every action needs: a public client for reads, a wallet client for writes (optional), the
@@ -24,12 +25,28 @@ export type CreateConcordContextParameters = {
   addresses?: ConcordAddresses;
   /** The chain id; read from the node when absent. */
   chainId?: number;
+  /** Repository root holding deploy/deployments (default: this package's root), when addresses are read from it. */
+  deploymentsRoot?: string;
 };
 
-/** Builds a {@link ConcordContext}, reading the chain id and the recorded deployment when not given. */
+/**
+ * Builds a {@link ConcordContext}, reading the chain id from the node and the addresses from
+ * `deploy/deployments/chain-<id>/deployed_addresses.json` when they are not given.
+ *
+ * @example
+ * import { createPublicClient, createWalletClient, http } from "viem"
+ * import { privateKeyToAccount } from "viem/accounts"
+ * import { createConcordContext } from "./src/sdk"
+ *
+ * const transport = http("http://127.0.0.1:8545")
+ * const context = await createConcordContext({
+ *   publicClient: createPublicClient({ transport }),
+ *   walletClient: createWalletClient({ account: privateKeyToAccount(process.env.CONCORD_PRIVATE_KEY as `0x${string}`), transport }),
+ * })
+ */
 export async function createConcordContext(parameters: CreateConcordContextParameters): Promise<ConcordContext> {
-  const chainId = parameters.chainId ?? (await parameters.publicClient.getChainId());
-  const addresses = parameters.addresses ?? loadDeployment({ chainId });
+  const chainId = parameters.chainId ?? (await withConcordErrors(() => parameters.publicClient.getChainId()));
+  const addresses = parameters.addresses ? { ...parameters.addresses } : loadDeployment({ chainId, root: parameters.deploymentsRoot });
   return {
     publicClient: parameters.publicClient,
     walletClient: parameters.walletClient,

@@ -2,13 +2,22 @@ import type { ConcordContext, CreateConcordContextParameters } from "./client";
 import { createConcordContext } from "./client";
 import { activateAgreement } from "./actions/activateAgreement";
 import { activateAmendment } from "./actions/activateAmendment";
+import { approveTermination } from "./actions/approveTermination";
 import { approveVersion } from "./actions/approveVersion";
+import { cancelNonce } from "./actions/cancelNonce";
+import { claim } from "./actions/claim";
 import { distribute } from "./actions/distribute";
 import { getAgreement } from "./actions/getAgreement";
 import { getAgreementHistory } from "./actions/getAgreementHistory";
 import { getAgreementsOfParty } from "./actions/getAgreementsOfParty";
 import { getBalance } from "./actions/getBalance";
-import { getConcordEvents } from "./actions/getConcordEvents";
+import {
+  getConcordEvents,
+  type ConcordEvent,
+  type ConcordEventName,
+  type GetConcordEventsParameters,
+  type GetConcordEventsReturnType,
+} from "./actions/getConcordEvents";
 import { getRiskCounters } from "./actions/getRiskCounters";
 import { getSettlementRecord } from "./actions/getSettlementRecord";
 import { getVersion } from "./actions/getVersion";
@@ -19,63 +28,72 @@ import { refund } from "./actions/refund";
 import { releaseReserve } from "./actions/releaseReserve";
 import { settle } from "./actions/settle";
 import { settleWithPermit } from "./actions/settleWithPermit";
-import { signConsent, signTermination } from "./actions/signConsent";
-import { approveTermination, cancelNonce, terminateAgreement } from "./actions/terminateAgreement";
+import { signConsent } from "./actions/signConsent";
+import { signTermination } from "./actions/signTermination";
+import { terminateAgreement } from "./actions/terminateAgreement";
 import { watchSettlements } from "./actions/watchSettlements";
 import { withdraw } from "./actions/withdraw";
 
-type Bound<F> = F extends (context: ConcordContext, ...rest: infer P) => infer R ? (...rest: P) => R : never;
-
-function bind<F extends (context: ConcordContext, ...rest: never[]) => unknown>(context: ConcordContext, fn: F): Bound<F> {
-  return ((...rest: never[]) => fn(context, ...rest)) as Bound<F>;
-}
-
 /**
- * A Concord client: every action bound to one context (clients, account, addresses).
+ * A Concord client: every action bound to one context (clients, account, addresses), called
+ * as `concord.settle(parameters)` instead of `settle(context, parameters)`.
+ *
+ * @param parameters - A viem public client, an optional wallet client (for writes and
+ *   signatures), and the addresses, or nothing: the chain id is read from the node and the
+ *   addresses from `deploy/deployments/chain-<id>/deployed_addresses.json`.
+ * @returns The bound actions and the `context` they share.
  *
  * @example
- * import { createPublicClient, createWalletClient, http } from "viem"
+ * import { createPublicClient, createWalletClient, http, parseEther } from "viem"
  * import { privateKeyToAccount } from "viem/accounts"
- * import { createConcordClient, buildTerms } from "concord/src/sdk"
+ * import { createConcordClient, makeOrderRef, randomSalt } from "./src/sdk"
  *
- * const account = privateKeyToAccount(process.env.CONCORD_PRIVATE_KEY as `0x${string}`)
+ * const transport = http("http://127.0.0.1:8545")
  * const concord = await createConcordClient({
- *   publicClient: createPublicClient({ transport: http("http://127.0.0.1:8545") }),
- *   walletClient: createWalletClient({ account, transport: http("http://127.0.0.1:8545") }),
+ *   publicClient: createPublicClient({ transport }),
+ *   walletClient: createWalletClient({ account: privateKeyToAccount(process.env.CONCORD_PRIVATE_KEY as `0x${string}`), transport }),
  * })
- * const { agreementId } = await concord.proposeAgreement({ terms })
+ * const quote = await concord.quoteSettlement({ agreementId: 1n, gross: parseEther("1") })
+ * await concord.settle({ agreementId: 1n, gross: parseEther("1"), orderRef: makeOrderRef({ orderId: "BKG-1", salt: randomSalt() }) })
  */
 export async function createConcordClient(parameters: CreateConcordContextParameters) {
   const context = await createConcordContext(parameters);
   return {
     context,
-    activateAgreement: bind(context, activateAgreement),
-    activateAmendment: bind(context, activateAmendment),
-    approveTermination: bind(context, approveTermination),
-    approveVersion: bind(context, approveVersion),
-    cancelNonce: bind(context, cancelNonce),
-    distribute: bind(context, distribute),
-    getAgreement: bind(context, getAgreement),
-    getAgreementHistory: bind(context, getAgreementHistory),
-    getAgreementsOfParty: bind(context, getAgreementsOfParty),
-    getBalance: bind(context, getBalance),
-    getConcordEvents: bind(context, getConcordEvents),
-    getRiskCounters: bind(context, getRiskCounters),
-    getSettlementRecord: bind(context, getSettlementRecord),
-    getVersion: bind(context, getVersion),
-    proposeAgreement: bind(context, proposeAgreement),
-    proposeAmendment: bind(context, proposeAmendment),
-    quoteSettlement: bind(context, quoteSettlement),
-    refund: bind(context, refund),
-    releaseReserve: bind(context, releaseReserve),
-    settle: bind(context, settle),
-    settleWithPermit: bind(context, settleWithPermit),
-    signConsent: bind(context, signConsent),
-    signTermination: bind(context, signTermination),
-    terminateAgreement: bind(context, terminateAgreement),
-    watchSettlements: bind(context, watchSettlements),
-    withdraw: bind(context, withdraw),
+    activateAgreement: (p: Parameters<typeof activateAgreement>[1]) => activateAgreement(context, p),
+    activateAmendment: (p: Parameters<typeof activateAmendment>[1]) => activateAmendment(context, p),
+    approveTermination: (p: Parameters<typeof approveTermination>[1]) => approveTermination(context, p),
+    approveVersion: (p: Parameters<typeof approveVersion>[1]) => approveVersion(context, p),
+    cancelNonce: (p: Parameters<typeof cancelNonce>[1]) => cancelNonce(context, p),
+    claim: (p: Parameters<typeof claim>[1]) => claim(context, p),
+    distribute: (p: Parameters<typeof distribute>[1]) => distribute(context, p),
+    getAgreement: (p: Parameters<typeof getAgreement>[1]) => getAgreement(context, p),
+    getAgreementHistory: (p: Parameters<typeof getAgreementHistory>[1]) => getAgreementHistory(context, p),
+    getAgreementsOfParty: (p: Parameters<typeof getAgreementsOfParty>[1]) => getAgreementsOfParty(context, p),
+    getBalance: (p: Parameters<typeof getBalance>[1]) => getBalance(context, p),
+    getConcordEvents: ((p?: Parameters<typeof getConcordEvents>[1]) => getConcordEvents(context, p)) as BoundGetConcordEvents,
+    getRiskCounters: (p: Parameters<typeof getRiskCounters>[1]) => getRiskCounters(context, p),
+    getSettlementRecord: (p: Parameters<typeof getSettlementRecord>[1]) => getSettlementRecord(context, p),
+    getVersion: (p: Parameters<typeof getVersion>[1]) => getVersion(context, p),
+    proposeAgreement: (p: Parameters<typeof proposeAgreement>[1]) => proposeAgreement(context, p),
+    proposeAmendment: (p: Parameters<typeof proposeAmendment>[1]) => proposeAmendment(context, p),
+    quoteSettlement: (p: Parameters<typeof quoteSettlement>[1]) => quoteSettlement(context, p),
+    refund: (p: Parameters<typeof refund>[1]) => refund(context, p),
+    releaseReserve: (p: Parameters<typeof releaseReserve>[1]) => releaseReserve(context, p),
+    settle: (p: Parameters<typeof settle>[1]) => settle(context, p),
+    settleWithPermit: (p: Parameters<typeof settleWithPermit>[1]) => settleWithPermit(context, p),
+    signConsent: (p: Parameters<typeof signConsent>[1]) => signConsent(context, p),
+    signTermination: (p: Parameters<typeof signTermination>[1]) => signTermination(context, p),
+    terminateAgreement: (p: Parameters<typeof terminateAgreement>[1]) => terminateAgreement(context, p),
+    watchSettlements: (p: Parameters<typeof watchSettlements>[1]) => watchSettlements(context, p),
+    withdraw: (p?: Parameters<typeof withdraw>[1]) => withdraw(context, p),
   };
 }
+
+/** {@link getConcordEvents} bound to a context, keeping its typed overload. */
+type BoundGetConcordEvents = {
+  <const N extends ConcordEventName>(parameters: GetConcordEventsParameters & { events: readonly N[] }): Promise<GetConcordEventsReturnType<N>>;
+  (parameters?: GetConcordEventsParameters): Promise<ConcordEvent[]>;
+};
 
 export type ConcordClient = Awaited<ReturnType<typeof createConcordClient>>;

@@ -1,6 +1,17 @@
-import { decodeEventLog, type Abi, type Hex, type Log, type TransactionReceipt } from "viem";
+import {
+  decodeEventLog,
+  type Abi,
+  type Address,
+  type ContractEventName,
+  type ContractFunctionArgs,
+  type ContractFunctionName,
+  type GetEventArgs,
+  type Hex,
+  type Log,
+  type TransactionReceipt,
+} from "viem";
 import { accountAddress, signerOf, walletOf, type ConcordContext } from "./client";
-import { ContractRevertError } from "./errors/base";
+import { ContractRevertError, InvalidInputError } from "./errors/base";
 import { withConcordErrors } from "./errors/decode";
 
 /** A decoded event of a receipt. */
@@ -9,9 +20,51 @@ export type DecodedEvent = { eventName: string; args: Record<string, unknown>; l
 /** What every write action returns: the transaction, its receipt and its decoded Concord events. */
 export type WriteResult = { hash: Hex; receipt: TransactionReceipt; events: DecodedEvent[] };
 
+type Writable = "nonpayable" | "payable";
+
+/** Every argument of event `eventName` of `abi`, decoded and typed. */
+export type EventArgsOf<abi extends Abi, eventName extends string> = GetEventArgs<
+  abi,
+  eventName,
+  { EnableUnion: false; IndexedOnly: false; Required: true }
+>;
+
+/** A call of a state-changing function of `abi`, checked against the ABI at compile time. */
+export type ConcordCall<
+  abi extends Abi,
+  functionName extends ContractFunctionName<abi, Writable>,
+> = {
+  address: Address;
+  abi: abi;
+  functionName: functionName;
+  args: ContractFunctionArgs<abi, Writable, functionName>;
+  value?: bigint;
+};
+
 /**
  * Simulates the call first (a revert becomes a decoded ContractRevertError before any gas is
  * spent), then sends it, waits for the receipt and decodes the events of `abi`.
+ *
+ * The function name and arguments are checked against the (const) ABI at compile time. For an
+ * ABI or function name only known at run time, use {@link simulateAndWrite}.
+ */
+export async function writeConcord<
+  const abi extends Abi,
+  functionName extends ContractFunctionName<abi, Writable>,
+>(context: ConcordContext, call: ConcordCall<abi, functionName>): Promise<WriteResult> {
+  return simulateAndWrite(context, {
+    address: call.address,
+    abi: call.abi,
+    functionName: call.functionName,
+    args: call.args as readonly unknown[],
+    value: call.value,
+  });
+}
+
+/**
+ * Simulates the call first (a revert becomes a decoded ContractRevertError before any gas is
+ * spent), then sends it, waits for the receipt and decodes the events of `abi`. Untyped
+ * arguments; the SDK's actions go through the typed {@link writeConcord}.
  */
 export async function simulateAndWrite(
   context: ConcordContext,
@@ -31,16 +84,20 @@ export async function simulateAndWrite(
     const hash = await wallet.writeContract({ ...(request as Parameters<typeof wallet.writeContract>[0]), account });
     const receipt = await context.publicClient.waitForTransactionReceipt({ hash });
     if (receipt.status !== "success") {
-      throw new ContractRevertError(`transaction ${hash} from ${accountAddress(account)} reverted`, {});
+      // Passed the simulation but reverted when mined: the state changed in between.
+      throw new ContractRevertError(`transaction ${hash} from ${accountAddress(account)} reverted when mined`, {
+        details: `${call.functionName} passed the simulation; the chain state changed before the transaction was mined`,
+      });
     }
-    return { hash, receipt, events: decodeEvents(call.abi, receipt.logs) };
+    return { hash, receipt, events: decodeEvents(call.abi, receipt.logs, call.address) };
   });
 }
 
-/** Decodes the logs that belong to `abi`; others are skipped. */
-export function decodeEvents(abi: Abi, logs: readonly Log[]): DecodedEvent[] {
+/** Decodes the logs that belong to `abi` (and were emitted by `address`, when given); others are skipped. */
+export function decodeEvents(abi: Abi, logs: readonly Log[], address?: Address): DecodedEvent[] {
   const out: DecodedEvent[] = [];
   for (const log of logs) {
+    if (address && log.address.toLowerCase() !== address.toLowerCase()) continue;
     try {
       const decoded = decodeEventLog({ abi, data: log.data, topics: log.topics });
       out.push({ eventName: decoded.eventName ?? "", args: decoded.args as unknown as Record<string, unknown>, log });
@@ -49,4 +106,24 @@ export function decodeEvents(abi: Abi, logs: readonly Log[]): DecodedEvent[] {
     }
   }
   return out;
+}
+
+/** The typed arguments of the first `eventName` event of a write, or an error naming the transaction. */
+export function eventArgs<const abi extends Abi, eventName extends ContractEventName<abi>>(
+  result: WriteResult,
+  _abi: abi,
+  eventName: eventName,
+): EventArgsOf<abi, eventName> {
+  const event = result.events.find((e) => e.eventName === eventName);
+  if (!event) throw new InvalidInputError(`transaction ${result.hash} emitted no ${eventName} event`);
+  return event.args as EventArgsOf<abi, eventName>;
+}
+
+/** The typed arguments of every `eventName` event of a write, in log order. */
+export function eventsArgs<const abi extends Abi, eventName extends ContractEventName<abi>>(
+  result: WriteResult,
+  _abi: abi,
+  eventName: eventName,
+): EventArgsOf<abi, eventName>[] {
+  return result.events.filter((e) => e.eventName === eventName).map((e) => e.args as EventArgsOf<abi, eventName>);
 }

@@ -203,18 +203,7 @@ function shouldBehaveLikeTheConcordSdk(start: () => Promise<SdkEnvironment>) {
     );
     await settle(guest, { agreementId: fresh.agreementId, gross: 1_000n, orderRef });
     await expectRevert(settle(guest, { agreementId: fresh.agreementId, gross: 1_000n, orderRef }), "LedgerOrderAlreadySettled", "already settled");
-    await expectRevert(
-      simulateAndWrite(airline, { address: env.addresses.ledger, abi: settlementLedgerAbi, functionName: "withdraw", args: [zeroAddress, addressOf(airline), 10n ** 30n] }),
-      "LedgerInsufficientBalance",
-      "cannot withdraw",
-    );
-    try {
-      await withdraw(airline, { amount: 10n ** 30n });
-      expect.fail("withdraw should have been refused");
-    } catch (error) {
-      expect(error).to.be.instanceOf(InvalidInputError);
-      expect((error as Error).message).to.match(/cannot withdraw 1000000000000000000000000000000/);
-    }
+    await expectRevert(withdraw(airline, { amount: 10n ** 30n }), "LedgerInsufficientBalance", "cannot withdraw 1,000,000,000,000,000,000,000,000,000,000");
   });
 
   it("reads events in chunks without losing or reordering any, and watches new settlements", async function () {

@@ -1,25 +1,43 @@
+import type { Address } from "viem";
 import { agreementRegistryAbi } from "../abi";
 import type { ConcordContext } from "../client";
+import type { ConcordWriteErrorType } from "../errors/base";
 import { validateTerms, type Terms } from "../terms";
-import { simulateAndWrite, type WriteResult } from "../write";
+import { eventArgs, eventsArgs, writeConcord, type WriteResult } from "../write";
 import { sortSignatures, type ConsentSignature } from "./signConsent";
 
 export type ActivateAgreementParameters = {
   agreementId: bigint;
   /** The version to activate (default 1). */
   version?: number;
+  /** The full terms of that version (checked on chain against the stored hash). */
   terms: Terms;
-  /** Every party's consent that is not already given on chain; sorted here. */
+  /** The consent signatures of every party that did not approve on chain; any order (sorted by signer here). */
   signatures: readonly ConsentSignature[];
 };
-export type ActivateAgreementReturnType = WriteResult & { version: number; unit: number };
+export type ActivateAgreementReturnType = WriteResult & {
+  version: number;
+  /** The version's distribution unit (10,000 / gcd of the shares). */
+  unit: number;
+  /** The parties whose signatures were consumed, in order. */
+  signers: Address[];
+};
+export type ActivateAgreementErrorType = ConcordWriteErrorType;
 
 /**
- * Submits every party's signature and activates a proposed agreement in one transaction.
+ * Submits every party's consent signature and activates a proposed agreement, in one transaction.
+ *
+ * @param context - Any context with a wallet client: the sender need not be a party.
+ * @param parameters - {@link ActivateAgreementParameters}
+ * @returns The transaction, the version, its distribution unit and the signers.
  *
  * @example
- * const sigs = [await signConsent(hotelCtx, p), await signConsent(restaurantCtx, p)]
- * await activateAgreement(context, { agreementId: 1n, terms, signatures: sigs })
+ * import { activateAgreement, signConsent } from "./src/sdk"
+ * const signatures = [
+ *   await signConsent(hotelContext, { agreementId: 1n, version: 1, terms }),
+ *   await signConsent(restaurantContext, { agreementId: 1n, version: 1, terms }),
+ * ]
+ * const { unit } = await activateAgreement(context, { agreementId: 1n, terms, signatures })
  */
 export async function activateAgreement(
   context: ConcordContext,
@@ -27,12 +45,13 @@ export async function activateAgreement(
 ): Promise<ActivateAgreementReturnType> {
   validateTerms(parameters.terms);
   const version = parameters.version ?? 1;
-  const result = await simulateAndWrite(context, {
+  const result = await writeConcord(context, {
     address: context.addresses.registry,
     abi: agreementRegistryAbi,
     functionName: "activate",
     args: [parameters.agreementId, version, parameters.terms, sortSignatures(parameters.signatures)],
   });
-  const activated = result.events.find((e) => e.eventName === "VersionActivated")!;
-  return { ...result, version, unit: Number(activated.args.unit) };
+  const activated = eventArgs(result, agreementRegistryAbi, "VersionActivated");
+  const signers = eventsArgs(result, agreementRegistryAbi, "ConsentSigned").map((e) => e.party);
+  return { ...result, version, unit: activated.unit, signers };
 }

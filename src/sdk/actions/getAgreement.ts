@@ -1,6 +1,6 @@
 import { agreementRegistryAbi } from "../abi";
 import type { ConcordContext } from "../client";
-import { InvalidInputError } from "../errors/base";
+import { InvalidInputError, type ConcordReadErrorType } from "../errors/base";
 import { withConcordErrors } from "../errors/decode";
 import { AGREEMENT_STATUS_NAMES } from "../terms";
 
@@ -17,13 +17,20 @@ export type GetAgreementReturnType = {
   referrerPolicy: number;
   unit: number;
 };
+export type GetAgreementErrorType = ConcordReadErrorType;
 
 /**
- * Reads an agreement's status, versions and the settlement parameters of its active version.
+ * Reads an agreement's status, versions and the settlement parameters of its active version, in
+ * one round of reads (optionally at a past block).
+ *
+ * @param context - Any context.
+ * @param parameters - {@link GetAgreementParameters}
+ * @returns {@link GetAgreementReturnType}; an InvalidInputError names an id that does not exist.
  *
  * @example
+ * import { getAgreement } from "./src/sdk"
  * const agreement = await getAgreement(context, { agreementId: 1n })
- * // { status: "active", activeVersion: 1, ... }
+ * // { status: "active", latestVersion: 1, activeVersion: 1, referralFeeBps: 500, reserveBps: 1000, ... }
  */
 export async function getAgreement(context: ConcordContext, parameters: GetAgreementParameters): Promise<GetAgreementReturnType> {
   return withConcordErrors(async () => {

@@ -1,6 +1,7 @@
 import { zeroAddress, type Address } from "viem";
 import { settlementLedgerAbi } from "../abi";
 import type { ConcordContext } from "../client";
+import type { ConcordReadErrorType } from "../errors/base";
 import { withConcordErrors } from "../errors/decode";
 import type { Terms } from "../terms";
 import { getAgreementsOfParty } from "./getAgreementsOfParty";
@@ -24,13 +25,22 @@ export type GetBalanceReturnType = {
   claimable: bigint;
   shares: ClaimableShare[];
 };
+export type GetBalanceErrorType = ConcordReadErrorType;
 
 /**
  * Reads an account's withdrawable balance in a token and, by default, what it can claim from the
  * pools of the agreements it belongs to.
  *
+ * Pools are lazy: a settlement credits the version's pool, and a party's share reaches its
+ * balance only through {@link claim} or {@link distribute}. `shares` lists what to claim.
+ *
+ * @param context - Any context.
+ * @param parameters - {@link GetBalanceParameters}
+ * @returns The withdrawable balance, the claimable total and each claimable share.
+ *
  * @example
- * const { balance, claimable } = await getBalance(context, { account: hotel })
+ * import { getBalance } from "./src/sdk"
+ * const { balance, claimable, shares } = await getBalance(context, { account: hotel })
  */
 export async function getBalance(context: ConcordContext, parameters: GetBalanceParameters): Promise<GetBalanceReturnType> {
   const token = parameters.token ?? zeroAddress;

@@ -1,6 +1,6 @@
 import { zeroAddress, type Address } from "viem";
 import type { ConcordContext } from "../client";
-import { InvalidInputError } from "../errors/base";
+import { InvalidInputError, type ConcordReadErrorType } from "../errors/base";
 import { computeSplit, type Split } from "../split";
 import { ReferrerPolicy, splitTermsOf, type Terms } from "../terms";
 import { getAgreement } from "./getAgreement";
@@ -22,12 +22,19 @@ export type QuoteSettlementReturnType = Split & {
   /** Each party's credit with who it is. */
   parties: Array<{ account: Address; agreementId: bigint; shareBps: number; credit: bigint }>;
 };
+export type QuoteSettlementErrorType = ConcordReadErrorType;
 
 /**
  * Previews the exact split of a settlement, with the contract's own rule (src/sdk/split.ts): no
  * transaction. Throws when the referrer would not be allowed.
  *
+ * @param context - Any context.
+ * @param parameters - {@link QuoteSettlementParameters}
+ * @returns The split (referral fee, reserve, net, per-party credits) exactly as the ledger will make it.
+ *
  * @example
+ * import { parseEther } from "viem"
+ * import { quoteSettlement } from "./src/sdk"
  * const quote = await quoteSettlement(context, { agreementId: 1n, gross: parseEther("1.5"), referrer: travelSite })
  * // quote.referralFee, quote.reserve, quote.parties[i].credit
  */

@@ -1,9 +1,9 @@
-import { hexToSignature, parseAbi, zeroAddress, type Address, type Hex } from "viem";
+import { parseAbi, parseSignature, zeroAddress, type Address, type Hex } from "viem";
 import { settlementLedgerAbi } from "../abi";
 import { accountAddress, signerOf, walletOf, type ConcordContext } from "../client";
-import { InvalidInputError } from "../errors/base";
-import { withConcordErrors } from "../errors/decode";
-import { simulateAndWrite } from "../write";
+import { InvalidInputError, RpcError, type ConcordWriteErrorType } from "../errors/base";
+import { toConcordError, withConcordErrors } from "../errors/decode";
+import { writeConcord } from "../write";
 import { settledFrom, type SettleReturnType } from "./settle";
 
 const permitAbi = parseAbi([
@@ -14,6 +14,7 @@ const permitAbi = parseAbi([
 
 export type SettleWithPermitParameters = {
   agreementId: bigint;
+  /** An ERC-20 token with EIP-2612 `permit`. */
   token: Address;
   gross: bigint;
   referrer?: Address;
@@ -21,14 +22,25 @@ export type SettleWithPermitParameters = {
   /** Unix time the permit is valid until (default: 1 hour after the latest block). */
   permitDeadline?: bigint;
 };
+export type SettleWithPermitReturnType = SettleReturnType;
+export type SettleWithPermitErrorType = ConcordWriteErrorType;
 
 /**
- * Settles in an EIP-2612 token in one transaction: signs a permit for exactly `gross` and settles.
+ * Settles in an EIP-2612 token without a prior approval: the payer (the context's account, local
+ * or JSON-RPC) signs a permit for exactly `gross` to the ledger, and one transaction uses the
+ * permit and settles. The token's EIP-712 domain is read from `eip712Domain()` (EIP-5267) when
+ * the token has it, else from `name()` with version "1".
+ *
+ * @param context - A context whose account is the payer and holds the tokens.
+ * @param parameters - {@link SettleWithPermitParameters}
+ * @returns The transaction and its Settled event.
  *
  * @example
- * await settleWithPermit(context, { agreementId: 1n, token: usdc, gross: 250_000000n, orderRef })
+ * import { makeOrderRef, randomSalt, settleWithPermit } from "./src/sdk"
+ * const orderRef = makeOrderRef({ orderId: "BKG-1002", salt: randomSalt() })
+ * const { settled } = await settleWithPermit(context, { agreementId: 1n, token: usdc, gross: 250_000000n, orderRef })
  */
-export async function settleWithPermit(context: ConcordContext, parameters: SettleWithPermitParameters): Promise<SettleReturnType> {
+export async function settleWithPermit(context: ConcordContext, parameters: SettleWithPermitParameters): Promise<SettleWithPermitReturnType> {
   if (parameters.token === zeroAddress) throw new InvalidInputError("ETH has no permit: use settle");
   if (parameters.gross <= 0n) throw new InvalidInputError(`gross amount is ${parameters.gross}; it must be positive`);
   const account = signerOf(context);
@@ -37,8 +49,10 @@ export async function settleWithPermit(context: ConcordContext, parameters: Sett
     parameters.permitDeadline ?? (await withConcordErrors(() => context.publicClient.getBlock({ blockTag: "latest" }))).timestamp + 3_600n;
   const { name, version, nonce } = await withConcordErrors(async () => {
     const read = { address: parameters.token, abi: permitAbi } as const;
-    const nonce = await context.publicClient.readContract({ ...read, functionName: "nonces", args: [owner] }).catch(() => {
-      throw new InvalidInputError(`token ${parameters.token} does not support EIP-2612 permits (no nonces())`);
+    const nonce = await context.publicClient.readContract({ ...read, functionName: "nonces", args: [owner] }).catch((error: unknown) => {
+      const concord = toConcordError(error);
+      if (concord instanceof RpcError) throw concord;
+      throw new InvalidInputError(`token ${parameters.token} does not support EIP-2612 permits (no nonces())`, { cause: error });
     });
     try {
       const domain = await context.publicClient.readContract({ ...read, functionName: "eip712Domain" });
@@ -64,8 +78,8 @@ export async function settleWithPermit(context: ConcordContext, parameters: Sett
       message: { owner, spender: context.addresses.ledger, value: parameters.gross, nonce, deadline },
     }),
   );
-  const { r, s, v } = hexToSignature(signature);
-  const result = await simulateAndWrite(context, {
+  const { r, s, yParity } = parseSignature(signature);
+  const result = await writeConcord(context, {
     address: context.addresses.ledger,
     abi: settlementLedgerAbi,
     functionName: "settleWithPermit",
@@ -76,7 +90,7 @@ export async function settleWithPermit(context: ConcordContext, parameters: Sett
       parameters.referrer ?? zeroAddress,
       parameters.orderRef,
       deadline,
-      Number(v),
+      27 + yParity,
       r,
       s,
     ],

@@ -1,10 +1,10 @@
 import { randomBytes } from "node:crypto";
 import type { Address, Hex } from "viem";
 import { accountAddress, signerOf, walletOf, type ConcordContext } from "../client";
-import { InvalidInputError } from "../errors/base";
+import { InvalidInputError, type ConcordReadErrorType } from "../errors/base";
 import { withConcordErrors } from "../errors/decode";
 import { validateTerms, type Terms } from "../terms";
-import { getConsentTypedData, getTerminationTypedData } from "../typedData";
+import { getConsentTypedData } from "../typedData";
 
 /** A consent signature as the registry takes it. */
 export type ConsentSignature = { signer: Address; nonce: bigint; deadline: bigint; signature: Hex };
@@ -12,13 +12,15 @@ export type ConsentSignature = { signer: Address; nonce: bigint; deadline: bigin
 export type SignConsentParameters = {
   agreementId: bigint;
   version: number;
+  /** The full terms of that version: the signature binds their hash. */
   terms: Terms;
-  /** Unordered nonce (default: a random 64-bit value); cancel it with cancelNonce. */
+  /** Unordered nonce (default: a random 64-bit value); void it with {@link cancelNonce}. */
   nonce?: bigint;
   /** Unix time after which the signature is void (default: 7 days after the latest block). */
   deadline?: bigint;
 };
 export type SignConsentReturnType = ConsentSignature;
+export type SignConsentErrorType = ConcordReadErrorType;
 
 /** A fresh random nonce: nonces are unordered, so random ones never wait on each other. */
 export function randomNonce(): bigint {
@@ -36,12 +38,19 @@ export async function defaultDeadline(context: ConcordContext, deadline?: bigint
 }
 
 /**
- * Signs consent to a version of terms (EIP-712) with the context's account. Signing needs no
- * transaction and can happen offline; any party can then submit the signatures with
- * {@link activateAgreement}.
+ * Signs consent to a version of terms (EIP-712, {@link getConsentTypedData}) with the context's
+ * account: a local account (private key, mnemonic) signs in process, a JSON-RPC account through
+ * the node's `eth_signTypedData_v4`. No transaction; any party can then submit the signatures
+ * with {@link activateAgreement} or {@link activateAmendment}.
+ *
+ * @param context - A context whose wallet client (or `account`) is the signing party.
+ * @param parameters - {@link SignConsentParameters}
+ * @returns The signature with its signer, nonce and deadline.
  *
  * @example
- * const signature = await signConsent(context, { agreementId: 1n, version: 1, terms })
+ * import { signConsent } from "./src/sdk"
+ * const signature = await signConsent(hotelContext, { agreementId: 1n, version: 1, terms })
+ * // send `signature` to whoever activates: { signer, nonce, deadline, signature }
  */
 export async function signConsent(context: ConcordContext, parameters: SignConsentParameters): Promise<SignConsentReturnType> {
   validateTerms(parameters.terms);
@@ -57,35 +66,7 @@ export async function signConsent(context: ConcordContext, parameters: SignConse
     nonce,
     deadline,
   });
-  const signature = await withConcordErrors(() =>
-    walletOf(context).signTypedData({ account, ...typedData } as Parameters<NonNullable<ConcordContext["walletClient"]>["signTypedData"]>[0]),
-  );
-  return { signer: accountAddress(account), nonce, deadline, signature };
-}
-
-export type SignTerminationParameters = { agreementId: bigint; version: number; nonce?: bigint; deadline?: bigint };
-
-/**
- * Signs consent to terminate the active version of an agreement (EIP-712).
- *
- * @example
- * const signature = await signTermination(context, { agreementId: 1n, version: 2 })
- */
-export async function signTermination(context: ConcordContext, parameters: SignTerminationParameters): Promise<ConsentSignature> {
-  const account = signerOf(context);
-  const nonce = parameters.nonce ?? randomNonce();
-  const deadline = await defaultDeadline(context, parameters.deadline);
-  const typedData = getTerminationTypedData({
-    chainId: context.chainId,
-    registry: context.addresses.registry,
-    agreementId: parameters.agreementId,
-    version: parameters.version,
-    nonce,
-    deadline,
-  });
-  const signature = await withConcordErrors(() =>
-    walletOf(context).signTypedData({ account, ...typedData } as Parameters<NonNullable<ConcordContext["walletClient"]>["signTypedData"]>[0]),
-  );
+  const signature = await withConcordErrors(() => walletOf(context).signTypedData({ account, ...typedData }));
   return { signer: accountAddress(account), nonce, deadline, signature };
 }
 

@@ -1,25 +1,38 @@
 import type { ConcordContext } from "../client";
-import { getConcordEvents, type ConcordEvent } from "./getConcordEvents";
+import { getConcordEvents, type TypedConcordEvent } from "./getConcordEvents";
+
+/** A Settled event, typed, with its position in the chain. */
+export type SettlementEvent = TypedConcordEvent<"Settled">;
 
 export type WatchSettlementsParameters = {
   /** Called with each new Settled event, in chain order. */
-  onSettlement: (event: ConcordEvent) => void;
-  /** Called when a poll fails (the watcher keeps polling). */
+  onSettlement: (event: SettlementEvent) => void;
+  /** Called when a poll fails (an RpcError, say); the watcher keeps polling. */
   onError?: (error: unknown) => void;
-  /** Start after this block (default: the head when the watcher starts). */
+  /** First block to report (default: the block after the head when the watcher starts). */
   fromBlock?: bigint;
   /** Milliseconds between polls (default 1,000). */
   pollingInterval?: number;
+  /** Blocks per eth_getLogs request when catching up (default 5,000). */
+  chunkSize?: bigint;
 };
-
+/** Stops the watcher: no callback runs after it returns. */
 export type WatchSettlementsReturnType = () => void;
+export type WatchSettlementsErrorType = never;
 
 /**
- * Watches for new settlements by polling eth_getLogs over the blocks added since the last poll.
- * Returns a function that stops the watcher.
+ * Watches for new settlements by polling: each poll reads the head and the Settled events of the
+ * blocks added since the last poll (chunked, as {@link getConcordEvents}), so none is missed or
+ * reported twice, even across polls that fail. Works over any transport (no filters or
+ * subscriptions needed). Returns a function that stops the watcher.
+ *
+ * @param context - Any context.
+ * @param parameters - {@link WatchSettlementsParameters}
+ * @returns `unwatch`.
  *
  * @example
- * const unwatch = watchSettlements(context, { onSettlement: (e) => console.log("settled", e.args.orderRef) })
+ * import { watchSettlements } from "./src/sdk"
+ * const unwatch = watchSettlements(context, { onSettlement: (e) => console.log("settled", e.args.orderRef, e.args.gross) })
  * // later: unwatch()
  */
 export function watchSettlements(context: ConcordContext, parameters: WatchSettlementsParameters): WatchSettlementsReturnType {
@@ -31,17 +44,12 @@ export function watchSettlements(context: ConcordContext, parameters: WatchSettl
       const head = await context.publicClient.getBlockNumber({ cacheTime: 0 });
       if (next === undefined) next = head + 1n;
       if (head >= next) {
-        const events = await getConcordEvents(context, {
-          fromBlock: next,
-          toBlock: head,
-          contracts: ["ledger"],
-          eventNames: ["Settled"],
-        });
+        const events = await getConcordEvents(context, { fromBlock: next, toBlock: head, chunkSize: parameters.chunkSize, events: ["Settled"] });
         next = head + 1n;
         for (const event of events) if (!stopped) parameters.onSettlement(event);
       }
     } catch (error) {
-      parameters.onError?.(error);
+      if (!stopped) parameters.onError?.(error);
     }
     if (!stopped) timer = setTimeout(poll, parameters.pollingInterval ?? 1_000);
   };

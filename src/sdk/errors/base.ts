@@ -40,3 +40,12 @@ export class ContractRevertError extends ConcordError {
     this.args = options.args ?? [];
   }
 }
+
+/** What a read action can throw: bad input, a revert of the read, or a failed RPC request. */
+export type ConcordReadErrorType = InvalidInputError | ContractRevertError | RpcError;
+
+/**
+ * What a write action can throw: bad input (before anything is sent), a decoded revert (from the
+ * simulation, before any gas is spent, or from the mined transaction), or a failed RPC request.
+ */
+export type ConcordWriteErrorType = InvalidInputError | ContractRevertError | RpcError;

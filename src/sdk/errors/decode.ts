@@ -23,7 +23,8 @@ export function toConcordError(error: unknown): ConcordError {
       const message = errorName && ERROR_MESSAGES[errorName]
         ? ERROR_MESSAGES[errorName]!(...args)
         : reverted.reason ?? reverted.shortMessage;
-      return new ContractRevertError(message, { errorName, args, details: errorName, cause: error });
+      const details = errorName ? `${errorName}(${args.map((a) => String(a)).join(", ")})` : undefined;
+      return new ContractRevertError(message, { errorName, args, details, cause: error });
     }
     const transport = error.walk(
       (e) => e instanceof HttpRequestError || e instanceof TimeoutError || e instanceof WebSocketRequestError,

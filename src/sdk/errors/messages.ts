@@ -88,5 +88,9 @@ export const ERROR_MESSAGES: Record<string, Message> = {
   LedgerZeroRecipient: () => "the recipient is the zero address",
   LedgerEthTransferFailed: (to, amount) => `sending ${n(amount)} wei to ${String(to)} failed (the recipient reverted)`,
   ReentrancyGuardReentrantCall: () => "re-entrant call refused",
+  AddressEmptyCode: (target) => `${String(target)} has no code`,
+  FailedCall: () => "a low-level call failed without a reason",
+  InvalidShortString: () => "the EIP-712 domain name or version is not a valid short string",
+  StringTooLong: (str) => `the string "${String(str)}" is too long for a short string`,
   SafeERC20FailedOperation: (token) => `token ${String(token)} refused the transfer`,
 };

@@ -1,0 +1,48 @@
+import { accountAddress, signerOf, walletOf, type ConcordContext } from "../client";
+import type { ConcordReadErrorType } from "../errors/base";
+import { withConcordErrors } from "../errors/decode";
+import { getTerminationTypedData } from "../typedData";
+import { defaultDeadline, randomNonce, type ConsentSignature } from "./signConsent";
+
+export type SignTerminationParameters = {
+  agreementId: bigint;
+  /** The version in force. */
+  version: number;
+  /** Unordered nonce (default: random); void it with {@link cancelNonce}. */
+  nonce?: bigint;
+  /** Unix time after which the signature is void (default: 7 days after the latest block). */
+  deadline?: bigint;
+};
+export type SignTerminationReturnType = ConsentSignature;
+export type SignTerminationErrorType = ConcordReadErrorType;
+
+/**
+ * Signs consent to terminate the version in force (EIP-712, {@link getTerminationTypedData}),
+ * with a local or JSON-RPC account.
+ *
+ * @param context - A context whose account is a party of the version in force.
+ * @param parameters - {@link SignTerminationParameters}
+ * @returns The signature with its signer, nonce and deadline, for {@link terminateAgreement}.
+ *
+ * @example
+ * import { signTermination } from "./src/sdk"
+ * const signature = await signTermination(hotelContext, { agreementId: 1n, version: 2 })
+ */
+export async function signTermination(
+  context: ConcordContext,
+  parameters: SignTerminationParameters,
+): Promise<SignTerminationReturnType> {
+  const account = signerOf(context);
+  const nonce = parameters.nonce ?? randomNonce();
+  const deadline = await defaultDeadline(context, parameters.deadline);
+  const typedData = getTerminationTypedData({
+    chainId: context.chainId,
+    registry: context.addresses.registry,
+    agreementId: parameters.agreementId,
+    version: parameters.version,
+    nonce,
+    deadline,
+  });
+  const signature = await withConcordErrors(() => walletOf(context).signTypedData({ account, ...typedData }));
+  return { signer: accountAddress(account), nonce, deadline, signature };
+}
