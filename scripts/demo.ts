@@ -19,7 +19,8 @@ async function main(): Promise<void> {
   await runStory({ ...stage, log: (line) => console.log(line) });
   console.log(`\n(the story took ${((performance.now() - started) / 1_000).toFixed(1)} s)`);
   if (stage.network !== "hardhat") {
-    console.log("Inspect it with the CLI, e.g.: npx concord audit report --rpc-url http://127.0.0.1:8545");
+    const url = "url" in hre.network.config ? hre.network.config.url : "<rpc url>";
+    console.log(`Inspect it with the CLI, e.g.: npx concord agreement list --rpc-url ${url}; npx concord audit report --rpc-url ${url}`);
   }
 }
 

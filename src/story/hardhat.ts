@@ -5,6 +5,7 @@
  * deploys the stable token from the artifacts, and gives every member of the cast a viem wallet.
  */
 import fs from "node:fs";
+import path from "node:path";
 import type { HardhatRuntimeEnvironment } from "hardhat/types";
 import { createPublicClient, createWalletClient, getAddress, type Abi, type Address, type Chain, type Hex, type PublicClient } from "viem";
 import { mnemonicToAccount } from "viem/accounts";
@@ -28,7 +29,8 @@ async function hasCode(publicClient: PublicClient, address: Address): Promise<bo
 
 /**
  * Sets the stage on `hre.network`. On a node, a deployment Ignition recorded for an earlier node
- * of the same chain id (its contracts are gone) is moved aside, so that Ignition deploys afresh.
+ * of the same chain id (its contracts are gone) is moved to .concord/stale-deployments, so that
+ * Ignition deploys afresh instead of trusting a journal of a chain that no longer exists.
  */
 export async function hardhatStage(hre: HardhatRuntimeEnvironment): Promise<HardhatStage> {
   const transport = hardhatTransport(hre.network.provider);
@@ -51,7 +53,8 @@ export async function hardhatStage(hre: HardhatRuntimeEnvironment): Promise<Hard
         stale = true;
       }
       if (stale) {
-        const aside = `${dir}.stale-${Date.now()}`;
+        const aside = path.join(path.dirname(dir), "..", "..", ".concord", "stale-deployments", `chain-${chainId}-${Date.now()}`);
+        fs.mkdirSync(path.dirname(aside), { recursive: true });
         fs.renameSync(dir, aside);
         notes.push(`the deployment recorded in ${dir} has no code on this node (an earlier node's): moved it to ${aside}`);
       }

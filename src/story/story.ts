@@ -478,7 +478,7 @@ export async function runStory(parameters: RunStoryParameters): Promise<StoryRes
     };
     for (const [token, t] of partner.tokens) {
       for (const [id, earned] of t.earnedByAgreement) put(Number(id), `earned, #${id} ${agreementLabel.get(id) ?? ""}`.trim(), token, earned);
-      put(1e6, "  of which its share of released reserves", token, t.reservesReleased);
+      put(1e6, "its share of released reserves (in earned)", token, t.reservesReleased);
       put(1e6 + 1, "its share of reserves refunded to payers", token, t.refundsIssued);
       put(1e6 + 2, "its share of reserves still held", token, t.reservesHeld);
       put(1e6 + 3, "referral fees", token, t.referralFees);
