@@ -30,8 +30,12 @@ export type SdkEnvironment = {
   addresses: ConcordAddresses;
   chainId: number;
   accounts: Account[];
-  /** A context acting as account `index`. */
+  /** A context acting as account `index`, signing locally (a viem local account). */
   as: (index: number) => Promise<ConcordContext>;
+  /** A context acting as account `index` through the node (a JSON-RPC account: eth_sendTransaction, eth_signTypedData_v4). */
+  asJsonRpc: (index: number) => Promise<ConcordContext>;
+  /** The transport of the node, to wrap (counting requests, say). */
+  transport: Transport;
   /** Deploys a contract from the Hardhat artifacts, as account 0. */
   deploy: (name: string, args: readonly unknown[]) => Promise<Address>;
   /** Moves block time forward and mines. */
@@ -62,6 +66,14 @@ async function build(
     accounts: list,
     as: (index) =>
       createConcordContext({ publicClient, walletClient: wallet(list[index]!), addresses: { ...addresses }, chainId }),
+    asJsonRpc: (index) =>
+      createConcordContext({
+        publicClient,
+        walletClient: createWalletClient({ account: list[index]!.address, chain, transport }),
+        addresses: { ...addresses },
+        chainId,
+      }),
+    transport,
     deploy: async (contract, args) => {
       const artifact = await hre.artifacts.readArtifact(contract);
       const hash = await wallet(list[0]!).deployContract({ abi: artifact.abi, bytecode: artifact.bytecode as Hex, args });

@@ -1,5 +1,5 @@
 import { expect } from "chai";
-import { parseEther, zeroAddress, createPublicClient, http, type Address } from "viem";
+import { createPublicClient, custom, erc20Abi, hashTypedData, http, parseAbi, parseEther, zeroAddress, type Address, type Hex, type PublicClient } from "viem";
 import {
   ContractRevertError,
   InvalidInputError,
@@ -8,6 +8,10 @@ import {
   activateAmendment,
   approveTermination,
   approveVersion,
+  cancelNonce,
+  claim,
+  getConsentTypedData,
+  getTerminationTypedData,
   buildTerms,
   createConcordClient,
   distribute,
@@ -38,6 +42,7 @@ import {
   watchSettlements,
   withdraw,
   type ConcordContext,
+  type SettlementEvent,
   type Terms,
 } from "../../src/sdk";
 import { anvil, hardhatNode, inProcess, type SdkEnvironment } from "./environments";
@@ -226,6 +231,167 @@ function shouldBehaveLikeTheConcordSdk(start: () => Promise<SdkEnvironment>) {
     while (!seen.includes(orderRef) && Date.now() < deadline) await new Promise((r) => setTimeout(r, 50));
     unwatch();
     expect(seen).to.deep.equal([orderRef]);
+  });
+
+  it("signs typed data whose digests are the registry's own, with local and JSON-RPC accounts alike", async function () {
+    const fresh = await proposeAgreement(hotel, { terms });
+    const id = fresh.agreementId;
+    const read = { address: env.addresses.registry, abi: agreementRegistryAbi } as const;
+    expect(await env.publicClient.readContract({ ...read, functionName: "hashTerms", args: [terms] })).to.equal(hashTerms(terms));
+    const consent = getConsentTypedData({ chainId: env.chainId, registry: env.addresses.registry, agreementId: id, version: 1, terms, nonce: 7n, deadline: 2n ** 40n });
+    expect(await env.publicClient.readContract({ ...read, functionName: "consentDigest", args: [id, 1, hashTerms(terms), 7n, 2n ** 40n] })).to.equal(
+      hashTypedData(consent),
+    );
+    const termination = getTerminationTypedData({ chainId: env.chainId, registry: env.addresses.registry, agreementId: id, version: 1, nonce: 8n, deadline: 2n ** 40n });
+    expect(await env.publicClient.readContract({ ...read, functionName: "terminationDigest", args: [id, 1, 8n, 2n ** 40n] })).to.equal(
+      hashTypedData(termination),
+    );
+    // The restaurant and the airline sign through the node (JSON-RPC accounts), the hotel locally.
+    const [restaurantRpc, airlineRpc] = await Promise.all([env.asJsonRpc(2), env.asJsonRpc(3)]);
+    const signatures = [
+      await signConsent(restaurantRpc, { agreementId: id, version: 1, terms }),
+      await signConsent(airlineRpc, { agreementId: id, version: 1, terms }),
+      await signConsent(hotel, { agreementId: id, version: 1, terms }),
+    ];
+    expect(signatures.map((x) => x.signer)).to.deep.equal([addressOf(restaurant), addressOf(airline), addressOf(hotel)]);
+    const activated = await activateAgreement(await env.asJsonRpc(4), { agreementId: id, terms, signatures });
+    expect(activated.signers).to.deep.equal([...activated.signers].sort((a, b) => (BigInt(a) < BigInt(b) ? -1 : 1)));
+    expect(activated.signers).to.have.members(signatures.map((x) => x.signer));
+    const orderRef = makeOrderRef({ orderId: "BKG-5001", salt: randomSalt() });
+    const { settled } = await settle(await env.asJsonRpc(4), { agreementId: id, gross: 10_000n, orderRef });
+    expect(settled).to.include({ payer: addressOf(guest), gross: 10_000n, orderRef });
+  });
+
+  it("cancels a nonce so that its signature can no longer activate", async function () {
+    const fresh = await proposeAgreement(hotel, { terms });
+    const id = fresh.agreementId;
+    const signatures = await Promise.all([hotel, restaurant, airline].map((c) => signConsent(c, { agreementId: id, version: 1, terms })));
+    const cancelled = await cancelNonce(restaurant, { nonce: signatures[1]!.nonce });
+    expect(cancelled.events.map((e) => [e.eventName, e.args.owner, e.args.nonce])).to.deep.equal([
+      ["NonceCancelled", addressOf(restaurant), signatures[1]!.nonce],
+    ]);
+    await expectRevert(activateAgreement(guest, { agreementId: id, terms, signatures }), "RegistryNonceUsed", `of ${addressOf(restaurant)} is already used`);
+    expect((await getVersion(guest, { agreementId: id, version: 1 })).status).to.equal("proposed");
+  });
+
+  it("settles an ERC-20 only with an allowance: refuses a short one, approves when asked, then claims party by party", async function () {
+    const fresh = await proposeAgreement(hotel, { terms });
+    const id = fresh.agreementId;
+    await activateAgreement(guest, {
+      agreementId: id,
+      terms,
+      signatures: await Promise.all([hotel, restaurant, airline].map((c) => signConsent(c, { agreementId: id, version: 1, terms }))),
+    });
+    const usd = await env.deploy("MockERC20", ["Euro Coin", "EURC", 6]);
+    await env.publicClient.waitForTransactionReceipt({
+      hash: await guest.walletClient!.writeContract({
+        address: usd,
+        abi: parseAbi(["function mint(address to, uint256 amount)"]),
+        functionName: "mint",
+        args: [addressOf(guest), 10_000_000n],
+        account: guest.walletClient!.account!,
+        chain: guest.walletClient!.chain,
+      }),
+    });
+    const orderRef = makeOrderRef({ orderId: "BKG-6001", salt: randomSalt() });
+    try {
+      await settle(guest, { agreementId: id, token: usd, gross: 1_000_000n, orderRef });
+      expect.fail("a short allowance should be refused");
+    } catch (error) {
+      expect(error).to.be.instanceOf(InvalidInputError);
+      expect((error as InvalidInputError).shortMessage).to.include(`may spend 0 of token ${usd}`).and.include("needs 1000000");
+    }
+    const { settled } = await settle(guest, { agreementId: id, token: usd, gross: 1_000_000n, orderRef, approve: true });
+    const quote = await quoteSettlement(guest, { agreementId: id, gross: 1_000_000n });
+    expect(settled).to.include({ token: usd, gross: 1_000_000n, reserve: quote.reserve, referralFee: 0n });
+    const hotelIndex = terms.parties.findIndex((p) => p.account === addressOf(hotel));
+    const owed = await getBalance(guest, { account: addressOf(hotel), token: usd });
+    expect(owed.shares.map((x) => [x.agreementId, x.partyIndex, x.amount])).to.deep.equal([[id, hotelIndex, quote.credits[hotelIndex]!]]);
+    const claimed = await claim(guest, { agreementId: id, version: 1, token: usd, partyIndex: hotelIndex });
+    expect(claimed.credits).to.deep.equal([{ partyIndex: hotelIndex, account: addressOf(hotel), childAgreementId: 0n, amount: quote.credits[hotelIndex]! }]);
+    const after = await getBalance(guest, { account: addressOf(hotel), token: usd });
+    expect(after).to.include({ balance: quote.credits[hotelIndex]!, claimable: 0n });
+    const distributed = await distribute(guest, { agreementId: id, version: 1, token: usd });
+    expect(distributed.credits.map((c) => c.partyIndex).sort()).to.deep.equal(terms.parties.map((_, i) => i).filter((i) => i !== hotelIndex));
+    const out = await withdraw(hotel, { token: usd, to: addressOf(travelSite) });
+    expect(out).to.include({ amount: quote.credits[hotelIndex]!, to: addressOf(travelSite) });
+    expect(await env.publicClient.readContract({ address: usd, abi: erc20Abi, functionName: "balanceOf", args: [addressOf(travelSite)] })).to.equal(
+      quote.credits[hotelIndex]!,
+    );
+  });
+
+  it("reports each version's status through amendment and termination", async function () {
+    const versions = await Promise.all([1, 2].map((version) => getVersion(guest, { agreementId, version })));
+    expect(versions.map((v) => [v.version, v.status, v.activated])).to.deep.equal([
+      [1, "superseded", true],
+      [2, "terminated", true],
+    ]);
+    expect(versions[1]!.terms.parties.map((p) => [p.account, p.shareBps])).to.have.deep.members([
+      [addressOf(hotel), 6_000],
+      [addressOf(restaurant), 4_000],
+    ]);
+    try {
+      await getVersion(guest, { agreementId, version: 3 });
+      expect.fail("version 3 does not exist");
+    } catch (error) {
+      expect(error).to.be.instanceOf(InvalidInputError);
+      expect((error as Error).message).to.include(`agreement ${agreementId} has no version 3`);
+    }
+  });
+
+  it("pages eth_getLogs in ranges of at most chunkSize blocks, clamped to the head, across chunk boundaries", async function () {
+    const ranges: Array<[bigint, bigint]> = [];
+    const counting = custom({
+      request: async ({ method, params }: { method: string; params?: unknown }) => {
+        if (method === "eth_getLogs") {
+          const [filter] = params as [{ fromBlock: Hex; toBlock: Hex }];
+          ranges.push([BigInt(filter.fromBlock), BigInt(filter.toBlock)]);
+        }
+        return env.publicClient.request({ method, params } as never);
+      },
+    });
+    const publicClient = createPublicClient({ transport: counting }) as unknown as PublicClient;
+    const context: ConcordContext = { ...guest, publicClient, walletClient: undefined };
+    const head = await env.publicClient.getBlockNumber({ cacheTime: 0 });
+    const whole = await getConcordEvents(guest, { events: ["Settled"], chunkSize: 1_000_000n });
+    for (const chunkSize of [1n, 2n, 5n, 7n]) {
+      ranges.length = 0;
+      const paged = await getConcordEvents(context, { events: ["Settled"], fromBlock: 0n, toBlock: head + 1_000n, chunkSize });
+      expect(paged.map((e) => `${e.blockNumber}:${e.transactionIndex}:${e.logIndex}`)).to.deep.equal(
+        whole.map((e) => `${e.blockNumber}:${e.transactionIndex}:${e.logIndex}`),
+      );
+      // Typed by name: gross is a bigint, orderRef a hex string.
+      const total: bigint = paged.reduce((sum, e) => sum + e.args.gross, 0n);
+      expect(total).to.equal(whole.reduce((sum, e) => sum + e.args.gross, 0n));
+      expect(ranges.length).to.equal(Number((head + chunkSize) / chunkSize));
+      for (const [from, to] of ranges) {
+        expect(to - from + 1n).to.be.at.most(chunkSize);
+        expect(to).to.be.at.most(head);
+      }
+      // Consecutive, no gap, no overlap: [0, head] covered exactly once.
+      ranges.forEach(([from], i) => expect(from).to.equal(i === 0 ? 0n : ranges[i - 1]![1] + 1n));
+      expect(ranges[ranges.length - 1]![1]).to.equal(head);
+    }
+    const history = await getAgreementHistory(context, { agreementId, chunkSize: 3n });
+    expect(history[0]!.eventName).to.equal("AgreementProposed");
+    expect(history[history.length - 1]!.eventName).to.equal("AgreementTerminated");
+  });
+
+  it("stops reporting settlements once unwatched", async function () {
+    const client = await createConcordClient({ publicClient: env.publicClient, walletClient: guest.walletClient, addresses: env.addresses, chainId: env.chainId });
+    const fresh = await proposeAgreement(hotel, { terms });
+    const signatures = await Promise.all([hotel, restaurant, airline].map((c) => signConsent(c, { agreementId: fresh.agreementId, version: 1, terms })));
+    await client.activateAgreement({ agreementId: fresh.agreementId, terms, signatures });
+    const seen: SettlementEvent[] = [];
+    const unwatch = client.watchSettlements({ onSettlement: (e) => seen.push(e), pollingInterval: 25 });
+    const first = makeOrderRef({ orderId: "BKG-7001", salt: randomSalt() });
+    await client.settle({ agreementId: fresh.agreementId, gross: 3_000n, orderRef: first });
+    const deadline = Date.now() + 10_000;
+    while (seen.length === 0 && Date.now() < deadline) await new Promise((r) => setTimeout(r, 25));
+    unwatch();
+    await client.settle({ agreementId: fresh.agreementId, gross: 4_000n, orderRef: makeOrderRef({ orderId: "BKG-7002", salt: randomSalt() }) });
+    await new Promise((r) => setTimeout(r, 200));
+    expect(seen.map((e) => [e.args.orderRef, e.args.gross])).to.deep.equal([[first, 3_000n]]);
   });
 }
 
