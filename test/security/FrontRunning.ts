@@ -108,6 +108,19 @@ describe("Security: front-running", function () {
   });
 
   describe("settlement", function () {
+    it("refuses to release or refund a forged record for an order reference never settled", async function () {
+      const { registry, ledger, terms, id, sigs, attacker } = await loadFixture(fixture);
+      await registry.activate(id, 1, terms, sigs);
+      const forged = ethers.id("never-settled");
+      const record = { agreementId: id, version: 1n, token: ETH, payer: attacker.address, reserve: 1n, releaseAt: 0n };
+      await expect(ledger.connect(attacker).releaseReserve(forged, record))
+        .to.be.revertedWithCustomError(ledger, "LedgerUnknownSettlement")
+        .withArgs(forged);
+      await expect(ledger.connect(attacker).refund(forged, { ...record, releaseAt: 2n ** 39n }, 1n))
+        .to.be.revertedWithCustomError(ledger, "LedgerUnknownSettlement")
+        .withArgs(forged);
+    });
+
     it("lets a copied order reference move no value from the honest payer and earn the attacker nothing", async function () {
       const { registry, ledger, terms, id, sigs, attacker, guest, travelSite } = await loadFixture(fixture);
       await registry.activate(id, 1, terms, sigs);

@@ -88,6 +88,17 @@ describe("Security: hostile tokens", function () {
     );
   });
 
+  it("refuses amounts beyond the ledger's 128-bit accounting instead of wrapping", async function () {
+    const { ledger, id, guest } = await loadFixture(fixture);
+    const huge = await ethers.deployContract("MockERC20", ["Huge", "HUGE", 18]);
+    await huge.mint(guest.address, 2n ** 200n);
+    await huge.connect(guest).approve(ledger, ethers.MaxUint256);
+    await expect(ledger.connect(guest).settle(id, huge, 2n ** 128n, ETH, ethers.id("huge")))
+      .to.be.revertedWithCustomError(ledger, "LedgerAmountOverflow")
+      .withArgs(2n ** 128n);
+    await expect(ledger.connect(guest).settle(id, huge, 2n ** 128n - 1n, ETH, ethers.id("max"))).to.emit(ledger, "Settled");
+  });
+
   it("refuses a payment when the token returns false, and records nothing", async function () {
     const { ledger, id, guest, falseReturn } = await loadFixture(fixture);
     await falseReturn.setFailTransfers(true);

@@ -87,6 +87,38 @@ describe("Security: reentrancy and hostile recipients", function () {
         payload: ({ ledger, id }) => ledger.interface.encodeFunctionData("settle", [id, ETH, 1n, ETH, ethers.id("re")]),
       },
       {
+        name: "settle with a permit",
+        payload: ({ ledger, id }) =>
+          ledger.interface.encodeFunctionData("settleWithPermit", [
+            id,
+            "0x0000000000000000000000000000000000000001", // any token: the guard refuses before it is touched
+            1n,
+            ETH,
+            ethers.id("re-permit"),
+            0n,
+            27,
+            ethers.ZeroHash,
+            ethers.ZeroHash,
+          ]),
+      },
+      {
+        name: "release a reserve",
+        payload: ({ ledger, id, guest }) =>
+          ledger.interface.encodeFunctionData("releaseReserve", [
+            ethers.id("eth-1"),
+            { agreementId: id, version: 1n, token: ETH, payer: guest.address, reserve: 100_000n, releaseAt: 0n },
+          ]),
+      },
+      {
+        name: "refund a reserve",
+        payload: ({ ledger, id, guest }) =>
+          ledger.interface.encodeFunctionData("refund", [
+            ethers.id("eth-1"),
+            { agreementId: id, version: 1n, token: ETH, payer: guest.address, reserve: 100_000n, releaseAt: 0n },
+            1n,
+          ]),
+      },
+      {
         name: "withdraw through multicall",
         payload: ({ ledger, attackerAddress }) =>
           ledger.interface.encodeFunctionData("multicall", [
