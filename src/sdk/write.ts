@@ -9,6 +9,7 @@ import {
   type Hex,
   type Log,
   type TransactionReceipt,
+  toEventSelector,
 } from "viem";
 import { accountAddress, signerOf, walletOf, type ConcordContext } from "./client";
 import { ContractRevertError, InvalidInputError } from "./errors/base";
@@ -43,7 +44,8 @@ export type ConcordCall<
 
 /**
  * Simulates the call first (a revert becomes a decoded ContractRevertError before any gas is
- * spent), then sends it, waits for the receipt and decodes the events of `abi`.
+ * spent), then sends it, waits for the receipt and decodes the events of `abi`; see
+ * {@link simulateAndWrite}.
  *
  * The function name and arguments are checked against the (const) ABI at compile time. For an
  * ABI or function name only known at run time, use {@link simulateAndWrite}.
@@ -62,9 +64,15 @@ export async function writeConcord<
 }
 
 /**
- * Simulates the call first (a revert becomes a decoded ContractRevertError before any gas is
- * spent), then sends it, waits for the receipt and decodes the events of `abi`. Untyped
- * arguments; the SDK's actions go through the typed {@link writeConcord}.
+ * Simulates the call first, then sends it, waits for the receipt and decodes the events of `abi`.
+ * Untyped arguments; the SDK's actions go through the typed {@link writeConcord}.
+ *
+ * The simulation is `eth_estimateGas` (viem's `estimateContractGas`): it executes the call
+ * against the latest state exactly as `eth_call` (viem's `simulateContract`) does, so a revert
+ * becomes a decoded {@link ContractRevertError} before anything is signed or any gas is spent,
+ * and its result is the gas limit the transaction is then sent with. A separate `eth_call` would
+ * execute the same call a second time, since `writeContract` estimates gas itself when not given
+ * a limit (scripts/bench-sdk.ts measures the difference).
  */
 export async function simulateAndWrite(
   context: ConcordContext,
@@ -73,15 +81,19 @@ export async function simulateAndWrite(
   const wallet = walletOf(context);
   const account = signerOf(context);
   return withConcordErrors(async () => {
-    const { request } = await context.publicClient.simulateContract({
-      address: call.address,
-      abi: call.abi,
-      functionName: call.functionName,
-      args: call.args,
-      value: call.value,
+    const contractCall = { address: call.address, abi: call.abi, functionName: call.functionName, args: call.args, value: call.value };
+    // The sender's address, not the local account: with an account object viem would first fill
+    // nonce and fees (three more requests) for an estimate that needs none of them.
+    const gas = await context.publicClient.estimateContractGas({
+      ...contractCall,
+      account: accountAddress(account),
+    } as Parameters<typeof context.publicClient.estimateContractGas>[0]);
+    const hash = await wallet.writeContract({
+      ...contractCall,
       account,
-    } as Parameters<typeof context.publicClient.simulateContract>[0]);
-    const hash = await wallet.writeContract({ ...(request as Parameters<typeof wallet.writeContract>[0]), account });
+      gas,
+      chain: wallet.chain,
+    } as Parameters<typeof wallet.writeContract>[0]);
     const receipt = await context.publicClient.waitForTransactionReceipt({ hash });
     if (receipt.status !== "success") {
       // Passed the simulation but reverted when mined: the state changed in between.
@@ -93,16 +105,34 @@ export async function simulateAndWrite(
   });
 }
 
+/** Per ABI: topic0 -> the one-event ABI that decodes it (selectors hashed once, not per log). */
+const eventIndex = new WeakMap<Abi, Map<string, Abi>>();
+
+function eventsByTopic(abi: Abi): Map<string, Abi> {
+  let index = eventIndex.get(abi);
+  if (!index) {
+    index = new Map();
+    for (const item of abi) {
+      if (item.type === "event" && !item.anonymous) index.set(toEventSelector(item).toLowerCase(), [item]);
+    }
+    eventIndex.set(abi, index);
+  }
+  return index;
+}
+
 /** Decodes the logs that belong to `abi` (and were emitted by `address`, when given); others are skipped. */
 export function decodeEvents(abi: Abi, logs: readonly Log[], address?: Address): DecodedEvent[] {
+  const index = eventsByTopic(abi);
   const out: DecodedEvent[] = [];
   for (const log of logs) {
     if (address && log.address.toLowerCase() !== address.toLowerCase()) continue;
+    const eventAbi = log.topics[0] ? index.get(log.topics[0].toLowerCase()) : undefined;
+    if (!eventAbi) continue; // a log of another contract (a token's Transfer, say)
     try {
-      const decoded = decodeEventLog({ abi, data: log.data, topics: log.topics });
+      const decoded = decodeEventLog({ abi: eventAbi, data: log.data, topics: log.topics });
       out.push({ eventName: decoded.eventName ?? "", args: decoded.args as unknown as Record<string, unknown>, log });
     } catch {
-      // a log of another contract (a token's Transfer, say)
+      // same selector, different indexing: not one of ours
     }
   }
   return out;
