@@ -90,7 +90,7 @@ export function signerAddress(context: ConcordContext): Address {
 }
 
 /** A token's decimals and symbol (ETH for the zero address). */
-export async function tokenInfo(context: ConcordContext, token: Address): Promise<{ decimals: number; symbol: string }> {
+export async function tokenInfo(context: Pick<ConcordContext, "publicClient" | "chainId">, token: Address): Promise<{ decimals: number; symbol: string }> {
   if (token === zeroAddress) return { decimals: 18, symbol: "ETH" };
   try {
     const [decimals, symbol] = await Promise.all([

@@ -1,16 +1,16 @@
 import { Command } from "commander";
 import { createPublicClient, http, type Address } from "viem";
 import { reportToCsv, reportToJson, statementRows, auditReport, sync, verify } from "../../audit";
-import { addressesFor, connect, type GlobalOptions } from "../context";
+import { addressesFor, connect, tokenInfo, type GlobalOptions } from "../context";
 import { ExitCode } from "../errors";
-import { emit, table, toJson } from "../output";
+import { emit, formatUnits, table, toJson } from "../output";
 import { parseAddress, parseId } from "../parse";
 import { examples, optionsOf } from "./shared";
 
 type AuditOptions = { dataDir?: string; fromBlock?: string; toBlock?: string; confirmations?: string };
 
 async function auditParameters(o: GlobalOptions & AuditOptions) {
-  const { chainId } = await connect(o);
+  const { chainId, publicClient } = await connect(o);
   const addresses = addressesFor(o, chainId);
   const client = createPublicClient({ transport: http(o.rpcUrl, { retryCount: 2, timeout: 60_000 }) });
   return {
@@ -21,6 +21,18 @@ async function auditParameters(o: GlobalOptions & AuditOptions) {
     fromBlock: o.fromBlock ? parseId(o.fromBlock, "--from-block") : undefined,
     toBlock: o.toBlock ? parseId(o.toBlock, "--to-block") : undefined,
     confirmations: o.confirmations ? parseId(o.confirmations, "--confirmations") : undefined,
+    /** Formats base units of `token` in token units with its symbol ("0.075 ETH", "250 USDC"). */
+    amountFormatter: async (tokens: Iterable<Address>) => {
+      const infos = new Map<string, { decimals: number; symbol: string } | null>();
+      for (const token of new Set(tokens)) {
+        // A token that does not answer decimals()/symbol() is shown in base units rather than failing the report.
+        infos.set(token.toLowerCase(), await tokenInfo({ publicClient, chainId }, token).catch(() => null));
+      }
+      return (token: Address, amount: bigint) => {
+        const info = infos.get(token.toLowerCase());
+        return info ? `${formatUnits(amount, info.decimals)} ${info.symbol}` : `${amount} base units`;
+      };
+    },
   };
 }
 
@@ -76,14 +88,22 @@ export function auditCommand(): Command {
     "concord audit verify && echo every wei accounted for",
   ]).action(async (_o, command: Command) => {
     const o = optionsOf<AuditOptions>(command);
-    const result = await verify({ ...(await auditParameters(o)), onProgress: progressPrinter(o.json) });
+    const { amountFormatter, ...parameters } = await auditParameters(o);
+    const result = await verify({ ...parameters, onProgress: progressPrinter(o.json) });
     if (!o.json && process.stderr.isTTY) process.stderr.write("\n");
+    const format = await amountFormatter(result.differences.flatMap((d) => (d.token ? [d.token as Address] : [])));
+    const amount = (token: unknown, value: unknown) => (token && typeof value === "bigint" ? format(token as Address, value) : String(value));
     emit(o, { ok: result.ok, toBlock: result.sync.toBlock, violations: result.violations, differences: result.differences }, () =>
       result.ok
         ? `verified at block ${result.sync.toBlock}: every balance, reserve and holding matches the replayed history`
         : [
             `MISMATCH at block ${result.sync.toBlock}: ${result.differences.length} differences, ${result.violations.length} law violations`,
-            ...(result.differences.length ? [table(result.differences.map((d) => ({ kind: d.kind, account: String(d.account ?? ""), token: String(d.token ?? ""), expected: String(d.expected), actual: String(d.actual) })))] : []),
+            ...(result.differences.length ? [table(result.differences.map((d) => ({ kind: d.kind, account: String(d.account ?? ""), token: String(d.token ?? ""), expected: amount(d.token, d.expected), actual: amount(d.token, d.actual) })))] : []),
+            ...result.differences.flatMap((d) => [
+              `- ${d.message}`,
+              ...d.events.map((e) => `    from ${e.eventName} in block ${e.blockNumber}, tx ${e.transactionHash} (log ${e.logIndex})`),
+              ...(d.eventCount > d.events.length ? [`    … and ${d.eventCount - d.events.length} earlier events`] : []),
+            ]),
             ...result.violations.map((v) => toJson(v)),
           ].join("\n"),
     );
@@ -102,10 +122,16 @@ export function auditCommand(): Command {
   ).action(async (_o, command: Command) => {
     const o = optionsOf<AuditOptions & { partner?: string[]; csv?: boolean }>(command);
     const partners: Address[] | undefined = o.partner?.map((p) => parseAddress(p, "--partner"));
-    const report = await auditReport({ ...(await auditParameters(o)), partners });
+    const { amountFormatter, ...parameters } = await auditParameters(o);
+    const report = await auditReport({ ...parameters, partners });
     if (o.json) process.stdout.write(reportToJson(report) + "\n");
     else if (o.csv) process.stdout.write(reportToCsv(report));
-    else process.stdout.write(table(statementRows(report).map((r) => ({ partner: r.partner, token: r.token, item: r.item, agreement: r.agreementId ?? "", amount: r.amount }))) + "\n");
+    else {
+      const rows = statementRows(report);
+      const format = await amountFormatter(rows.map((r) => r.token as Address));
+      const lines = rows.map((r) => ({ partner: r.partner, item: r.item, agreement: r.agreementId ?? "", amount: format(r.token as Address, r.amount) }));
+      process.stdout.write(`statements from block ${report.fromBlock} to ${report.toBlock}\n${table(lines)}\n`);
+    }
   });
 
   return audit;

@@ -1,0 +1,97 @@
+import { expect } from "chai";
+import fs from "node:fs";
+import os from "node:os";
+import path from "node:path";
+import { ethers } from "hardhat";
+import { buildRichHistory, type RichHistory } from "../audit/history";
+import { concord } from "../helpers/cli";
+import { startHardhatNode, type LocalNode } from "../helpers/processes";
+
+/** Builds the auditor's rich history on a spawned node, with the real ledger or the faulty test double. */
+async function historyOn(node: LocalNode, ledgerName?: string): Promise<RichHistory> {
+  const provider = new ethers.JsonRpcProvider(node.url, undefined, { staticNetwork: true, cacheTimeout: -1 });
+  try {
+    const signers = await Promise.all(Array.from({ length: 10 }, (_, i) => provider.getSigner(i)));
+    return await buildRichHistory(
+      signers,
+      {
+        increaseTime: async (seconds) => {
+          await provider.send("evm_increaseTime", [seconds]);
+          await provider.send("evm_mine", []);
+        },
+      },
+      { ledgerName },
+    );
+  } finally {
+    provider.destroy();
+  }
+}
+
+describe("concord audit against a hardhat node (separate processes)", function () {
+  this.timeout(300_000);
+  let node: LocalNode;
+  let dir: string;
+
+  before(async function () {
+    node = await startHardhatNode();
+    dir = fs.mkdtempSync(path.join(os.tmpdir(), "concord-audit-cli-"));
+  });
+  after(async function () {
+    await node?.stop();
+    if (dir) fs.rmSync(dir, { recursive: true, force: true });
+  });
+
+  const audit = (history: RichHistory, command: string, ...args: string[]) =>
+    concord(
+      [
+        "audit", command, "--rpc-url", node.url, "--registry", history.addresses.registry, "--ledger", history.addresses.ledger,
+        "--from-block", String(history.deployBlock), "--data-dir", path.join(dir, `${history.addresses.ledger}`), ...args,
+      ],
+      { CONCORD_PRIVATE_KEY: "" },
+    );
+
+  it("verifies a rich history (exit 0) and prints statements in token units", async function () {
+    const history = await historyOn(node);
+    const verified = await audit(history, "verify");
+    expect(verified.stderr).to.equal("");
+    expect(verified.code).to.equal(0);
+    expect(verified.stdout).to.match(/^verified at block \d+: every balance, reserve and holding matches/);
+
+    const human = await audit(history, "report", "--partner", history.people.travelSite);
+    expect(human.code).to.equal(0);
+    const json = await audit(history, "report", "--partner", history.people.travelSite, "--json");
+    expect(json.code).to.equal(0);
+    type Token = { token: string; referralFees: string };
+    const partners = (JSON.parse(json.stdout) as { partners: Array<{ partner: string; tokens: Token[] }> }).partners;
+    expect(partners.map((p) => p.partner)).to.deep.equal([history.people.travelSite]);
+    // Every referral fee the JSON states in base units appears in the table in token units with its symbol.
+    const fees = partners[0]!.tokens.filter((t) => t.referralFees !== "0");
+    expect(fees.length).to.equal(2); // ETH and the token
+    for (const t of fees) {
+      const [symbol, decimals] = t.token === ethers.ZeroAddress ? ["ETH", 18] : ["EURC", 6];
+      const units = ethers.formatUnits(t.referralFees, decimals).replace(/\.0$/, "");
+      expect(human.stdout).to.match(new RegExp(`referral-fees\\s+${units.replace(".", "\\.")} ${symbol}`));
+    }
+  });
+
+  it("exits 4 and names the account, the amounts and the events when a ledger over-credits one wei", async function () {
+    const history = await historyOn(node, "FaultyLedger");
+    const result = await audit(history, "verify");
+    expect(result.code).to.equal(4);
+    expect(result.stdout).to.match(/^MISMATCH at block \d+: 3 differences, 1 law violations/);
+    const referrer = history.people.travelSite;
+    // The ETH difference: the rebuilt balance and the chain's, one wei apart, in ETH units.
+    const row = result.stdout.split("\n").find((l) => l.startsWith("balance") && l.includes(referrer) && l.includes("ETH"));
+    expect(row, result.stdout).to.not.equal(undefined);
+    const [expected, actual] = [...row!.matchAll(/([\d.,]+) ETH/g)].map((m) => ethers.parseEther(m[1]!.replaceAll(",", "")));
+    expect(actual! - expected!).to.equal(3n);
+    // Each difference says which events produced the amount it expected.
+    expect(result.stdout).to.match(/from Settled in block \d+, tx 0x[0-9a-f]{64}/);
+
+    const json = await audit(history, "verify", "--json");
+    expect(json.code).to.equal(4);
+    const parsed = JSON.parse(json.stdout) as { ok: boolean; differences: Array<{ account: string; kind: string }> };
+    expect(parsed.ok).to.equal(false);
+    expect(parsed.differences.filter((d) => d.kind === "balance").map((d) => d.account)).to.include(referrer);
+  });
+});
