@@ -42,37 +42,44 @@ function accountFromPrivateKey(key: string, source: string): Account {
 }
 
 /**
+ * Decrypts a JSON keystore (password from `passwordFile`, else a prompt on a terminal) and returns
+ * its private key, registered as a secret so that no error or log line can print it.
+ */
+export async function keystorePrivateKey(keystore: string, passwordFile: string | undefined): Promise<`0x${string}`> {
+  let json: string;
+  try {
+    json = fs.readFileSync(keystore, "utf8");
+  } catch {
+    throw new UsageError(`keystore file ${keystore} cannot be read`);
+  }
+  let password: string;
+  if (passwordFile) {
+    try {
+      password = fs.readFileSync(passwordFile, "utf8").replace(/\r?\n$/, "");
+    } catch {
+      throw new UsageError(`password file ${passwordFile} cannot be read`);
+    }
+  } else {
+    password = await promptPassword(`password for ${keystore}: `);
+  }
+  registerSecret(password);
+  let wallet: Awaited<ReturnType<typeof Wallet.fromEncryptedJson>>;
+  try {
+    wallet = await Wallet.fromEncryptedJson(json, password);
+  } catch {
+    throw new UsageError(`keystore ${keystore} could not be decrypted: wrong password or not a keystore file`);
+  }
+  registerSecret(wallet.privateKey);
+  return wallet.privateKey as `0x${string}`;
+}
+
+/**
  * Resolves the account that signs: `--keystore` (with `--password-file` or a prompt), else
  * `CONCORD_PRIVATE_KEY`, else `--account N` (an unlocked account of a local dev chain). Returns
  * undefined when none is given (read-only commands).
  */
 export async function resolveAccount(options: KeyOptions, publicClient: PublicClient): Promise<ResolvedAccount | undefined> {
-  if (options.keystore) {
-    let json: string;
-    try {
-      json = fs.readFileSync(options.keystore, "utf8");
-    } catch {
-      throw new UsageError(`keystore file ${options.keystore} cannot be read`);
-    }
-    let password: string;
-    if (options.passwordFile) {
-      try {
-        password = fs.readFileSync(options.passwordFile, "utf8").replace(/\r?\n$/, "");
-      } catch {
-        throw new UsageError(`password file ${options.passwordFile} cannot be read`);
-      }
-    } else {
-      password = await promptPassword(`password for ${options.keystore}: `);
-    }
-    registerSecret(password);
-    let wallet: Awaited<ReturnType<typeof Wallet.fromEncryptedJson>>;
-    try {
-      wallet = await Wallet.fromEncryptedJson(json, password);
-    } catch {
-      throw new UsageError(`keystore ${options.keystore} could not be decrypted: wrong password or not a keystore file`);
-    }
-    return accountFromPrivateKey(wallet.privateKey, `keystore ${options.keystore}`);
-  }
+  if (options.keystore) return accountFromPrivateKey(await keystorePrivateKey(options.keystore, options.passwordFile), `keystore ${options.keystore}`);
   const envKey = process.env.CONCORD_PRIVATE_KEY;
   if (envKey) return accountFromPrivateKey(envKey, "CONCORD_PRIVATE_KEY");
   if (options.account !== undefined) {

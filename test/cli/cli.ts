@@ -1,27 +1,10 @@
 import { expect } from "chai";
-import { spawn } from "node:child_process";
 import fs from "node:fs";
 import os from "node:os";
 import path from "node:path";
 import { Wallet, encryptKeystoreJsonSync } from "ethers";
+import { concord, isolateLocalDeployment } from "../helpers/cli";
 import { startHardhatNode, type LocalNode } from "../helpers/processes";
-
-const ROOT = path.join(__dirname, "..", "..");
-const BIN = path.join(ROOT, "bin", "concord.js");
-
-type Run = { code: number; stdout: string; stderr: string };
-
-/** Runs the CLI as its own process, as a partner would. */
-function concord(args: string[], env: Record<string, string> = {}): Promise<Run> {
-  return new Promise((resolve) => {
-    const child = spawn(process.execPath, [BIN, ...args], { cwd: ROOT, env: { ...process.env, ...env } });
-    let stdout = "";
-    let stderr = "";
-    child.stdout.on("data", (d: Buffer) => (stdout += d.toString()));
-    child.stderr.on("data", (d: Buffer) => (stderr += d.toString()));
-    child.on("exit", (code) => resolve({ code: code ?? -1, stdout, stderr }));
-  });
-}
 
 // hardhat node's first accounts.
 const HOTEL = "0x70997970C51812dc3A010C7d01b50e0d17dc79C8";
@@ -45,14 +28,16 @@ describe("concord CLI against a hardhat node (separate processes)", function () 
     return BigInt(((await response.json()) as { result: string }).result);
   };
 
+  let restore: () => void;
   before(async function () {
+    restore = isolateLocalDeployment();
     node = await startHardhatNode();
     dir = fs.mkdtempSync(path.join(os.tmpdir(), "concord-cli-"));
     env = { CONCORD_RPC_URL: node.url, CONCORD_PRIVATE_KEY: "" };
   });
   after(async function () {
     await node?.stop();
-    fs.rmSync(path.join(ROOT, "deploy", "deployments", "chain-31337"), { recursive: true, force: true });
+    restore?.();
     if (dir) fs.rmSync(dir, { recursive: true, force: true });
   });
 

@@ -3,6 +3,7 @@ import path from "node:path";
 import { Command } from "commander";
 import { loadDeployment } from "../../sdk";
 import { connect } from "../context";
+import { keystorePrivateKey, resolveAccount } from "../keys";
 import { ChainError, UsageError, redactSecrets } from "../errors";
 import { emit } from "../output";
 import { examples, optionsOf } from "./shared";
@@ -14,18 +15,33 @@ export function deployCommand(): Command {
     new Command("deploy").description(
       "deploy the registry (with its negotiation hub) and the ledger through the Ignition module; addresses are recorded in deploy/deployments/chain-<id>",
     ),
-    ["concord deploy --rpc-url http://127.0.0.1:8545", "CONCORD_PRIVATE_KEY=0x… concord deploy --rpc-url https://rpc.example --chain-id 8453"],
+    [
+      "concord deploy --rpc-url http://127.0.0.1:8545 --account 0",
+      "concord deploy --rpc-url https://rpc.example --chain-id 8453 --keystore deployer.json --password-file pw.txt",
+      "CONCORD_PRIVATE_KEY=0x… concord deploy --rpc-url https://rpc.example --chain-id 8453",
+    ],
   ).action(async (_o, command: Command) => {
     const o = optionsOf(command);
-    const { chainId } = await connect(o);
-    if (o.keystore) throw new UsageError("deploy signs through Hardhat: use CONCORD_PRIVATE_KEY, or the node's unlocked accounts");
+    const { chainId, publicClient } = await connect(o);
+    // Ignition signs with the localhost network's accounts: the key (from the keystore or
+    // CONCORD_PRIVATE_KEY) goes to the child through its environment only, never its arguments;
+    // otherwise the node's unlocked account (--account N, default the first) is the default sender.
+    const privateKey = o.keystore ? await keystorePrivateKey(o.keystore, o.passwordFile) : process.env.CONCORD_PRIVATE_KEY || undefined;
+    const sender = privateKey ? undefined : await resolveAccount({ account: o.account ?? "0" }, publicClient).catch(() => {
+      throw new UsageError(
+        `the node at ${o.rpcUrl} has no unlocked account ${o.account ?? "0"}: deploy with --keystore and --password-file, or CONCORD_PRIVATE_KEY`,
+      );
+    });
     const cli = require.resolve("hardhat/internal/cli/cli");
+    const args = [cli, "ignition", "deploy", "deploy/modules/Concord.ts", "--network", "localhost"];
+    if (typeof sender === "string") args.push("--default-sender", sender);
     const output = await new Promise<string>((resolve, reject) => {
-      const child = spawn(process.execPath, [cli, "ignition", "deploy", "deploy/modules/Concord.ts", "--network", "localhost"], {
+      const child = spawn(process.execPath, args, {
         cwd: ROOT,
         env: {
           ...process.env,
           CONCORD_RPC_URL: o.rpcUrl,
+          CONCORD_PRIVATE_KEY: privateKey ?? "",
           // The user asked for this deployment; Ignition would otherwise prompt on chains other than 31337.
           HARDHAT_IGNITION_CONFIRM_DEPLOYMENT: "false",
         },
