@@ -1,0 +1,83 @@
+import { expect } from "chai";
+import { spawn } from "node:child_process";
+import fs from "node:fs";
+import path from "node:path";
+import ts from "typescript";
+import { ROOT, isolateLocalDeployment } from "./helpers/cli";
+import { startHardhatNode, type LocalNode } from "./helpers/processes";
+
+/** The fenced code block that follows `<!-- readme-test: <name>` in README.md. */
+function readmeBlock(name: string): string {
+  const readme = fs.readFileSync(path.join(ROOT, "README.md"), "utf8");
+  const marker = readme.indexOf(`<!-- readme-test: ${name}`);
+  if (marker < 0) throw new Error(`README.md has no block marked readme-test: ${name}`);
+  const match = /```\w*\n([\s\S]*?)```/.exec(readme.slice(marker));
+  if (!match) throw new Error(`no code block after the readme-test: ${name} marker`);
+  return match[1]!;
+}
+
+type Run = { code: number; output: string };
+
+function run(command: string, args: string[], cwd: string, env: Record<string, string>): Promise<Run> {
+  return new Promise((resolve) => {
+    const child = spawn(command, args, { cwd, env: { ...process.env, ...env } });
+    let output = "";
+    child.stdout.on("data", (d: Buffer) => (output += d.toString()));
+    child.stderr.on("data", (d: Buffer) => (output += d.toString()));
+    child.on("exit", (code) => resolve({ code: code ?? -1, output }));
+  });
+}
+
+describe("the README's walkthrough and SDK example, as written", function () {
+  this.timeout(600_000);
+  let node: LocalNode;
+  let restore: () => void;
+  let work: string;
+  let env: Record<string, string>;
+
+  before(async function () {
+    restore = isolateLocalDeployment();
+    node = await startHardhatNode();
+    // Inside the repository, so that `npx concord` finds the package's own bin, as it does for a user.
+    work = fs.mkdtempSync(path.join(ROOT, ".concord", "readme-"));
+    env = { CONCORD_RPC_URL: node.url, CONCORD_PRIVATE_KEY: "" };
+  });
+  after(async function () {
+    await node?.stop();
+    restore?.();
+    if (work) fs.rmSync(work, { recursive: true, force: true });
+  });
+
+  it("the CLI walkthrough runs line by line against a fresh node", async function () {
+    const { code, output } = await run("bash", ["-e", "-o", "pipefail", "-c", readmeBlock("cli")], work, env);
+    expect(code, output).to.equal(0);
+    expect(output).to.contain("agreement 1 version 1 is active");
+    expect(output).to.match(/referral fee 0\.075 ETH to 0x15d34AAf54267DB7D7c367839AAf71A00a2C6A65; reserve 0\.15 ETH until/);
+    expect(output).to.contain("0x15d34AAf54267DB7D7c367839AAf71A00a2C6A65 withdrew 0.075 ETH");
+    expect(output).to.contain("0x3C44CdDdB6a900fa2b585dd299e03d12FA4293BC withdrew 0.3825 ETH");
+    expect(output).to.contain("every party accepted: agreement 2 version 2 is active");
+    expect(output).to.match(/verified at block \d+: every balance, reserve and holding matches the replayed history/);
+    // Signature files went where the walkthrough said.
+    for (const file of ["hotel.sig.json", "restaurant.sig.json", "airline.sig.json"]) expect(fs.existsSync(path.join(work, file))).to.equal(true);
+  });
+
+  it("the SDK example type-checks under the project's compiler options and runs as pasted", async function () {
+    const file = path.join(ROOT, `.readme-example-${process.pid}.ts`);
+    fs.writeFileSync(file, readmeBlock("sdk"));
+    try {
+      const config = ts.getParsedCommandLineOfConfigFile(path.join(ROOT, "tsconfig.json"), {}, { ...ts.sys, onUnRecoverableConfigFileDiagnostic: () => {} })!;
+      const program = ts.createProgram([file], { ...config.options, noEmit: true });
+      const diagnostics = ts.getPreEmitDiagnostics(program).map((d) => ts.flattenDiagnosticMessageText(d.messageText, "\n"));
+      expect(diagnostics).to.deep.equal([]);
+
+      const { code, output } = await run(process.execPath, ["-r", "ts-node/register/transpile-only", file], ROOT, env);
+      expect(code, output).to.equal(0);
+      expect(output).to.contain("fee 0.075 ETH to the travel site, reserve 0.15 ETH");
+      expect(output).to.contain("the quote predicted the split: true");
+        // The walkthrough already withdrew the restaurant's first share; this is the new agreement's 30% of 1.35 ETH.
+      expect(output).to.contain("the restaurant withdrew 0.405 ETH");
+    } finally {
+      fs.rmSync(file, { force: true });
+    }
+  });
+});
