@@ -1,10 +1,5 @@
 #!/usr/bin/env node
-// The `concord` CLI. Runs the TypeScript sources through ts-node (transpile only, so start-up stays quick).
+// The `concord` CLI: runs the TypeScript sources through a cached transpile (bin/register-ts.js).
 "use strict";
-const path = require("node:path");
-require("ts-node").register({
-  transpileOnly: true,
-  project: path.join(__dirname, "..", "tsconfig.json"),
-  compilerOptions: { module: "commonjs" },
-});
+require("./register-ts");
 require("../src/cli/main.ts").main(process.argv);
