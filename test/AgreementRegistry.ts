@@ -173,6 +173,15 @@ describe("AgreementRegistry", function () {
           error: "RegistryReferrerPolicyInvalid",
         },
         {
+          name: "a referrer list under the None policy with a zero fee",
+          mutate: (t) => {
+            t.referrerPolicy = ReferrerPolicy.None;
+            t.referralFeeBps = 0;
+            t.referrers = [a(1)];
+          },
+          error: "RegistryReferrerPolicyInvalid",
+        },
+        {
           name: "an Open policy with a zero fee",
           mutate: (t) => (t.referralFeeBps = 0),
           error: "RegistryReferrerPolicyInvalid",
@@ -268,6 +277,19 @@ describe("AgreementRegistry", function () {
       await f.registry.propose(f.terms);
       for (const s of [f.hotel, f.restaurant, f.airline]) await f.registry.connect(s).approve(1, 1);
       await expect(f.registry.activate(1, 1, f.terms, [])).to.emit(f.registry, "VersionActivated");
+    });
+
+    it("refuses an on-chain approval of version 0 or of a version not yet proposed, recording nothing", async function () {
+      const { registry, hotel, id } = await loadFixture(proposedFixture);
+      for (const version of [0n, 2n]) {
+        await expect(registry.connect(hotel).approve(id, version))
+          .to.be.revertedWithCustomError(registry, "RegistryUnknownVersion")
+          .withArgs(id, version);
+        expect(await registry.hasApproved(id, version, hotel.address)).to.equal(false);
+      }
+      await expect(registry.connect(hotel).approve(9, 1))
+        .to.be.revertedWithCustomError(registry, "RegistryUnknownAgreement")
+        .withArgs(9n);
     });
 
     it("reverts without every party's consent, naming the missing party", async function () {
@@ -506,6 +528,15 @@ describe("AgreementRegistry", function () {
       await expect(registry.activate(id, 1, terms, []))
         .to.be.revertedWithCustomError(registry, "RegistryInvalidStatus")
         .withArgs(id, AgreementStatus.Active);
+      // A proposed agreement has no version in force to amend or to terminate.
+      await expect(registry.activateAmendment(2, 1, terms, terms, []))
+        .to.be.revertedWithCustomError(registry, "RegistryInvalidStatus")
+        .withArgs(2n, AgreementStatus.Proposed);
+      for (const s of [hotel, restaurant, airline]) await registry.connect(s).approve(2, 1);
+      await expect(registry.terminate(2, terms, []))
+        .to.be.revertedWithCustomError(registry, "RegistryInvalidStatus")
+        .withArgs(2n, AgreementStatus.Proposed);
+      expect(await registry.agreement(2)).to.deep.equal([AgreementStatus.Proposed, 1n, 0n]);
     });
   });
 
@@ -531,6 +562,56 @@ describe("AgreementRegistry", function () {
       await expect(registry.connect(hotel).approveTermination(id))
         .to.be.revertedWithCustomError(registry, "RegistryInvalidStatus")
         .withArgs(id, AgreementStatus.Terminated);
+    });
+
+    it("records on-chain termination approvals for the version in force only", async function () {
+      const { registry, hotel, restaurant, airline, terms, id } = await loadFixture(activeFixture);
+      for (const s of [hotel, restaurant, airline]) await registry.connect(s).approveTermination(id);
+      for (const s of [hotel, restaurant, airline]) {
+        expect(await registry.hasApprovedTermination(id, 1, s.address)).to.equal(true);
+        expect(await registry.hasApproved(id, 1, s.address)).to.equal(false); // a separate consent
+      }
+      // The parties amend instead: the approvals to end version 1 do not end version 2.
+      const v2 = makeTerms([[hotel.address, 5_000], [restaurant.address, 5_000]]);
+      await registry.proposeAmendment(id, v2);
+      await registry.activateAmendment(id, 2, v2, terms, await signConsents(registry, [hotel, restaurant, airline], id, 2n, v2));
+      expect(await registry.hasApprovedTermination(id, 2, hotel.address)).to.equal(false);
+      await expect(registry.terminate(id, v2, []))
+        .to.be.revertedWithCustomError(registry, "RegistryMissingConsent")
+        .withArgs(v2.parties[0]!.account);
+      // Only version 2's parties need to consent now; the airline left with version 1.
+      await registry.connect(hotel).approveTermination(id);
+      await expect(registry.connect(restaurant).approveTermination(id))
+        .to.emit(registry, "TerminationApproved")
+        .withArgs(id, 2n, restaurant.address);
+      expect(await registry.hasApprovedTermination(id, 2, restaurant.address)).to.equal(true);
+      expect(await registry.hasApprovedTermination(id, 2, airline.address)).to.equal(false);
+      await expect(registry.terminate(id, v2, [])).to.emit(registry, "AgreementTerminated").withArgs(id, 2n);
+    });
+
+    it("is final: a version proposed before the end can be neither approved nor activated", async function () {
+      const { registry, hotel, restaurant, airline, terms, id } = await loadFixture(activeFixture);
+      const v2 = makeTerms([[hotel.address, 5_000], [restaurant.address, 5_000]]);
+      await registry.proposeAmendment(id, v2);
+      const sigs2 = await signConsents(registry, [hotel, restaurant, airline], id, 2n, v2);
+      for (const s of [hotel, restaurant, airline]) await registry.connect(s).approveTermination(id);
+      await registry.terminate(id, terms, []);
+
+      await expect(registry.connect(hotel).approve(id, 2))
+        .to.be.revertedWithCustomError(registry, "RegistryInvalidStatus")
+        .withArgs(id, AgreementStatus.Terminated);
+      expect(await registry.hasApproved(id, 2, hotel.address)).to.equal(false);
+      await expect(registry.activateAmendment(id, 2, v2, terms, sigs2))
+        .to.be.revertedWithCustomError(registry, "RegistryInvalidStatus")
+        .withArgs(id, AgreementStatus.Terminated);
+      for (const s of sigs2) expect(await registry.isNonceUsed(s.signer, s.nonce)).to.equal(false);
+      await expect(registry.terminate(id, terms, []))
+        .to.be.revertedWithCustomError(registry, "RegistryInvalidStatus")
+        .withArgs(id, AgreementStatus.Terminated);
+      await expect(registry.proposeAmendment(id, v2))
+        .to.be.revertedWithCustomError(registry, "RegistryInvalidStatus")
+        .withArgs(id, AgreementStatus.Terminated);
+      expect(await registry.agreement(id)).to.deep.equal([AgreementStatus.Terminated, 2n, 1n]);
     });
 
     it("does not accept a consent signature as a termination signature", async function () {
@@ -579,6 +660,23 @@ describe("AgreementRegistry", function () {
       await expect(registry.propose(self)).to.be.revertedWithCustomError(registry, "RegistryNestedAgreementInvalid");
     });
 
+    it("takes the depth of its deepest nested agreement, not of the last one checked", async function () {
+      const { registry, restaurant, airline } = await loadFixture(nestedFixture);
+      // Agreement 2: a leaf (depth 0). Agreement 3 nests agreement 1 (depth 1).
+      await activateWithSignatures(registry, makeTerms([[airline.address, 10_000]]), [airline]);
+      await activateWithSignatures(registry, makeTerms([[airline.address, 5_000], [1n, 5_000]]), [airline]);
+      expect(await registry.nestingDepth(2)).to.equal(0n);
+      expect(await registry.nestingDepth(3)).to.equal(1n);
+      // Nested parties are checked from the last (highest id) back: 3 (depth 1), then 2 (depth 0).
+      const parent = makeTerms([[restaurant.address, 4_000], [2n, 3_000], [3n, 3_000]]);
+      expect(parent.parties.map((p) => p.agreementId)).to.deep.equal([0n, 2n, 3n]);
+      await activateWithSignatures(registry, parent, [restaurant]);
+      expect(await registry.nestingDepth(4)).to.equal(2n);
+      // Two children of equal depth: one level above them.
+      await activateWithSignatures(registry, makeTerms([[restaurant.address, 4_000], [1n, 3_000], [2n, 3_000]]), [restaurant]);
+      expect(await registry.nestingDepth(5)).to.equal(1n);
+    });
+
     it("refuses a proposed (not active) child agreement", async function () {
       const { registry, restaurant, terms } = await loadFixture(nestedFixture);
       await registry.propose(terms); // agreement 2, proposed only
@@ -607,6 +705,25 @@ describe("AgreementRegistry", function () {
   });
 
   describe("EIP-712 digest", function () {
+    it("exposes the domain separator of this chain and deployment, the one every digest is built on", async function () {
+      const { registry } = await loadFixture(registryFixture);
+      const separator = await registry.domainSeparator();
+      expect(separator).to.equal(ethers.TypedDataEncoder.hashDomain(await consentDomain(registry)));
+      const structHash = ethers.keccak256(
+        ethers.AbiCoder.defaultAbiCoder().encode(
+          ["bytes32", "uint256", "uint32", "uint256", "uint256"],
+          [await registry.TERMINATION_TYPEHASH(), 3n, 2n, 7n, 2_000_000_000n],
+        ),
+      );
+      expect(await registry.terminationDigest(3, 2, 7n, 2_000_000_000n)).to.equal(
+        ethers.solidityPackedKeccak256(["bytes2", "bytes32", "bytes32"], ["0x1901", separator, structHash]),
+      );
+      // Another deployment on the same chain has another domain: signatures do not carry over.
+      const { registry: other } = await deployConcord();
+      expect(await other.domainSeparator()).to.not.equal(separator);
+      expect(await other.domainSeparator()).to.equal(ethers.TypedDataEncoder.hashDomain(await consentDomain(other)));
+    });
+
     it("is the same in viem, ethers and the contract, for terms with several parties", async function () {
       const { registry, signers } = await loadFixture(registryFixture);
       const shares = evenShares(7);

@@ -1,6 +1,12 @@
 import { expect } from "chai";
 import { ethers } from "hardhat";
-import { loadFixture, time } from "@nomicfoundation/hardhat-network-helpers";
+import {
+  impersonateAccount,
+  loadFixture,
+  setBalance,
+  stopImpersonatingAccount,
+  time,
+} from "@nomicfoundation/hardhat-network-helpers";
 import type { Result } from "ethers";
 import type { HardhatEthersSigner } from "@nomicfoundation/hardhat-ethers/signers";
 import type { AgreementRegistry, NegotiationHub } from "../typechain-types";
@@ -102,6 +108,25 @@ describe("NegotiationHub", function () {
         .to.be.revertedWithCustomError(registry, "RegistryUnauthorized")
         .withArgs(p0.address);
     });
+
+    it("refuses activateNegotiated on a terminated agreement even from the hub (the registry checks on its own)", async function () {
+      // The hub never makes this call (accept checks the status first); the registry must not rely on that.
+      const { registry, hub, p0, p1, p2, current, id } = await loadFixture(activeFixture);
+      for (const p of [p0, p1, p2]) await registry.connect(p).approveTermination(id);
+      await registry.terminate(id, current, []);
+      const hubAddress = await hub.getAddress();
+      await impersonateAccount(hubAddress);
+      try {
+        await setBalance(hubAddress, 10n ** 18n);
+        const asHub = await ethers.getSigner(hubAddress);
+        await expect(registry.connect(asHub).activateNegotiated(id, current))
+          .to.be.revertedWithCustomError(registry, "RegistryInvalidStatus")
+          .withArgs(id, AgreementStatus.Terminated);
+      } finally {
+        await stopImpersonatingAccount(hubAddress);
+      }
+      expect(await registry.agreement(id)).to.deep.equal([AgreementStatus.Terminated, 1n, 1n]);
+    });
   });
 
   describe("open", function () {
@@ -177,6 +202,27 @@ describe("NegotiationHub", function () {
           .withArgs(id, outsider.address);
       });
 
+      it("rejects a non-participant account that sorts before or between the participants", async function () {
+        const { registry, hub, p0, p1, p2, current, id } = await loadFixture(proposedFixture);
+        const low = ethers.getAddress(ethers.toBeHex(0x1234n, 20)); // below every signer's address
+        const between = ethers.getAddress(ethers.toBeHex((BigInt(p0.address) + BigInt(p1.address)) / 2n, 20));
+        expect(BigInt(low) < BigInt(p0.address) && BigInt(between) > BigInt(p0.address)).to.equal(true);
+        expect(BigInt(between) < BigInt(p1.address)).to.equal(true);
+        for (const stranger of [low, between]) {
+          const offer = makeTerms([
+            [stranger, 2_000],
+            [p0.address, 4_000],
+            [p1.address, 2_000],
+            [p2.address, 2_000],
+          ]);
+          await expect(hub.connect(p0).open(id, ROUNDS, await deadlineIn(DAY), offer, current))
+            .to.be.revertedWithCustomError(hub, "NegotiationOfferPartyNotParticipant")
+            .withArgs(id, stranger);
+        }
+        expect((await hub.negotiation(id)).status).to.equal(Status.None);
+        expect((await registry.agreement(id)).status).to.equal(AgreementStatus.Proposed);
+      });
+
       it("rejects an offer nesting an agreement that is not active or not older", async function () {
         const { registry, hub, p0, p1, current, id } = await loadFixture(proposedFixture);
         const nestedSelf = makeTerms([
@@ -187,6 +233,19 @@ describe("NegotiationHub", function () {
         await expect(hub.connect(p0).open(id, ROUNDS, await deadlineIn(DAY), nestedSelf, current))
           .to.be.revertedWithCustomError(registry, "RegistryNestedAgreementInvalid")
           .withArgs(id);
+        // Older but only proposed: agreement `id` under a newer parent.
+        const parent = termsOf([p0, p1], [5_000, 5_000]);
+        await registry.connect(p0).propose(parent);
+        const parentId = await registry.agreementCount();
+        const nestedProposed = makeTerms([
+          [p0.address, 5_000],
+          [p1.address, 2_500],
+          [id, 2_500],
+        ]);
+        await expect(hub.connect(p0).open(parentId, ROUNDS, await deadlineIn(DAY), nestedProposed, parent))
+          .to.be.revertedWithCustomError(registry, "RegistryNestedAgreementInvalid")
+          .withArgs(id);
+        expect((await hub.negotiation(parentId)).status).to.equal(Status.None);
       });
 
       it("allows one open negotiation per agreement", async function () {
@@ -225,6 +284,53 @@ describe("NegotiationHub", function () {
         const [event] = await hub.queryFilter(hub.filters.OfferMade(id));
         expect(await registry.hashTerms(termsFromEvent(event!.args.terms))).to.equal(await hashOf(registry, opening));
         expect(event!.args.terms.reserveBps).to.equal(1_500n);
+      });
+
+      it("takes only the account parties of the version in force as participants, not nested agreements", async function () {
+        const { registry, hub, p0, p1, p2 } = await loadFixture(proposedFixture);
+        const child = await activateWithSignatures(registry, termsOf([p1, p2], [5_000, 5_000]), [p1, p2]);
+        const parent = makeTerms([
+          [p0.address, 4_000],
+          [p1.address, 3_000],
+          [child, 3_000],
+        ]);
+        await registry.connect(p0).propose(parent);
+        const parentId = await registry.agreementCount();
+        const deadline = await deadlineIn(DAY);
+        await expect(hub.connect(p1).open(parentId, ROUNDS, deadline, parent, parent))
+          .to.emit(hub, "NegotiationOpened")
+          .withArgs(parentId, 1, p1.address, [p0.address, p1.address], ROUNDS, deadline, 0);
+        expect(await hub.participants(parentId)).to.deep.equal([p0.address, p1.address]);
+        expect((await hub.negotiation(parentId)).participantCount).to.equal(2n);
+        // p2 is a party only through the child agreement: it has no seat here.
+        await expect(hub.connect(p2).offer(parentId, parent))
+          .to.be.revertedWithCustomError(hub, "NegotiationNotParticipant")
+          .withArgs(parentId, p2.address);
+        await expect(hub.connect(p0).accept(parentId, parent)).to.emit(hub, "NegotiationAgreed");
+      });
+
+      it("shrinks the participants when a later negotiation opens on a version with fewer parties", async function () {
+        const { registry, hub, p0, p1, p2, current, id } = await loadFixture(activeFixture);
+        const withoutP2 = termsOf([p0, p1], [6_000, 4_000]);
+        await hub.connect(p0).open(id, ROUNDS, await deadlineIn(DAY), withoutP2, current);
+        await hub.connect(p1).accept(id, withoutP2);
+        await hub.connect(p2).accept(id, withoutP2);
+        expect((await registry.agreement(id)).activeVersion).to.equal(2n);
+
+        const deadline = await deadlineIn(DAY);
+        await expect(hub.connect(p1).open(id, ROUNDS, deadline, withoutP2, withoutP2))
+          .to.emit(hub, "NegotiationOpened")
+          .withArgs(id, 2, p1.address, [p0.address, p1.address], ROUNDS, deadline, 2);
+        expect(await hub.participants(id)).to.deep.equal([p0.address, p1.address]);
+        const state = await hub.negotiation(id);
+        expect(state.participantCount).to.equal(2n);
+        expect(state.turn).to.equal(0n);
+        await expect(hub.connect(p2).end(id))
+          .to.be.revertedWithCustomError(hub, "NegotiationNotParticipant")
+          .withArgs(id, p2.address);
+        await expect(hub.connect(p0).accept(id, withoutP2))
+          .to.emit(hub, "NegotiationAgreed")
+          .withArgs(id, 2, 3, await hashOf(registry, withoutP2));
       });
 
       it("opens an amendment of an active agreement on its active version", async function () {
@@ -383,6 +489,26 @@ describe("NegotiationHub", function () {
         .withArgs(id, 1, 2);
       expect((await hub.negotiation(id)).status).to.equal(Status.Expired);
       await expect(hub.expire(id)).to.emit(hub, "NegotiationExpired").withArgs(id, 1, 2);
+    });
+
+    it("refuses to activate when the agreement was terminated under the negotiation", async function () {
+      const { registry, hub, p0, p1, p2, current, id } = await loadFixture(activeFixture);
+      const offer = termsOf([p0, p1, p2], [5_000, 2_500, 2_500]);
+      await hub.connect(p0).open(id, ROUNDS, await deadlineIn(DAY), offer, current);
+      await hub.connect(p1).accept(id, offer);
+      for (const p of [p0, p1, p2]) await registry.connect(p).approveTermination(id);
+      await registry.terminate(id, current, []);
+      // Same active version as at open, but terminated: the negotiation reads as expired.
+      expect((await hub.negotiation(id)).status).to.equal(Status.Expired);
+      expect(await hub.nextMover(id)).to.equal(ethers.ZeroAddress);
+      await expect(hub.connect(p2).accept(id, offer))
+        .to.be.revertedWithCustomError(hub, "NegotiationInvalidAgreementStatus")
+        .withArgs(id, AgreementStatus.Terminated);
+      expect(await registry.agreement(id)).to.deep.equal([AgreementStatus.Terminated, 1n, 1n]);
+      await expect(hub.expire(id)).to.emit(hub, "NegotiationExpired").withArgs(id, 1, 2);
+      await expect(hub.connect(p0).open(id, ROUNDS, await deadlineIn(DAY), offer, current))
+        .to.be.revertedWithCustomError(hub, "NegotiationInvalidAgreementStatus")
+        .withArgs(id, AgreementStatus.Terminated);
     });
   });
 

@@ -426,6 +426,13 @@ describe("SettlementLedger", function () {
       await expect(ledger.claim(id, 1, ETH, terms, 3))
         .to.be.revertedWithCustomError(ledger, "LedgerPartyIndexOutOfRange")
         .withArgs(3n, 3n);
+      // The view refuses the same inputs as the claim it previews.
+      await expect(ledger.claimable(id, 1, ETH, forged, 0))
+        .to.be.revertedWithCustomError(ledger, "LedgerTermsMismatch")
+        .withArgs(id, 1n);
+      await expect(ledger.claimable(id, 1, ETH, terms, 3))
+        .to.be.revertedWithCustomError(ledger, "LedgerPartyIndexOutOfRange")
+        .withArgs(3n, 3n);
     });
 
     it("withdraws to the account or to another address on its own instruction", async function () {
