@@ -104,10 +104,8 @@ contract NegotiationHub is INegotiationHub {
 
         if (mask != (uint256(1) << n.participantCount) - 1) return;
         // Every participant accepted: the participants are a superset of the account parties of
-        // both the offer and the version in force, unless the agreement changed since open.
-        (AgreementStatus status, , uint32 activeVersion) = REGISTRY.agreement(agreementId);
-        if (status == AgreementStatus.Terminated) revert NegotiationInvalidAgreementStatus(agreementId, status);
-        if (activeVersion != n.baseVersion) revert NegotiationAgreementChanged(agreementId, n.baseVersion, activeVersion);
+        // both the offer and the version in force (_takeTurn checked that the agreement has not
+        // changed since open).
         n.status = NegotiationStatus.Agreed;
         uint32 version = REGISTRY.activateNegotiated(agreementId, terms);
         emit NegotiationAgreed(agreementId, negotiationId, version, offerHash);
@@ -180,6 +178,11 @@ contract NegotiationHub is INegotiationHub {
         uint32 moves = n.moves;
         uint256 count = n.participantCount;
         if (moves >= uint256(n.roundLimit) * count) revert NegotiationRoundLimitReached(agreementId, n.roundLimit, moves);
+        // A negotiation whose agreement was terminated or amended since open is dead: no move may
+        // be made on it (the views already report it Expired).
+        (AgreementStatus status, , uint32 activeVersion) = REGISTRY.agreement(agreementId);
+        if (status == AgreementStatus.Terminated) revert NegotiationInvalidAgreementStatus(agreementId, status);
+        if (activeVersion != n.baseVersion) revert NegotiationAgreementChanged(agreementId, n.baseVersion, activeVersion);
         index = n.turn;
         address expected = _participants[agreementId][index];
         if (msg.sender != expected) {

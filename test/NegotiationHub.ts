@@ -484,9 +484,14 @@ describe("NegotiationHub", function () {
       await registry.proposeAmendment(id, direct);
       const sigs = await signConsents(registry, [p0, p1, p2], id, 2n, direct);
       await registry.activateAmendment(id, 2, direct, current, sigs);
+      // The negotiation is dead for every kind of move, not only the last acceptance.
       await expect(hub.connect(p2).accept(id, offer))
         .to.be.revertedWithCustomError(hub, "NegotiationAgreementChanged")
         .withArgs(id, 1, 2);
+      await expect(hub.connect(p2).offer(id, direct))
+        .to.be.revertedWithCustomError(hub, "NegotiationAgreementChanged")
+        .withArgs(id, 1, 2);
+      await expect(hub.connect(p2).end(id)).to.be.revertedWithCustomError(hub, "NegotiationAgreementChanged").withArgs(id, 1, 2);
       expect((await hub.negotiation(id)).status).to.equal(Status.Expired);
       await expect(hub.expire(id)).to.emit(hub, "NegotiationExpired").withArgs(id, 1, 2);
     });
@@ -501,9 +506,9 @@ describe("NegotiationHub", function () {
       // Same active version as at open, but terminated: the negotiation reads as expired.
       expect((await hub.negotiation(id)).status).to.equal(Status.Expired);
       expect(await hub.nextMover(id)).to.equal(ethers.ZeroAddress);
-      await expect(hub.connect(p2).accept(id, offer))
-        .to.be.revertedWithCustomError(hub, "NegotiationInvalidAgreementStatus")
-        .withArgs(id, AgreementStatus.Terminated);
+      for (const move of [() => hub.connect(p2).accept(id, offer), () => hub.connect(p2).offer(id, offer), () => hub.connect(p2).end(id)]) {
+        await expect(move()).to.be.revertedWithCustomError(hub, "NegotiationInvalidAgreementStatus").withArgs(id, AgreementStatus.Terminated);
+      }
       expect(await registry.agreement(id)).to.deep.equal([AgreementStatus.Terminated, 1n, 1n]);
       await expect(hub.expire(id)).to.emit(hub, "NegotiationExpired").withArgs(id, 1, 2);
       await expect(hub.connect(p0).open(id, ROUNDS, await deadlineIn(DAY), offer, current))

@@ -57,7 +57,8 @@ struct NegotiationState {
 interface INegotiationHub {
     // ---------------------------------------------------------------- errors
 
-    /// @notice Thrown when opening a negotiation on an agreement that is neither proposed nor active.
+    /// @notice Thrown when opening a negotiation on an agreement that is neither proposed nor active,
+    /// or moving in one whose agreement was terminated since it opened.
     error NegotiationInvalidAgreementStatus(uint64 agreementId, AgreementStatus status);
     /// @notice Thrown when opening while another negotiation of the agreement is still open.
     error NegotiationAlreadyOpen(uint64 agreementId, uint32 negotiationId);
@@ -81,7 +82,7 @@ interface INegotiationHub {
     error NegotiationOfferPartyNotParticipant(uint64 agreementId, address party);
     /// @notice Thrown when the terms accepted are not the latest offer.
     error NegotiationOfferMismatch(uint64 agreementId, bytes32 expected, bytes32 actual);
-    /// @notice Thrown when the agreement's active version changed since the negotiation opened.
+    /// @notice Thrown on any move in a negotiation whose agreement's active version changed since it opened.
     error NegotiationAgreementChanged(uint64 agreementId, uint32 baseVersion, uint32 activeVersion);
     /// @notice Thrown when expiring a negotiation that is still live.
     error NegotiationNotExpired(uint64 agreementId, uint64 deadline, uint32 moves);
