@@ -6,8 +6,12 @@ export const ExitCode = {
   Failure: 1,
   /** Bad usage or bad input: nothing was sent on chain. */
   Usage: 2,
+  /** `negotiate agent`: the negotiation ended without agreement (broken or expired). */
+  NoAgreement: 3,
   /** `audit verify` found a difference between the replayed history and the chain. */
   Mismatch: 4,
+  /** `negotiate agent`: stopped by --max-wait while the negotiation is still open. */
+  Stopped: 5,
 } as const;
 export type ExitCode = (typeof ExitCode)[keyof typeof ExitCode];
 

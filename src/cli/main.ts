@@ -13,7 +13,8 @@ Keys (commands that sign): --keystore FILE with --password-file FILE (or a promp
   or CONCORD_PRIVATE_KEY, or --account N for an unlocked account of a local dev chain. Keys are never printed.
 Addresses: read from deploy/deployments/chain-<id>/deployed_addresses.json, or --registry and --ledger.
 Exit codes: 0 success; 1 chain-side failure (RPC down, transaction reverted); 2 bad usage or input (nothing sent);
-  4 audit verify found a difference.
+  3 negotiate agent: the negotiation ended without agreement; 4 audit verify found a difference;
+  5 negotiate agent stopped by --max-wait; 130 / 143 negotiate agent stopped by SIGINT / SIGTERM.
 `;
 
 /** The `concord` program (exported for tests and --help). */

@@ -5,6 +5,11 @@ export function toJson(value: unknown): string {
   return JSON.stringify(value, (_key, v: unknown) => (typeof v === "bigint" ? v.toString() : v), 2);
 }
 
+/** The same JSON on one line (for a stream of JSON lines). */
+export function toJsonLine(value: unknown): string {
+  return JSON.stringify(value, (_key, v: unknown) => (typeof v === "bigint" ? v.toString() : v));
+}
+
 /** Formats base units as a decimal in token units ("1.5"), without losing precision. */
 export function formatUnits(amount: bigint, decimals: number): string {
   const negative = amount < 0n;

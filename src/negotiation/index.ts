@@ -4,6 +4,8 @@ export type { AgentConfig, Demand, NegotiationView, OfferRecord } from "./agent"
 export { negotiationHubAbi, registryNegotiationAbi, NEGOTIATION_STATUS } from "./abi";
 export { OnchainNegotiationError, clientsFromProvider, negotiationHubOf, proposeAgreement, runOnchainNegotiation } from "./onchain";
 export type { OnchainRound, ParticipantWallet, RunOnchainNegotiationParameters, RunOnchainNegotiationReturnType } from "./onchain";
+export { PartyMoveError, PartySetupError, playParty, termsForOffer, walletMoveSender } from "./party";
+export type { HubMove, PartyOutcome, PartyRound, PartySetup, PlayPartyParameters, PlayPartyReturnType, SendHubMove } from "./party";
 export { createRng } from "./prng";
 export type { Rng } from "./prng";
 export { describeOffer, describeOutcome, formatRound, roundHeader } from "./report";
@@ -23,6 +25,8 @@ export type { DriftReport, Membership, ReserveRecommendation, RiskCounters, Risk
 export { agentsFor, randomScenario } from "./scenario";
 export type { PartyProfile, Scenario, ScenarioOptions } from "./scenario";
 export { simulate } from "./simulate";
+export { DEFAULT_RISK_ASSUMPTIONS, DEFAULT_STANCE, StanceError, measuredRisk, membershipsOf, partyAgent, partySeed } from "./stance";
+export type { MeasuredRisk, PartyAgentParameters, PartyAgentReturnType, PartyStance, PartyVersion, Reservation } from "./stance";
 export type { SimulationOptions } from "./simulate";
 export { TACTICS, boulware, conceder, hardliner, linear, relativeTime, tacticByName, timeDependentTarget, titForTat, titForTatTarget } from "./tactics";
 export type { Tactic, TimeDependentTactic, TitForTatTactic } from "./tactics";

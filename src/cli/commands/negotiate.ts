@@ -6,6 +6,7 @@ import { UsageError } from "../errors";
 import { emit, table } from "../output";
 import { parseDuration, parseId, parseInteger } from "../parse";
 import { termsFromOptions } from "./agreement";
+import { negotiateAgentCommand } from "./negotiateAgent";
 import { examples, optionsOf } from "./shared";
 
 const STATUS = ["none", "open", "agreed", "broken", "expired"];
@@ -44,7 +45,7 @@ function withOfferOptions(command: Command): Command {
 
 export function negotiateCommand(): Command {
   const negotiate = new Command("negotiate").description(
-    "negotiate terms in rounds on chain (stacked alternating offers): open, offer, accept, end, show",
+    "negotiate terms in rounds on chain (stacked alternating offers): open, offer, accept, end, show, or run an automated agent",
   );
 
   examples(
@@ -133,6 +134,8 @@ export function negotiateCommand(): Command {
       ].join("\n"),
     );
   });
+
+  negotiate.addCommand(negotiateAgentCommand());
 
   return negotiate;
 }
