@@ -1,19 +1,10 @@
 /** Offers as contract terms, and back. */
 import type { Address, Hex } from "viem";
+import type { Terms } from "../sdk/terms";
 import type { Offer } from "./types";
 
-/** Terms in the shape the contracts take (viem). */
-export type ChainTerms = {
-  parties: readonly { account: Address; agreementId: bigint; shareBps: number }[];
-  referralFeeBps: number;
-  referrerPolicy: number;
-  referrers: readonly Address[];
-  reserveBps: number;
-  disputeWindow: number;
-  refundAuthority: Address;
-  dustPartyIndex: number;
-  documentHash: Hex;
-};
+/** Terms in the shape the contracts take: the SDK's {@link Terms}. */
+export type ChainTerms = Terms;
 
 /** What the negotiation does not negotiate: fixed for every offer. */
 export type FixedTerms = { refundAuthority: Address; documentHash: Hex };
