@@ -1,6 +1,4 @@
 import { expect } from "chai";
-import { spawn, type ChildProcessWithoutNullStreams } from "node:child_process";
-import path from "node:path";
 import hre from "hardhat";
 import { createPublicClient, createWalletClient, getAddress, http, type Abi, type Address, type Hex, type PublicClient } from "viem";
 import { hardhat } from "viem/chains";
@@ -18,10 +16,9 @@ import {
   type ConcordContext,
   type Terms,
 } from "../../src/sdk";
+import { spawnConcord, type CliProcess } from "../helpers/cli";
 import { startHardhatNode, type LocalNode } from "../helpers/processes";
 
-const ROOT = path.join(__dirname, "..", "..");
-const BIN = path.join(ROOT, "bin", "concord.js");
 
 // hardhat node's accounts 1-3: the partners; account 5 is no party.
 const HOTEL = getAddress("0x70997970C51812dc3A010C7d01b50e0d17dc79C8");
@@ -29,23 +26,7 @@ const RESTAURANT = getAddress("0x3C44CdDdB6a900fa2b585dd299e03d12FA4293BC");
 const AIRLINE = getAddress("0x90F79bf6EB2c4f870365E785982E1f101E93b906");
 const DEPLOYER = getAddress("0xf39Fd6e51aad88F6F4ce6aB8827279cffFb92266");
 
-type Run = { code: number | null; signal: NodeJS.Signals | null; stdout: string; stderr: string };
-
-/** The CLI as its own process, as a partner runs it; `started` resolves on its first line of output. */
-function spawnConcord(args: string[], env: Record<string, string>): { child: ChildProcessWithoutNullStreams; done: Promise<Run>; started: Promise<void> } {
-  const child = spawn(process.execPath, [BIN, ...args], { cwd: ROOT, env: { ...process.env, ...env } });
-  let stdout = "";
-  let stderr = "";
-  let onStart: () => void = () => undefined;
-  const started = new Promise<void>((resolve) => (onStart = resolve));
-  child.stdout.on("data", (d: Buffer) => {
-    stdout += d.toString();
-    if (stdout.includes("\n")) onStart();
-  });
-  child.stderr.on("data", (d: Buffer) => (stderr += d.toString()));
-  const done = new Promise<Run>((resolve) => child.on("exit", (code, signal) => resolve({ code, signal, stdout, stderr })));
-  return { child, done, started };
-}
+type Run = Awaited<CliProcess["done"]>;
 
 /**
  * The CLI's entry point run in this process (the same `main` the binary calls), its output and
