@@ -1,8 +1,9 @@
 /**
  * Reads every Concord log from a start block to a target block with raw `eth_getLogs`, in
- * adaptive block ranges, and decodes each with viem's `decodeEventLog`. Logs come out as a
- * stream of batches ordered by (block number, transaction index, log index); a log from a
- * Concord address that does not decode is an error, never dropped.
+ * adaptive block ranges fetched a few at a time, and decodes each (static events sliced
+ * directly, the others with viem's `decodeEventLog`). Logs come out as a stream of batches
+ * ordered by (block number, transaction index, log index); a log from a Concord address that
+ * does not decode is an error, never dropped.
  */
 import { decodeEventLog, getAddress, toEventSelector, type Abi, type AbiEvent, type Address, type Client, type Hex } from "viem";
 import { abiOf, eventsOf, optionalAbiOf, type ContractRole } from "./abis";
@@ -60,12 +61,21 @@ export type FetchLogsParameters = {
   confirmations?: bigint | undefined;
   /** The head, when the caller already read it. */
   head?: bigint | undefined;
-  /** First block range tried. Default 2,000 blocks. */
+  /** First block range tried (alone; the answers size the next ones). Default 32 blocks. */
   initialRange?: bigint | undefined;
   /** Largest block range. Default 100,000 blocks. */
   maxRange?: bigint | undefined;
-  /** A range whose answer has fewer logs than this doubles the next range. Default 5,000. */
+  /**
+   * Logs wanted per answer: the next range is sized from the log density of the latest answers
+   * so that it holds about this many (at most 4 times the previous range). Default 2,000 (about
+   * 2 MB of JSON for ledger events: far enough below the 10 MB answers viem's HTTP transport
+   * refuses that a density misjudged 4 times over still fits).
+   */
+  targetLogs?: number | undefined;
+  /** A range grows only while its answer has fewer logs than this. Default: `targetLogs`. */
   growBelow?: number | undefined;
+  /** Ranges requested at once (answers are still yielded in block order). Default 3. */
+  concurrency?: number | undefined;
   /** Attempts per range on errors that are not about the range's size. Default 5. */
   maxAttempts?: number | undefined;
   /** Milliseconds before the first retry (doubles each time). Default 50. */
@@ -119,11 +129,15 @@ class StaticDecodeError extends Error {
 
 const STATIC_TYPE = /^(uint|int)(\d*)$|^address$|^bool$|^bytes([1-9]|[12]\d|3[0-2])$/;
 
+const ZERO_WORD = "0".repeat(64);
+const ADDRESS_PAD = ZERO_WORD.slice(40);
+
 /**
  * A decoder for events whose parameters are all static value types (every ledger event): the
  * words are sliced straight from topics and data, with the same strict checks as viem
- * (exact data length, values within their type). Events with dynamic parameters (terms, lists)
- * go through `decodeEventLog`. test/audit/replay.ts checks both give identical results.
+ * (exact data length, values within their type). Small integers (up to 48 bits) are read as
+ * numbers without going through a bigint. Events with dynamic parameters (terms, lists) go
+ * through `decodeEventLog`. test/audit/replay.ts checks both give identical results.
  */
 function staticDecoderFor(event: AbiEvent): StaticEventDecoder | undefined {
   if (event.anonymous || !event.inputs.every((input) => STATIC_TYPE.test(input.type) && input.name)) return undefined;
@@ -131,22 +145,27 @@ function staticDecoderFor(event: AbiEvent): StaticEventDecoder | undefined {
   const reader = (type: string): Reader => {
     if (type === "address") {
       return (word) => {
-        if (!word.startsWith("000000000000000000000000")) throw new StaticDecodeError(`address word 0x${word} has high bits set`);
+        if (!word.startsWith(ADDRESS_PAD)) throw new StaticDecodeError(`address word 0x${word} has high bits set`);
         return getAddressCached(`0x${word.slice(24)}`);
       };
     }
     if (type === "bool") {
       return (word) => {
-        const value = BigInt(`0x${word}`);
-        if (value > 1n) throw new StaticDecodeError(`bool word 0x${word} is not 0 or 1`);
-        return value === 1n;
+        if (!word.startsWith(ZERO_WORD.slice(1))) throw new StaticDecodeError(`bool word 0x${word} is not 0 or 1`);
+        const last = word.charCodeAt(63);
+        if (last === 0x31) return true;
+        if (last === 0x30) return false;
+        throw new StaticDecodeError(`bool word 0x${word} is not 0 or 1`);
       };
     }
     const bytes = /^bytes(\d+)$/.exec(type);
     if (bytes) {
       const size = Number(bytes[1]) * 2;
+      const tail = ZERO_WORD.slice(size);
       return (word) => {
-        if (size < 64 && /[^0]/.test(word.slice(size))) throw new StaticDecodeError(`${type} word 0x${word} has bits past its size`);
+        if (size < 64 && word.slice(size) !== tail && word.slice(size).toLowerCase() !== tail) {
+          throw new StaticDecodeError(`${type} word 0x${word} has bits past its size`);
+        }
         return `0x${word.slice(0, size)}`;
       };
     }
@@ -155,10 +174,23 @@ function staticDecoderFor(event: AbiEvent): StaticEventDecoder | undefined {
     const max = 1n << BigInt(bits);
     const asNumber = bits <= 48;
     if (sign === "uint") {
+      if (asNumber) {
+        // 12 low hex digits hold 48 bits; every higher digit must be zero.
+        const high = ZERO_WORD.slice(12);
+        const limit = 2 ** bits;
+        return (word) => {
+          const value = word.startsWith(high) ? Number.parseInt(word.slice(52), 16) : Number.NaN;
+          if (!(value < limit)) throw new StaticDecodeError(`${type} word 0x${word} is out of range`);
+          return value;
+        };
+      }
+      // Whole hex digits above the type's width must be zero (bits is a multiple of 8).
+      const high = ZERO_WORD.slice(bits / 4);
       return (word) => {
+        if (bits < 256 && !word.startsWith(high)) throw new StaticDecodeError(`${type} word 0x${word} is out of range`);
         const value = BigInt(`0x${word}`);
         if (value >= max) throw new StaticDecodeError(`${type} word 0x${word} is out of range`);
-        return asNumber ? Number(value) : value;
+        return value;
       };
     }
     const half = max >> 1n;
@@ -173,20 +205,29 @@ function staticDecoderFor(event: AbiEvent): StaticEventDecoder | undefined {
   const indexed = event.inputs.filter((input) => input.indexed).map((input) => ({ name: input.name!, read: reader(input.type) }));
   const plain = event.inputs.filter((input) => !input.indexed).map((input) => ({ name: input.name!, read: reader(input.type) }));
   const dataLength = 2 + plain.length * 64;
+  const topicCount = indexed.length + 1;
   return (topics, data) => {
-    if (topics.length !== indexed.length + 1) throw new StaticDecodeError(`${topics.length} topics, ${event.name} has ${indexed.length + 1}`);
+    if (topics.length !== topicCount) throw new StaticDecodeError(`${topics.length} topics, ${event.name} has ${topicCount}`);
     if (data.length !== dataLength) throw new StaticDecodeError(`data of ${(data.length - 2) / 2} bytes, ${event.name} has ${plain.length * 32}`);
     const args: Record<string, unknown> = {};
-    for (let i = 0; i < indexed.length; i += 1) args[indexed[i]!.name] = indexed[i]!.read(topics[i + 1]!.slice(2));
+    for (let i = 0; i < indexed.length; i += 1) {
+      const topic = topics[i + 1]!;
+      if (topic.length !== 66) throw new StaticDecodeError(`topic ${i + 1} of ${event.name} is not one word`);
+      args[indexed[i]!.name] = indexed[i]!.read(topic.slice(2));
+    }
     for (let i = 0; i < plain.length; i += 1) args[plain[i]!.name] = plain[i]!.read(data.slice(2 + i * 64, 66 + i * 64));
     return args;
   };
 }
 
-/** Decodes Concord logs: a topic0 -> event map built once per deployment. */
+/** Decodes Concord logs: a topic0 -> event map per contract, built once per deployment. */
 export class ConcordLogDecoder {
-  private readonly byTopic = new Map<string, DecoderEntry>();
+  private readonly byRole = new Map<ContractRole, Map<string, DecoderEntry>>();
+  /** Contract role by address, under the address as given and as the node spells it. */
   private readonly roleByAddress = new Map<string, ContractRole>();
+  private readonly addresses_: Address[] = [];
+  private lastBlockText = "";
+  private lastBlock = 0n;
 
   /** `viemOnly` decodes every event with `decodeEventLog` (the reference the fast path is tested against). */
   constructor(
@@ -199,49 +240,62 @@ export class ConcordLogDecoder {
       const address = addresses[role];
       if (!address) continue;
       this.roleByAddress.set(address.toLowerCase(), role);
+      this.addresses_.push(getAddress(address));
       const abi = role === "negotiationHub" ? optionalAbiOf(role) : abiOf(role);
       if (!abi) continue;
+      const topics = new Map<string, DecoderEntry>();
       for (const event of eventsOf(abi)) {
         const topic = toEventSelector(event);
         // The same event signature may be declared by two contracts; the address decides the role.
-        if (!this.byTopic.has(`${role}:${topic}`)) {
-          this.byTopic.set(`${role}:${topic}`, { event, abi: [event], role, fast: options.viemOnly ? undefined : staticDecoderFor(event) });
-        }
+        if (!topics.has(topic)) topics.set(topic, { event, abi: [event], role, fast: options.viemOnly ? undefined : staticDecoderFor(event) });
       }
+      this.byRole.set(role, topics);
     }
   }
 
   /** The addresses `eth_getLogs` filters on. */
   get addressList(): Address[] {
-    return [...this.roleByAddress.keys()].map((a) => getAddress(a));
+    return [...this.addresses_];
   }
 
   decode(raw: RawLog): ConcordLog {
-    const blockNumber = BigInt(raw.blockNumber);
+    // Logs of one block share their block number: parse it once.
+    let blockNumber: bigint;
+    if (raw.blockNumber === this.lastBlockText) {
+      blockNumber = this.lastBlock;
+    } else {
+      blockNumber = BigInt(raw.blockNumber);
+      this.lastBlockText = raw.blockNumber;
+      this.lastBlock = blockNumber;
+    }
     const transactionIndex = Number(raw.transactionIndex);
     const logIndex = Number(raw.logIndex);
     const topic0 = raw.topics[0] ?? "0x";
-    const where = { blockNumber, transactionIndex, logIndex, address: raw.address, topic0 };
-    const role = this.roleByAddress.get(raw.address.toLowerCase());
+    let role = this.roleByAddress.get(raw.address);
     if (!role) {
-      throw new UndecodableLogError(`log ${blockNumber}:${logIndex} comes from ${raw.address}, not a Concord address`, where);
+      role = this.roleByAddress.get(raw.address.toLowerCase());
+      if (!role) {
+        throw new UndecodableLogError(`log ${blockNumber}:${logIndex} comes from ${raw.address}, not a Concord address`, { blockNumber, transactionIndex, logIndex, address: raw.address, topic0 });
+      }
+      this.roleByAddress.set(raw.address, role);
     }
-    const entry = this.byTopic.get(`${role}:${topic0}`);
+    const topics = this.byRole.get(role);
+    const entry = topics?.get(topic0) ?? topics?.get(topic0.toLowerCase());
     if (!entry) {
       throw new UndecodableLogError(
         `log ${blockNumber}:${logIndex} from the ${role} at ${raw.address} has unknown topic0 ${topic0}`,
-        where,
+        { blockNumber, transactionIndex, logIndex, address: raw.address, topic0 },
       );
     }
-    let decoded: { eventName: string; args: unknown };
+    let args: unknown;
     try {
-      decoded = entry.fast
-        ? { eventName: entry.event.name, args: entry.fast(raw.topics, raw.data) }
-        : decodeEventLog({ abi: entry.abi, topics: raw.topics as [Hex, ...Hex[]], data: raw.data, strict: true });
+      args = entry.fast
+        ? entry.fast(raw.topics, raw.data)
+        : decodeEventLog({ abi: entry.abi, topics: raw.topics as [Hex, ...Hex[]], data: raw.data, strict: true }).args;
     } catch (cause) {
       throw new UndecodableLogError(
         `log ${blockNumber}:${logIndex} from the ${role} does not decode as ${entry.event.name}`,
-        where,
+        { blockNumber, transactionIndex, logIndex, address: raw.address, topic0 },
         { cause },
       );
     }
@@ -253,8 +307,8 @@ export class ConcordLogDecoder {
       transactionHash: raw.transactionHash,
       address: getAddressCached(raw.address),
       contract: role,
-      eventName: decoded.eventName,
-      args: decoded.args as Record<string, unknown>,
+      eventName: entry.event.name,
+      args: args as Record<string, unknown>,
       topics: raw.topics,
       data: raw.data,
     };
@@ -303,28 +357,30 @@ function shortReason(error: unknown): string {
 
 const hex = (n: bigint): Hex => `0x${n.toString(16)}`;
 
-function byPosition(a: RawLog, b: RawLog): number {
-  const blocks = BigInt(a.blockNumber) - BigInt(b.blockNumber);
-  if (blocks !== 0n) return blocks < 0n ? -1 : 1;
-  const txs = Number(a.transactionIndex) - Number(b.transactionIndex);
-  if (txs !== 0) return txs;
-  return Number(a.logIndex) - Number(b.logIndex);
+function byPosition(a: ConcordLog, b: ConcordLog): number {
+  if (a.blockNumber !== b.blockNumber) return a.blockNumber < b.blockNumber ? -1 : 1;
+  if (a.transactionIndex !== b.transactionIndex) return a.transactionIndex - b.transactionIndex;
+  return a.logIndex - b.logIndex;
 }
 
-function isOrdered(logs: RawLog[]): boolean {
+function isOrdered(logs: readonly ConcordLog[]): boolean {
   for (let i = 1; i < logs.length; i += 1) if (byPosition(logs[i - 1]!, logs[i]!) > 0) return false;
   return true;
 }
 
-type RangeOutcome = { ok: true; logs: RawLog[] } | { ok: false; error: unknown };
+/** One range's answer: its raw logs, or the sub-ranges it was split into after a "too large" error. */
+type RangeAnswer = { fromBlock: bigint; toBlock: bigint; logs: RawLog[] };
+type Settled<T> = { ok: true; value: T } | { ok: false; error: unknown };
 
 /**
  * Streams every Concord log in [fromBlock, toBlock] as ordered, decoded batches.
  *
- * The block range adapts: it halves when the provider says a range or answer is too large and
- * doubles while answers stay small; every `toBlock` is clamped to the head read once; no range
- * is skipped (a failing range is retried, then shrunk, never passed over). The next range is
- * requested while the current batch is consumed.
+ * Ranges are sized from the log density of the answers so far (about `targetLogs` logs per
+ * answer, growing at most 4 times per step), and up to `concurrency` of them are requested at
+ * once; batches still come out strictly in block order, and at most `concurrency` answers wait
+ * in memory. A range the provider calls too large is split in halves (the estimate shrinks with
+ * it); other errors are retried with backoff; no range is ever skipped. Every `toBlock` is
+ * clamped to the head read once.
  *
  * @example
  * for await (const batch of fetchConcordLogs(client, { addresses, fromBlock: 0n })) {
@@ -343,84 +399,108 @@ export async function* fetchConcordLogs(
   let target = parameters.toBlock ?? head - confirmations;
   if (target > head) target = head;
   const maxRange = parameters.maxRange ?? 100_000n;
-  let range = parameters.initialRange ?? 2_000n;
+  let range = parameters.initialRange ?? 32n;
   if (range > maxRange) range = maxRange;
   if (range < 1n) range = 1n;
-  const growBelow = parameters.growBelow ?? 5_000;
+  const targetLogs = Math.max(1, parameters.targetLogs ?? 2_000);
+  const growBelow = parameters.growBelow ?? targetLogs;
+  const concurrency = Math.max(1, parameters.concurrency ?? 3);
   const maxAttempts = parameters.maxAttempts ?? 5;
   const retryDelayMs = parameters.retryDelayMs ?? 50;
   let rawLogs = 0;
   let requests = 0;
 
-  const request = (from: bigint, to: bigint): Promise<RangeOutcome> => {
-    requests += 1;
-    return request_({ method: "eth_getLogs", params: [{ address, fromBlock: hex(from), toBlock: hex(to) }] })
-      .then(
-        (logs) => ({ ok: true as const, logs: logs as RawLog[] }),
-        (error: unknown) => ({ ok: false as const, error }),
-      );
+  /** Sizes the next ranges from an answer of `logs` logs over `blocks` blocks. */
+  const learn = (blocks: bigint, logs: number) => {
+    let next: bigint;
+    if (logs === 0) next = range * 4n;
+    else next = (blocks * BigInt(targetLogs)) / BigInt(logs);
+    if (next > range) {
+      if (logs >= growBelow) next = range;
+      else if (next > range * 4n) next = range * 4n;
+    }
+    if (next > maxRange) next = maxRange;
+    if (next < 1n) next = 1n;
+    range = next;
   };
 
-  let from = parameters.fromBlock;
-  if (from > target) return { head, toBlock: target, rawLogs, requests };
-  let to = from + range - 1n > target ? target : from + range - 1n;
-  let pending = request(from, to);
-  let attempt = 1;
-
-  while (from <= target) {
-    const outcome = await pending;
-    if (!outcome.ok) {
-      if (isRangeTooLargeError(outcome.error) && to > from) {
-        range = (to - from + 1n) / 2n;
-        if (range < 1n) range = 1n;
-        parameters.onRange?.({ kind: "shrink", fromBlock: from, toBlock: to, nextRange: range, reason: shortReason(outcome.error) });
-        to = from + range - 1n;
+  /**
+   * Fetches [from, to] completely, in order: a part the provider calls too large is halved (and
+   * the rest of the range continues at the learned size); other errors are retried with backoff.
+   */
+  const fetchRange = async (from: bigint, to: bigint): Promise<RangeAnswer[]> => {
+    const answers: RangeAnswer[] = [];
+    let start = from;
+    let end = to;
+    let attempt = 1;
+    while (start <= to) {
+      requests += 1;
+      try {
+        const logs = (await request_({ method: "eth_getLogs", params: [{ address, fromBlock: hex(start), toBlock: hex(end) }] })) as RawLog[];
+        if (!Array.isArray(logs)) throw new LogFetchError(`eth_getLogs for blocks ${start}..${end} answered ${typeof logs}`);
+        parameters.onRange?.({ kind: "ok", fromBlock: start, toBlock: end, logs: logs.length });
+        learn(end - start + 1n, logs.length);
+        answers.push({ fromBlock: start, toBlock: end, logs });
+        start = end + 1n;
+        end = start + range - 1n > to ? to : start + range - 1n;
         attempt = 1;
-      } else {
-        if (attempt >= maxAttempts) {
-          throw new LogFetchError(
-            `eth_getLogs for blocks ${from}..${to} failed ${attempt} times: ${shortReason(outcome.error)}`,
-            { cause: outcome.error },
-          );
+      } catch (error) {
+        if (error instanceof LogFetchError) throw error;
+        if (isRangeTooLargeError(error) && end > start) {
+          const half = (end - start + 1n) / 2n;
+          if (range > half) range = half;
+          parameters.onRange?.({ kind: "shrink", fromBlock: start, toBlock: end, nextRange: half, reason: shortReason(error) });
+          end = start + half - 1n;
+          attempt = 1;
+          continue;
         }
-        parameters.onRange?.({ kind: "retry", fromBlock: from, toBlock: to, attempt, reason: shortReason(outcome.error) });
+        if (attempt >= maxAttempts) {
+          throw new LogFetchError(`eth_getLogs for blocks ${start}..${end} failed ${attempt} times: ${shortReason(error)}`, { cause: error });
+        }
+        parameters.onRange?.({ kind: "retry", fromBlock: start, toBlock: end, attempt, reason: shortReason(error) });
         await new Promise((resolve) => setTimeout(resolve, retryDelayMs * 2 ** (attempt - 1)));
         attempt += 1;
       }
-      pending = request(from, to);
-      continue;
     }
+    return answers;
+  };
 
-    const raw = outcome.logs;
-    parameters.onRange?.({ kind: "ok", fromBlock: from, toBlock: to, logs: raw.length });
-    if (raw.length < growBelow && range < maxRange) {
-      range *= 2n;
-      if (range > maxRange) range = maxRange;
+  // Ranges in flight, in block order; each settles to its answers (never rejects: errors are kept).
+  const inFlight: Promise<Settled<RangeAnswer[]>>[] = [];
+  let next = parameters.fromBlock;
+  let answered = false; // one range first: its answer sizes the ones requested alongside each other
+  const fill = () => {
+    while (inFlight.length < (answered ? concurrency : 1) && next <= target) {
+      const from = next;
+      const to = from + range - 1n > target ? target : from + range - 1n;
+      next = to + 1n;
+      inFlight.push(fetchRange(from, to).then((value) => ({ ok: true as const, value }), (error: unknown) => ({ ok: false as const, error })));
     }
-    const batchFrom = from;
-    const batchTo = to;
-    from = to + 1n;
-    attempt = 1;
-    if (from <= target) {
-      to = from + range - 1n > target ? target : from + range - 1n;
-      pending = request(from, to); // prefetch while this batch is decoded and consumed
-    }
+  };
 
-    if (!isOrdered(raw)) raw.sort(byPosition);
-    const logs = new Array<ConcordLog>(raw.length);
-    for (let i = 0; i < raw.length; i += 1) {
-      const log = raw[i]!;
-      if (log.removed) throw new LogFetchError(`provider returned a removed log at block ${BigInt(log.blockNumber)}`);
-      const decoded = decoder.decode(log);
-      if (decoded.blockNumber < batchFrom || decoded.blockNumber > batchTo) {
-        throw new LogFetchError(
-          `provider returned a log of block ${decoded.blockNumber} for the range ${batchFrom}..${batchTo}`,
-        );
+  fill();
+  while (inFlight.length > 0) {
+    const settled = await inFlight.shift()!;
+    if (!settled.ok) throw settled.error;
+    answered = true;
+    fill(); // keep the pipeline full while this answer is decoded and consumed
+    for (const answer of settled.value) {
+      const raw = answer.logs;
+      const logs = new Array<ConcordLog>(raw.length);
+      for (let i = 0; i < raw.length; i += 1) {
+        const log = raw[i]!;
+        if (log.removed) throw new LogFetchError(`provider returned a removed log at block ${BigInt(log.blockNumber)}`);
+        const decoded = decoder.decode(log);
+        if (decoded.blockNumber < answer.fromBlock || decoded.blockNumber > answer.toBlock) {
+          throw new LogFetchError(`provider returned a log of block ${decoded.blockNumber} for the range ${answer.fromBlock}..${answer.toBlock}`);
+        }
+        logs[i] = decoded;
       }
-      logs[i] = decoded;
+      if (!isOrdered(logs)) logs.sort(byPosition);
+      rawLogs += raw.length;
+      answer.logs = []; // the raw answer is not needed past this point
+      yield { fromBlock: answer.fromBlock, toBlock: answer.toBlock, logs, rawCount: raw.length };
     }
-    rawLogs += raw.length;
-    yield { fromBlock: batchFrom, toBlock: batchTo, logs, rawCount: raw.length };
   }
   return { head, toBlock: target, rawLogs, requests };
 }
