@@ -2,20 +2,19 @@
  * Reconciles a rebuilt state with the chain at one block: every known account's balance per
  * token, every settlement's stored state (record hash while a reserve is held, CLOSED after),
  * every pool and released amount, and what the ledger holds of each token. All reads are
- * pinned to the block; they are batched through the ledger's own `multicall` when it has one.
+ * pinned to the block.
+ *
+ * Balances and settlement states (nearly all the reads) are read as storage words in bulk
+ * (src/audit/slots.ts: one `eth_call` with a state override returns thousands of them) once a
+ * sample read both ways agrees with the ledger's public views; otherwise, and for pools and
+ * released amounts, the views are called, batched through the ledger's own `multicall` when it
+ * has one. Reads are generated lazily, chunk by chunk, and run with bounded concurrency.
  */
-import {
-  decodeAbiParameters,
-  keccak256,
-  toFunctionSelector,
-  zeroAddress,
-  type AbiFunction,
-  type Address,
-  type Hex,
-} from "viem";
+import { decodeAbiParameters, keccak256, toFunctionSelector, zeroAddress, type AbiFunction, type Address, type Hex } from "viem";
 import { abiOf } from "./abis";
 import { rawRequest, type EventRef, type RpcClient } from "./fetch";
 import type { ReplayState, SettlementState } from "./replay";
+import { LEDGER_STORAGE, SLOT_READER_RUNTIME, keyWord, slotReaderCalldata } from "./slots";
 
 /** CLOSED: what the ledger stores for an order reference with nothing left held. */
 export const CLOSED_STATE: Hex = `0x${"0".repeat(63)}1`;
@@ -47,11 +46,21 @@ export type ReconcileParameters = {
   ledger: Address;
   /** The block every read is pinned to (the replay's target block). */
   blockNumber: bigint;
-  /** Calls per multicall request. Default 1,000. */
+  /** View calls per multicall request. Default 500. */
   batchSize?: number | undefined;
+  /** Storage words per slot-reader request. Default 2,000 (about 4.6M gas). */
+  slotBatchSize?: number | undefined;
   /** Requests in flight at once. Default 4. */
   concurrency?: number | undefined;
+  /**
+   * Read balances and settlement states as storage words (checked on a sample against the
+   * views first). Default true; false calls the views for every read.
+   */
+  storageReads?: boolean | undefined;
 };
+
+/** How balances or settlement states were read: storage words in bulk, or the ledger's views. */
+export type StorageReadMode = "slots" | "views";
 
 export type ReconcileResult = {
   blockNumber: bigint;
@@ -59,8 +68,10 @@ export type ReconcileResult = {
   differences: Difference[];
   /** JSON-RPC requests made. */
   requests: number;
-  /** How the reads were batched. */
+  /** How view calls were batched. */
   mode: "multicall" | "single-calls";
+  /** How balances and settlement states were read, and why the views were used when they were. */
+  storage: { balances: StorageReadMode; reserves: StorageReadMode; sampled: number; fallbackReason?: string };
 };
 
 /** The hash under which the ledger stores a settlement record (SettlementLedger.hashRecord). */
@@ -91,13 +102,13 @@ function staticCall(selector: Hex, words: readonly (bigint | Address | Hex)[]): 
 function encodeMulticall(selector: Hex, calls: readonly Hex[]): Hex {
   const parts: string[] = [selector, pad(32n), pad(BigInt(calls.length))];
   const bodies: string[] = [];
-  let offset = BigInt(calls.length * 32);
+  let offset = calls.length * 32;
   for (const call of calls) {
     const bytes = (call.length - 2) / 2;
     const padded = Math.ceil(bytes / 32) * 64;
-    parts.push(pad(offset));
+    parts.push(pad(BigInt(offset)));
     bodies.push(pad(BigInt(bytes)) + call.slice(2).padEnd(padded, "0"));
-    offset += BigInt(32 + padded / 2);
+    offset += 32 + padded / 2;
   }
   return (parts.join("") + bodies.join("")) as Hex;
 }
@@ -107,9 +118,66 @@ export function expectedSettlementState(settlement: SettlementState): Hex {
   return settlement.closed || settlement.reserve === 0n ? CLOSED_STATE : hashSettlementRecord(settlement);
 }
 
-type Read = { call: Hex; check: (result: Hex) => void };
+/** A view call and the check of its raw answer. */
+type ViewRead = { call: Hex; check: (result: Hex) => void };
+
+/** A read that can be done either as a storage word or through a one-word view. */
+type WordRead = {
+  /** The mapping keys, as joined 64-digit words (for the slot reader). */
+  keys: string;
+  /** The view call that returns the same word. */
+  call: Hex;
+  /** Checks the word (64 lowercase hex digits). */
+  check: (word: string) => void;
+};
 
 const word = (result: Hex, index: number): bigint => BigInt(`0x${result.slice(2 + index * 64, 2 + (index + 1) * 64) || "0"}`);
+
+/** Splits a lazy sequence into arrays of at most `size`. */
+function* chunked<T>(items: Iterable<T>, size: number): Generator<T[]> {
+  let chunk: T[] = [];
+  for (const item of items) {
+    chunk.push(item);
+    if (chunk.length >= size) {
+      yield chunk;
+      chunk = [];
+    }
+  }
+  if (chunk.length > 0) yield chunk;
+}
+
+/** Runs `run` on every chunk with at most `concurrency` in flight; the first error stops the rest. */
+async function inPool<T>(chunks: Iterator<T>, concurrency: number, run: (chunk: T) => Promise<void>): Promise<void> {
+  let failed = false;
+  const worker = async () => {
+    while (!failed) {
+      const next = chunks.next();
+      if (next.done) return;
+      try {
+        await run(next.value);
+      } catch (error) {
+        failed = true;
+        throw error;
+      }
+    }
+  };
+  await Promise.all(Array.from({ length: Math.max(1, concurrency) }, worker));
+}
+
+/** At most `count` elements spread evenly over a sequence of `size` (its first and every step-th). */
+function spread<T>(items: Iterable<T>, size: number, count: number): T[] {
+  const step = Math.max(1, Math.floor(size / count));
+  const out: T[] = [];
+  let i = 0;
+  for (const item of items) {
+    if (i % step === 0) out.push(item);
+    i += 1;
+    if (out.length >= count) break;
+  }
+  return out;
+}
+
+const SAMPLE = 16;
 
 /**
  * Compares a rebuilt state with the chain at `blockNumber` and lists every difference.
@@ -122,7 +190,8 @@ export async function reconcile(client: RpcClient, state: ReplayState, parameter
   const request = rawRequest(client);
   const ledger = parameters.ledger;
   const block: Hex = `0x${parameters.blockNumber.toString(16)}`;
-  const batchSize = parameters.batchSize ?? 1_000;
+  const batchSize = parameters.batchSize ?? 500;
+  const slotBatchSize = parameters.slotBatchSize ?? 2_000;
   const concurrency = parameters.concurrency ?? 4;
   const ledgerAbi = abiOf("ledger");
   const fn = (name: string): AbiFunction => {
@@ -139,13 +208,15 @@ export async function reconcile(client: RpcClient, state: ReplayState, parameter
   const poolOf = encoder("pool");
   const releasedOf = encoder("released");
   const multicallSelector = toFunctionSelector(fn("multicall"));
-  const differences: Difference[] = [];
   const checked = { balances: 0, reserves: 0, pools: 0, released: 0, holdings: 0 };
-  const reads: Read[] = [];
   let requests = 0;
 
-  const differ = (d: Omit<Difference, "events" | "eventCount">, provenance: { count: number; recent: EventRef[] }) =>
-    differences.push({ ...d, events: [...provenance.recent], eventCount: provenance.count });
+  // Differences are collected with the position of their read, and listed in that order.
+  const found: { order: number; difference: Difference }[] = [];
+  const differ = (order: number, d: Omit<Difference, "events" | "eventCount">, provenance: { count: number; recent: EventRef[] }) =>
+    found.push({ order, difference: { ...d, events: [...provenance.recent], eventCount: provenance.count } });
+
+  // ---------------------------------------------------------------- what is read
 
   // Balances: every account the events name, in every token the ledger handled.
   const accounts = new Map<string, Address>();
@@ -161,149 +232,269 @@ export async function reconcile(client: RpcClient, state: ReplayState, parameter
     for (const v of agreement.versions.values()) for (const p of v.terms.parties) addAccount(p.account);
   }
   const tokens = state.tokens();
-  for (const token of tokens) {
-    for (const account of accounts.values()) {
-      const entry = state.balanceEntry(account, token);
-      const expected = entry?.amount ?? 0n;
-      checked.balances += 1;
-      reads.push({
-        call: balanceOf([account, token]),
-        check: (result) => {
-          const actual = word(result, 0);
-          if (actual !== expected) {
-            differ(
-              { kind: "balance", account, token, expected, actual, message: `balance of ${account} in ${token}: rebuilt ${expected}, chain ${actual}` },
-              entry?.provenance ?? { count: 0, recent: [] },
-            );
-          }
-        },
-      });
+  const balanceCount = accounts.size * tokens.length;
+  const settlementCount = state.settlements.size;
+  const balanceOrder = 0;
+  const settlementOrder = balanceCount;
+  const viewOrder = balanceCount + settlementCount;
+
+  const balanceRead = (account: Address, token: Address, order: number): WordRead => {
+    const entry = state.balanceEntry(account, token);
+    const expected = entry?.amount ?? 0n;
+    const expectedWord = expected >= 0n ? pad(expected) : undefined; // a negative rebuilt balance never matches
+    return {
+      keys: keyWord(account) + keyWord(token),
+      call: balanceOf([account, token]),
+      check: (w) => {
+        if (w === expectedWord) return;
+        const actual = BigInt(`0x${w}`);
+        differ(
+          order,
+          { kind: "balance", account, token, expected, actual, message: `balance of ${account} in ${token}: rebuilt ${expected}, chain ${actual}` },
+          entry?.provenance ?? { count: 0, recent: [] },
+        );
+      },
+    };
+  };
+  function* balanceReads(): Generator<WordRead> {
+    let order = balanceOrder;
+    for (const token of tokens) {
+      for (const account of accounts.values()) {
+        checked.balances += 1;
+        yield balanceRead(account, token, order);
+        order += 1;
+      }
     }
   }
 
-  for (const s of state.settlements.values()) {
+  const settlementRead = (s: SettlementState, order: number): WordRead => {
     const expected = expectedSettlementState(s);
-    checked.reserves += 1;
-    reads.push({
+    const expectedWord = expected.slice(2).toLowerCase();
+    return {
+      keys: keyWord(s.orderRef),
       call: settlementState([s.orderRef]),
-      check: (actual) => {
-        if (actual.toLowerCase() !== expected.toLowerCase()) {
-          differ(
-            {
-              kind: "reserve",
-              account: s.payer,
-              token: s.token,
-              expected,
-              actual,
-              agreementId: s.agreementId,
-              version: s.version,
-              orderRef: s.orderRef,
-              message: `order ${s.orderRef}: rebuilt ${s.closed ? "closed" : `reserve ${s.reserve} held until ${s.releaseAt}`}, the ledger stores ${actual === CLOSED_STATE ? "closed" : actual}`,
-            },
-            { count: s.events.length, recent: s.events },
-          );
-        }
+      check: (w) => {
+        if (w === expectedWord) return;
+        const actual = `0x${w}` as Hex;
+        differ(
+          order,
+          {
+            kind: "reserve",
+            account: s.payer,
+            token: s.token,
+            expected,
+            actual,
+            agreementId: s.agreementId,
+            version: s.version,
+            orderRef: s.orderRef,
+            message: `order ${s.orderRef}: rebuilt ${s.closed ? "closed" : `reserve ${s.reserve} held until ${s.releaseAt}`}, the ledger stores ${actual === CLOSED_STATE ? "closed" : actual}`,
+          },
+          { count: s.events.length, recent: s.events },
+        );
       },
-    });
+    };
+  };
+  function* settlementReads(): Generator<WordRead> {
+    let order = settlementOrder;
+    for (const s of state.settlements.values()) {
+      checked.reserves += 1;
+      yield settlementRead(s, order);
+      order += 1;
+    }
   }
 
-  for (const pool of state.pools.values()) {
-    checked.pools += 1;
-    reads.push({
-      call: poolOf([pool.agreementId, BigInt(pool.version), pool.token]),
-      check: (result) => {
-        const distributable = word(result, 0);
-        const dust = word(result, 1);
-        const base = { account: ledger, token: pool.token, agreementId: pool.agreementId, version: pool.version };
-        const where = `pool of agreement ${pool.agreementId} version ${pool.version} in ${pool.token}`;
-        if (distributable !== pool.distributable) {
-          differ({ ...base, kind: "pool-distributable", expected: pool.distributable, actual: distributable, message: `${where}: distributable rebuilt ${pool.distributable}, chain ${distributable}` }, pool.provenance);
-        }
-        if (dust !== pool.dust) {
-          differ({ ...base, kind: "pool-dust", expected: pool.dust, actual: dust, message: `${where}: dust rebuilt ${pool.dust}, chain ${dust}` }, pool.provenance);
-        }
-      },
-    });
-    const parties = state.termsOf(pool.agreementId, pool.version)?.terms.parties ?? [];
-    pool.released.forEach((expected, partyIndex) => {
-      checked.released += 1;
-      reads.push({
-        call: releasedOf([pool.agreementId, BigInt(pool.version), pool.token, BigInt(partyIndex)]),
+  function* poolReads(): Generator<ViewRead> {
+    let order = viewOrder;
+    for (const pool of state.pools.values()) {
+      checked.pools += 1;
+      const poolOrder = order++;
+      yield {
+        call: poolOf([pool.agreementId, BigInt(pool.version), pool.token]),
         check: (result) => {
-          const actual = word(result, 0);
-          if (actual !== expected) {
-            const party = parties[partyIndex];
-            differ(
-              {
-                kind: "released",
-                account: party && party.agreementId === 0n ? party.account : ledger,
-                token: pool.token,
-                expected,
-                actual,
-                agreementId: pool.agreementId,
-                version: pool.version,
-                partyIndex,
-                message: `released to party ${partyIndex} of agreement ${pool.agreementId} version ${pool.version} in ${pool.token}: rebuilt ${expected}, chain ${actual}`,
-              },
-              pool.provenance,
-            );
+          const distributable = word(result, 0);
+          const dust = word(result, 1);
+          const base = { account: ledger, token: pool.token, agreementId: pool.agreementId, version: pool.version };
+          const where = `pool of agreement ${pool.agreementId} version ${pool.version} in ${pool.token}`;
+          if (distributable !== pool.distributable) {
+            differ(poolOrder, { ...base, kind: "pool-distributable", expected: pool.distributable, actual: distributable, message: `${where}: distributable rebuilt ${pool.distributable}, chain ${distributable}` }, pool.provenance);
+          }
+          if (dust !== pool.dust) {
+            differ(poolOrder, { ...base, kind: "pool-dust", expected: pool.dust, actual: dust, message: `${where}: dust rebuilt ${pool.dust}, chain ${dust}` }, pool.provenance);
           }
         },
-      });
-    });
+      };
+      const parties = state.termsOf(pool.agreementId, pool.version)?.terms.parties ?? [];
+      for (let partyIndex = 0; partyIndex < pool.released.length; partyIndex += 1) {
+        const expected = pool.released[partyIndex]!;
+        const releasedOrder = order++;
+        checked.released += 1;
+        yield {
+          call: releasedOf([pool.agreementId, BigInt(pool.version), pool.token, BigInt(partyIndex)]),
+          check: (result) => {
+            const actual = word(result, 0);
+            if (actual !== expected) {
+              const party = parties[partyIndex];
+              differ(
+                releasedOrder,
+                {
+                  kind: "released",
+                  account: party && party.agreementId === 0n ? party.account : ledger,
+                  token: pool.token,
+                  expected,
+                  actual,
+                  agreementId: pool.agreementId,
+                  version: pool.version,
+                  partyIndex,
+                  message: `released to party ${partyIndex} of agreement ${pool.agreementId} version ${pool.version} in ${pool.token}: rebuilt ${expected}, chain ${actual}`,
+                },
+                pool.provenance,
+              );
+            }
+          },
+        };
+      }
+    }
   }
 
-  // Reads: through the ledger's multicall in chunks, or one eth_call each if it has none.
-  const ethCall = async (data: Hex): Promise<Hex> => {
+  // ---------------------------------------------------------------- how it is read
+
+  const ethCall = async (data: Hex, override?: Record<string, { code: Hex }>): Promise<Hex> => {
     requests += 1;
-    return (await request({ method: "eth_call", params: [{ to: ledger, data }, block] })) as Hex;
+    const params: unknown[] = [{ to: ledger, data }, block];
+    if (override) params.push(override);
+    return (await request({ method: "eth_call", params })) as Hex;
   };
+
+  // Views: through the ledger's multicall in chunks, or one eth_call each if it has none.
   let mode: ReconcileResult["mode"] = "multicall";
-  const chunks: Read[][] = [];
-  for (let i = 0; i < reads.length; i += batchSize) chunks.push(reads.slice(i, i + batchSize));
-  const runChunk = async (chunk: Read[]): Promise<void> => {
+  const callViews = async (calls: readonly Hex[]): Promise<Hex[]> => {
     if (mode === "multicall") {
       try {
-        const data = encodeMulticall(multicallSelector, chunk.map((r) => r.call));
-        const [results] = decodeAbiParameters([{ type: "bytes[]" }], await ethCall(data));
-        results.forEach((result, i) => chunk[i]!.check(result));
-        return;
+        const [results] = decodeAbiParameters([{ type: "bytes[]" }], await ethCall(encodeMulticall(multicallSelector, calls)));
+        if (results.length !== calls.length) throw new Error(`multicall answered ${results.length} results for ${calls.length} calls`);
+        return [...results];
       } catch (error) {
         if (!/revert|execution|not found|invalid opcode|function selector/i.test(String((error as Error).message))) throw error;
         mode = "single-calls";
       }
     }
-    for (const read of chunk) read.check(await ethCall(read.call));
+    const out: Hex[] = [];
+    for (const call of calls) out.push(await ethCall(call));
+    return out;
   };
-  for (let i = 0; i < chunks.length; i += concurrency) {
-    await Promise.all(chunks.slice(i, i + concurrency).map(runChunk));
+  const runViews = (reads: readonly ViewRead[]) =>
+    callViews(reads.map((r) => r.call)).then((results) => results.forEach((result, i) => reads[i]!.check(result)));
+  const runWordViews = (reads: readonly WordRead[]) =>
+    callViews(reads.map((r) => r.call)).then((results) =>
+      results.forEach((result, i) => {
+        if (result.length !== 66) throw new Error(`a one-word view answered ${result}`);
+        reads[i]!.check(result.slice(2).toLowerCase());
+      }),
+    );
+
+  // Storage words: the slot reader in place of the ledger's code, for this call only.
+  const override = { [ledger]: { code: SLOT_READER_RUNTIME } };
+  const readSlots = async (base: bigint, depth: number, keys: readonly string[]): Promise<string[]> => {
+    const answer = await ethCall(slotReaderCalldata(base, depth, keys), override);
+    if (typeof answer !== "string" || answer.length !== 2 + keys.length * 64) {
+      throw new Error(`the slot reader answered ${String(answer).length} characters for ${keys.length} words`);
+    }
+    const words = new Array<string>(keys.length);
+    const lower = answer.toLowerCase();
+    for (let i = 0; i < keys.length; i += 1) words[i] = lower.slice(2 + i * 64, 66 + i * 64);
+    return words;
+  };
+  const runSlots = async (base: bigint, depth: number, reads: readonly WordRead[]): Promise<void> => {
+    try {
+      const words = await readSlots(base, depth, reads.map((r) => r.keys));
+      for (let i = 0; i < reads.length; i += 1) reads[i]!.check(words[i]!);
+    } catch (error) {
+      // A node with a lower eth_call gas cap: halve the chunk (never skip it).
+      if (reads.length > 1 && /gas/i.test(String((error as Error).message))) {
+        const half = Math.ceil(reads.length / 2);
+        await runSlots(base, depth, reads.slice(0, half));
+        await runSlots(base, depth, reads.slice(half));
+        return;
+      }
+      throw error;
+    }
+  };
+
+  // The layout check: a spread sample read both ways must agree, with at least one non-zero word.
+  const storage: ReconcileResult["storage"] = { balances: "views", reserves: "views", sampled: 0 };
+  if (parameters.storageReads !== false && balanceCount + settlementCount > 0) {
+    const nonZero = [...state.balances.values()].filter((b) => b.amount > 0n);
+    const balanceSample = spread(nonZero, nonZero.length, SAMPLE).map((b) => balanceRead(b.account, b.token, -1));
+    const settlementSample = spread(state.settlements.values(), settlementCount, SAMPLE).map((s) => settlementRead(s, -1));
+    const calibrate = async (base: bigint, depth: number, sample: WordRead[]): Promise<StorageReadMode | string> => {
+      if (sample.length === 0) return "no non-zero sample";
+      const [slotWords, viewResults] = await Promise.all([readSlots(base, depth, sample.map((r) => r.keys)), callViews(sample.map((r) => r.call))]);
+      storage.sampled += sample.length;
+      let nonZero = false;
+      for (let i = 0; i < sample.length; i += 1) {
+        const view = viewResults[i]!.slice(2).toLowerCase();
+        if (slotWords[i] !== view) return `storage word ${slotWords[i]} differs from the view's ${view}`;
+        if (view !== ZEROS) nonZero = true;
+      }
+      return nonZero ? "slots" : "every sampled word is zero";
+    };
+    try {
+      const [b, r] = await Promise.all([calibrate(LEDGER_STORAGE.balances, 2, balanceSample), calibrate(LEDGER_STORAGE.settlements, 1, settlementSample)]);
+      if (b === "slots") storage.balances = "slots";
+      else if (balanceSample.length > 0) storage.fallbackReason = `balances: ${b}`;
+      if (r === "slots") storage.reserves = "slots";
+      else if (settlementSample.length > 0) storage.fallbackReason = [storage.fallbackReason, `settlement states: ${r}`].filter(Boolean).join("; ");
+    } catch (error) {
+      // A node without state overrides, or a ledger without these views: read through the views.
+      storage.fallbackReason = `slot reader refused: ${String((error as Error).message).split("\n")[0]!.slice(0, 160)}`;
+    }
   }
 
-  // Holdings: what the ledger really holds of each token, against the rebuilt total.
-  for (const token of tokens) {
-    checked.holdings += 1;
-    const totals = state.totalsOf(token);
-    let actual: bigint;
-    requests += 1;
-    if (token === zeroAddress) {
-      actual = BigInt((await request({ method: "eth_getBalance", params: [ledger, block] })) as Hex);
-    } else {
-      const data = staticCall("0x70a08231", [ledger]); // balanceOf(address)
-      actual = word((await request({ method: "eth_call", params: [{ to: token, data }, block] })) as Hex, 0);
+  // ---------------------------------------------------------------- the reads
+
+  type Job = () => Promise<void>;
+  function* jobs(): Generator<Job> {
+    for (const chunk of chunked(balanceReads(), storage.balances === "slots" ? slotBatchSize : batchSize)) {
+      yield storage.balances === "slots" ? () => runSlots(LEDGER_STORAGE.balances, 2, chunk) : () => runWordViews(chunk);
     }
-    if (actual !== totals.holdings) {
-      differ(
-        {
-          kind: "holdings",
-          account: ledger,
-          token,
-          expected: totals.holdings,
-          actual,
-          message: `the ledger holds ${actual} of ${token}; events give ${totals.holdings} (balances ${totals.balances} + reserves ${totals.heldReserves} + undistributed ${totals.undistributed})`,
-        },
-        totals.provenance,
-      );
+    for (const chunk of chunked(settlementReads(), storage.reserves === "slots" ? slotBatchSize : batchSize)) {
+      yield storage.reserves === "slots" ? () => runSlots(LEDGER_STORAGE.settlements, 1, chunk) : () => runWordViews(chunk);
+    }
+    for (const chunk of chunked(poolReads(), batchSize)) yield () => runViews(chunk);
+    // Holdings: what the ledger really holds of each token, against the rebuilt total.
+    let order = Number.MAX_SAFE_INTEGER - tokens.length; // after every other read
+    for (const token of tokens) {
+      const holdingsOrder = order++;
+      yield async () => {
+        checked.holdings += 1;
+        const totals = state.totalsOf(token);
+        let actual: bigint;
+        requests += 1;
+        if (token === zeroAddress) {
+          actual = BigInt((await request({ method: "eth_getBalance", params: [ledger, block] })) as Hex);
+        } else {
+          const data = staticCall("0x70a08231", [ledger]); // balanceOf(address)
+          actual = word((await request({ method: "eth_call", params: [{ to: token, data }, block] })) as Hex, 0);
+        }
+        if (actual !== totals.holdings) {
+          differ(
+            holdingsOrder,
+            {
+              kind: "holdings",
+              account: ledger,
+              token,
+              expected: totals.holdings,
+              actual,
+              message: `the ledger holds ${actual} of ${token}; events give ${totals.holdings} (balances ${totals.balances} + reserves ${totals.heldReserves} + undistributed ${totals.undistributed})`,
+            },
+            totals.provenance,
+          );
+        }
+      };
     }
   }
-  return { blockNumber: parameters.blockNumber, checked, differences, requests, mode };
+  await inPool(jobs(), concurrency, (job) => job());
+
+  found.sort((a, b) => a.order - b.order);
+  return { blockNumber: parameters.blockNumber, checked, differences: found.map((f) => f.difference), requests, mode, storage };
 }

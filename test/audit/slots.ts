@@ -1,0 +1,203 @@
+import { expect } from "chai";
+import hre, { ethers } from "hardhat";
+import { loadFixture, time } from "@nomicfoundation/hardhat-network-helpers";
+import { createPublicClient, custom, type Address, type Hex } from "viem";
+import { reconcile, verify, CLOSED_STATE } from "../../src/audit";
+import { fetchConcordLogs } from "../../src/audit/fetch";
+import { ReplayState } from "../../src/audit/replay";
+import { LEDGER_STORAGE, SLOT_READER_RUNTIME, SLOT_READER_SOLC_SETTINGS, SLOT_READER_YUL, keyWord, slotReaderCalldata } from "../../src/audit/slots";
+import { buildRichHistory } from "./history";
+
+type Request = { method: string; params?: unknown };
+/** A viem client over the in-process provider whose requests pass through `handle` first. */
+function interceptingClient(handle: (request: Request, forward: (r: Request) => Promise<unknown>) => Promise<unknown>) {
+  const forward = (r: Request) => hre.network.provider.request({ method: r.method, params: r.params as unknown[] });
+  return createPublicClient({ transport: custom({ request: (r: Request) => handle(r, forward) }, { retryCount: 0 }) });
+}
+const isOverrideCall = (r: Request) => r.method === "eth_call" && Array.isArray(r.params) && r.params.length === 3;
+
+describe("audit storage reads", function () {
+  async function richHistoryFixture() {
+    const history = await buildRichHistory(await ethers.getSigners(), { increaseTime: async (s) => void (await time.increase(s)) });
+    const client = createPublicClient({ transport: custom(hre.network.provider) });
+    const state = new ReplayState();
+    for await (const batch of fetchConcordLogs(client, { addresses: history.addresses, fromBlock: history.deployBlock })) state.applyBatch(batch.logs);
+    state.finish();
+    const blockNumber = BigInt(await ethers.provider.getBlockNumber());
+    return { history, client, state, blockNumber };
+  }
+
+  describe("the reader and the layout it relies on", function () {
+    it("is the compiled form of its Yul source", async function () {
+      // eslint-disable-next-line @typescript-eslint/no-require-imports
+      const solc = require("solc") as { compile: (input: string) => string; version: () => string };
+      expect(solc.version()).to.match(/^0\.8\.28\+/);
+      const output = JSON.parse(
+        solc.compile(
+          JSON.stringify({
+            language: "Yul",
+            sources: { "reader.yul": { content: SLOT_READER_YUL } },
+            settings: { ...SLOT_READER_SOLC_SETTINGS, outputSelection: { "*": { "*": ["evm.deployedBytecode.object"] } } },
+          }),
+        ),
+      ) as { errors?: { severity: string; message: string }[]; contracts: Record<string, Record<string, { evm: { deployedBytecode: { object: string } } }>> };
+      expect((output.errors ?? []).filter((e) => e.severity === "error")).to.deep.equal([]);
+      expect(`0x${output.contracts["reader.yul"]!.ConcordSlotReader!.evm.deployedBytecode.object}`).to.equal(SLOT_READER_RUNTIME);
+    });
+
+    it("reads the slots the compiler gives the ledgers' _balances and _settlements", async function () {
+      // eslint-disable-next-line @typescript-eslint/no-require-imports
+      const solc = require("solc") as { compile: (input: string) => string };
+      for (const [file, name] of [["contracts/SettlementLedger.sol", "SettlementLedger"], ["contracts/mocks/FaultyLedger.sol", "FaultyLedger"]] as const) {
+        const buildInfo = (await hre.artifacts.getBuildInfo(`${file}:${name}`))!;
+        const input = { ...buildInfo.input, settings: { ...buildInfo.input.settings, outputSelection: { [file]: { [name]: ["storageLayout"] } } } };
+        const output = JSON.parse(solc.compile(JSON.stringify(input))) as {
+          contracts: Record<string, Record<string, { storageLayout: { storage: { label: string; slot: string; offset: number; type: string }[] } }>>;
+        };
+        const storage = output.contracts[file]![name]!.storageLayout.storage;
+        const slot = (label: string) => storage.find((s) => s.label === label);
+        expect(slot("_balances"), `${name}._balances`).to.include({ slot: LEDGER_STORAGE.balances.toString(), offset: 0, type: "t_mapping(t_address,t_mapping(t_address,t_uint256))" });
+        expect(slot("_settlements"), `${name}._settlements`).to.include({ slot: LEDGER_STORAGE.settlements.toString(), offset: 0, type: "t_mapping(t_bytes32,t_bytes32)" });
+      }
+    });
+
+    it("returns, for every balance and order reference of a rich history, exactly what the views return", async function () {
+      const { history, state, blockNumber } = await loadFixture(richHistoryFixture);
+      const block = `0x${blockNumber.toString(16)}`;
+      const ledger = history.addresses.ledger;
+      const read = async (base: bigint, depth: number, keys: string[]) => {
+        const answer = (await hre.network.provider.request({
+          method: "eth_call",
+          params: [{ to: ledger, data: slotReaderCalldata(base, depth, keys) }, block, { [ledger]: { code: SLOT_READER_RUNTIME } }],
+        })) as Hex;
+        return keys.map((_, i) => BigInt(`0x${answer.slice(2 + i * 64, 66 + i * 64)}`));
+      };
+      const pairs: [Address, Address][] = [];
+      const accounts = new Set<Address>([...state.balances.values()].map((b) => b.account));
+      for (const token of state.tokens()) for (const account of accounts) pairs.push([account, token]);
+      const balances = await read(LEDGER_STORAGE.balances, 2, pairs.map(([a, t]) => keyWord(a) + keyWord(t)));
+      expect(balances.some((b) => b > 0n)).to.equal(true);
+      for (let i = 0; i < pairs.length; i += 1) expect(balances[i], pairs[i]!.join(" ")).to.equal(await history.ledger.balanceOf(pairs[i]![0], pairs[i]![1]));
+      const refs = [...state.settlements.keys()];
+      const states = await read(LEDGER_STORAGE.settlements, 1, refs.map((r) => keyWord(r)));
+      for (let i = 0; i < refs.length; i += 1) expect(states[i], refs[i]).to.equal(BigInt(await history.ledger.settlementState(refs[i]!)));
+      expect(states.some((s) => s === BigInt(CLOSED_STATE))).to.equal(true);
+      expect(states.some((s) => s > 1n)).to.equal(true); // a record hash: a reserve still held
+    });
+
+    it("refuses malformed calldata instead of answering", async function () {
+      const { history, blockNumber } = await loadFixture(richHistoryFixture);
+      const ledger = history.addresses.ledger;
+      const call = (data: Hex) =>
+        hre.network.provider.request({ method: "eth_call", params: [{ to: ledger, data }, `0x${blockNumber.toString(16)}`, { [ledger]: { code: SLOT_READER_RUNTIME } }] });
+      for (const data of [slotReaderCalldata(0n, 0, []), slotReaderCalldata(0n, 5, [keyWord(1n).repeat(5)]), `${slotReaderCalldata(0n, 2, [keyWord(1n)])}` as Hex]) {
+        let error: unknown;
+        try {
+          await call(data);
+        } catch (e) {
+          error = e;
+        }
+        expect(error, data.slice(0, 140)).to.not.equal(undefined);
+      }
+    });
+  });
+
+  describe("reconcile", function () {
+    it("reads balances and settlement states through the slots after its sample agrees, and finds nothing", async function () {
+      const { history, client, state, blockNumber } = await loadFixture(richHistoryFixture);
+      const result = await reconcile(client, state, { ledger: history.addresses.ledger, blockNumber });
+      expect(result.storage).to.include({ balances: "slots", reserves: "slots" });
+      expect(result.storage.sampled).to.be.greaterThan(4);
+      expect(result.storage.fallbackReason).to.equal(undefined);
+      expect(result.differences).to.deep.equal([]);
+      // The same checks as through the views alone, in fewer requests.
+      const views = await reconcile(client, state, { ledger: history.addresses.ledger, blockNumber, storageReads: false });
+      expect(views.storage).to.include({ balances: "views", reserves: "views", sampled: 0 });
+      expect(views.checked).to.deep.equal(result.checked);
+      expect(views.differences).to.deep.equal([]);
+    });
+
+    it("names a wrong rebuilt balance and a wrong rebuilt reserve read through the slots, as the views do", async function () {
+      const { history, client, state, blockNumber } = await loadFixture(richHistoryFixture);
+      const tampered = Object.assign(Object.create(Object.getPrototypeOf(state) as object) as ReplayState, state);
+      // A copy of the state with one balance one wei high and one held reserve one wei low.
+      const balances = new Map([...state.balances].map(([k, v]) => [k, { ...v }]));
+      const victim = [...balances.values()].find((b) => b.amount > 0n)!;
+      victim.amount += 1n;
+      const settlements = new Map([...state.settlements].map(([k, v]) => [k, { ...v }]));
+      const held = [...settlements.values()].find((s) => !s.closed && s.reserve > 0n)!;
+      held.reserve -= 1n;
+      Object.defineProperty(tampered, "balances", { value: balances });
+      Object.defineProperty(tampered, "settlements", { value: settlements });
+      for (const storageReads of [true, false]) {
+        const result = await reconcile(client, tampered, { ledger: history.addresses.ledger, blockNumber, storageReads });
+        expect(result.storage.balances).to.equal(storageReads ? "slots" : "views");
+        expect(result.differences.map((d) => [d.kind, d.account, d.orderRef])).to.deep.equal([
+          ["balance", victim.account, undefined],
+          ["reserve", held.payer, held.orderRef],
+        ]);
+        expect(result.differences[0]!.actual).to.equal((victim.amount as bigint) - 1n);
+      }
+    });
+
+    it("falls back to the views when the node ignores state overrides", async function () {
+      const { history, state, blockNumber } = await loadFixture(richHistoryFixture);
+      let overrides = 0;
+      const client = interceptingClient((r, forward) => {
+        if (!isOverrideCall(r)) return forward(r);
+        overrides += 1;
+        return forward({ method: r.method, params: (r.params as unknown[]).slice(0, 2) }); // the ledger's own code runs
+      });
+      const result = await reconcile(client, state, { ledger: history.addresses.ledger, blockNumber });
+      expect(overrides).to.be.greaterThan(0);
+      expect(result.storage).to.include({ balances: "views", reserves: "views" });
+      expect(result.storage.fallbackReason).to.match(/slot reader refused/);
+      expect(result.differences).to.deep.equal([]);
+    });
+
+    it("falls back to the views when a sampled storage word differs from its view (another layout)", async function () {
+      const { history, state, blockNumber } = await loadFixture(richHistoryFixture);
+      const client = interceptingClient(async (r, forward) => {
+        const answer = await forward(r);
+        if (!isOverrideCall(r)) return answer;
+        const text = answer as string;
+        return `${text.slice(0, -1)}${text.endsWith("0") ? "1" : "0"}`; // the last word read is off
+      });
+      const result = await reconcile(client, state, { ledger: history.addresses.ledger, blockNumber });
+      expect(result.storage).to.include({ balances: "views", reserves: "views" });
+      expect(result.storage.fallbackReason).to.match(/balances: storage word .* differs/);
+      expect(result.storage.fallbackReason).to.match(/settlement states: storage word .* differs/);
+      expect(result.differences).to.deep.equal([]);
+    });
+
+    it("halves a slot chunk the node refuses for gas, and reads every word", async function () {
+      const { history, state, blockNumber } = await loadFixture(richHistoryFixture);
+      // The two sample reads pass; after them, a node that runs out of gas above 3 words a call.
+      const sizes: number[] = [];
+      const client = interceptingClient((r, forward) => {
+        if (!isOverrideCall(r)) return forward(r);
+        const data = (r.params as [{ data: Hex }])[0].data;
+        const depth = Number(BigInt(`0x${data.slice(66, 130)}`));
+        const words = (data.length - 130) / 64 / depth;
+        sizes.push(words);
+        if (sizes.length > 2 && words > 3) return Promise.reject(new Error("Transaction ran out of gas"));
+        return forward(r);
+      });
+      const result = await reconcile(client, state, { ledger: history.addresses.ledger, blockNumber, slotBatchSize: 100, concurrency: 1 });
+      expect(result.storage).to.include({ balances: "slots", reserves: "slots" });
+      const bulk = sizes.slice(2);
+      expect(bulk[0]).to.equal(result.checked.balances); // one chunk of every balance, refused, then halved down
+      expect(bulk.some((n) => n <= 3)).to.equal(true);
+      expect(result.differences).to.deep.equal([]);
+    });
+
+    it("still names the account a faulty ledger over-credits, reading its storage words", async function () {
+      const history = await buildRichHistory(await ethers.getSigners(), { increaseTime: async (s) => void (await time.increase(s)) }, { ledgerName: "FaultyLedger" });
+      const client = createPublicClient({ transport: custom(hre.network.provider) });
+      const result = await verify({ client, ledger: history.addresses.ledger, fromBlock: history.deployBlock, dataDir: null });
+      expect(result.reconcile.storage).to.include({ balances: "slots", reserves: "slots" });
+      expect(result.differences.filter((d) => d.kind === "balance").map((d) => d.account)).to.include(history.people.travelSite);
+      expect(result.ok).to.equal(false);
+    });
+  });
+});
