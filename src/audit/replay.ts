@@ -168,6 +168,18 @@ type PendingNested = { fromAgreementId: bigint; childAgreementId: bigint; token:
  * for await (const batch of fetchConcordLogs(client, { addresses, fromBlock: 0n })) state.applyBatch(batch.logs);
  * if (state.violations.length > 0) console.log(state.violations);
  */
+/**
+ * What party `partyIndex` of `terms` is still owed by `pool`. Mirrors SettlementLedger._entitlement:
+ * distributable * share / 10,000, plus the dust for the dust party, minus what was released.
+ */
+export function owedFromPool(pool: PoolState, terms: TermsValue, partyIndex: number): bigint {
+  const party = terms.parties[partyIndex];
+  if (!party) throw new Error(`party ${partyIndex} of agreement ${pool.agreementId} version ${pool.version} does not exist`);
+  let entitled = partyShare(pool.distributable, party.shareBps);
+  if (partyIndex === terms.dustPartyIndex) entitled += pool.dust;
+  return entitled - (pool.released[partyIndex] ?? 0n);
+}
+
 export class ReplayState {
   readonly agreements = new Map<bigint, AgreementState>();
   readonly negotiations = new Map<string, NegotiationState>();
@@ -671,10 +683,7 @@ export class ReplayState {
         if (party.account.toLowerCase() !== account.toLowerCase() || party.agreementId !== childAgreementId) {
           this.violate("consistency", `credit to party ${partyIndex} names ${account}/${childAgreementId}, the terms say ${party.account}/${party.agreementId}`, event, token, account);
         }
-        // Mirrors SettlementLedger._entitlement: distributable * share / 10,000, plus the dust for the dust party.
-        let entitled = partyShare(pool.distributable, party.shareBps);
-        if (partyIndex === v.terms.dustPartyIndex) entitled += pool.dust;
-        const owed = entitled - (pool.released[partyIndex] ?? 0n);
+        const owed = owedFromPool(pool, v.terms, partyIndex);
         if (amount !== owed) {
           this.violate("exactness", `party ${partyIndex} of agreement ${agreementId} version ${version} credited ${amount}; entitled to ${owed}`, event, token, account);
         }

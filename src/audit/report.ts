@@ -1,12 +1,13 @@
 /**
  * Per-partner statements for a period (a block range, or a time range resolved to blocks):
- * earned by agreement, referral fees, reserves held and released, refunds and withdrawals.
+ * earned by agreement, still to claim from pools, referral fees, reserves held and released,
+ * refunds and withdrawals.
  * Built by replaying the stored events, so figures are exactly what the events say.
  */
 import { zeroAddress, type Address, type Hex } from "viem";
 import { partyShare, splitNet } from "../sdk/split";
 import { ConcordLogDecoder, rawRequest, type RpcClient } from "./fetch";
-import { ReplayState, type TermsValue } from "./replay";
+import { ReplayState, owedFromPool, type TermsValue } from "./replay";
 import { AuditStore, defaultDataDir, toJson } from "./store";
 import { sync, type AuditParameters, type SyncResult } from "./sync";
 
@@ -16,6 +17,8 @@ export type ReportPeriod = { fromBlock?: bigint; toBlock?: bigint; fromTime?: bi
 export type TokenStatement = {
   /** Credited from pools, by agreement id (decimal string key). */
   earnedByAgreement: Map<bigint, bigint>;
+  /** Owed from pools at the end of the period, not yet claimed or distributed, by agreement id. */
+  toClaimByAgreement: Map<bigint, bigint>;
   referralFees: bigint;
   /** The partner's share of reserves still held at the end of the period. */
   reservesHeld: bigint;
@@ -39,13 +42,14 @@ export type AuditReport = {
 export type StatementRow = {
   partner: Address;
   token: Address;
-  item: "earned" | "referral-fees" | "reserves-held" | "reserves-released" | "refunds-issued" | "refunds-received" | "withdrawn";
+  item: "earned" | "to-claim" | "referral-fees" | "reserves-held" | "reserves-released" | "refunds-issued" | "refunds-received" | "withdrawn";
   agreementId: bigint | null;
   amount: bigint;
 };
 
 const emptyStatement = (): TokenStatement => ({
   earnedByAgreement: new Map(),
+  toClaimByAgreement: new Map(),
   referralFees: 0n,
   reservesHeld: 0n,
   reservesReleased: 0n,
@@ -176,6 +180,15 @@ export async function auditReport(
         }
       }
     }
+    for (const pool of state.pools.values()) {
+      const v = state.termsOf(pool.agreementId, pool.version);
+      v?.terms.parties.forEach((party, index) => {
+        if (party.agreementId !== 0n) return; // a nested agreement's share is its own parties' to claim
+        const owed = owedFromPool(pool, v.terms, index);
+        const t = owed > 0n ? statement(party.account, pool.token) : undefined;
+        if (t) t.toClaimByAgreement.set(pool.agreementId, (t.toClaimByAgreement.get(pool.agreementId) ?? 0n) + owed);
+      });
+    }
     for (const s of state.settlements.values()) {
       if (!s.closed) eachAccountParty(state, s.agreementId, s.version, s.token, s.reserve, (t, share) => (t.reservesHeld += share));
     }
@@ -199,7 +212,9 @@ export function statementRows(report: AuditReport): StatementRow[] {
       const push = (item: StatementRow["item"], amount: bigint, agreementId: bigint | null = null) => {
         if (amount !== 0n) rows.push({ partner: p.partner, token, item, agreementId, amount });
       };
-      for (const [id, amount] of [...t.earnedByAgreement].sort((x, y) => (x[0] < y[0] ? -1 : 1))) push("earned", amount, id);
+      const byId = (m: Map<bigint, bigint>) => [...m].sort((x, y) => (x[0] < y[0] ? -1 : 1));
+      for (const [id, amount] of byId(t.earnedByAgreement)) push("earned", amount, id);
+      for (const [id, amount] of byId(t.toClaimByAgreement)) push("to-claim", amount, id);
       push("referral-fees", t.referralFees);
       push("reserves-held", t.reservesHeld);
       push("reserves-released", t.reservesReleased);
@@ -221,6 +236,7 @@ export function reportToJson(report: AuditReport): string {
       tokens: [...p.tokens].map(([token, t]) => ({
         token,
         earnedByAgreement: Object.fromEntries([...t.earnedByAgreement].map(([id, amount]) => [id.toString(), amount.toString()])),
+        toClaimByAgreement: Object.fromEntries([...t.toClaimByAgreement].map(([id, amount]) => [id.toString(), amount.toString()])),
         referralFees: t.referralFees,
         reservesHeld: t.reservesHeld,
         reservesReleased: t.reservesReleased,

@@ -1,8 +1,9 @@
 import { expect } from "chai";
 import hre, { ethers } from "hardhat";
 import { loadFixture, time } from "@nomicfoundation/hardhat-network-helpers";
-import { createPublicClient, custom, type Address } from "viem";
+import { createPublicClient, custom, type Address, type PublicClient } from "viem";
 import { report, reportToCsv, reportToJson, statementRows, verify } from "../../src/audit";
+import { createConcordContext, getBalance } from "../../src/sdk";
 import { ETH } from "../helpers/concord";
 import { buildRichHistory } from "./history";
 
@@ -83,6 +84,17 @@ describe("audit verify and report", function () {
           expect(earned + t.referralFees + t.refundsReceived - t.withdrawn, `${p.partner} ${token}`).to.equal(await ledger.balanceOf(p.partner, token));
         }
       }
+      // Still to claim: exactly what the ledger lets each partner claim from pools, per token.
+      const context = await createConcordContext({ publicClient: client as PublicClient, addresses: { registry: history.addresses.registry, ledger: history.addresses.ledger } });
+      let owedSomewhere = 0n;
+      for (const p of result.partners) {
+        for (const [token, t] of p.tokens) {
+          const toClaim = [...t.toClaimByAgreement.values()].reduce((s, x) => s + x, 0n);
+          expect(toClaim, `${p.partner} ${token}`).to.equal((await getBalance(context, { account: p.partner, token })).claimable);
+          owedSomewhere += toClaim;
+        }
+      }
+      expect(owedSomewhere).to.be.greaterThan(0n);
       // The guest2 payer got its ETH reserve refunded in full and withdrew everything.
       const guest2 = find(history.people.guest2).tokens.get(ETH as Address)!;
       expect(guest2.refundsReceived).to.equal(33_333_333n);
@@ -110,7 +122,7 @@ describe("audit verify and report", function () {
       // The last three blocks hold the three withdrawals only.
       const result = await report({ client, ledger: history.addresses.ledger, fromBlock: history.deployBlock, dataDir: null, period: { fromBlock: head - 2n } });
       const rows = statementRows(result);
-      const flows = rows.filter((r) => r.item !== "reserves-held");
+      const flows = rows.filter((r) => r.item !== "reserves-held" && r.item !== "to-claim"); // end-of-period snapshots
       expect(flows.map((r) => r.item)).to.deep.equal(["withdrawn", "withdrawn", "withdrawn"]);
       expect(rows.filter((r) => r.item === "reserves-held").map((r) => [r.partner, r.amount])).to.deep.equal([[history.people.hotel, 350n]]);
     });
