@@ -114,7 +114,7 @@ export function auditCommand(): Command {
     withAuditOptions(
       audit
         .command("report")
-        .description("per-partner statements: earned by agreement, referral fees, reserves, refunds, withdrawn")
+        .description("per-partner statements: earned and still to claim by agreement, referral fees, reserves, refunds, withdrawn")
         .option("--partner <address...>", "only these partners")
         .option("--csv", "CSV instead of a table"),
     ),
