@@ -2,25 +2,34 @@
  * Replay benchmark: creates >= 20,000 settlements (200 per transaction through the ledger's
  * multicall), plus releases, distributions and withdrawals, then measures the auditor's replay +
  * reconcile throughput in events per second, in process and from a `hardhat node` over HTTP,
- * side by side with a plain ethers `queryFilter` replay of the same events. Peak RSS is sampled
- * during each replay. Writes reports/replay.json.
+ * side by side with ethers `queryFilter` replays of the same events in the same run (ratios per
+ * round). Over HTTP every measurement runs in a process of its own, so its memory figures are
+ * its own (in process, the chain shares the process). Memory is sampled every 20 ms and at
+ * every batch. Writes reports/replay.json.
  *
- *   npm run bench:replay            (SETTLEMENTS=20000 by default)
+ *   npm run bench:replay
+ *   SETTLEMENTS=20000 ROUNDS=3 PLAIN_HTTP_ETHERS=1 npm run bench:replay   (the defaults)
+ *
+ * PLAIN_HTTP_ETHERS=0 skips the one-call ethers queryFilter over HTTP (about 200 s here).
  */
+import { spawn } from "node:child_process";
 import fs from "node:fs";
+import os from "node:os";
 import path from "node:path";
 import hre, { ethers } from "hardhat";
-import type { BaseContract, Signer } from "ethers";
-import { createPublicClient, custom, http, type Address } from "viem";
-import { fetchConcordLogs } from "../src/audit/fetch";
-import { reconcile } from "../src/audit/reconcile";
-import { ReplayState } from "../src/audit/replay";
+import type { Signer } from "ethers";
+import { createPublicClient, custom, type Address } from "viem";
 import { DAY, ReferrerPolicy, makeTerms, signConsents } from "../test/helpers/concord";
 import { startHardhatNode } from "../test/audit/node";
 import type { AgreementRegistry, MockERC20, SettlementLedger } from "../typechain-types";
+import { measureAuditor, measureQueryFilter, measureVerify, type Measure, type Target } from "./bench-replay-measure";
 
 const SETTLEMENTS = Number(process.env.SETTLEMENTS ?? 20_000);
+const ROUNDS = Number(process.env.ROUNDS ?? 3);
+const PLAIN_HTTP_ETHERS = process.env.PLAIN_HTTP_ETHERS !== "0";
 const PER_TX = 200;
+/** Logs per range for the ranged ethers baseline: the auditor's default answer size. */
+const LOGS_PER_RANGE = 2_000;
 
 type Deployment = { registry: AgreementRegistry; ledger: SettlementLedger; token: MockERC20; fromBlock: bigint; toBlock: bigint };
 type Chain = { send: (method: string, params: unknown[]) => Promise<unknown> };
@@ -88,71 +97,67 @@ async function buildHistory(signers: Signer[], chain: Chain): Promise<Deployment
   return { registry, ledger, token, fromBlock, toBlock };
 }
 
-type Measure = { label: string; events: number; seconds: number; eventsPerSecond: number; peakRssMb: number; rssSamplesMb: number[]; differences?: number; violations?: number; replaySeconds?: number; reconcileSeconds?: number; requests?: number };
+type Run = { round: number; measure: Measure };
 
-const mb = (bytes: number) => Math.round((bytes / 1024 / 1024) * 10) / 10;
-
-async function measureAuditor(label: string, client: ReturnType<typeof createPublicClient>, d: Deployment): Promise<Measure> {
-  global.gc?.();
-  const started = performance.now();
-  let peak = process.memoryUsage().rss;
-  const samples: number[] = [mb(peak)];
-  const state = new ReplayState();
-  let requests = 0;
-  const addresses = { registry: (await d.registry.getAddress()) as Address, ledger: (await d.ledger.getAddress()) as Address };
-  let batches = 0;
-  for await (const batch of fetchConcordLogs(client, { addresses, fromBlock: d.fromBlock, toBlock: d.toBlock, head: d.toBlock, initialRange: 8n, growBelow: 8_000, onRange: () => (requests += 1) })) {
-    state.applyBatch(batch.logs);
-    batches += 1;
-    const rss = process.memoryUsage().rss;
-    if (rss > peak) peak = rss;
-    if (batches % 4 === 0) samples.push(mb(rss));
-  }
-  state.finish();
-  const replayed = performance.now();
-  const result = await reconcile(client, state, { ledger: addresses.ledger, blockNumber: d.toBlock, batchSize: 2_000 });
-  const done = performance.now();
-  const rss = process.memoryUsage().rss;
-  if (rss > peak) peak = rss;
-  samples.push(mb(rss));
-  const seconds = (done - started) / 1_000;
-  return {
-    label,
-    events: state.eventsApplied,
-    seconds,
-    eventsPerSecond: Math.round(state.eventsApplied / seconds),
-    peakRssMb: mb(peak),
-    rssSamplesMb: samples,
-    differences: result.differences.length,
-    violations: state.violations.length,
-    replaySeconds: (replayed - started) / 1_000,
-    reconcileSeconds: (done - replayed) / 1_000,
-    requests: requests + result.requests,
-  };
+async function targetOf(d: Deployment): Promise<Target> {
+  return { registry: (await d.registry.getAddress()) as Address, ledger: (await d.ledger.getAddress()) as Address, fromBlock: d.fromBlock, toBlock: d.toBlock };
 }
 
-async function measureQueryFilter(label: string, d: Deployment): Promise<Measure> {
-  global.gc?.();
-  const started = performance.now();
-  let peak = process.memoryUsage().rss;
-  const registryEvents = await (d.registry as unknown as BaseContract).queryFilter("*", Number(d.fromBlock), Number(d.toBlock));
-  const ledgerEvents = await (d.ledger as unknown as BaseContract).queryFilter("*", Number(d.fromBlock), Number(d.toBlock));
-  let decoded = 0;
-  for (const e of [...registryEvents, ...ledgerEvents]) if ("args" in e && e.args) decoded += 1;
-  const rss = process.memoryUsage().rss;
-  if (rss > peak) peak = rss;
-  const seconds = (performance.now() - started) / 1_000;
-  return { label, events: decoded, seconds, eventsPerSecond: Math.round(decoded / seconds), peakRssMb: mb(peak), rssSamplesMb: [mb(rss)] };
+/** Runs one HTTP measurement in its own node process. */
+async function inWorker(job: Record<string, unknown>): Promise<Measure> {
+  const worker = path.join(__dirname, "bench-replay-worker.ts");
+  const child = spawn(process.execPath, ["--expose-gc", "-r", "ts-node/register/transpile-only", worker, JSON.stringify(job)], {
+    cwd: path.join(__dirname, ".."),
+    stdio: ["ignore", "pipe", "inherit"],
+  });
+  let out = "";
+  child.stdout.on("data", (chunk: Buffer) => (out += chunk.toString("utf8")));
+  const code = await new Promise<number | null>((resolve) => child.on("exit", resolve));
+  if (code !== 0) throw new Error(`worker ${String(job.kind)} exited with ${code}`);
+  return JSON.parse(out.trim().split("\n").at(-1)!) as Measure;
+}
+
+const range = (values: number[], digits = 0) => {
+  const sorted = [...values].sort((a, b) => a - b);
+  const f = (v: number) => v.toFixed(digits);
+  return sorted.length === 1 ? f(sorted[0]!) : `${f(sorted[0]!)}-${f(sorted.at(-1)!)} (median ${f(sorted[Math.floor(sorted.length / 2)]!)})`;
+};
+
+function summarise(runs: Run[]) {
+  const labels = [...new Set(runs.map((r) => r.measure.label))];
+  return labels.map((label) => {
+    const ms = runs.filter((r) => r.measure.label === label).map((r) => r.measure);
+    return {
+      label,
+      runs: ms.length,
+      eventsPerSecond: { min: Math.min(...ms.map((m) => m.eventsPerSecond)), max: Math.max(...ms.map((m) => m.eventsPerSecond)), all: ms.map((m) => m.eventsPerSecond) },
+      text: range(ms.map((m) => m.eventsPerSecond)),
+      peakRssMb: Math.max(...ms.map((m) => m.memory.rssPeakMb)),
+    };
+  });
 }
 
 async function main() {
-  const results: Measure[] = [];
+  const runs: Run[] = [];
+  const ratios: { round: number; where: string; auditor: number; baseline: string; ratio: number }[] = [];
+  const started = performance.now();
   console.log(`building ${SETTLEMENTS} settlements in process ...`);
   const signers = await ethers.getSigners();
   const inProcess = await buildHistory(signers, { send: (m, p) => hre.network.provider.request({ method: m, params: p }) });
+  const local = await targetOf(inProcess);
   const inProcessClient = createPublicClient({ transport: custom(hre.network.provider) });
-  results.push(await measureAuditor("auditor (viem raw eth_getLogs + replay + reconcile), in process", inProcessClient, inProcess));
-  results.push(await measureQueryFilter("ethers queryFilter (decode only), in process", inProcess));
+  const contracts = [inProcess.registry, inProcess.ledger] as unknown as Parameters<typeof measureQueryFilter>[1];
+  for (let round = 1; round <= ROUNDS; round += 1) {
+    // Alternate which goes first, so that neither always runs on a warmer process.
+    const auditor = () => measureAuditor("auditor replay + reconcile, in process", inProcessClient, local);
+    const baseline = () => measureQueryFilter("ethers queryFilter (decode only), in process", contracts, local);
+    const [a, b] = round % 2 === 1 ? [await auditor(), await baseline()] : [undefined, await baseline()];
+    const aud = a ?? (await auditor());
+    runs.push({ round, measure: aud }, { round, measure: b });
+    ratios.push({ round, where: "in process", auditor: aud.eventsPerSecond, baseline: b.label, ratio: aud.eventsPerSecond / b.eventsPerSecond });
+    runs.push({ round, measure: await measureVerify("auditor verify() with PGlite store (in memory), in process", inProcessClient, local) });
+    console.log(`  round ${round} in process: auditor ${aud.eventsPerSecond} events/s, ethers ${b.eventsPerSecond} events/s`);
+  }
 
   console.log("starting hardhat node ...");
   const node = await startHardhatNode();
@@ -161,28 +166,73 @@ async function main() {
     const nodeSigners = await Promise.all(Array.from({ length: 12 }, (_, i) => provider.getSigner(i)));
     console.log(`building ${SETTLEMENTS} settlements on the node ...`);
     const onNode = await buildHistory(nodeSigners, { send: (m, p) => provider.send(m, p) });
-    const httpClient = createPublicClient({ transport: http(node.url, { timeout: 120_000 }) });
-    results.push(await measureAuditor("auditor (viem raw eth_getLogs + replay + reconcile), hardhat node over HTTP", httpClient, onNode));
-    results.push(await measureQueryFilter("ethers queryFilter (decode only), hardhat node over HTTP", onNode));
     provider.destroy();
+    const remote = await targetOf(onNode);
+    const job = { url: node.url, registry: remote.registry, ledger: remote.ledger, fromBlock: remote.fromBlock.toString(), toBlock: remote.toBlock.toString() };
+    let rangeBlocks = 1;
+    for (let round = 1; round <= ROUNDS; round += 1) {
+      const aud = await inWorker({ ...job, kind: "auditor", label: "auditor replay + reconcile, hardhat node over HTTP" });
+      rangeBlocks = Math.max(1, Math.floor((Number(remote.toBlock - remote.fromBlock + 1n) * LOGS_PER_RANGE) / aud.events));
+      const ranged = await inWorker({ ...job, kind: "ethers", rangeBlocks, label: `ethers queryFilter (decode only) in ${rangeBlocks}-block ranges, hardhat node over HTTP` });
+      runs.push({ round, measure: aud }, { round, measure: ranged });
+      ratios.push({ round, where: "over HTTP", auditor: aud.eventsPerSecond, baseline: ranged.label, ratio: aud.eventsPerSecond / ranged.eventsPerSecond });
+      runs.push({ round, measure: await inWorker({ ...job, kind: "verify", label: "auditor verify() with PGlite store (in memory), hardhat node over HTTP" }) });
+      console.log(`  round ${round} over HTTP: auditor ${aud.eventsPerSecond} events/s, ethers in ranges ${ranged.eventsPerSecond} events/s`);
+    }
+    if (PLAIN_HTTP_ETHERS) {
+      console.log("ethers queryFilter in one call per contract over HTTP (slow) ...");
+      const plain = await inWorker({ ...job, kind: "ethers", label: "ethers queryFilter (decode only), one call per contract, hardhat node over HTTP" });
+      runs.push({ round: ROUNDS, measure: plain });
+      const last = runs.filter((r) => r.round === ROUNDS && r.measure.label === "auditor replay + reconcile, hardhat node over HTTP")[0]!.measure;
+      ratios.push({ round: ROUNDS, where: "over HTTP", auditor: last.eventsPerSecond, baseline: plain.label, ratio: last.eventsPerSecond / plain.eventsPerSecond });
+    }
   } finally {
     await node.stop();
   }
 
-  console.log(`\nsettlements: ${SETTLEMENTS} (${PER_TX} per transaction)\n`);
-  console.log("| run | events | seconds | events/s | peak RSS MB | differences | violations |");
-  console.log("|---|---:|---:|---:|---:|---:|---:|");
-  for (const r of results) {
-    console.log(`| ${r.label} | ${r.events} | ${r.seconds.toFixed(3)} | ${r.eventsPerSecond} | ${r.peakRssMb} | ${r.differences ?? "-"} | ${r.violations ?? "-"} |`);
+  console.log(`\nsettlements: ${SETTLEMENTS} (${PER_TX} per transaction), ${ROUNDS} rounds, ${os.cpus().length} CPUs, load average ${os.loadavg().map((l) => l.toFixed(1)).join(" ")}\n`);
+  console.log("| round | run | events | seconds | events/s | replay s | reconcile s | CPU s | requests (logs+reads) | RSS start/peak MB | RSS at 1/4..4/4 of blocks MB | differences | violations |");
+  console.log("|---:|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|");
+  for (const { round, measure: r } of runs) {
+    const requests = r.getLogsRequests === undefined ? "-" : `${r.getLogsRequests}+${r.reconcileRequests}`;
+    console.log(
+      `| ${round} | ${r.label} | ${r.events} | ${r.seconds.toFixed(3)} | ${r.eventsPerSecond} | ${r.replaySeconds?.toFixed(3) ?? "-"} | ${r.reconcileSeconds?.toFixed(3) ?? "-"} | ${r.cpuSeconds.toFixed(2)} | ${requests} | ${r.memory.rssStartMb}/${r.memory.rssPeakMb} | ${r.memory.rssAtQuartersMb.join(" ")} | ${r.differences ?? "-"} | ${r.violations ?? "-"} |`,
+    );
   }
-  for (const r of results.filter((x) => x.replaySeconds !== undefined)) {
-    console.log(`${r.label}: replay ${r.replaySeconds!.toFixed(3)} s, reconcile ${r.reconcileSeconds!.toFixed(3)} s, ${r.requests} requests, RSS samples ${r.rssSamplesMb.join(" ")} MB`);
-  }
+  console.log("\n| round | where | auditor events/s | baseline | ratio |");
+  console.log("|---:|---|---:|---|---:|");
+  for (const r of ratios) console.log(`| ${r.round} | ${r.where} | ${r.auditor} | ${r.baseline} | ${r.ratio.toFixed(1)}x |`);
+  const summary = summarise(runs);
+  console.log("\nevents/s over the rounds:");
+  for (const s of summary) console.log(`  ${s.label}: ${s.text} (peak RSS ${s.peakRssMb} MB)`);
+  const storageModes = [...new Set(runs.map((r) => r.measure.storage).filter(Boolean))];
+  console.log(`reconcile reads: ${storageModes.join("; ")}`);
+
   const out = path.join(__dirname, "..", "reports", "replay.json");
   fs.mkdirSync(path.dirname(out), { recursive: true });
-  fs.writeFileSync(out, `${JSON.stringify({ settlements: SETTLEMENTS, perTransaction: PER_TX, node: process.version, measuredAt: new Date().toISOString(), results }, null, 2)}\n`);
+  fs.writeFileSync(
+    out,
+    `${JSON.stringify(
+      {
+        settlements: SETTLEMENTS,
+        perTransaction: PER_TX,
+        rounds: ROUNDS,
+        node: process.version,
+        cpus: os.cpus().length,
+        loadAverageAtEnd: os.loadavg(),
+        measuredAt: new Date().toISOString(),
+        wallSeconds: (performance.now() - started) / 1_000,
+        goal: { inProcessEventsPerSecond: 50_000, httpEventsPerSecond: 10_000 },
+        summary: summary.map(({ text: _text, ...rest }) => rest),
+        ratios,
+        runs,
+      },
+      null,
+      2,
+    )}\n`,
+  );
   console.log(`\nwrote ${path.relative(process.cwd(), out)}`);
-  const bad = results.some((r) => (r.differences ?? 0) > 0 || (r.violations ?? 0) > 0);
+  const bad = runs.some((r) => (r.measure.differences ?? 0) > 0 || (r.measure.violations ?? 0) > 0);
   if (bad) process.exitCode = 1;
 }
 

@@ -1,0 +1,202 @@
+/**
+ * The measurements of the replay benchmark (scripts/bench-replay.ts), shared by the in-process
+ * runs and the worker that runs against a `hardhat node` in its own process
+ * (scripts/bench-replay-worker.ts), so that its memory figures are the auditor's alone.
+ */
+import { Contract, JsonRpcProvider, type InterfaceAbi } from "ethers";
+import type { Address, Client } from "viem";
+import { verify } from "../src/audit";
+import { fetchConcordLogs } from "../src/audit/fetch";
+import { reconcile } from "../src/audit/reconcile";
+import { ReplayState } from "../src/audit/replay";
+
+export type Target = { registry: Address; ledger: Address; fromBlock: bigint; toBlock: bigint };
+
+const mb = (bytes: number) => Math.round((bytes / 1024 / 1024) * 10) / 10;
+
+/** Memory through a run: sampled every 20 ms and at every batch, with the share of blocks done. */
+export type MemoryFigures = {
+  rssStartMb: number;
+  rssPeakMb: number;
+  heapStartMb: number;
+  heapPeakMb: number;
+  /** RSS and heap when a quarter, half, three quarters and all of the blocks were replayed. */
+  rssAtQuartersMb: number[];
+  heapAtQuartersMb: number[];
+  samples: number;
+};
+
+class MemorySampler {
+  private readonly start = process.memoryUsage();
+  private rssPeak = this.start.rss;
+  private heapPeak = this.start.heapUsed;
+  private samples = 0;
+  private readonly quarters: { rss: number; heap: number }[] = [];
+  private readonly timer = setInterval(() => this.sample(), 20);
+
+  sample(): NodeJS.MemoryUsage {
+    const m = process.memoryUsage();
+    this.samples += 1;
+    if (m.rss > this.rssPeak) this.rssPeak = m.rss;
+    if (m.heapUsed > this.heapPeak) this.heapPeak = m.heapUsed;
+    return m;
+  }
+
+  /** Records the memory at the end of a batch, `done` being the share of blocks replayed. */
+  progress(done: number): void {
+    const m = this.sample();
+    while (this.quarters.length < 4 && done >= (this.quarters.length + 1) / 4) this.quarters.push({ rss: m.rss, heap: m.heapUsed });
+  }
+
+  stop(): MemoryFigures {
+    clearInterval(this.timer);
+    this.sample();
+    return {
+      rssStartMb: mb(this.start.rss),
+      rssPeakMb: mb(this.rssPeak),
+      heapStartMb: mb(this.start.heapUsed),
+      heapPeakMb: mb(this.heapPeak),
+      rssAtQuartersMb: this.quarters.map((q) => mb(q.rss)),
+      heapAtQuartersMb: this.quarters.map((q) => mb(q.heap)),
+      samples: this.samples,
+    };
+  }
+}
+
+export type Measure = {
+  label: string;
+  events: number;
+  seconds: number;
+  eventsPerSecond: number;
+  /** CPU time of the whole process (all threads: with an in-process chain, the chain's too). */
+  cpuSeconds: number;
+  memory: MemoryFigures;
+  replaySeconds?: number;
+  reconcileSeconds?: number;
+  getLogsRequests?: number;
+  reconcileRequests?: number;
+  storage?: string;
+  checked?: Record<string, number>;
+  differences?: number;
+  violations?: number;
+};
+
+const cpu = (since: NodeJS.CpuUsage) => {
+  const u = process.cpuUsage(since);
+  return (u.user + u.system) / 1e6;
+};
+
+/** The auditor: adaptive eth_getLogs + decode + replay with the laws after every event, then reconcile at the target block. */
+export async function measureAuditor(label: string, client: Pick<Client, "request">, t: Target): Promise<Measure> {
+  global.gc?.();
+  const memory = new MemorySampler();
+  const cpuStart = process.cpuUsage();
+  const started = performance.now();
+  const state = new ReplayState();
+  let getLogsRequests = 0;
+  const blocks = Number(t.toBlock - t.fromBlock + 1n);
+  for await (const batch of fetchConcordLogs(client, {
+    addresses: { registry: t.registry, ledger: t.ledger },
+    fromBlock: t.fromBlock,
+    toBlock: t.toBlock,
+    head: t.toBlock,
+    onRange: () => (getLogsRequests += 1),
+  })) {
+    state.applyBatch(batch.logs);
+    memory.progress(Number(batch.toBlock - t.fromBlock + 1n) / blocks);
+  }
+  state.finish();
+  const replayed = performance.now();
+  const result = await reconcile(client, state, { ledger: t.ledger, blockNumber: t.toBlock });
+  const done = performance.now();
+  const seconds = (done - started) / 1_000;
+  return {
+    label,
+    events: state.eventsApplied,
+    seconds,
+    eventsPerSecond: Math.round(state.eventsApplied / seconds),
+    cpuSeconds: cpu(cpuStart),
+    memory: memory.stop(),
+    replaySeconds: (replayed - started) / 1_000,
+    reconcileSeconds: (done - replayed) / 1_000,
+    getLogsRequests,
+    reconcileRequests: result.requests,
+    storage: `balances ${result.storage.balances}, reserves ${result.storage.reserves}${result.storage.fallbackReason ? ` (${result.storage.fallbackReason})` : ""}`,
+    checked: result.checked,
+    differences: result.differences.length,
+    violations: state.violations.length,
+  };
+}
+
+/** `concord audit verify`'s path: sync into a PGlite store (in memory), then reconcile. */
+export async function measureVerify(label: string, client: Pick<Client, "request">, t: Target): Promise<Measure> {
+  global.gc?.();
+  const memory = new MemorySampler();
+  const cpuStart = process.cpuUsage();
+  const started = performance.now();
+  const blocks = Number(t.toBlock - t.fromBlock + 1n);
+  const result = await verify({
+    client,
+    ledger: t.ledger,
+    registry: t.registry,
+    negotiationHub: null,
+    fromBlock: t.fromBlock,
+    toBlock: t.toBlock,
+    dataDir: null,
+    onProgress: (p) => memory.progress(Number(p.block - t.fromBlock + 1n) / blocks),
+  });
+  const seconds = (performance.now() - started) / 1_000;
+  const events = result.sync.state.eventsApplied;
+  return {
+    label,
+    events,
+    seconds,
+    eventsPerSecond: Math.round(events / seconds),
+    cpuSeconds: cpu(cpuStart),
+    memory: memory.stop(),
+    replaySeconds: result.sync.elapsedMs / 1_000,
+    reconcileSeconds: seconds - result.sync.elapsedMs / 1_000,
+    getLogsRequests: result.sync.getLogsRequests,
+    reconcileRequests: result.reconcile.requests,
+    storage: `balances ${result.reconcile.storage.balances}, reserves ${result.reconcile.storage.reserves}`,
+    checked: result.reconcile.checked,
+    differences: result.differences.length,
+    violations: result.violations.length,
+  };
+}
+
+type QueryFilterable = { queryFilter: (event: string, fromBlock?: number, toBlock?: number) => Promise<unknown[]> };
+
+/**
+ * The ethers baseline: `queryFilter("*")` on the registry and the ledger, decoding every event
+ * (no state, no checks). `rangeBlocks` splits it into block ranges (the plain form is one call
+ * per contract, which is what ethers users write).
+ */
+export async function measureQueryFilter(label: string, contracts: QueryFilterable[], t: Target, rangeBlocks?: number): Promise<Measure> {
+  global.gc?.();
+  const memory = new MemorySampler();
+  const cpuStart = process.cpuUsage();
+  const started = performance.now();
+  let decoded = 0;
+  const from = Number(t.fromBlock);
+  const to = Number(t.toBlock);
+  const step = rangeBlocks ?? to - from + 1;
+  for (let start = from; start <= to; start += step) {
+    const end = Math.min(to, start + step - 1);
+    for (const contract of contracts) {
+      for (const e of await contract.queryFilter("*", start, end)) if (e && typeof e === "object" && "args" in e && e.args) decoded += 1;
+    }
+    memory.progress((end - from + 1) / (to - from + 1));
+  }
+  const seconds = (performance.now() - started) / 1_000;
+  return { label, events: decoded, seconds, eventsPerSecond: Math.round(decoded / seconds), cpuSeconds: cpu(cpuStart), memory: memory.stop() };
+}
+
+/** ethers contracts for the baseline over JSON-RPC. */
+export function ethersContracts(url: string, t: Target, abis: { registry: InterfaceAbi; ledger: InterfaceAbi }) {
+  const provider = new JsonRpcProvider(url, undefined, { staticNetwork: true, cacheTimeout: -1 });
+  return {
+    provider,
+    contracts: [new Contract(t.registry, abis.registry, provider), new Contract(t.ledger, abis.ledger, provider)] as unknown as QueryFilterable[],
+  };
+}
