@@ -39,6 +39,7 @@ describe("the README's walkthrough and SDK example, as written", function () {
     restore = isolateLocalDeployment();
     node = await startHardhatNode();
     // Inside the repository, so that `npx concord` finds the package's own bin, as it does for a user.
+    fs.mkdirSync(path.join(ROOT, ".concord"), { recursive: true });
     work = fs.mkdtempSync(path.join(ROOT, ".concord", "readme-"));
     env = { CONCORD_RPC_URL: node.url, CONCORD_PRIVATE_KEY: "" };
   });
