@@ -179,6 +179,117 @@ function spread<T>(items: Iterable<T>, size: number, count: number): T[] {
 
 const SAMPLE = 16;
 
+/** The chain side of a reconciliation: calls pinned to one block, views batched, the slot reader. */
+class ChainReader {
+  requests = 0;
+  /** How view calls are batched; falls to single calls when the ledger has no multicall. */
+  mode: ReconcileResult["mode"] = "multicall";
+  readonly block: Hex;
+  private readonly request: ReturnType<typeof rawRequest>;
+  private readonly multicallSelector: Hex;
+  private readonly override: Record<string, { code: Hex }>;
+  readonly encode: Record<"balanceOf" | "settlementState" | "pool" | "released", (args: readonly (bigint | Address | Hex)[]) => Hex>;
+
+  constructor(
+    client: RpcClient,
+    readonly ledger: Address,
+    blockNumber: bigint,
+  ) {
+    this.request = rawRequest(client);
+    this.block = `0x${blockNumber.toString(16)}`;
+    const ledgerAbi = abiOf("ledger");
+    const selector = (name: string): Hex => {
+      const item = ledgerAbi.find((x): x is AbiFunction => x.type === "function" && x.name === name);
+      if (!item) throw new Error(`the ledger ABI has no function ${name}`);
+      return toFunctionSelector(item);
+    };
+    const encoder = (name: string) => {
+      const s = selector(name);
+      return (args: readonly (bigint | Address | Hex)[]): Hex => staticCall(s, args);
+    };
+    this.encode = { balanceOf: encoder("balanceOf"), settlementState: encoder("settlementState"), pool: encoder("pool"), released: encoder("released") };
+    this.multicallSelector = selector("multicall");
+    this.override = { [ledger]: { code: SLOT_READER_RUNTIME } };
+  }
+
+  async send(method: string, params: unknown[]): Promise<unknown> {
+    this.requests += 1;
+    return this.request({ method, params });
+  }
+
+  private async ethCall(data: Hex, override?: Record<string, { code: Hex }>): Promise<Hex> {
+    const params: unknown[] = [{ to: this.ledger, data }, this.block];
+    if (override) params.push(override);
+    return (await this.send("eth_call", params)) as Hex;
+  }
+
+  /** Calls views of the ledger: through its multicall in one request, or one eth_call each if it has none. */
+  async callViews(calls: readonly Hex[]): Promise<Hex[]> {
+    if (this.mode === "multicall") {
+      try {
+        const [results] = decodeAbiParameters([{ type: "bytes[]" }], await this.ethCall(encodeMulticall(this.multicallSelector, calls)));
+        if (results.length !== calls.length) throw new Error(`multicall answered ${results.length} results for ${calls.length} calls`);
+        return [...results];
+      } catch (error) {
+        if (!/revert|execution|not found|invalid opcode|function selector/i.test(String((error as Error).message))) throw error;
+        this.mode = "single-calls";
+      }
+    }
+    const out: Hex[] = [];
+    for (const call of calls) out.push(await this.ethCall(call));
+    return out;
+  }
+
+  /** Storage words of mapping entries (the slot reader in place of the ledger's code, for this call only). */
+  async readSlots(base: bigint, depth: number, keys: readonly string[]): Promise<string[]> {
+    const answer = await this.ethCall(slotReaderCalldata(base, depth, keys), this.override);
+    if (typeof answer !== "string" || answer.length !== 2 + keys.length * 64) {
+      throw new Error(`the slot reader answered ${String(answer).length} characters for ${keys.length} words`);
+    }
+    const words = new Array<string>(keys.length);
+    const lower = answer.toLowerCase();
+    for (let i = 0; i < keys.length; i += 1) words[i] = lower.slice(2 + i * 64, 66 + i * 64);
+    return words;
+  }
+
+  /** Reads storage words, halving the request when the node refuses it for gas (never skipping any). */
+  async readSlotsSplitting(base: bigint, depth: number, keys: readonly string[]): Promise<string[]> {
+    try {
+      return await this.readSlots(base, depth, keys);
+    } catch (error) {
+      if (keys.length > 1 && /gas/i.test(String((error as Error).message))) {
+        const half = Math.ceil(keys.length / 2);
+        return [...(await this.readSlotsSplitting(base, depth, keys.slice(0, half))), ...(await this.readSlotsSplitting(base, depth, keys.slice(half)))];
+      }
+      throw error;
+    }
+  }
+
+  /**
+   * The layout check: a sample read both ways (storage words and the one-word views) must agree,
+   * with at least one non-zero word. Answers "slots", or why not.
+   */
+  async calibrate(base: bigint, depth: number, sample: readonly { keys: string; call: Hex }[]): Promise<{ mode: StorageReadMode; reason?: string; sampled: number }> {
+    if (sample.length === 0) return { mode: "views", reason: "no non-zero sample", sampled: 0 };
+    const [slotWords, viewResults] = await Promise.all([this.readSlots(base, depth, sample.map((r) => r.keys)), this.callViews(sample.map((r) => r.call))]);
+    let nonZero = false;
+    for (let i = 0; i < sample.length; i += 1) {
+      const view = viewResults[i]!.slice(2).toLowerCase();
+      if (slotWords[i] !== view) return { mode: "views", reason: `storage word ${slotWords[i]} differs from the view's ${view}`, sampled: sample.length };
+      if (view !== ZEROS) nonZero = true;
+    }
+    return nonZero ? { mode: "slots", sampled: sample.length } : { mode: "views", reason: "every sampled word is zero", sampled: sample.length };
+  }
+}
+
+type Calibration = { mode: StorageReadMode; reason?: string; sampled: number };
+
+const refused = (error: unknown): Calibration => ({
+  mode: "views",
+  reason: `slot reader refused: ${String((error as Error).message).split("\n")[0]!.slice(0, 160)}`,
+  sampled: 0,
+});
+
 /**
  * Compares a rebuilt state with the chain at `blockNumber` and lists every difference.
  *
@@ -187,29 +298,12 @@ const SAMPLE = 16;
  * if (result.differences.length > 0) process.exitCode = 4;
  */
 export async function reconcile(client: RpcClient, state: ReplayState, parameters: ReconcileParameters): Promise<ReconcileResult> {
-  const request = rawRequest(client);
+  const reader = new ChainReader(client, parameters.ledger, parameters.blockNumber);
   const ledger = parameters.ledger;
-  const block: Hex = `0x${parameters.blockNumber.toString(16)}`;
   const batchSize = parameters.batchSize ?? 500;
   const slotBatchSize = parameters.slotBatchSize ?? 2_000;
-  const concurrency = parameters.concurrency ?? 4;
-  const ledgerAbi = abiOf("ledger");
-  const fn = (name: string): AbiFunction => {
-    const item = ledgerAbi.find((x): x is AbiFunction => x.type === "function" && x.name === name);
-    if (!item) throw new Error(`the ledger ABI has no function ${name}`);
-    return item;
-  };
-  const encoder = (name: string) => {
-    const selector = toFunctionSelector(fn(name));
-    return (args: readonly (bigint | Address | Hex)[]): Hex => staticCall(selector, args);
-  };
-  const balanceOf = encoder("balanceOf");
-  const settlementState = encoder("settlementState");
-  const poolOf = encoder("pool");
-  const releasedOf = encoder("released");
-  const multicallSelector = toFunctionSelector(fn("multicall"));
+  const concurrency = Math.max(1, parameters.concurrency ?? 4);
   const checked = { balances: 0, reserves: 0, pools: 0, released: 0, holdings: 0 };
-  let requests = 0;
 
   // Differences are collected with the position of their read, and listed in that order.
   const found: { order: number; difference: Difference }[] = [];
@@ -234,7 +328,6 @@ export async function reconcile(client: RpcClient, state: ReplayState, parameter
   const tokens = state.tokens();
   const balanceCount = accounts.size * tokens.length;
   const settlementCount = state.settlements.size;
-  const balanceOrder = 0;
   const settlementOrder = balanceCount;
   const viewOrder = balanceCount + settlementCount;
 
@@ -244,7 +337,7 @@ export async function reconcile(client: RpcClient, state: ReplayState, parameter
     const expectedWord = expected >= 0n ? pad(expected) : undefined; // a negative rebuilt balance never matches
     return {
       keys: keyWord(account) + keyWord(token),
-      call: balanceOf([account, token]),
+      call: reader.encode.balanceOf([account, token]),
       check: (w) => {
         if (w === expectedWord) return;
         const actual = BigInt(`0x${w}`);
@@ -257,7 +350,7 @@ export async function reconcile(client: RpcClient, state: ReplayState, parameter
     };
   };
   function* balanceReads(): Generator<WordRead> {
-    let order = balanceOrder;
+    let order = 0;
     for (const token of tokens) {
       for (const account of accounts.values()) {
         checked.balances += 1;
@@ -272,7 +365,7 @@ export async function reconcile(client: RpcClient, state: ReplayState, parameter
     const expectedWord = expected.slice(2).toLowerCase();
     return {
       keys: keyWord(s.orderRef),
-      call: settlementState([s.orderRef]),
+      call: reader.encode.settlementState([s.orderRef]),
       check: (w) => {
         if (w === expectedWord) return;
         const actual = `0x${w}` as Hex;
@@ -309,7 +402,7 @@ export async function reconcile(client: RpcClient, state: ReplayState, parameter
       checked.pools += 1;
       const poolOrder = order++;
       yield {
-        call: poolOf([pool.agreementId, BigInt(pool.version), pool.token]),
+        call: reader.encode.pool([pool.agreementId, BigInt(pool.version), pool.token]),
         check: (result) => {
           const distributable = word(result, 0);
           const dust = word(result, 1);
@@ -329,7 +422,7 @@ export async function reconcile(client: RpcClient, state: ReplayState, parameter
         const releasedOrder = order++;
         checked.released += 1;
         yield {
-          call: releasedOf([pool.agreementId, BigInt(pool.version), pool.token, BigInt(partyIndex)]),
+          call: reader.encode.released([pool.agreementId, BigInt(pool.version), pool.token, BigInt(partyIndex)]),
           check: (result) => {
             const actual = word(result, 0);
             if (actual !== expected) {
@@ -358,97 +451,38 @@ export async function reconcile(client: RpcClient, state: ReplayState, parameter
 
   // ---------------------------------------------------------------- how it is read
 
-  const ethCall = async (data: Hex, override?: Record<string, { code: Hex }>): Promise<Hex> => {
-    requests += 1;
-    const params: unknown[] = [{ to: ledger, data }, block];
-    if (override) params.push(override);
-    return (await request({ method: "eth_call", params })) as Hex;
-  };
-
-  // Views: through the ledger's multicall in chunks, or one eth_call each if it has none.
-  let mode: ReconcileResult["mode"] = "multicall";
-  const callViews = async (calls: readonly Hex[]): Promise<Hex[]> => {
-    if (mode === "multicall") {
-      try {
-        const [results] = decodeAbiParameters([{ type: "bytes[]" }], await ethCall(encodeMulticall(multicallSelector, calls)));
-        if (results.length !== calls.length) throw new Error(`multicall answered ${results.length} results for ${calls.length} calls`);
-        return [...results];
-      } catch (error) {
-        if (!/revert|execution|not found|invalid opcode|function selector/i.test(String((error as Error).message))) throw error;
-        mode = "single-calls";
-      }
-    }
-    const out: Hex[] = [];
-    for (const call of calls) out.push(await ethCall(call));
-    return out;
-  };
   const runViews = (reads: readonly ViewRead[]) =>
-    callViews(reads.map((r) => r.call)).then((results) => results.forEach((result, i) => reads[i]!.check(result)));
+    reader.callViews(reads.map((r) => r.call)).then((results) => results.forEach((result, i) => reads[i]!.check(result)));
   const runWordViews = (reads: readonly WordRead[]) =>
-    callViews(reads.map((r) => r.call)).then((results) =>
+    reader.callViews(reads.map((r) => r.call)).then((results) =>
       results.forEach((result, i) => {
         if (result.length !== 66) throw new Error(`a one-word view answered ${result}`);
         reads[i]!.check(result.slice(2).toLowerCase());
       }),
     );
-
-  // Storage words: the slot reader in place of the ledger's code, for this call only.
-  const override = { [ledger]: { code: SLOT_READER_RUNTIME } };
-  const readSlots = async (base: bigint, depth: number, keys: readonly string[]): Promise<string[]> => {
-    const answer = await ethCall(slotReaderCalldata(base, depth, keys), override);
-    if (typeof answer !== "string" || answer.length !== 2 + keys.length * 64) {
-      throw new Error(`the slot reader answered ${String(answer).length} characters for ${keys.length} words`);
-    }
-    const words = new Array<string>(keys.length);
-    const lower = answer.toLowerCase();
-    for (let i = 0; i < keys.length; i += 1) words[i] = lower.slice(2 + i * 64, 66 + i * 64);
-    return words;
-  };
   const runSlots = async (base: bigint, depth: number, reads: readonly WordRead[]): Promise<void> => {
-    try {
-      const words = await readSlots(base, depth, reads.map((r) => r.keys));
-      for (let i = 0; i < reads.length; i += 1) reads[i]!.check(words[i]!);
-    } catch (error) {
-      // A node with a lower eth_call gas cap: halve the chunk (never skip it).
-      if (reads.length > 1 && /gas/i.test(String((error as Error).message))) {
-        const half = Math.ceil(reads.length / 2);
-        await runSlots(base, depth, reads.slice(0, half));
-        await runSlots(base, depth, reads.slice(half));
-        return;
-      }
-      throw error;
-    }
+    const words = await reader.readSlotsSplitting(base, depth, reads.map((r) => r.keys));
+    for (let i = 0; i < reads.length; i += 1) reads[i]!.check(words[i]!);
   };
 
   // The layout check: a spread sample read both ways must agree, with at least one non-zero word.
   const storage: ReconcileResult["storage"] = { balances: "views", reserves: "views", sampled: 0 };
+  const reasons: string[] = [];
   if (parameters.storageReads !== false && balanceCount + settlementCount > 0) {
     const nonZero = [...state.balances.values()].filter((b) => b.amount > 0n);
     const balanceSample = spread(nonZero, nonZero.length, SAMPLE).map((b) => balanceRead(b.account, b.token, -1));
     const settlementSample = spread(state.settlements.values(), settlementCount, SAMPLE).map((s) => settlementRead(s, -1));
-    const calibrate = async (base: bigint, depth: number, sample: WordRead[]): Promise<StorageReadMode | string> => {
-      if (sample.length === 0) return "no non-zero sample";
-      const [slotWords, viewResults] = await Promise.all([readSlots(base, depth, sample.map((r) => r.keys)), callViews(sample.map((r) => r.call))]);
-      storage.sampled += sample.length;
-      let nonZero = false;
-      for (let i = 0; i < sample.length; i += 1) {
-        const view = viewResults[i]!.slice(2).toLowerCase();
-        if (slotWords[i] !== view) return `storage word ${slotWords[i]} differs from the view's ${view}`;
-        if (view !== ZEROS) nonZero = true;
-      }
-      return nonZero ? "slots" : "every sampled word is zero";
-    };
-    try {
-      const [b, r] = await Promise.all([calibrate(LEDGER_STORAGE.balances, 2, balanceSample), calibrate(LEDGER_STORAGE.settlements, 1, settlementSample)]);
-      if (b === "slots") storage.balances = "slots";
-      else if (balanceSample.length > 0) storage.fallbackReason = `balances: ${b}`;
-      if (r === "slots") storage.reserves = "slots";
-      else if (settlementSample.length > 0) storage.fallbackReason = [storage.fallbackReason, `settlement states: ${r}`].filter(Boolean).join("; ");
-    } catch (error) {
-      // A node without state overrides, or a ledger without these views: read through the views.
-      storage.fallbackReason = `slot reader refused: ${String((error as Error).message).split("\n")[0]!.slice(0, 160)}`;
-    }
+    const [b, r] = await Promise.all([
+      reader.calibrate(LEDGER_STORAGE.balances, 2, balanceSample).catch(refused),
+      reader.calibrate(LEDGER_STORAGE.settlements, 1, settlementSample).catch(refused),
+    ]);
+    storage.balances = b.mode;
+    storage.reserves = r.mode;
+    storage.sampled = b.sampled + r.sampled;
+    if (b.reason && balanceSample.length > 0) reasons.push(`balances: ${b.reason}`);
+    if (r.reason && settlementSample.length > 0) reasons.push(`settlement states: ${r.reason}`);
   }
+  if (reasons.length > 0) storage.fallbackReason = reasons.join("; ");
 
   // ---------------------------------------------------------------- the reads
 
@@ -468,14 +502,10 @@ export async function reconcile(client: RpcClient, state: ReplayState, parameter
       yield async () => {
         checked.holdings += 1;
         const totals = state.totalsOf(token);
-        let actual: bigint;
-        requests += 1;
-        if (token === zeroAddress) {
-          actual = BigInt((await request({ method: "eth_getBalance", params: [ledger, block] })) as Hex);
-        } else {
-          const data = staticCall("0x70a08231", [ledger]); // balanceOf(address)
-          actual = word((await request({ method: "eth_call", params: [{ to: token, data }, block] })) as Hex, 0);
-        }
+        const actual =
+          token === zeroAddress
+            ? BigInt((await reader.send("eth_getBalance", [ledger, reader.block])) as Hex)
+            : word((await reader.send("eth_call", [{ to: token, data: staticCall("0x70a08231", [ledger]) }, reader.block])) as Hex, 0); // balanceOf(address)
         if (actual !== totals.holdings) {
           differ(
             holdingsOrder,
@@ -495,6 +525,6 @@ export async function reconcile(client: RpcClient, state: ReplayState, parameter
   }
   await inPool(jobs(), concurrency, (job) => job());
 
-  found.sort((a, b) => a.order - b.order);
-  return { blockNumber: parameters.blockNumber, checked, differences: found.map((f) => f.difference), requests, mode, storage };
+  found.sort((x, y) => x.order - y.order);
+  return { blockNumber: parameters.blockNumber, checked, differences: found.map((f) => f.difference), requests: reader.requests, mode: reader.mode, storage };
 }
