@@ -75,8 +75,9 @@ describe("the README's walkthrough and SDK example, as written", function () {
       expect(code, output).to.equal(0);
       expect(output).to.contain("fee 0.075 ETH to the travel site, reserve 0.15 ETH");
       expect(output).to.contain("the quote predicted the split: true");
-        // The walkthrough already withdrew the restaurant's first share; this is the new agreement's 30% of 1.35 ETH.
-      expect(output).to.contain("the restaurant withdrew 0.405 ETH");
+        // The walkthrough already withdrew the restaurant's first share; this is its 30% of the new
+      // agreement's net: 1.5 ETH less the 0.075 fee and the 0.15 reserve still held.
+      expect(output, output).to.contain("the restaurant withdrew 0.3825 ETH");
     } finally {
       fs.rmSync(file, { force: true });
     }
