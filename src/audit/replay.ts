@@ -5,7 +5,7 @@
  * re-implemented here.
  */
 import { zeroAddress, type Address, type Hex } from "viem";
-import { computeSplit, distributionUnit, partyShare, splitNet } from "../sdk/split";
+import { computeSplit, distributionUnit, partyShare, splitNet, type SplitTerms } from "../sdk/split";
 import type { ConcordLog, EventRef } from "./fetch";
 
 /** One party of a version, as emitted in {VersionProposed}. */
@@ -146,6 +146,19 @@ export const poolKey = (agreementId: bigint, version: number, token: Address): s
   `${agreementId}:${version}:${token.toLowerCase()}`;
 const balanceKey = (account: Address, token: Address): string => `${account.toLowerCase()}:${token.toLowerCase()}`;
 
+const ZERO_ORDER_REF = `0x${"0".repeat(64)}`;
+
+/** The split rule's view of a version's terms, built once per terms object. */
+const splitTerms = new WeakMap<TermsValue, SplitTerms>();
+function splitTermsOf(terms: TermsValue): SplitTerms {
+  let out = splitTerms.get(terms);
+  if (!out) {
+    out = { shares: terms.parties.map((p) => p.shareBps), referralFeeBps: terms.referralFeeBps, reserveBps: terms.reserveBps, dustPartyIndex: terms.dustPartyIndex };
+    splitTerms.set(terms, out);
+  }
+  return out;
+}
+
 /** Thrown by {ReplayState.apply} only for events out of order; law violations are collected, not thrown. */
 export class ReplayOrderError extends Error {
   override name = "ReplayOrderError";
@@ -194,6 +207,7 @@ export class ReplayState {
   eventsApplied = 0;
   lastEvent: EventRef | undefined;
   private pendingNested: PendingNested[] = [];
+  private readonly totalsBySpelling = new Map<string, TokenTotals & { token: Address }>();
 
   /** Applies every log of a batch, in order. */
   applyBatch(logs: readonly ConcordLog[]): void {
@@ -477,7 +491,7 @@ export class ReplayState {
     // Value arrives first: the ledger now holds the gross, whatever the checks below find.
     totals.holdings += gross;
 
-    if (orderRef === `0x${"0".repeat(64)}`) this.violate("unique-order-reference", "settlement with a zero order reference", event, token);
+    if (orderRef === ZERO_ORDER_REF) this.violate("unique-order-reference", "settlement with a zero order reference", event, token);
     if (this.settlements.has(orderRef)) {
       this.violate("unique-order-reference", `order reference ${orderRef} settled twice`, event, token);
     }
@@ -513,16 +527,7 @@ export class ReplayState {
           this.violate("single-attribution", `settlement ${orderRef}: referrer ${referrer} is not on version ${version}'s allowlist`, event, token, referrer);
         }
       }
-      const split = computeSplit(
-        {
-          shares: terms.parties.map((p) => p.shareBps),
-          referralFeeBps: terms.referralFeeBps,
-          reserveBps: terms.reserveBps,
-          dustPartyIndex: terms.dustPartyIndex,
-        },
-        gross,
-        hasReferrer,
-      );
+      const split = computeSplit(splitTermsOf(terms), gross, hasReferrer);
       if (split.referralFee !== referralFee) {
         this.violate(
           referralFee > split.referralFee ? "single-attribution" : "exactness",
@@ -779,12 +784,16 @@ export class ReplayState {
   }
 
   private totalsFor(token: Address): TokenTotals & { token: Address } {
+    // Tokens are few and every event names one: remember them under the spelling they came in.
+    let totals = this.totalsBySpelling.get(token);
+    if (totals) return totals;
     const key = token.toLowerCase();
-    let totals = this.totals.get(key);
+    totals = this.totals.get(key);
     if (!totals) {
       totals = { token, holdings: 0n, balances: 0n, heldReserves: 0n, undistributed: 0n, provenance: { count: 0, recent: [] } };
       this.totals.set(key, totals);
     }
+    this.totalsBySpelling.set(token, totals);
     return totals;
   }
 
