@@ -3,6 +3,8 @@
  * runs and the worker that runs against a `hardhat node` in its own process
  * (scripts/bench-replay-worker.ts), so that its memory figures are the auditor's alone.
  */
+import v8 from "node:v8";
+import vm from "node:vm";
 import { Contract, JsonRpcProvider, type InterfaceAbi } from "ethers";
 import type { Address, Client } from "viem";
 import { verify } from "../src/audit";
@@ -11,6 +13,13 @@ import { reconcile } from "../src/audit/reconcile";
 import { ReplayState } from "../src/audit/replay";
 
 export type Target = { registry: Address; ledger: Address; fromBlock: bigint; toBlock: bigint };
+
+/** A full garbage collection (node's --expose-gc, switched on here when the process lacks it). */
+const collectGarbage: () => void = (() => {
+  if (global.gc) return global.gc as () => void;
+  v8.setFlagsFromString("--expose_gc");
+  return vm.runInNewContext("gc") as () => void;
+})();
 
 const mb = (bytes: number) => Math.round((bytes / 1024 / 1024) * 10) / 10;
 
@@ -23,6 +32,8 @@ export type MemoryFigures = {
   /** RSS and heap when a quarter, half, three quarters and all of the blocks were replayed. */
   rssAtQuartersMb: number[];
   heapAtQuartersMb: number[];
+  /** With `liveHeap`: the heap after a full garbage collection at each quarter (what is really retained). */
+  liveHeapAtQuartersMb?: number[];
   samples: number;
 };
 
@@ -31,8 +42,10 @@ class MemorySampler {
   private rssPeak = this.start.rss;
   private heapPeak = this.start.heapUsed;
   private samples = 0;
-  private readonly quarters: { rss: number; heap: number }[] = [];
+  private readonly quarters: { rss: number; heap: number; live?: number }[] = [];
   private readonly timer = setInterval(() => this.sample(), 20);
+
+  constructor(private readonly liveHeap = false) {}
 
   sample(): NodeJS.MemoryUsage {
     const m = process.memoryUsage();
@@ -45,7 +58,14 @@ class MemorySampler {
   /** Records the memory at the end of a batch, `done` being the share of blocks replayed. */
   progress(done: number): void {
     const m = this.sample();
-    while (this.quarters.length < 4 && done >= (this.quarters.length + 1) / 4) this.quarters.push({ rss: m.rss, heap: m.heapUsed });
+    while (this.quarters.length < 4 && done >= (this.quarters.length + 1) / 4) {
+      let live: number | undefined;
+      if (this.liveHeap) {
+        collectGarbage();
+        live = process.memoryUsage().heapUsed;
+      }
+      this.quarters.push({ rss: m.rss, heap: m.heapUsed, live });
+    }
   }
 
   stop(): MemoryFigures {
@@ -58,6 +78,7 @@ class MemorySampler {
       heapPeakMb: mb(this.heapPeak),
       rssAtQuartersMb: this.quarters.map((q) => mb(q.rss)),
       heapAtQuartersMb: this.quarters.map((q) => mb(q.heap)),
+      ...(this.liveHeap ? { liveHeapAtQuartersMb: this.quarters.map((q) => mb(q.live ?? 0)) } : {}),
       samples: this.samples,
     };
   }
@@ -87,9 +108,9 @@ const cpu = (since: NodeJS.CpuUsage) => {
 };
 
 /** The auditor: adaptive eth_getLogs + decode + replay with the laws after every event, then reconcile at the target block. */
-export async function measureAuditor(label: string, client: Pick<Client, "request">, t: Target): Promise<Measure> {
-  global.gc?.();
-  const memory = new MemorySampler();
+export async function measureAuditor(label: string, client: Pick<Client, "request">, t: Target, options: { liveHeap?: boolean } = {}): Promise<Measure> {
+  collectGarbage();
+  const memory = new MemorySampler(options.liveHeap);
   const cpuStart = process.cpuUsage();
   const started = performance.now();
   const state = new ReplayState();
@@ -130,7 +151,7 @@ export async function measureAuditor(label: string, client: Pick<Client, "reques
 
 /** `concord audit verify`'s path: sync into a PGlite store (in memory), then reconcile. */
 export async function measureVerify(label: string, client: Pick<Client, "request">, t: Target): Promise<Measure> {
-  global.gc?.();
+  collectGarbage();
   const memory = new MemorySampler();
   const cpuStart = process.cpuUsage();
   const started = performance.now();
@@ -173,7 +194,7 @@ type QueryFilterable = { queryFilter: (event: string, fromBlock?: number, toBloc
  * per contract, which is what ethers users write).
  */
 export async function measureQueryFilter(label: string, contracts: QueryFilterable[], t: Target, rangeBlocks?: number): Promise<Measure> {
-  global.gc?.();
+  collectGarbage();
   const memory = new MemorySampler();
   const cpuStart = process.cpuUsage();
   const started = performance.now();

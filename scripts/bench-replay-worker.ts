@@ -8,7 +8,7 @@ import { createPublicClient, http, type Address } from "viem";
 import { agreementRegistryAbi, settlementLedgerAbi } from "../src/sdk/abi";
 import { ethersContracts, measureAuditor, measureQueryFilter, measureVerify, type Measure, type Target } from "./bench-replay-measure";
 
-type Job = { kind: "auditor" | "verify" | "ethers"; label: string; url: string; registry: Address; ledger: Address; fromBlock: string; toBlock: string; rangeBlocks?: number };
+type Job = { kind: "auditor" | "auditor-memory" | "verify" | "ethers"; label: string; url: string; registry: Address; ledger: Address; fromBlock: string; toBlock: string; rangeBlocks?: number };
 
 async function main() {
   const job = JSON.parse(process.argv[2]!) as Job;
@@ -20,7 +20,10 @@ async function main() {
     provider.destroy();
   } else {
     const client = createPublicClient({ transport: http(job.url, { timeout: 120_000 }) });
-    result = job.kind === "auditor" ? await measureAuditor(job.label, client, target) : await measureVerify(job.label, client, target);
+    result =
+      job.kind === "verify"
+        ? await measureVerify(job.label, client, target)
+        : await measureAuditor(job.label, client, target, { liveHeap: job.kind === "auditor-memory" });
   }
   process.stdout.write(`${JSON.stringify(result)}\n`);
 }

@@ -28,6 +28,7 @@ const SETTLEMENTS = Number(process.env.SETTLEMENTS ?? 20_000);
 const ROUNDS = Number(process.env.ROUNDS ?? 3);
 const PLAIN_HTTP_ETHERS = process.env.PLAIN_HTTP_ETHERS !== "0";
 const PER_TX = 200;
+const MEMORY_CHECK = "auditor memory check (full GC at each quarter; not timed)";
 /** Logs per range for the ranged ethers baseline: the auditor's default answer size. */
 const LOGS_PER_RANGE = 2_000;
 
@@ -158,6 +159,7 @@ async function main() {
     runs.push({ round, measure: await measureVerify("auditor verify() with PGlite store (in memory), in process", inProcessClient, local) });
     console.log(`  round ${round} in process: auditor ${aud.eventsPerSecond} events/s, ethers ${b.eventsPerSecond} events/s`);
   }
+  const memoryChecks: Measure[] = [await measureAuditor(`${MEMORY_CHECK}, in process`, inProcessClient, local, { liveHeap: true })];
 
   console.log("starting hardhat node ...");
   const node = await startHardhatNode();
@@ -179,6 +181,7 @@ async function main() {
       runs.push({ round, measure: await inWorker({ ...job, kind: "verify", label: "auditor verify() with PGlite store (in memory), hardhat node over HTTP" }) });
       console.log(`  round ${round} over HTTP: auditor ${aud.eventsPerSecond} events/s, ethers in ranges ${ranged.eventsPerSecond} events/s`);
     }
+    memoryChecks.push(await inWorker({ ...job, kind: "auditor-memory", label: `${MEMORY_CHECK}, hardhat node over HTTP` }));
     if (PLAIN_HTTP_ETHERS) {
       console.log("ethers queryFilter in one call per contract over HTTP (slow) ...");
       const plain = await inWorker({ ...job, kind: "ethers", label: "ethers queryFilter (decode only), one call per contract, hardhat node over HTTP" });
@@ -207,6 +210,12 @@ async function main() {
   for (const s of summary) console.log(`  ${s.label}: ${s.text} (peak RSS ${s.peakRssMb} MB)`);
   const storageModes = [...new Set(runs.map((r) => r.measure.storage).filter(Boolean))];
   console.log(`reconcile reads: ${storageModes.join("; ")}`);
+  console.log("\nmemory (the auditor run again, with a full garbage collection at each quarter of the blocks; not timed):");
+  for (const m of memoryChecks) {
+    const live = m.memory.liveHeapAtQuartersMb ?? [];
+    const perSettlement = live.length === 4 ? Math.round(((live[3]! - live[0]!) * 1024 * 1024) / (SETTLEMENTS * 0.75)) : NaN;
+    console.log(`  ${m.label}: live heap ${live.join(" / ")} MB at 1/4..4/4 (about ${perSettlement} bytes retained per settlement), RSS ${m.memory.rssAtQuartersMb.join(" / ")} MB, peak RSS ${m.memory.rssPeakMb} MB`);
+  }
 
   const out = path.join(__dirname, "..", "reports", "replay.json");
   fs.mkdirSync(path.dirname(out), { recursive: true });
@@ -225,6 +234,7 @@ async function main() {
         goal: { inProcessEventsPerSecond: 50_000, httpEventsPerSecond: 10_000 },
         summary: summary.map(({ text: _text, ...rest }) => rest),
         ratios,
+        memoryChecks,
         runs,
       },
       null,

@@ -66,10 +66,9 @@ export type FetchLogsParameters = {
   /** Largest block range. Default 100,000 blocks. */
   maxRange?: bigint | undefined;
   /**
-   * Logs wanted per answer: the next range is sized from the log density of the latest answers
-   * so that it holds about this many (at most 4 times the previous range). Default 2,000 (about
-   * 2 MB of JSON for ledger events: far enough below the 10 MB answers viem's HTTP transport
-   * refuses that a density misjudged 4 times over still fits).
+   * Logs wanted per answer: the next range is sized from the latest answer's density so that it
+   * holds about this many (see {fetchConcordLogs}). Default 2,000 (about 2 MB of JSON for ledger
+   * events, well below the 10 MB answers viem's HTTP transport refuses).
    */
   targetLogs?: number | undefined;
   /** A range grows only while its answer has fewer logs than this. Default: `targetLogs`. */
@@ -363,6 +362,22 @@ function byPosition(a: ConcordLog, b: ConcordLog): number {
   return a.logIndex - b.logIndex;
 }
 
+/** The most logs any one block has in an answer (counted in runs: answers come in block order). */
+function busiestBlock(logs: readonly RawLog[]): number {
+  let peak = 0;
+  let run = 0;
+  let block = "";
+  for (const log of logs) {
+    if (log.blockNumber === block) run += 1;
+    else {
+      block = log.blockNumber;
+      run = 1;
+    }
+    if (run > peak) peak = run;
+  }
+  return peak;
+}
+
 function isOrdered(logs: readonly ConcordLog[]): boolean {
   for (let i = 1; i < logs.length; i += 1) if (byPosition(logs[i - 1]!, logs[i]!) > 0) return false;
   return true;
@@ -375,10 +390,12 @@ type Settled<T> = { ok: true; value: T } | { ok: false; error: unknown };
 /**
  * Streams every Concord log in [fromBlock, toBlock] as ordered, decoded batches.
  *
- * Ranges are sized from the log density of the answers so far (about `targetLogs` logs per
- * answer, growing at most 4 times per step), and up to `concurrency` of them are requested at
- * once; batches still come out strictly in block order, and at most `concurrency` answers wait
- * in memory. A range the provider calls too large is split in halves (the estimate shrinks with
+ * Ranges are sized from the answers so far: about `targetLogs` logs at the average density,
+ * never more blocks than would hold twice that at the busiest block seen, and at most 4 times
+ * the previous range (so only a range that runs from quiet blocks into busy ones can hold more;
+ * a provider's "too many results" splits it). Up to `concurrency` ranges are requested at once;
+ * batches still come out strictly in block order, and at most `concurrency` answers wait in
+ * memory. A range the provider calls too large is split in halves (the estimate shrinks with
  * it); other errors are retried with backoff; no range is ever skipped. Every `toBlock` is
  * clamped to the head read once.
  *
@@ -410,11 +427,20 @@ export async function* fetchConcordLogs(
   let rawLogs = 0;
   let requests = 0;
 
-  /** Sizes the next ranges from an answer of `logs` logs over `blocks` blocks. */
-  const learn = (blocks: bigint, logs: number) => {
+  /**
+   * Sizes the next ranges from an answer: `logs` logs over `blocks` blocks, at most `peak` in one
+   * block. The average density sizes the range; the peak caps it, so that a range stays within
+   * twice `targetLogs` even if every block were as busy as the busiest one seen (density can
+   * jump, from a quiet deployment to batched settlements, between one answer and the next).
+   */
+  const learn = (blocks: bigint, logs: number, peak: number) => {
     let next: bigint;
     if (logs === 0) next = range * 4n;
-    else next = (blocks * BigInt(targetLogs)) / BigInt(logs);
+    else {
+      next = (blocks * BigInt(targetLogs)) / BigInt(logs);
+      const cap = BigInt(Math.floor((2 * targetLogs) / peak));
+      if (next > cap) next = cap;
+    }
     if (next > range) {
       if (logs >= growBelow) next = range;
       else if (next > range * 4n) next = range * 4n;
@@ -439,7 +465,7 @@ export async function* fetchConcordLogs(
         const logs = (await request_({ method: "eth_getLogs", params: [{ address, fromBlock: hex(start), toBlock: hex(end) }] })) as RawLog[];
         if (!Array.isArray(logs)) throw new LogFetchError(`eth_getLogs for blocks ${start}..${end} answered ${typeof logs}`);
         parameters.onRange?.({ kind: "ok", fromBlock: start, toBlock: end, logs: logs.length });
-        learn(end - start + 1n, logs.length);
+        learn(end - start + 1n, logs.length, busiestBlock(logs));
         answers.push({ fromBlock: start, toBlock: end, logs });
         start = end + 1n;
         end = start + range - 1n > to ? to : start + range - 1n;
