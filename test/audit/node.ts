@@ -56,6 +56,38 @@ export async function startHardhatNode(): Promise<SpawnedNode> {
   return { url, pid: child.pid!, stop };
 }
 
+/** anvil (Foundry's node, a second EVM implementation) on a free loopback port; `stop` kills exactly its pid. */
+export async function startAnvil(): Promise<SpawnedNode> {
+  const port = await freePort();
+  // The platform package's binary itself, not the npm wrapper (killing the wrapper would leave anvil running).
+  const arch = process.arch === "x64" ? "amd64" : process.arch;
+  const binary = path.join(__dirname, "..", "..", "node_modules", "@foundry-rs", `anvil-${process.platform}-${arch}`, "bin", "anvil");
+  const child: ChildProcess = spawn(binary, ["--port", String(port), "--host", "127.0.0.1", "--hardfork", "cancun", "--silent"], { stdio: "ignore" });
+  const url = `http://127.0.0.1:${port}`;
+  const stop = async () => {
+    if (child.exitCode !== null || child.signalCode !== null) return;
+    const exited = new Promise((resolve) => child.once("exit", resolve));
+    process.kill(child.pid!, "SIGTERM");
+    await Promise.race([exited, new Promise((resolve) => setTimeout(resolve, 5_000))]);
+  };
+  const deadline = Date.now() + 30_000;
+  for (;;) {
+    if (child.exitCode !== null) throw new Error(`anvil exited with code ${child.exitCode} before answering on ${url}`);
+    try {
+      const response = await fetch(url, { method: "POST", headers: { "content-type": "application/json" }, body: JSON.stringify({ jsonrpc: "2.0", id: 1, method: "eth_chainId", params: [] }) });
+      if (response.ok) break;
+    } catch {
+      // not listening yet
+    }
+    if (Date.now() > deadline) {
+      await stop();
+      throw new Error(`anvil did not answer on ${url} within 30 s`);
+    }
+    await new Promise((resolve) => setTimeout(resolve, 100));
+  }
+  return { url, pid: child.pid!, stop };
+}
+
 type RpcBody = { jsonrpc: string; id: number | string; method: string; params?: unknown[] };
 
 export type FaultPolicy = {

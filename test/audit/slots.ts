@@ -1,12 +1,13 @@
 import { expect } from "chai";
 import hre, { ethers } from "hardhat";
 import { loadFixture, time } from "@nomicfoundation/hardhat-network-helpers";
-import { createPublicClient, custom, type Address, type Hex } from "viem";
+import { createPublicClient, custom, http, type Address, type Hex } from "viem";
 import { reconcile, verify, CLOSED_STATE } from "../../src/audit";
 import { fetchConcordLogs } from "../../src/audit/fetch";
 import { ReplayState } from "../../src/audit/replay";
 import { LEDGER_STORAGE, SLOT_READER_RUNTIME, SLOT_READER_SOLC_SETTINGS, SLOT_READER_YUL, keyWord, slotReaderCalldata } from "../../src/audit/slots";
 import { buildRichHistory } from "./history";
+import { startAnvil, startHardhatNode } from "./node";
 
 type Request = { method: string; params?: unknown };
 /** A viem client over the in-process provider whose requests pass through `handle` first. */
@@ -190,6 +191,30 @@ describe("audit storage reads", function () {
       expect(bulk.some((n) => n <= 3)).to.equal(true);
       expect(result.differences).to.deep.equal([]);
     });
+
+    for (const [name, start] of [["a hardhat node", startHardhatNode], ["anvil (another EVM implementation)", startAnvil]] as const) {
+      it(`reads the storage words over HTTP from ${name} and matches the chain`, async function () {
+        this.timeout(180_000);
+        const node = await start();
+        try {
+          const provider = new ethers.JsonRpcProvider(node.url, undefined, { staticNetwork: true, cacheTimeout: -1 });
+          const signers = await Promise.all(Array.from({ length: 10 }, (_, i) => provider.getSigner(i)));
+          const history = await buildRichHistory(signers, {
+            increaseTime: async (seconds) => {
+              await provider.send("evm_increaseTime", [seconds]);
+              await provider.send("evm_mine", []);
+            },
+          });
+          provider.destroy();
+          const result = await verify({ client: createPublicClient({ transport: http(node.url) }), ledger: history.addresses.ledger, fromBlock: history.deployBlock, dataDir: null });
+          expect(result.reconcile.storage).to.include({ balances: "slots", reserves: "slots" });
+          expect(result.differences).to.deep.equal([]);
+          expect(result.ok).to.equal(true);
+        } finally {
+          await node.stop();
+        }
+      });
+    }
 
     it("still names the account a faulty ledger over-credits, reading its storage words", async function () {
       const history = await buildRichHistory(await ethers.getSigners(), { increaseTime: async (s) => void (await time.increase(s)) }, { ledgerName: "FaultyLedger" });
