@@ -378,8 +378,20 @@ function busiestBlock(logs: readonly RawLog[]): number {
   return peak;
 }
 
-function isOrdered(logs: readonly ConcordLog[]): boolean {
-  for (let i = 1; i < logs.length; i += 1) if (byPosition(logs[i - 1]!, logs[i]!) > 0) return false;
+/** Whether raw logs come in (block, transaction, log) order, as nodes send them. */
+function isRawOrdered(logs: readonly RawLog[]): boolean {
+  let block = -1;
+  let tx = -1;
+  let index = -1;
+  for (const log of logs) {
+    const b = Number(log.blockNumber);
+    const t = Number(log.transactionIndex);
+    const i = Number(log.logIndex);
+    if (!(b > block || (b === block && (t > tx || (t === tx && i > index))))) return false;
+    block = b;
+    tx = t;
+    index = i;
+  }
   return true;
 }
 
@@ -394,8 +406,8 @@ type Settled<T> = { ok: true; value: T } | { ok: false; error: unknown };
  * never more blocks than would hold twice that at the busiest block seen, and at most 4 times
  * the previous range (so only a range that runs from quiet blocks into busy ones can hold more;
  * a provider's "too many results" splits it). Up to `concurrency` ranges are requested at once;
- * batches still come out strictly in block order, and at most `concurrency` answers wait in
- * memory. A range the provider calls too large is split in halves (the estimate shrinks with
+ * batches still come out strictly in block order, at most `concurrency` answers wait in memory,
+ * and a larger answer is decoded and yielded in batches of about `targetLogs`, cut between blocks. A range the provider calls too large is split in halves (the estimate shrinks with
  * it); other errors are retried with backoff; no range is ever skipped. Every `toBlock` is
  * clamped to the head read once.
  *
@@ -511,21 +523,43 @@ export async function* fetchConcordLogs(
     answered = true;
     fill(); // keep the pipeline full while this answer is decoded and consumed
     for (const answer of settled.value) {
-      const raw = answer.logs;
-      const logs = new Array<ConcordLog>(raw.length);
-      for (let i = 0; i < raw.length; i += 1) {
+      const raw: (RawLog | undefined)[] = answer.logs;
+      answer.logs = [];
+      const decode = (i: number): ConcordLog => {
         const log = raw[i]!;
+        raw[i] = undefined; // the raw log is garbage once decoded
         if (log.removed) throw new LogFetchError(`provider returned a removed log at block ${BigInt(log.blockNumber)}`);
         const decoded = decoder.decode(log);
         if (decoded.blockNumber < answer.fromBlock || decoded.blockNumber > answer.toBlock) {
           throw new LogFetchError(`provider returned a log of block ${decoded.blockNumber} for the range ${answer.fromBlock}..${answer.toBlock}`);
         }
-        logs[i] = decoded;
-      }
-      if (!isOrdered(logs)) logs.sort(byPosition);
+        return decoded;
+      };
       rawLogs += raw.length;
-      answer.logs = []; // the raw answer is not needed past this point
-      yield { fromBlock: answer.fromBlock, toBlock: answer.toBlock, logs, rawCount: raw.length };
+      if (!isRawOrdered(raw as RawLog[])) {
+        // Rare: decode it all, sort, and yield it whole.
+        const logs = raw.map((_, i) => decode(i)).sort(byPosition);
+        yield { fromBlock: answer.fromBlock, toBlock: answer.toBlock, logs, rawCount: logs.length };
+        continue;
+      }
+      // A large answer (a range that ran into busy blocks) goes out in batches of about
+      // `targetLogs`, cut between blocks, so that only one batch is decoded at a time.
+      let start = 0;
+      let from = answer.fromBlock;
+      for (;;) {
+        let end = Math.min(raw.length, start + targetLogs);
+        if (end < raw.length) {
+          const block = raw[end - 1]!.blockNumber;
+          while (end < raw.length && raw[end]!.blockNumber === block) end += 1;
+        }
+        const logs = new Array<ConcordLog>(end - start);
+        for (let i = start; i < end; i += 1) logs[i - start] = decode(i);
+        const to = end === raw.length ? answer.toBlock : logs[logs.length - 1]!.blockNumber;
+        yield { fromBlock: from, toBlock: to, logs, rawCount: logs.length };
+        if (end === raw.length) break;
+        start = end;
+        from = to + 1n;
+      }
     }
   }
   return { head, toBlock: target, rawLogs, requests };

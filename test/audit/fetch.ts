@@ -34,7 +34,7 @@ function syntheticChain(blocks: number, logsPerBlock: (block: number) => number)
 type Provider = { requests: { from: number; to: number; answered: number }[]; client: ReturnType<typeof createPublicClient> };
 
 /** eth_getLogs over the synthetic chain, answering out of order (random delays) and refusing answers over `limit` logs. */
-function provider(chain: RawLog[], options: { limit?: number; failEvery?: number } = {}): Provider {
+function provider(chain: RawLog[], options: { limit?: number; failEvery?: number; shuffle?: boolean } = {}): Provider {
   const requests: Provider["requests"] = [];
   let calls = 0;
   const failed = new Set<string>();
@@ -59,7 +59,8 @@ function provider(chain: RawLog[], options: { limit?: number; failEvery?: number
             throw new Error(`query returned more than ${options.limit} results`);
           }
           requests.push({ from, to, answered: answer.length });
-          return answer.map((l) => ({ ...l }));
+          const copy = answer.map((l) => ({ ...l }));
+          return options.shuffle ? copy.reverse() : copy;
         },
       },
       { retryCount: 0 },
@@ -103,6 +104,9 @@ describe("audit fetch: range sizing and concurrency", function () {
     const p = provider(chain);
     const { batches } = await readAll(p, 2_000, { targetLogs: 500, concurrency: 4 });
     expectExactlyOnceInOrder(chain, batches, 2_000);
+    // Large answers go out in batches of about the target, cut between blocks (60 logs a block here).
+    expect(Math.max(...p.requests.map((r) => r.answered))).to.be.greaterThan(1_000);
+    for (const b of batches) expect(b.amounts.length).to.be.at.most(500 + 60);
     // The requests tile the blocks with no gap and no overlap.
     const ranges = [...p.requests].sort((a, b) => a.from - b.from);
     expect(ranges[0]!.from).to.equal(1);
@@ -124,6 +128,12 @@ describe("audit fetch: range sizing and concurrency", function () {
     // After the dense stretch, ranges grow back (4x per quiet answer) to hundreds of blocks.
     expect(Math.max(...later.filter((r) => r.from > 950).map((r) => r.to - r.from + 1))).to.be.greaterThan(200);
     expect(p.requests.length).to.be.lessThan(100);
+  });
+
+  it("puts an answer that comes out of order back in order", async function () {
+    const p = provider(chain, { shuffle: true });
+    const { batches } = await readAll(p, 2_000, { targetLogs: 500, concurrency: 2 });
+    expectExactlyOnceInOrder(chain, batches, 2_000);
   });
 
   it("halves ranges a provider refuses as too large, retries other errors, and still yields everything in order", async function () {
