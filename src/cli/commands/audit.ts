@@ -9,11 +9,12 @@ import { examples, optionsOf } from "./shared";
 
 type AuditOptions = { dataDir?: string; fromBlock?: string; toBlock?: string; confirmations?: string };
 
+/** The auditor's parameters from the options, and a formatter of amounts in token units. */
 async function auditParameters(o: GlobalOptions & AuditOptions) {
   const { chainId, publicClient } = await connect(o);
   const addresses = addressesFor(o, chainId);
   const client = createPublicClient({ transport: http(o.rpcUrl, { retryCount: 2, timeout: 60_000 }) });
-  return {
+  const parameters = {
     client,
     ledger: addresses.ledger,
     registry: addresses.registry,
@@ -21,19 +22,20 @@ async function auditParameters(o: GlobalOptions & AuditOptions) {
     fromBlock: o.fromBlock ? parseId(o.fromBlock, "--from-block") : undefined,
     toBlock: o.toBlock ? parseId(o.toBlock, "--to-block") : undefined,
     confirmations: o.confirmations ? parseId(o.confirmations, "--confirmations") : undefined,
-    /** Formats base units of `token` in token units with its symbol ("0.075 ETH", "250 USDC"). */
-    amountFormatter: async (tokens: Iterable<Address>) => {
-      const infos = new Map<string, { decimals: number; symbol: string } | null>();
-      for (const token of new Set(tokens)) {
-        // A token that does not answer decimals()/symbol() is shown in base units rather than failing the report.
-        infos.set(token.toLowerCase(), await tokenInfo({ publicClient, chainId }, token).catch(() => null));
-      }
-      return (token: Address, amount: bigint) => {
-        const info = infos.get(token.toLowerCase());
-        return info ? `${formatUnits(amount, info.decimals)} ${info.symbol}` : `${amount} base units`;
-      };
-    },
   };
+  /** Formats base units of `token` in token units with its symbol ("0.075 ETH", "250 USDC"). */
+  const amountFormatter = async (tokens: Iterable<Address>) => {
+    const infos = new Map<string, { decimals: number; symbol: string } | null>();
+    for (const token of new Set(tokens)) {
+      // A token that does not answer decimals()/symbol() is shown in base units rather than failing the report.
+      infos.set(token.toLowerCase(), await tokenInfo({ publicClient, chainId }, token).catch(() => null));
+    }
+    return (token: Address, amount: bigint) => {
+      const info = infos.get(token.toLowerCase());
+      return info ? `${formatUnits(amount, info.decimals)} ${info.symbol}` : `${amount} base units`;
+    };
+  };
+  return { parameters, amountFormatter };
 }
 
 function progressPrinter(json: boolean | undefined) {
@@ -62,7 +64,8 @@ export function auditCommand(): Command {
     "concord audit sync --rpc-url http://127.0.0.1:8545",
   ]).action(async (_o, command: Command) => {
     const o = optionsOf<AuditOptions>(command);
-    const result = await sync({ ...(await auditParameters(o)), onProgress: progressPrinter(o.json) });
+    const { parameters } = await auditParameters(o);
+    const result = await sync({ ...parameters, onProgress: progressPrinter(o.json) });
     if (!o.json && process.stderr.isTTY) process.stderr.write("\n");
     const summary = {
       toBlock: result.toBlock,
@@ -88,7 +91,7 @@ export function auditCommand(): Command {
     "concord audit verify && echo every wei accounted for",
   ]).action(async (_o, command: Command) => {
     const o = optionsOf<AuditOptions>(command);
-    const { amountFormatter, ...parameters } = await auditParameters(o);
+    const { parameters, amountFormatter } = await auditParameters(o);
     const result = await verify({ ...parameters, onProgress: progressPrinter(o.json) });
     if (!o.json && process.stderr.isTTY) process.stderr.write("\n");
     const format = await amountFormatter(result.differences.flatMap((d) => (d.token ? [d.token as Address] : [])));
@@ -122,7 +125,7 @@ export function auditCommand(): Command {
   ).action(async (_o, command: Command) => {
     const o = optionsOf<AuditOptions & { partner?: string[]; csv?: boolean }>(command);
     const partners: Address[] | undefined = o.partner?.map((p) => parseAddress(p, "--partner"));
-    const { amountFormatter, ...parameters } = await auditParameters(o);
+    const { parameters, amountFormatter } = await auditParameters(o);
     const report = await auditReport({ ...parameters, partners });
     if (o.json) process.stdout.write(reportToJson(report) + "\n");
     else if (o.csv) process.stdout.write(reportToCsv(report));
