@@ -1,92 +1,9 @@
-import { spawn, type ChildProcess } from "node:child_process";
 import http from "node:http";
-import net from "node:net";
-import path from "node:path";
+import { freePort } from "../helpers/processes";
 
-/** A free TCP port on loopback. */
-export async function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const server = net.createServer();
-    server.on("error", reject);
-    server.listen(0, "127.0.0.1", () => {
-      const address = server.address();
-      server.close(() => (typeof address === "object" && address ? resolve(address.port) : reject(new Error("no free port"))));
-    });
-  });
-}
-
-/** A `hardhat node` this process started; `stop` kills exactly its pid. */
-export type SpawnedNode = { url: string; pid: number; stop: () => Promise<void> };
-
-/** Starts `hardhat node` on a free loopback port as a direct child (not through npx). */
-export async function startHardhatNode(): Promise<SpawnedNode> {
-  const port = await freePort();
-  const cli = require.resolve("hardhat/internal/cli/cli");
-  const child: ChildProcess = spawn(process.execPath, [cli, "node", "--hostname", "127.0.0.1", "--port", String(port)], {
-    cwd: path.join(__dirname, "..", ".."),
-    stdio: "ignore",
-  });
-  const url = `http://127.0.0.1:${port}`;
-  const stop = async () => {
-    if (child.exitCode !== null || child.signalCode !== null) return;
-    const exited = new Promise((resolve) => child.once("exit", resolve));
-    process.kill(child.pid!, "SIGTERM");
-    await Promise.race([exited, new Promise((resolve) => setTimeout(resolve, 5_000))]);
-    if (child.exitCode === null && child.signalCode === null) process.kill(child.pid!, "SIGKILL");
-  };
-  const deadline = Date.now() + 90_000;
-  for (;;) {
-    if (child.exitCode !== null) throw new Error(`hardhat node exited with code ${child.exitCode} before answering on ${url}`);
-    try {
-      const response = await fetch(url, {
-        method: "POST",
-        headers: { "content-type": "application/json" },
-        body: JSON.stringify({ jsonrpc: "2.0", id: 1, method: "eth_chainId", params: [] }),
-      });
-      if (response.ok) break;
-    } catch {
-      // not listening yet
-    }
-    if (Date.now() > deadline) {
-      await stop();
-      throw new Error(`hardhat node did not answer on ${url} within 90 s`);
-    }
-    await new Promise((resolve) => setTimeout(resolve, 250));
-  }
-  return { url, pid: child.pid!, stop };
-}
-
-/** anvil (Foundry's node, a second EVM implementation) on a free loopback port; `stop` kills exactly its pid. */
-export async function startAnvil(): Promise<SpawnedNode> {
-  const port = await freePort();
-  // The platform package's binary itself, not the npm wrapper (killing the wrapper would leave anvil running).
-  const arch = process.arch === "x64" ? "amd64" : process.arch;
-  const binary = path.join(__dirname, "..", "..", "node_modules", "@foundry-rs", `anvil-${process.platform}-${arch}`, "bin", "anvil");
-  const child: ChildProcess = spawn(binary, ["--port", String(port), "--host", "127.0.0.1", "--hardfork", "cancun", "--silent"], { stdio: "ignore" });
-  const url = `http://127.0.0.1:${port}`;
-  const stop = async () => {
-    if (child.exitCode !== null || child.signalCode !== null) return;
-    const exited = new Promise((resolve) => child.once("exit", resolve));
-    process.kill(child.pid!, "SIGTERM");
-    await Promise.race([exited, new Promise((resolve) => setTimeout(resolve, 5_000))]);
-  };
-  const deadline = Date.now() + 30_000;
-  for (;;) {
-    if (child.exitCode !== null) throw new Error(`anvil exited with code ${child.exitCode} before answering on ${url}`);
-    try {
-      const response = await fetch(url, { method: "POST", headers: { "content-type": "application/json" }, body: JSON.stringify({ jsonrpc: "2.0", id: 1, method: "eth_chainId", params: [] }) });
-      if (response.ok) break;
-    } catch {
-      // not listening yet
-    }
-    if (Date.now() > deadline) {
-      await stop();
-      throw new Error(`anvil did not answer on ${url} within 30 s`);
-    }
-    await new Promise((resolve) => setTimeout(resolve, 100));
-  }
-  return { url, pid: child.pid!, stop };
-}
+export { freePort, startAnvil, startHardhatNode } from "../helpers/processes";
+/** A node process this test started; `stop` kills exactly that process. */
+export type { LocalNode as SpawnedNode } from "../helpers/processes";
 
 type RpcBody = { jsonrpc: string; id: number | string; method: string; params?: unknown[] };
 

@@ -51,6 +51,18 @@ export async function startHardhatNode(): Promise<LocalNode> {
   return track(child, port);
 }
 
+/**
+ * Starts anvil (Foundry's node, a second EVM implementation) on a free loopback port: the platform
+ * package's binary itself, not the npm wrapper (killing the wrapper would leave anvil running).
+ */
+export async function startAnvil(): Promise<LocalNode> {
+  const port = await freePort();
+  const arch = process.arch === "x64" ? "amd64" : process.arch;
+  const binary = path.join(__dirname, "..", "..", "node_modules", "@foundry-rs", `anvil-${process.platform}-${arch}`, "bin", "anvil");
+  const child = spawn(binary, ["--port", String(port), "--host", "127.0.0.1", "--hardfork", "cancun", "--silent"], { stdio: "ignore" });
+  return track(child, port);
+}
+
 async function track(child: ChildProcess, port: number): Promise<LocalNode> {
   const url = `http://127.0.0.1:${port}`;
   const stop = async () => {
