@@ -6,23 +6,14 @@
  */
 import { zeroAddress, type Address, type Hex } from "viem";
 import { computeSplit, distributionUnit, partyShare, splitNet, type SplitTerms } from "../sdk/split";
+import type { Party, Terms } from "../sdk/terms";
 import type { ConcordLog, EventRef } from "./fetch";
 
-/** One party of a version, as emitted in {VersionProposed}. */
-export type PartyValue = { account: Address; agreementId: bigint; shareBps: number };
+/** One party of a version, as emitted in {VersionProposed}: the SDK's {@link Party}. */
+export type PartyValue = Party;
 
-/** A version's terms, as emitted in {VersionProposed} and {OfferMade}. */
-export type TermsValue = {
-  parties: readonly PartyValue[];
-  referralFeeBps: number;
-  referrerPolicy: number;
-  referrers: readonly Address[];
-  reserveBps: number;
-  disputeWindow: number;
-  refundAuthority: Address;
-  dustPartyIndex: number;
-  documentHash: Hex;
-};
+/** A version's terms, as emitted in {VersionProposed} and {OfferMade}: the SDK's {@link Terms}. */
+export type TermsValue = Terms;
 
 export type AgreementStatusName = "proposed" | "active" | "terminated";
 
