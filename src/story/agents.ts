@@ -6,6 +6,7 @@
  */
 import {
   DAY_SECONDS,
+  DEFAULT_RISK_ASSUMPTIONS,
   NegotiationAgent,
   Utility,
   boulware,
@@ -17,14 +18,14 @@ import {
   type IssueSpace,
   type Offer,
   type Preferences,
-  type RiskEstimate,
+  type MeasuredRisk,
   type Tactic,
 } from "../negotiation";
 
 export type PartnerName = "hotel" | "restaurant" | "airline";
 
 /** A partner's measured risk: its Beta-Binomial estimate and the reserve it therefore asks for. */
-export type PartnerRisk = { estimate: RiskEstimate; reserveBps: number; basis: string };
+export type PartnerRisk = MeasuredRisk;
 
 /** Who a partner is at the table, apart from its measured risk. */
 export type PartnerStance = {
@@ -112,7 +113,7 @@ export function bundleAgents(names: readonly PartnerName[], risks: Record<Partne
     const model = {
       space,
       self,
-      risk: { refundRate: risk.estimate.refundRate, refundHorizonDays: 7, annualDiscountRate: 0.05, referredShare: 0.5 },
+      risk: { ...DEFAULT_RISK_ASSUMPTIONS, refundRate: risk.estimate.refundRate },
       preferences: {
         weights: stance.weights,
         ideal: { referralFeeBps: stance.idealReferralFeeBps, reserveBps: risk.reserveBps, disputeWindowDays: stance.idealDisputeWindowDays },

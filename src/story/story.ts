@@ -28,11 +28,10 @@ import {
 } from "viem";
 import { report as auditReport, verify, type AuditReport, type VerifyResult } from "../audit";
 import {
-  estimatePartyRisk,
   formatRound,
   describeOutcome,
+  measuredRisk,
   negotiationHubOf,
-  recommendReserve,
   roundHeader,
   runOnchainNegotiation,
   type Membership,
@@ -253,8 +252,7 @@ export async function runStory(parameters: RunStoryParameters): Promise<StoryRes
   };
   const risks = {} as Record<PartnerName, PartnerRisk>;
   for (const partner of ["hotel", "restaurant", "airline"] as const) {
-    const estimate = estimatePartyRisk(memberships[partner]);
-    risks[partner] = { estimate, ...recommendReserve(estimate) };
+    risks[partner] = measuredRisk(memberships[partner]);
   }
   log("Beta-Binomial posterior per partner (prior: 5% of orders refunded, weight 20 orders; each agreement's history weighted by the partner's share):");
   log(
