@@ -27,11 +27,15 @@ export function deployCommand(): Command {
     // CONCORD_PRIVATE_KEY) goes to the child through its environment only, never its arguments;
     // otherwise the node's unlocked account (--account N, default the first) is the default sender.
     const privateKey = o.keystore ? await keystorePrivateKey(o.keystore, o.passwordFile) : process.env.CONCORD_PRIVATE_KEY || undefined;
-    const sender = privateKey ? undefined : await resolveAccount({ account: o.account ?? "0" }, publicClient).catch(() => {
-      throw new UsageError(
-        `the node at ${o.rpcUrl} has no unlocked account ${o.account ?? "0"}: deploy with --keystore and --password-file, or CONCORD_PRIVATE_KEY`,
-      );
-    });
+    // An explicit --account keeps resolveAccount's own message (a bad index or address names it);
+    // without one, a node with no unlocked account is told how to give a key.
+    const sender = privateKey
+      ? undefined
+      : o.account !== undefined
+        ? await resolveAccount({ account: o.account }, publicClient)
+        : await resolveAccount({ account: "0" }, publicClient).catch(() => {
+            throw new UsageError(`the node at ${o.rpcUrl} has no unlocked account: deploy with --keystore and --password-file, CONCORD_PRIVATE_KEY, or --account N`);
+          });
     const cli = require.resolve("hardhat/internal/cli/cli");
     const args = [cli, "ignition", "deploy", "deploy/modules/Concord.ts", "--network", "localhost"];
     if (typeof sender === "string") args.push("--default-sender", sender);
