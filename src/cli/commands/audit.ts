@@ -94,8 +94,9 @@ export function auditCommand(): Command {
     const { parameters, amountFormatter } = await auditParameters(o);
     const result = await verify({ ...parameters, onProgress: progressPrinter(o.json) });
     if (!o.json && process.stderr.isTTY) process.stderr.write("\n");
-    const format = await amountFormatter(result.differences.flatMap((d) => (d.token ? [d.token as Address] : [])));
-    const amount = (token: unknown, value: unknown) => (token && typeof value === "bigint" ? format(token as Address, value) : String(value));
+    // Token symbols and decimals are read only for the human table (--json keeps base units).
+    const format = o.json ? undefined : await amountFormatter(result.differences.map((d) => d.token));
+    const amount = (token: Address, value: unknown) => (format && typeof value === "bigint" ? format(token, value) : String(value));
     emit(o, { ok: result.ok, toBlock: result.sync.toBlock, violations: result.violations, differences: result.differences }, () =>
       result.ok
         ? `verified at block ${result.sync.toBlock}: every balance, reserve and holding matches the replayed history`
