@@ -91,7 +91,14 @@ describe("audit storage reads", function () {
       const ledger = history.addresses.ledger;
       const call = (data: Hex) =>
         hre.network.provider.request({ method: "eth_call", params: [{ to: ledger, data }, `0x${blockNumber.toString(16)}`, { [ledger]: { code: SLOT_READER_RUNTIME } }] });
-      for (const data of [slotReaderCalldata(0n, 0, []), slotReaderCalldata(0n, 5, [keyWord(1n).repeat(5)]), `${slotReaderCalldata(0n, 2, [keyWord(1n)])}` as Hex]) {
+      const malformed: Hex[] = [
+        slotReaderCalldata(0n, 0, []), // no keys per item
+        slotReaderCalldata(0n, 3, [keyWord(1n).repeat(3)]), // deeper than the reader reads
+        slotReaderCalldata(0n, 5, [keyWord(1n).repeat(5)]),
+        slotReaderCalldata(0n, 2, [keyWord(1n)]), // half an item at depth 2
+        `${slotReaderCalldata(0n, 1, [keyWord(1n)])}00`, // a key that is not a whole word
+      ];
+      for (const data of malformed) {
         let error: unknown;
         try {
           await call(data);
