@@ -2,6 +2,7 @@ import { expect } from "chai";
 import hre from "hardhat";
 import { loadFixture } from "@nomicfoundation/hardhat-network-helpers";
 import { zeroAddress, type Address } from "viem";
+import { heldAReserve } from "../src/audit";
 import { recommendReserve } from "../src/negotiation";
 import { computeSplit, splitTermsOf } from "../src/sdk";
 import { hardhatStage, runStory, type StoryResult } from "../src/story";
@@ -24,7 +25,9 @@ describe("demo: the whole Concord story", function () {
     expect(result.audit.differences).to.deep.equal([]);
     expect(result.audit.violations).to.deep.equal([]);
     expect(result.audit.reconcile.checked.holdings).to.equal(2); // ETH and the stable token
-    expect(result.audit.reconcile.checked.reserves).to.equal(18); // 16 last-season orders and the two bundle orders
+    const settlements = [...result.audit.sync.state.settlements.values()];
+    expect(settlements.length).to.equal(18); // 16 last-season orders and the two bundle orders
+    expect(result.audit.reconcile.checked.reserves).to.equal(settlements.filter(heldAReserve).length); // the stored state of each that held a reserve
     // Everything paid in was paid out, and the fresh ledger is empty again.
     const out = (k: "eth" | "stable") => result.payouts.reduce((s, p) => s + p[k], 0n);
     expect(out("eth")).to.equal(result.paidIn.eth);

@@ -556,6 +556,9 @@ export async function* fetchConcordLogs(
         for (let i = start; i < end; i += 1) logs[i - start] = decode(i);
         const to = end === raw.length ? answer.toBlock : logs[logs.length - 1]!.blockNumber;
         yield { fromBlock: from, toBlock: to, logs, rawCount: logs.length };
+        // Let answers that came in meanwhile be handled (this range's successors, a caller's own
+        // reads): a consumer's `for await` alone never leaves the microtask queue.
+        await new Promise<void>((resolve) => setImmediate(resolve));
         if (end === raw.length) break;
         start = end;
         from = to + 1n;

@@ -13,7 +13,7 @@
 import { decodeAbiParameters, toFunctionSelector, zeroAddress, type AbiFunction, type Address, type Hex } from "viem";
 import { abiOf } from "./abis";
 import { keccak256Hex } from "./keccak";
-import { rawRequest, type EventRef, type RpcClient } from "./fetch";
+import { rawRequest, type ConcordLog, type EventRef, type RpcClient } from "./fetch";
 import type { ReplayState, SettlementState } from "./replay";
 import { LEDGER_STORAGE, SLOT_READER_RUNTIME, keyWord, slotReaderCalldata } from "./slots";
 
@@ -58,14 +58,38 @@ export type ReconcileParameters = {
    * views first). Default true; false calls the views for every read.
    */
   storageReads?: boolean | undefined;
+  /**
+   * Settlement states read while the replay ran ({prefetchSettlementStates}, pinned to the same
+   * block); they are used only once the layout check passes, and any order reference it did not
+   * read is read here.
+   */
+  prefetched?: SettlementPrefetch | undefined;
+  /**
+   * Which settlements' stored state is read: "reserves" (default), every settlement that held a
+   * reserve (its record hash while held, CLOSED once released or refunded); "all" also reads the
+   * CLOSED marker of every settlement that never held one (it only stops the order reference
+   * being settled again, which the replay checks from the events; one more storage read each).
+   */
+  orderReferences?: OrderReferenceReads | undefined;
 };
+
+/** Which settlements' stored state {reconcile} reads (see {ReconcileParameters.orderReferences}). */
+export type OrderReferenceReads = "reserves" | "all";
+
+/** Whether a settlement held a reserve at any time (its stored state is then checked by default). */
+export function heldAReserve(settlement: Pick<SettlementState, "reserve" | "released" | "refunded">): boolean {
+  return settlement.reserve > 0n || settlement.released > 0n || settlement.refunded > 0n;
+}
 
 /** How balances or settlement states were read: storage words in bulk, or the ledger's views. */
 export type StorageReadMode = "slots" | "views";
 
 export type ReconcileResult = {
   blockNumber: bigint;
+  /** Reads compared: `reserves` counts settlement states (see {ReconcileParameters.orderReferences}). */
   checked: { balances: number; reserves: number; pools: number; released: number; holdings: number };
+  /** Which settlements' stored state was read. */
+  orderReferences: OrderReferenceReads;
   differences: Difference[];
   /** JSON-RPC requests made. */
   requests: number;
@@ -283,6 +307,116 @@ class ChainReader {
   }
 }
 
+/**
+ * Reads the ledger's stored state of every settlement the replay meets while the replay goes on:
+ * storage words pinned to the target block, fetched a chunk at a time, one request after the
+ * other, so that the node works on them while this process decodes and replays. Nothing is
+ * checked here; {reconcile} compares the words with the finished state once its layout check
+ * passes (and ignores them otherwise). A failed read is kept, not thrown: the reconciler then
+ * reads everything itself and reports any error from there.
+ *
+ * @example
+ * const prefetched = prefetchSettlementStates(client, { ledger, blockNumber: toBlock });
+ * for await (const batch of fetchConcordLogs(client, { addresses, fromBlock, toBlock })) {
+ *   state.applyBatch(batch.logs);
+ *   prefetched.observe(batch.logs);
+ * }
+ * const result = await reconcile(client, state, { ledger, blockNumber: toBlock, prefetched });
+ */
+export class SettlementPrefetch {
+  private pending: string[] = [];
+  private readonly words = new Map<string, string>();
+  /** Chunks waiting for a request slot, and the requests in flight. */
+  private readonly waiting: string[][] = [];
+  private inFlight = 0;
+  private readonly settled: Promise<void>[] = [];
+  private error: unknown;
+  private drained = false;
+
+  constructor(
+    private readonly reader: ChainReader,
+    readonly orderReferences: OrderReferenceReads,
+    private readonly chunkSize: number,
+    private readonly concurrency: number,
+  ) {}
+
+  get ledger(): Address {
+    return this.reader.ledger;
+  }
+  get blockNumber(): bigint {
+    return BigInt(this.reader.block);
+  }
+  /** JSON-RPC requests made so far. */
+  get requests(): number {
+    return this.reader.requests;
+  }
+
+  /** Queues a read of the state of the settlements in `logs` (the ledger's `Settled` events; with a reserve unless "all"). */
+  observe(logs: readonly ConcordLog[]): void {
+    if (this.drained) throw new Error("settlement states observed after the reconciliation took them");
+    const all = this.orderReferences === "all";
+    for (const log of logs) {
+      if (log.eventName === "Settled" && log.contract === "ledger" && (all || (log.args.reserve as bigint) > 0n)) {
+        this.pending.push(keyWord(log.args.orderRef as Hex));
+      }
+    }
+    while (this.pending.length >= this.chunkSize) this.enqueue(this.pending.splice(0, this.chunkSize));
+  }
+
+  private enqueue(keys: string[]): void {
+    this.waiting.push(keys);
+    this.pump();
+  }
+
+  /** Sends waiting chunks while fewer than `concurrency` requests are in flight. */
+  private pump(): void {
+    while (this.inFlight < this.concurrency && this.waiting.length > 0 && this.error === undefined) {
+      const keys = this.waiting.shift()!;
+      this.inFlight += 1;
+      this.settled.push(
+        this.reader.readSlotsSplitting(LEDGER_STORAGE.settlements, 1, keys).then(
+          (words) => {
+            for (let i = 0; i < keys.length; i += 1) this.words.set(keys[i]!, words[i]!);
+            this.inFlight -= 1;
+            this.pump();
+          },
+          (error: unknown) => {
+            this.error ??= error;
+            this.inFlight -= 1;
+          },
+        ),
+      );
+    }
+  }
+
+  /** Reads what is still queued; the words by order reference key, or undefined after a failed read. */
+  async drain(): Promise<ReadonlyMap<string, string> | undefined> {
+    if (!this.drained) {
+      this.drained = true;
+      if (this.pending.length > 0) this.enqueue(this.pending.splice(0));
+    }
+    // Requests settle in any order and may start others: wait until none is left.
+    while (this.settled.length > 0) await this.settled.shift();
+    return this.error === undefined ? this.words : undefined;
+  }
+}
+
+/**
+ * Starts a {SettlementPrefetch} for one ledger at one block: feed it the replay's batches, then
+ * pass it to {reconcile} with the same ledger and block.
+ */
+export function prefetchSettlementStates(
+  client: RpcClient,
+  parameters: Pick<ReconcileParameters, "ledger" | "blockNumber" | "slotBatchSize" | "orderReferences"> & { concurrency?: number | undefined },
+): SettlementPrefetch {
+  return new SettlementPrefetch(
+    new ChainReader(client, parameters.ledger, parameters.blockNumber),
+    parameters.orderReferences ?? "reserves",
+    parameters.slotBatchSize ?? 2_000,
+    Math.max(1, parameters.concurrency ?? 4),
+  );
+}
+
 type Calibration = { mode: StorageReadMode; reason?: string; sampled: number };
 
 const refused = (error: unknown): Calibration => ({
@@ -301,6 +435,14 @@ const refused = (error: unknown): Calibration => ({
 export async function reconcile(client: RpcClient, state: ReplayState, parameters: ReconcileParameters): Promise<ReconcileResult> {
   const reader = new ChainReader(client, parameters.ledger, parameters.blockNumber);
   const ledger = parameters.ledger;
+  const orderReferences = parameters.orderReferences ?? "reserves";
+  const prefetch = parameters.prefetched;
+  if (prefetch && (prefetch.ledger.toLowerCase() !== ledger.toLowerCase() || prefetch.blockNumber !== parameters.blockNumber || prefetch.orderReferences !== orderReferences)) {
+    throw new Error(
+      `settlement states were prefetched for ${prefetch.ledger} at block ${prefetch.blockNumber} (order references: ${prefetch.orderReferences}), not ${ledger} at block ${parameters.blockNumber} (${orderReferences})`,
+    );
+  }
+  const readsState = (s: SettlementState) => orderReferences === "all" || heldAReserve(s);
   const batchSize = parameters.batchSize ?? 500;
   const slotBatchSize = parameters.slotBatchSize ?? 2_000;
   const concurrency = Math.max(1, parameters.concurrency ?? 4);
@@ -392,8 +534,10 @@ export async function reconcile(client: RpcClient, state: ReplayState, parameter
   function* settlementReads(): Generator<WordRead> {
     let order = settlementOrder;
     for (const s of state.settlements.values()) {
-      checked.reserves += 1;
-      yield settlementRead(s, order);
+      if (readsState(s)) {
+        checked.reserves += 1;
+        yield settlementRead(s, order);
+      }
       order += 1;
     }
   }
@@ -470,14 +614,18 @@ export async function reconcile(client: RpcClient, state: ReplayState, parameter
   // The layout check: a spread sample read both ways must agree, with at least one non-zero word.
   const storage: ReconcileResult["storage"] = { balances: "views", reserves: "views", sampled: 0 };
   const reasons: string[] = [];
+  /** Settlement states read during the replay (by order reference key), when the reads succeeded. */
+  let prefetched: ReadonlyMap<string, string> | undefined;
   if (parameters.storageReads !== false && balanceCount + settlementCount > 0) {
     const nonZero = [...state.balances.values()].filter((b) => b.amount > 0n);
     const balanceSample = spread(nonZero, nonZero.length, SAMPLE).map((b) => balanceRead(b.account, b.token, -1));
     const settlementSample = spread(state.settlements.values(), settlementCount, SAMPLE).map((s) => settlementRead(s, -1));
-    const [b, r] = await Promise.all([
+    const [b, r, words] = await Promise.all([
       reader.calibrate(LEDGER_STORAGE.balances, 2, balanceSample).catch(refused),
       reader.calibrate(LEDGER_STORAGE.settlements, 1, settlementSample).catch(refused),
+      prefetch?.drain(),
     ]);
+    prefetched = words;
     storage.balances = b.mode;
     storage.reserves = r.mode;
     storage.sampled = b.sampled + r.sampled;
@@ -493,7 +641,15 @@ export async function reconcile(client: RpcClient, state: ReplayState, parameter
     for (const chunk of chunked(balanceReads(), storage.balances === "slots" ? slotBatchSize : batchSize)) {
       yield storage.balances === "slots" ? () => runSlots(LEDGER_STORAGE.balances, 2, chunk) : () => runWordViews(chunk);
     }
-    for (const chunk of chunked(settlementReads(), storage.reserves === "slots" ? slotBatchSize : batchSize)) {
+    // Settlement states the prefetch read are checked as they come; the others are read here.
+    function* unreadSettlements(): Generator<WordRead> {
+      for (const read of settlementReads()) {
+        const w = storage.reserves === "slots" ? prefetched?.get(read.keys) : undefined;
+        if (w === undefined) yield read;
+        else read.check(w);
+      }
+    }
+    for (const chunk of chunked(unreadSettlements(), storage.reserves === "slots" ? slotBatchSize : batchSize)) {
       yield storage.reserves === "slots" ? () => runSlots(LEDGER_STORAGE.settlements, 1, chunk) : () => runWordViews(chunk);
     }
     for (const chunk of chunked(poolReads(), batchSize)) yield () => runViews(chunk);
@@ -528,5 +684,14 @@ export async function reconcile(client: RpcClient, state: ReplayState, parameter
   await inPool(jobs(), concurrency, (job) => job());
 
   found.sort((x, y) => x.order - y.order);
-  return { blockNumber: parameters.blockNumber, checked, differences: found.map((f) => f.difference), requests: reader.requests, mode: reader.mode, storage };
+  if (prefetch) await prefetch.drain(); // (already drained unless the storage reads were off)
+  return {
+    blockNumber: parameters.blockNumber,
+    checked,
+    orderReferences,
+    differences: found.map((f) => f.difference),
+    requests: reader.requests + (prefetch?.requests ?? 0),
+    mode: reader.mode,
+    storage,
+  };
 }

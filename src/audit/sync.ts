@@ -10,11 +10,12 @@ import {
   fetchConcordLogs,
   rawRequest,
   type ConcordAddresses,
+  type ConcordLog,
   type FetchLogsParameters,
   type RangeEvent,
   type RpcClient,
 } from "./fetch";
-import { reconcile, type Difference, type ReconcileResult } from "./reconcile";
+import { prefetchSettlementStates, reconcile, type Difference, type OrderReferenceReads, type ReconcileResult, type SettlementPrefetch } from "./reconcile";
 import { ReplayState, type Violation } from "./replay";
 import { AuditStore, defaultDataDir, type Cursor } from "./store";
 
@@ -41,6 +42,10 @@ export type AuditParameters = {
   /** Progress after every batch (the CLI draws its progress bar from it). */
   onProgress?: ((progress: SyncProgress) => void) | undefined;
   onRange?: ((event: RangeEvent) => void) | undefined;
+  /** Every batch of events replayed (from the store, then from the chain), with the block the sync runs to. */
+  onEvents?: ((logs: readonly ConcordLog[], targetBlock: bigint) => void) | undefined;
+  /** Which settlements' stored state `verify` reads (see {ReconcileParameters.orderReferences}). Default "reserves". */
+  orderReferences?: OrderReferenceReads | undefined;
 };
 
 export type SyncProgress = {
@@ -162,6 +167,7 @@ export async function sync(parameters: AuditParameters): Promise<SyncResult> {
     let storedEvents = 0;
     for await (const page of store.events(decoder)) {
       state.applyBatch(page);
+      parameters.onEvents?.(page, target);
       storedEvents += page.length;
     }
 
@@ -184,6 +190,7 @@ export async function sync(parameters: AuditParameters): Promise<SyncResult> {
       });
       for await (const batch of logs) {
         state.applyBatch(batch.logs);
+        parameters.onEvents?.(batch.logs, target);
         newEvents += batch.logs.length;
         newRawLogs += batch.rawCount;
         const last = batch.logs.at(-1);
@@ -235,11 +242,26 @@ export type VerifyResult = {
  * for (const d of result.differences) console.log(d.kind, d.account, d.token, d.expected, d.actual);
  */
 export async function verify(parameters: AuditParameters & { batchSize?: number }): Promise<VerifyResult> {
-  const synced = await sync(parameters);
+  const orderReferences = parameters.orderReferences ?? "reserves";
+  // Settlement states are read at the target block while the sync replays, and checked after.
+  let prefetched: SettlementPrefetch | undefined;
+  const synced = await sync({
+    ...parameters,
+    onEvents: (logs, targetBlock) => {
+      prefetched ??= prefetchSettlementStates(parameters.client, { ledger: parameters.ledger, blockNumber: targetBlock, orderReferences });
+      prefetched.observe(logs);
+      parameters.onEvents?.(logs, targetBlock);
+    },
+  });
+  const prefetch = prefetched as SettlementPrefetch | undefined;
+  const usable = prefetch && prefetch.blockNumber === synced.toBlock && prefetch.ledger.toLowerCase() === synced.addresses.ledger.toLowerCase();
+  if (prefetch && !usable) await prefetch.drain(); // synced to another block (nothing new): read afresh
   const reconciled = await reconcile(parameters.client, synced.state, {
     ledger: synced.addresses.ledger,
     blockNumber: synced.toBlock,
     batchSize: parameters.batchSize,
+    orderReferences,
+    prefetched: usable ? prefetch : undefined,
   });
   return {
     ok: synced.violations.length === 0 && reconciled.differences.length === 0,

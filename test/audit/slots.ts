@@ -1,8 +1,8 @@
 import { expect } from "chai";
 import hre, { ethers } from "hardhat";
 import { loadFixture, time } from "@nomicfoundation/hardhat-network-helpers";
-import { createPublicClient, custom, http, type Address, type Hex } from "viem";
-import { reconcile, verify, CLOSED_STATE } from "../../src/audit";
+import { createPublicClient, custom, encodeAbiParameters, http, keccak256, type Address, type Hex } from "viem";
+import { reconcile, verify, heldAReserve, prefetchSettlementStates, CLOSED_STATE } from "../../src/audit";
 import { fetchConcordLogs } from "../../src/audit/fetch";
 import { ReplayState } from "../../src/audit/replay";
 import { LEDGER_STORAGE, SLOT_READER_RUNTIME, SLOT_READER_SOLC_SETTINGS, SLOT_READER_YUL, keyWord, slotReaderCalldata } from "../../src/audit/slots";
@@ -230,6 +230,107 @@ describe("audit storage reads", function () {
       expect(result.reconcile.storage).to.include({ balances: "slots", reserves: "slots" });
       expect(result.differences.filter((d) => d.kind === "balance").map((d) => d.account)).to.include(history.people.travelSite);
       expect(result.ok).to.equal(false);
+    });
+  });
+
+  describe("settlement states", function () {
+    /** Replays the rich history, feeding every batch to a prefetch of settlement states pinned to `blockNumber`. */
+    async function replayWithPrefetch(client: ReturnType<typeof interceptingClient>, addresses: { registry: Address; ledger: Address }, fromBlock: bigint, blockNumber: bigint) {
+      const prefetched = prefetchSettlementStates(client, { ledger: addresses.ledger, blockNumber, slotBatchSize: 2 });
+      const state = new ReplayState();
+      for await (const batch of fetchConcordLogs(client, { addresses, fromBlock, toBlock: blockNumber, initialRange: 4n })) {
+        state.applyBatch(batch.logs);
+        prefetched.observe(batch.logs);
+      }
+      state.finish();
+      return { state, prefetched };
+    }
+    /** The ledger's storage slot of an order reference's state (`_settlements[orderRef]`). */
+    const settlementSlot = (orderRef: Hex) => keccak256(encodeAbiParameters([{ type: "bytes32" }, { type: "uint256" }], [orderRef, LEDGER_STORAGE.settlements]));
+
+    it("reads the state of every settlement that held a reserve, and with 'all' every order reference", async function () {
+      const { history, client, state, blockNumber } = await loadFixture(richHistoryFixture);
+      const settlements = [...state.settlements.values()];
+      const withReserve = settlements.filter(heldAReserve).length;
+      expect(withReserve).to.be.within(1, settlements.length - 1); // the history has both kinds
+      const reserves = await reconcile(client, state, { ledger: history.addresses.ledger, blockNumber });
+      const all = await reconcile(client, state, { ledger: history.addresses.ledger, blockNumber, orderReferences: "all" });
+      expect([reserves.orderReferences, reserves.checked.reserves]).to.deep.equal(["reserves", withReserve]);
+      expect([all.orderReferences, all.checked.reserves]).to.deep.equal(["all", settlements.length]);
+      expect(reserves.differences).to.deep.equal([]);
+      expect(all.differences).to.deep.equal([]);
+    });
+
+    it("catches a cleared marker of a reserve-less order only with 'all', and a closed held reserve either way", async function () {
+      const { history, client, state } = await loadFixture(richHistoryFixture);
+      const settlements = [...state.settlements.values()];
+      const reserveLess = settlements.find((s) => !heldAReserve(s))!;
+      const held = settlements.find((s) => !s.closed && s.reserve > 0n)!;
+      const ledger = history.addresses.ledger;
+      // Storage edited behind the ledger's back: the marker wiped, the held record marked closed.
+      await hre.network.provider.request({ method: "hardhat_setStorageAt", params: [ledger, settlementSlot(reserveLess.orderRef), `0x${"0".repeat(64)}`] });
+      await hre.network.provider.request({ method: "hardhat_setStorageAt", params: [ledger, settlementSlot(held.orderRef), CLOSED_STATE] });
+      await hre.network.provider.request({ method: "evm_mine", params: [] });
+      const blockNumber = BigInt(await ethers.provider.getBlockNumber());
+      const found = async (orderReferences: "reserves" | "all") =>
+        (await reconcile(client, state, { ledger, blockNumber, orderReferences })).differences.map((d) => [d.kind, d.orderRef, d.actual]);
+      expect(await found("reserves")).to.deep.equal([["reserve", held.orderRef, CLOSED_STATE]]);
+      expect(await found("all")).to.have.deep.members([
+        ["reserve", held.orderRef, CLOSED_STATE],
+        ["reserve", reserveLess.orderRef, `0x${"0".repeat(64)}`],
+      ]);
+    });
+
+    it("uses the states read during the replay, reading none of them again, with the same result", async function () {
+      const { history, state: plainState, blockNumber } = await loadFixture(richHistoryFixture);
+      const plain = await reconcile(createPublicClient({ transport: custom(hre.network.provider) }), plainState, { ledger: history.addresses.ledger, blockNumber });
+      let replayed = false;
+      let wordsAfterReplay = 0; // settlement-state words read once the replay is over
+      const client = interceptingClient((r, forward) => {
+        if (replayed && isOverrideCall(r)) {
+          const data = (r.params as [{ data: Hex }])[0].data;
+          if (BigInt(`0x${data.slice(66, 130)}`) === 1n) wordsAfterReplay += (data.length - 130) / 64;
+        }
+        return forward(r);
+      });
+      const { state, prefetched } = await replayWithPrefetch(client, history.addresses, history.deployBlock, blockNumber);
+      replayed = true;
+      const result = await reconcile(client, state, { ledger: history.addresses.ledger, blockNumber, prefetched });
+      const withReserve = [...state.settlements.values()].filter(heldAReserve).length;
+      expect(prefetched.requests).to.equal(Math.ceil(withReserve / 2)); // two order references a request
+      expect(result.storage).to.include({ balances: "slots", reserves: "slots" });
+      expect(result.checked).to.deep.equal(plain.checked);
+      expect(result.differences).to.deep.equal([]);
+      // After the replay: the layout sample, and the odd order reference left over for the last request.
+      expect(wordsAfterReplay).to.equal(Math.min(state.settlements.size, 16) + (withReserve % 2));
+    });
+
+    it("reads everything itself when a read during the replay failed", async function () {
+      const { history, blockNumber } = await loadFixture(richHistoryFixture);
+      let replayed = false;
+      const client = interceptingClient((r, forward) => (!replayed && isOverrideCall(r) ? Promise.reject(new Error("node busy")) : forward(r)));
+      const { state, prefetched } = await replayWithPrefetch(client, history.addresses, history.deployBlock, blockNumber);
+      replayed = true;
+      expect(await prefetched.drain()).to.equal(undefined);
+      const result = await reconcile(client, state, { ledger: history.addresses.ledger, blockNumber, prefetched });
+      expect(result.storage).to.include({ balances: "slots", reserves: "slots" });
+      expect(result.checked.reserves).to.equal([...state.settlements.values()].filter(heldAReserve).length);
+      expect(result.differences).to.deep.equal([]);
+    });
+
+    it("refuses states prefetched at another block, for another ledger or for other order references", async function () {
+      const { history, client, state, blockNumber } = await loadFixture(richHistoryFixture);
+      const ledger = history.addresses.ledger;
+      const cases = [
+        prefetchSettlementStates(client, { ledger, blockNumber: blockNumber - 1n }),
+        prefetchSettlementStates(client, { ledger: history.addresses.registry, blockNumber }),
+        prefetchSettlementStates(client, { ledger, blockNumber, orderReferences: "all" }),
+      ];
+      for (const prefetched of cases) {
+        let error: unknown;
+        await reconcile(client, state, { ledger, blockNumber, prefetched }).catch((e: unknown) => (error = e));
+        expect(String(error), `${prefetched.ledger} ${prefetched.blockNumber} ${prefetched.orderReferences}`).to.match(/settlement states were prefetched for .* not /);
+      }
     });
   });
 });

@@ -2,7 +2,7 @@ import { expect } from "chai";
 import hre, { ethers } from "hardhat";
 import { loadFixture, time } from "@nomicfoundation/hardhat-network-helpers";
 import { createPublicClient, custom, type Address, type PublicClient } from "viem";
-import { report, reportToCsv, reportToJson, statementRows, verify } from "../../src/audit";
+import { heldAReserve, report, reportToCsv, reportToJson, statementRows, verify } from "../../src/audit";
 import { createConcordContext, getBalance } from "../../src/sdk";
 import { ETH } from "../helpers/concord";
 import { buildRichHistory } from "./history";
@@ -31,7 +31,12 @@ describe("audit verify and report", function () {
       expect(result.reconcile.blockNumber).to.equal(BigInt(await ethers.provider.getBlockNumber()));
       const { checked } = result.reconcile;
       expect(checked.balances).to.be.greaterThan(10);
-      expect(checked.reserves).to.equal(10); // every order reference settled
+      // Every settlement that held a reserve (by default); with "all", every order reference.
+      const settlements = [...result.sync.state.settlements.values()];
+      expect(checked.reserves).to.equal(settlements.filter(heldAReserve).length);
+      expect(result.reconcile.orderReferences).to.equal("reserves");
+      const all = await verify({ client, ledger: history.addresses.ledger, fromBlock: history.deployBlock, dataDir: null, orderReferences: "all" });
+      expect([all.ok, all.reconcile.checked.reserves]).to.deep.equal([true, 10]);
       expect(checked.pools).to.be.greaterThan(5);
       expect(checked.holdings).to.equal(2); // ETH and the token
       expect(result.sync.newEvents).to.equal(result.sync.newRawLogs);

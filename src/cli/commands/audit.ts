@@ -87,12 +87,16 @@ export function auditCommand(): Command {
     if (result.violations.length) process.exitCode = ExitCode.Mismatch;
   });
 
-  examples(withAuditOptions(audit.command("verify").description("sync, then reconcile every balance, reserve and holding with the chain: exit 0 if all match, 4 if not")), [
-    "concord audit verify && echo every wei accounted for",
-  ]).action(async (_o, command: Command) => {
-    const o = optionsOf<AuditOptions>(command);
+  examples(
+    withAuditOptions(audit.command("verify").description("sync, then reconcile every balance, reserve and holding with the chain: exit 0 if all match, 4 if not")).option(
+      "--all-order-refs",
+      "also read the stored marker of every settlement that never held a reserve (by default only settlements with a reserve are read)",
+    ),
+    ["concord audit verify && echo every wei accounted for", "concord audit verify --all-order-refs --json"],
+  ).action(async (_o, command: Command) => {
+    const o = optionsOf<AuditOptions & { allOrderRefs?: boolean }>(command);
     const { parameters, amountFormatter } = await auditParameters(o);
-    const result = await verify({ ...parameters, onProgress: progressPrinter(o.json) });
+    const result = await verify({ ...parameters, orderReferences: o.allOrderRefs ? "all" : "reserves", onProgress: progressPrinter(o.json) });
     if (!o.json && process.stderr.isTTY) process.stderr.write("\n");
     // Token symbols and decimals are read only for the human table (--json keeps base units).
     const format = o.json ? undefined : await amountFormatter(result.differences.map((d) => d.token));
