@@ -25,8 +25,8 @@ export type { DriftReport, Membership, ReserveRecommendation, RiskCounters, Risk
 export { agentsFor, randomScenario } from "./scenario";
 export type { PartyProfile, Scenario, ScenarioOptions } from "./scenario";
 export { simulate } from "./simulate";
-export { DEFAULT_RISK_ASSUMPTIONS, DEFAULT_STANCE, StanceError, measuredRisk, membershipsOf, partyAgent, partySeed } from "./stance";
-export type { MeasuredRisk, PartyAgentParameters, PartyAgentReturnType, PartyStance, PartyVersion, Reservation } from "./stance";
+export { DEFAULT_RISK_ASSUMPTIONS, DEFAULT_STANCE, StanceError, measuredRisk, membershipsOf, partyAgent, partySeed, readPartyRisk } from "./stance";
+export type { MeasuredRisk, PartyAgentParameters, PartyAgentReturnType, PartyStance, PartyVersion, ReadPartyRiskParameters, Reservation } from "./stance";
 export type { SimulationOptions } from "./simulate";
 export { TACTICS, boulware, conceder, hardliner, linear, relativeTime, tacticByName, timeDependentTarget, titForTat, titForTatTarget } from "./tactics";
 export type { Tactic, TimeDependentTactic, TitForTatTactic } from "./tactics";

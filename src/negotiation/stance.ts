@@ -2,8 +2,14 @@
  * A party's negotiating stance as a partner states it (its tactic, what it wants beyond money,
  * the least it will agree to), the agent that stance makes once the negotiation's participants
  * are known, and what the party believes about refunds: measured from the ledger's history of
- * every agreement it belongs to, as in the demo (risk.ts).
+ * every agreement it belongs to, as in the demo (risk.ts), and read from the chain through the
+ * SDK by {@link readPartyRisk}.
  */
+import { getAddress, zeroAddress, type Address } from "viem";
+import { getAgreementsOfParty } from "../sdk/actions/getAgreementsOfParty";
+import { getRiskCounters } from "../sdk/actions/getRiskCounters";
+import type { ConcordContext } from "../sdk/client";
+import { InvalidInputError } from "../sdk/errors/base";
 import { NegotiationAgent } from "./agent";
 import { estimatePartyRisk, recommendReserve, type Membership, type RiskCounters, type RiskEstimate } from "./risk";
 import type { Tactic } from "./tactics";
@@ -169,6 +175,38 @@ export type MeasuredRisk = { estimate: RiskEstimate; reserveBps: number; basis: 
 export function measuredRisk(memberships: readonly Membership[], safetyFactor?: number): MeasuredRisk {
   const estimate = estimatePartyRisk([...memberships]);
   return { estimate, ...recommendReserve(estimate, safetyFactor) };
+}
+
+export type ReadPartyRiskParameters = {
+  /** The party: an account (EOA or contract wallet). */
+  account: Address;
+  /** The token whose counters are read (default: ETH, the zero address). */
+  token?: Address;
+  /** First block to read the registry's VersionProposed events from (default: 0; on a long chain, the deployment's block). */
+  fromBlock?: bigint;
+};
+
+/**
+ * The party's refund risk measured from the ledger: every agreement `account` is a party of (the
+ * latest version naming it, see {@link membershipsOf}), each with its risk counters in `token`,
+ * pooled by {@link measuredRisk}. Throws the SDK's InvalidInputError naming an account or token
+ * that is not an address.
+ *
+ * @example
+ *   const risk = await readPartyRisk(context, { account: hotel, fromBlock: deploymentBlock });
+ *   // risk.estimate.refundRate: the refund rate it believes in; risk.reserveBps: the reserve it asks for
+ */
+export async function readPartyRisk(context: ConcordContext, parameters: ReadPartyRiskParameters): Promise<MeasuredRisk> {
+  let token: Address;
+  try {
+    token = getAddress(parameters.token ?? zeroAddress);
+  } catch (error) {
+    throw new InvalidInputError(`token "${parameters.token}" is not an address`, { cause: error });
+  }
+  const versions = await getAgreementsOfParty(context, { account: parameters.account, fromBlock: parameters.fromBlock });
+  const ids = [...new Set(versions.map((v) => v.agreementId))];
+  const counters = new Map(await Promise.all(ids.map(async (agreementId) => [agreementId, await getRiskCounters(context, { agreementId, token })] as const)));
+  return measuredRisk(membershipsOf(versions, counters));
 }
 
 /** A seed that is the same for the same party in the same negotiation (so a restarted agent decides alike). */

@@ -1,7 +1,7 @@
 import { expect } from "chai";
 import hre, { ethers } from "hardhat";
 import { loadFixture } from "@nomicfoundation/hardhat-network-helpers";
-import { getAddress, zeroAddress, type Address, type EIP1193Provider, type Hex } from "viem";
+import { createPublicClient, getAddress, zeroAddress, type Address, type EIP1193Provider, type Hex, type PublicClient } from "viem";
 import { hardhat } from "viem/chains";
 import { negotiationHubAbi } from "../../src/negotiation/abi";
 import { clientsFromProvider } from "../../src/negotiation/onchain";
@@ -15,10 +15,11 @@ import {
 } from "../../src/negotiation/party";
 import { agentsFor, randomScenario } from "../../src/negotiation/scenario";
 import { simulate } from "../../src/negotiation/simulate";
-import { DEFAULT_STANCE, StanceError, measuredRisk, membershipsOf, partyAgent, partySeed, type PartyStance } from "../../src/negotiation/stance";
+import { DEFAULT_STANCE, StanceError, measuredRisk, membershipsOf, partyAgent, partySeed, readPartyRisk, type PartyStance } from "../../src/negotiation/stance";
 import { boulware, conceder, linear } from "../../src/negotiation/tactics";
 import { offerToTerms, type ChainTerms } from "../../src/negotiation/terms";
-import { AgreementStatus, deployConcord, makeTerms } from "../helpers/concord";
+import { createConcordContext, hardhatTransport, InvalidInputError } from "../../src/sdk";
+import { AgreementStatus, ETH, activateWithSignatures, deployConcord, makeTerms } from "../helpers/concord";
 
 describe("playing one party of an on-chain negotiation (playParty)", function () {
   this.timeout(120_000);
@@ -368,5 +369,93 @@ describe("a party's stance (partyAgent, measured risk)", function () {
     expect(partySeed(3n, 2, zeroAddress)).to.not.equal(a);
     expect(partySeed(4n, 1, zeroAddress)).to.not.equal(a);
     expect(a).to.be.within(0, 2 ** 31 - 1);
+  });
+});
+
+describe("a party's measured risk read from the chain (readPartyRisk)", function () {
+  async function fixture() {
+    const [, hotel, restaurant, airline, payer, desk, stranger] = await ethers.getSigners();
+    const { registry, ledger } = await deployConcord();
+    const options = { reserveBps: 2_000, refundAuthority: desk!.address };
+    const stay = await activateWithSignatures(registry, makeTerms([[hotel!.address, 6_000], [restaurant!.address, 4_000]], options), [hotel!, restaurant!]);
+    const flight = await activateWithSignatures(registry, makeTerms([[hotel!.address, 2_000], [airline!.address, 8_000]], options), [hotel!, airline!]);
+    // Version 2 of the flight agreement, proposed only: the hotel's latest share there is 50%.
+    await (await registry.connect(hotel!).proposeAmendment(flight, makeTerms([[hotel!.address, 5_000], [airline!.address, 5_000]], options))).wait();
+    const gross = ethers.parseEther("1");
+    const settle = async (id: bigint, order: string) => {
+      const receipt = await (await ledger.connect(payer!).settle(id, ETH, gross, ETH, ethers.id(order), { value: gross })).wait();
+      return receipt!.blockNumber;
+    };
+    for (let i = 0; i < 4; i++) await settle(stay, `stay-${i}`);
+    for (let i = 0; i < 2; i++) await settle(flight, `flight-${i}`);
+    const [settled] = await ledger.queryFilter(ledger.filters.Settled(ethers.id("stay-0")));
+    const record = { agreementId: stay, version: 1n, token: ETH, payer: payer!.address, reserve: settled!.args.reserve, releaseAt: settled!.args.releaseAt };
+    await (await ledger.connect(desk!).refund(ethers.id("stay-0"), record, ethers.parseEther("0.1"))).wait();
+    const addresses = { registry: getAddress(await registry.getAddress()), ledger: getAddress(await ledger.getAddress()) };
+    const accounts = { hotel: getAddress(hotel!.address), airline: getAddress(airline!.address), stranger: getAddress(stranger!.address) };
+    return { addresses, accounts, stay, flight, gross };
+  }
+
+  /** A read-only SDK context over the in-process network (built per test: nothing cached across snapshots). */
+  const contextOf = (f: Awaited<ReturnType<typeof fixture>>) =>
+    createConcordContext({ publicClient: createPublicClient({ transport: hardhatTransport(hre.network.provider) }) as PublicClient, addresses: { ...f.addresses }, chainId: hardhat.id });
+
+  const none = { settledVolume: 0n, settledCount: 0n, refundCount: 0n, refundedVolume: 0n };
+
+  it("pools every agreement the party belongs to, at its latest share, with the ledger's counters in the token", async function () {
+    const f = await loadFixture(fixture);
+    const context = await contextOf(f);
+    const stayCounters = { settledVolume: 4n * f.gross, settledCount: 4n, refundCount: 1n, refundedVolume: ethers.parseEther("0.1") };
+    const flightCounters = { settledVolume: 2n * f.gross, settledCount: 2n, refundCount: 0n, refundedVolume: 0n };
+
+    const hotel = await readPartyRisk(context, { account: f.accounts.hotel });
+    expect(hotel).to.deep.equal(
+      measuredRisk([
+        { agreementId: f.stay, shareBps: 6_000, counters: stayCounters },
+        { agreementId: f.flight, shareBps: 5_000, counters: flightCounters },
+      ]),
+    );
+    expect(hotel.estimate.evidence).to.be.closeTo(4 * 0.6 + 2 * 0.5, 1e-9);
+    expect(hotel.reserveBps).to.be.greaterThan(0);
+    expect(await readPartyRisk(context, { account: f.accounts.hotel, token: ETH as Address })).to.deep.equal(hotel);
+
+    const airline = await readPartyRisk(context, { account: f.accounts.airline });
+    expect(airline).to.deep.equal(measuredRisk([{ agreementId: f.flight, shareBps: 5_000, counters: flightCounters }]));
+    expect(airline.estimate.evidence).to.be.closeTo(1, 1e-9);
+  });
+
+  it("leaves the prior for a stranger, a token nothing settled in, and a fromBlock after every proposal", async function () {
+    const f = await loadFixture(fixture);
+    const context = await contextOf(f);
+    const prior = measuredRisk([]);
+    expect(await readPartyRisk(context, { account: f.accounts.stranger })).to.deep.equal(prior);
+
+    const otherToken = f.addresses.ledger; // any address in which nothing settled
+    const inOtherToken = await readPartyRisk(context, { account: f.accounts.hotel, token: otherToken });
+    expect(inOtherToken).to.deep.equal(
+      measuredRisk([
+        { agreementId: f.stay, shareBps: 6_000, counters: none },
+        { agreementId: f.flight, shareBps: 5_000, counters: none },
+      ]),
+    );
+    expect(inOtherToken.estimate.evidence).to.equal(0);
+
+    const after = (await context.publicClient.getBlockNumber({ cacheTime: 0 })) + 1n;
+    expect(await readPartyRisk(context, { account: f.accounts.hotel, fromBlock: after })).to.deep.equal(prior);
+  });
+
+  it("names an account or token that is not an address", async function () {
+    const f = await loadFixture(fixture);
+    const context = await contextOf(f);
+    const cases: Array<[() => Promise<unknown>, string]> = [
+      [() => readPartyRisk(context, { account: f.accounts.hotel, token: "0xnot-a-token" as Address }), 'token "0xnot-a-token" is not an address'],
+      [() => readPartyRisk(context, { account: "0x1234" as Address }), 'account "0x1234" is not an address'],
+    ];
+    for (const [run, message] of cases) {
+      let error: unknown;
+      await run().catch((e: unknown) => (error = e));
+      expect(error, message).to.be.instanceOf(InvalidInputError);
+      expect((error as Error).message).to.contain(message);
+    }
   });
 });

@@ -4,11 +4,8 @@ import { zeroAddress, type Address } from "viem";
 import {
   contractAddresses,
   getAgreement,
-  getAgreementsOfParty,
-  getRiskCounters,
   negotiationHubAbi,
   simulateAndWrite,
-  type ConcordContext,
 } from "../../sdk";
 import {
   DEFAULT_STANCE,
@@ -17,11 +14,10 @@ import {
   StanceError,
   TACTICS,
   describeOffer,
-  measuredRisk,
-  membershipsOf,
   partyAgent,
   partySeed,
   playParty,
+  readPartyRisk,
   tacticByName,
   type MeasuredRisk,
   type Offer,
@@ -134,14 +130,6 @@ function stanceFromOptions(o: AgentOptions): Omit<PartyStance, "idealReserveBps"
     refundExposure: parseNumber(o.refundExposure, "--refund-exposure", 0, 1),
     feeElasticity: parseNumber(o.feeElasticity, "--fee-elasticity", 0, 100),
   };
-}
-
-/** The party's refund risk measured from the ledger: every agreement it is a party of, in `token`. */
-async function partyRisk(context: ConcordContext, account: Address, token: Address, fromBlock: bigint): Promise<MeasuredRisk> {
-  const versions = await getAgreementsOfParty(context, { account, fromBlock });
-  const ids = [...new Set(versions.map((v) => v.agreementId))];
-  const counters = new Map(await Promise.all(ids.map(async (agreementId) => [agreementId, await getRiskCounters(context, { agreementId, token })] as const)));
-  return measuredRisk(membershipsOf(versions, counters));
 }
 
 const short = (a: string) => `${a.slice(0, 6)}…${a.slice(-4)}`;
@@ -352,7 +340,7 @@ export function negotiateAgentCommand(): Command {
     const account = signerAddress(context);
     await getAgreement(context, { agreementId });
     const { negotiationHub } = await contractAddresses(context);
-    const risk = await partyRisk(context, account, token, fromBlock);
+    const risk = await readPartyRisk(context, { account, token, fromBlock });
     const stance: PartyStance = { ...partial, idealReserveBps: partial.idealReserveBps ?? risk.reserveBps };
 
     const print = (line: string) => process.stdout.write(`${line}\n`);
