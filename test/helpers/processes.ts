@@ -1,4 +1,5 @@
 import { spawn, type ChildProcess } from "node:child_process";
+import fs from "node:fs";
 import net from "node:net";
 import path from "node:path";
 
@@ -54,12 +55,16 @@ export async function startHardhatNode(): Promise<LocalNode> {
 /**
  * Starts anvil (Foundry's node, a second EVM implementation) on a free loopback port: the platform
  * package's binary itself, not the npm wrapper (killing the wrapper would leave anvil running).
+ * `chainId` sets its chain id (anvil's default: 31337, the same as Hardhat's).
  */
-export async function startAnvil(): Promise<LocalNode> {
+export async function startAnvil(options: { chainId?: number } = {}): Promise<LocalNode> {
   const port = await freePort();
   const arch = process.arch === "x64" ? "amd64" : process.arch;
   const binary = path.join(__dirname, "..", "..", "node_modules", "@foundry-rs", `anvil-${process.platform}-${arch}`, "bin", "anvil");
-  const child = spawn(binary, ["--port", String(port), "--host", "127.0.0.1", "--hardfork", "cancun", "--silent"], { stdio: "ignore" });
+  if (!fs.existsSync(binary)) throw new Error(`anvil binary not found at ${binary}: run npm ci`);
+  const args = ["--port", String(port), "--host", "127.0.0.1", "--hardfork", "cancun", "--silent"];
+  if (options.chainId !== undefined) args.push("--chain-id", String(options.chainId));
+  const child = spawn(binary, args, { stdio: "ignore" });
   return track(child, port);
 }
 

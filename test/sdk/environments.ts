@@ -18,7 +18,7 @@ import {
 import { mnemonicToAccount } from "viem/accounts";
 import ConcordModule from "../../deploy/modules/Concord";
 import { createConcordContext, hardhatTransport, type ConcordAddresses, type ConcordContext } from "../../src/sdk";
-import { freePort, startHardhatNode, type LocalNode } from "../helpers/processes";
+import { startAnvil, startHardhatNode, type LocalNode } from "../helpers/processes";
 
 const ROOT = path.join(__dirname, "..", "..");
 const MNEMONIC = "test test test test test test test test test test test junk";
@@ -115,51 +115,23 @@ async function ignitionDeploy(url: string, deploymentId: string): Promise<Concor
   return { registry: recorded["Concord#AgreementRegistry"]!, ledger: recorded["Concord#SettlementLedger"]! };
 }
 
-/** A `hardhat node` process on a free loopback port. */
-export async function hardhatNode(): Promise<SdkEnvironment> {
-  const node: LocalNode = await startHardhatNode();
+/** Deploys Concord to `node` (a process this test started) and builds its environment; stops the node if either fails. */
+async function onNode(name: string, deploymentTag: string, node: LocalNode): Promise<SdkEnvironment> {
   try {
-    const addresses = await ignitionDeploy(node.url, `sdk-test-hardhat-${node.port}`);
-    return await build("hardhat node", http(node.url), addresses, node.stop);
+    const addresses = await ignitionDeploy(node.url, `sdk-test-${deploymentTag}-${node.port}`);
+    return await build(name, http(node.url), addresses, node.stop);
   } catch (error) {
     await node.stop();
     throw error;
   }
 }
 
-/** anvil (Foundry's node, a second EVM implementation) on a free loopback port. */
+/** A `hardhat node` process on a free loopback port. */
+export async function hardhatNode(): Promise<SdkEnvironment> {
+  return onNode("hardhat node", "hardhat", await startHardhatNode());
+}
+
+/** anvil (Foundry's node, a second EVM implementation) on a free loopback port, with a chain id of its own (31338, not Hardhat's). */
 export async function anvil(): Promise<SdkEnvironment> {
-  const port = await freePort();
-  // The platform package's binary itself, not the npm wrapper: killing the wrapper would leave anvil running.
-  const arch = process.arch === "x64" ? "amd64" : process.arch;
-  const platform = process.platform === "win32" ? "win32" : process.platform;
-  const entry = path.join(ROOT, "node_modules", "@foundry-rs", `anvil-${platform}-${arch}`, "bin", "anvil");
-  if (!fs.existsSync(entry)) throw new Error(`anvil binary not found at ${entry}: run npm ci`);
-  const child = spawn(entry, ["--port", String(port), "--host", "127.0.0.1", "--hardfork", "cancun", "--chain-id", "31338", "--silent"], {
-    stdio: "ignore",
-  });
-  const url = `http://127.0.0.1:${port}`;
-  const stop = async () => {
-    if (child.exitCode !== null || child.signalCode !== null) return;
-    const exited = new Promise((r) => child.once("exit", r));
-    child.kill("SIGTERM");
-    await Promise.race([exited, new Promise((r) => setTimeout(r, 5_000))]);
-  };
-  try {
-    const deadline = Date.now() + 30_000;
-    for (;;) {
-      try {
-        await createPublicClient({ transport: http(url) }).getChainId();
-        break;
-      } catch (error) {
-        if (Date.now() > deadline) throw error;
-        await new Promise((r) => setTimeout(r, 100));
-      }
-    }
-    const addresses = await ignitionDeploy(url, `sdk-test-anvil-${port}`);
-    return await build("anvil", http(url), addresses, stop);
-  } catch (error) {
-    await stop();
-    throw error;
-  }
+  return onNode("anvil", "anvil", await startAnvil({ chainId: 31338 }));
 }
