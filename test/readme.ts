@@ -3,8 +3,7 @@ import { spawn } from "node:child_process";
 import fs from "node:fs";
 import path from "node:path";
 import ts from "typescript";
-import { ROOT, isolateLocalDeployment } from "./helpers/cli";
-import { startHardhatNode, type LocalNode } from "./helpers/processes";
+import { ROOT, useNodeForCli } from "./helpers/cli";
 
 /** The fenced code block that follows `<!-- readme-test: <name>` in README.md. */
 function readmeBlock(name: string): string {
@@ -30,27 +29,11 @@ function run(command: string, args: string[], cwd: string, env: Record<string, s
 
 describe("the README's walkthrough and SDK example, as written", function () {
   this.timeout(600_000);
-  let node: LocalNode;
-  let restore: () => void;
-  let work: string;
-  let env: Record<string, string>;
-
-  before(async function () {
-    restore = isolateLocalDeployment();
-    node = await startHardhatNode();
-    // Inside the repository, so that `npx concord` finds the package's own bin, as it does for a user.
-    fs.mkdirSync(path.join(ROOT, ".concord"), { recursive: true });
-    work = fs.mkdtempSync(path.join(ROOT, ".concord", "readme-"));
-    env = { CONCORD_RPC_URL: node.url, CONCORD_PRIVATE_KEY: "" };
-  });
-  after(async function () {
-    await node?.stop();
-    restore?.();
-    if (work) fs.rmSync(work, { recursive: true, force: true });
-  });
+  // The work folder is inside the repository, so that `npx concord` finds the package's own bin, as it does for a user.
+  const cli = useNodeForCli({ parent: path.join(ROOT, ".concord"), prefix: "readme-" });
 
   it("the CLI walkthrough runs line by line against a fresh node", async function () {
-    const { code, output } = await run("bash", ["-e", "-o", "pipefail", "-c", readmeBlock("cli")], work, env);
+    const { code, output } = await run("bash", ["-e", "-o", "pipefail", "-c", readmeBlock("cli")], cli.dir, cli.env);
     expect(code, output).to.equal(0);
     expect(output).to.contain("agreement 1 version 1 is active");
     expect(output).to.match(/referral fee 0\.075 ETH to 0x15d34AAf54267DB7D7c367839AAf71A00a2C6A65; reserve 0\.15 ETH until/);
@@ -59,7 +42,7 @@ describe("the README's walkthrough and SDK example, as written", function () {
     expect(output).to.contain("every party accepted: agreement 2 version 2 is active");
     expect(output).to.match(/verified at block \d+: every balance, reserve and holding matches the replayed history/);
     // Signature files went where the walkthrough said.
-    for (const file of ["hotel.sig.json", "restaurant.sig.json", "airline.sig.json"]) expect(fs.existsSync(path.join(work, file))).to.equal(true);
+    for (const file of ["hotel.sig.json", "restaurant.sig.json", "airline.sig.json"]) expect(fs.existsSync(path.join(cli.dir, file))).to.equal(true);
   });
 
   it("the SDK example type-checks under the project's compiler options and runs as pasted", async function () {
@@ -71,7 +54,7 @@ describe("the README's walkthrough and SDK example, as written", function () {
       const diagnostics = ts.getPreEmitDiagnostics(program).map((d) => ts.flattenDiagnosticMessageText(d.messageText, "\n"));
       expect(diagnostics).to.deep.equal([]);
 
-      const { code, output } = await run(process.execPath, ["-r", "ts-node/register/transpile-only", file], ROOT, env);
+      const { code, output } = await run(process.execPath, ["-r", "ts-node/register/transpile-only", file], ROOT, cli.env);
       expect(code, output).to.equal(0);
       expect(output).to.contain("fee 0.075 ETH to the travel site, reserve 0.15 ETH");
       expect(output).to.contain("the quote predicted the split: true");

@@ -1,10 +1,8 @@
 import { expect } from "chai";
 import fs from "node:fs";
-import os from "node:os";
 import path from "node:path";
 import { Wallet, encryptKeystoreJsonSync } from "ethers";
-import { concord, isolateLocalDeployment } from "../helpers/cli";
-import { startHardhatNode, type LocalNode } from "../helpers/processes";
+import { concord, useNodeForCli } from "../helpers/cli";
 
 // hardhat node's first accounts.
 const HOTEL = "0x70997970C51812dc3A010C7d01b50e0d17dc79C8";
@@ -16,30 +14,15 @@ const GUEST_KEY = "0x92db14e403b83dfe3df233f83dfa3a0d7096f21ca9b0d6d6b8d88b2b4ec
 
 describe("concord CLI against a hardhat node (separate processes)", function () {
   this.timeout(300_000);
-  let node: LocalNode;
-  let env: Record<string, string>;
-  let dir: string;
+  const cli = useNodeForCli({ prefix: "concord-cli-" });
   const blockNumber = async () => {
-    const response = await fetch(node.url, {
+    const response = await fetch(cli.node.url, {
       method: "POST",
       headers: { "content-type": "application/json" },
       body: JSON.stringify({ jsonrpc: "2.0", id: 1, method: "eth_blockNumber", params: [] }),
     });
     return BigInt(((await response.json()) as { result: string }).result);
   };
-
-  let restore: () => void;
-  before(async function () {
-    restore = isolateLocalDeployment();
-    node = await startHardhatNode();
-    dir = fs.mkdtempSync(path.join(os.tmpdir(), "concord-cli-"));
-    env = { CONCORD_RPC_URL: node.url, CONCORD_PRIVATE_KEY: "" };
-  });
-  after(async function () {
-    await node?.stop();
-    restore?.();
-    if (dir) fs.rmSync(dir, { recursive: true, force: true });
-  });
 
   it("prints help with examples for every command", async function () {
     const root = await concord(["--help"]);
@@ -53,11 +36,11 @@ describe("concord CLI against a hardhat node (separate processes)", function () 
   });
 
   it("runs a three-partner story: deploy, propose, sign offline, activate, settle with a referrer, query, withdraw, audit", async function () {
-    expect((await concord(["deploy"], env)).code).to.equal(0);
+    expect((await concord(["deploy"], cli.env)).code).to.equal(0);
     const proposed = await concord(
       ["agreement", "propose", "--account", "1", "--json", "--shares", `${HOTEL}=5000,${RESTAURANT}=3000,${AIRLINE}=2000`,
         "--referral-fee", "500", "--reserve", "1000", "--dispute-window", "7d", "--refund-authority", HOTEL],
-      env,
+      cli.env,
     );
     expect(proposed.code, proposed.stderr).to.equal(0);
     expect(JSON.parse(proposed.stdout)).to.include({ agreementId: "1", version: 1 });
@@ -65,59 +48,59 @@ describe("concord CLI against a hardhat node (separate processes)", function () 
     // Each partner signs offline into a file; the hotel submits all three.
     const files: string[] = [];
     for (const account of ["1", "2", "3"]) {
-      const file = path.join(dir, `consent-${account}.json`);
-      const signed = await concord(["agreement", "sign", "1", "--account", account, "--out", file], env);
+      const file = path.join(cli.dir, `consent-${account}.json`);
+      const signed = await concord(["agreement", "sign", "1", "--account", account, "--out", file], cli.env);
       expect(signed.code, signed.stderr).to.equal(0);
       files.push(file);
     }
-    const activated = await concord(["agreement", "activate", "1", "--account", "1", "--signatures", ...files], env);
+    const activated = await concord(["agreement", "activate", "1", "--account", "1", "--signatures", ...files], cli.env);
     expect(activated.code, activated.stderr).to.equal(0);
 
-    const quote = JSON.parse((await concord(["quote", "1", "--amount", "1.5", "--referrer", TRAVEL_SITE, "--json"], env)).stdout);
+    const quote = JSON.parse((await concord(["quote", "1", "--amount", "1.5", "--referrer", TRAVEL_SITE, "--json"], cli.env)).stdout);
     expect(quote.referralFee).to.equal("75000000000000000");
     expect(quote.reserve).to.equal("150000000000000000");
 
     // The guest pays with a key from the environment.
     const settled = await concord(
       ["settle", "1", "--amount", "1.5", "--referrer", TRAVEL_SITE, "--order-id", "BKG-1001", "--json"],
-      { ...env, CONCORD_PRIVATE_KEY: GUEST_KEY },
+      { ...cli.env, CONCORD_PRIVATE_KEY: GUEST_KEY },
     );
     expect(settled.code, settled.stderr).to.equal(0);
     const s = JSON.parse(settled.stdout);
     expect(s.referralFee).to.equal(quote.referralFee);
     expect(settled.stdout + settled.stderr).to.not.include(GUEST_KEY.slice(2));
 
-    const shown = await concord(["agreement", "show", "1"], env);
+    const shown = await concord(["agreement", "show", "1"], cli.env);
     expect(shown.stdout).to.include("active version 1");
-    const listed = JSON.parse((await concord(["agreement", "list", "--party", RESTAURANT, "--json"], env)).stdout);
+    const listed = JSON.parse((await concord(["agreement", "list", "--party", RESTAURANT, "--json"], cli.env)).stdout);
     expect(listed.map((a: { agreementId: string }) => a.agreementId)).to.deep.equal(["1"]);
 
-    const balance = JSON.parse((await concord(["balance", HOTEL, "--json"], env)).stdout);
+    const balance = JSON.parse((await concord(["balance", HOTEL, "--json"], cli.env)).stdout);
     expect(balance.claimable).to.equal("637500000000000000");
-    const withdrawn = await concord(["withdraw", "--account", "1", "--json"], env);
+    const withdrawn = await concord(["withdraw", "--account", "1", "--json"], cli.env);
     expect(withdrawn.code, withdrawn.stderr).to.equal(0);
     expect(JSON.parse(withdrawn.stdout).amount).to.equal("637500000000000000");
 
-    const verified = await concord(["audit", "verify", "--data-dir", path.join(dir, "audit")], env);
+    const verified = await concord(["audit", "verify", "--data-dir", path.join(cli.dir, "audit")], cli.env);
     expect(verified.code, verified.stderr).to.equal(0);
     expect(verified.stdout).to.include("matches");
   });
 
   it("signs with an encrypted keystore and never prints the key", async function () {
     const wallet = new Wallet(GUEST_KEY);
-    const keystore = path.join(dir, "guest.json");
+    const keystore = path.join(cli.dir, "guest.json");
     fs.writeFileSync(keystore, encryptKeystoreJsonSync({ address: wallet.address, privateKey: wallet.privateKey }, "correct horse", { scrypt: { N: 2 ** 10 } }));
-    fs.writeFileSync(path.join(dir, "pw"), "correct horse\n");
-    fs.writeFileSync(path.join(dir, "bad-pw"), "wrong\n");
+    fs.writeFileSync(path.join(cli.dir, "pw"), "correct horse\n");
+    fs.writeFileSync(path.join(cli.dir, "bad-pw"), "wrong\n");
     const ok = await concord(
-      ["settle", "1", "--amount", "0.01", "--order-id", "BKG-2001", "--keystore", keystore, "--password-file", path.join(dir, "pw")],
-      env,
+      ["settle", "1", "--amount", "0.01", "--order-id", "BKG-2001", "--keystore", keystore, "--password-file", path.join(cli.dir, "pw")],
+      cli.env,
     );
     expect(ok.code, ok.stderr).to.equal(0);
     const before = await blockNumber();
     const bad = await concord(
-      ["settle", "1", "--amount", "0.01", "--order-id", "BKG-2002", "--keystore", keystore, "--password-file", path.join(dir, "bad-pw")],
-      env,
+      ["settle", "1", "--amount", "0.01", "--order-id", "BKG-2002", "--keystore", keystore, "--password-file", path.join(cli.dir, "bad-pw")],
+      cli.env,
     );
     expect(bad.code).to.equal(2);
     expect(bad.stderr).to.match(/could not be decrypted/);
@@ -144,7 +127,7 @@ describe("concord CLI against a hardhat node (separate processes)", function () 
     for (const c of cases) {
       it(`rejects ${c.name}`, async function () {
         const before = await blockNumber();
-        const run = await concord(c.args, env);
+        const run = await concord(c.args, cli.env);
         expect(run.code, run.stderr).to.equal(c.code);
         expect(run.stderr).to.match(c.message);
         expect(run.stderr.trim().split("\n").filter((l) => l.startsWith("error:"))).to.have.length.at.most(1);
@@ -154,14 +137,14 @@ describe("concord CLI against a hardhat node (separate processes)", function () 
 
     it("rejects an expired signature file before sending anything", async function () {
       const proposed = JSON.parse(
-        (await concord(["agreement", "propose", "--account", "1", "--json", "--shares", `${HOTEL}=6000,${RESTAURANT}=4000`], env)).stdout,
+        (await concord(["agreement", "propose", "--account", "1", "--json", "--shares", `${HOTEL}=6000,${RESTAURANT}=4000`], cli.env)).stdout,
       );
-      const file = path.join(dir, "expired.json");
-      expect((await concord(["agreement", "sign", proposed.agreementId, "--account", "1", "--deadline", "60", "--out", file], env)).code).to.equal(0);
-      await fetch(node.url, { method: "POST", headers: { "content-type": "application/json" }, body: JSON.stringify({ jsonrpc: "2.0", id: 1, method: "evm_increaseTime", params: [120] }) });
-      await fetch(node.url, { method: "POST", headers: { "content-type": "application/json" }, body: JSON.stringify({ jsonrpc: "2.0", id: 2, method: "evm_mine", params: [] }) });
+      const file = path.join(cli.dir, "expired.json");
+      expect((await concord(["agreement", "sign", proposed.agreementId, "--account", "1", "--deadline", "60", "--out", file], cli.env)).code).to.equal(0);
+      await fetch(cli.node.url, { method: "POST", headers: { "content-type": "application/json" }, body: JSON.stringify({ jsonrpc: "2.0", id: 1, method: "evm_increaseTime", params: [120] }) });
+      await fetch(cli.node.url, { method: "POST", headers: { "content-type": "application/json" }, body: JSON.stringify({ jsonrpc: "2.0", id: 2, method: "evm_mine", params: [] }) });
       const before = await blockNumber();
-      const run = await concord(["agreement", "activate", proposed.agreementId, "--account", "2", "--signatures", file], env);
+      const run = await concord(["agreement", "activate", proposed.agreementId, "--account", "2", "--signatures", file], cli.env);
       expect(run.code).to.equal(2);
       expect(run.stderr).to.match(/expired at/);
       expect(await blockNumber()).to.equal(before);

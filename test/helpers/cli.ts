@@ -1,6 +1,8 @@
 import { spawn, type ChildProcessWithoutNullStreams } from "node:child_process";
 import fs from "node:fs";
+import os from "node:os";
 import path from "node:path";
+import { startHardhatNode, type LocalNode } from "./processes";
 
 export const ROOT = path.join(__dirname, "..", "..");
 const BIN = path.join(ROOT, "bin", "concord.js");
@@ -50,4 +52,41 @@ export function isolateLocalDeployment(): () => void {
     fs.rmSync(LOCAL_DEPLOYMENT, { recursive: true, force: true });
     if (aside) fs.renameSync(aside, LOCAL_DEPLOYMENT);
   };
+}
+
+/** What {@link useNodeForCli} gives a suite once its `before` hook has run. */
+export type NodeForCli = {
+  /** The hardhat node this suite started (its own process, on a free port). */
+  node: LocalNode;
+  /** The environment for `concord`: the node's URL, and no CONCORD_PRIVATE_KEY (the node's accounts sign). */
+  env: Record<string, string>;
+  /** A fresh folder for the suite's files. */
+  dir: string;
+};
+
+/**
+ * Registers `before` and `after` hooks in the calling `describe` for a suite that runs the CLI
+ * against its own dev node: before, the developer's local deployment is moved aside
+ * ({@link isolateLocalDeployment}), a `hardhat node` is started and a fresh folder made (named
+ * `prefix` and random characters, under `parent`, default the OS's temporary folder, created if
+ * missing); after, the node is stopped, the deployment put back and the folder removed. Returns
+ * an object whose fields are filled in by the `before` hook (read them inside tests and hooks).
+ */
+export function useNodeForCli(options: { prefix: string; parent?: string }): NodeForCli {
+  const parent = options.parent ?? os.tmpdir();
+  const fixture = {} as NodeForCli;
+  let restore: (() => void) | undefined;
+  before(async function () {
+    restore = isolateLocalDeployment();
+    fixture.node = await startHardhatNode();
+    fs.mkdirSync(parent, { recursive: true });
+    fixture.dir = fs.mkdtempSync(path.join(parent, options.prefix));
+    fixture.env = { CONCORD_RPC_URL: fixture.node.url, CONCORD_PRIVATE_KEY: "" };
+  });
+  after(async function () {
+    await fixture.node?.stop();
+    restore?.();
+    if (fixture.dir) fs.rmSync(fixture.dir, { recursive: true, force: true });
+  });
+  return fixture;
 }
