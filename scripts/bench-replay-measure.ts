@@ -9,7 +9,7 @@ import { Contract, JsonRpcProvider, type InterfaceAbi } from "ethers";
 import type { Address, Client } from "viem";
 import { verify } from "../src/audit";
 import { fetchConcordLogs } from "../src/audit/fetch";
-import { reconcile } from "../src/audit/reconcile";
+import { prefetchSettlementStates, reconcile, type OrderReferenceReads } from "../src/audit/reconcile";
 import { ReplayState } from "../src/audit/replay";
 
 export type Target = { registry: Address; ledger: Address; fromBlock: bigint; toBlock: bigint };
@@ -107,13 +107,23 @@ const cpu = (since: NodeJS.CpuUsage) => {
   return (u.user + u.system) / 1e6;
 };
 
-/** The auditor: adaptive eth_getLogs + decode + replay with the laws after every event, then reconcile at the target block. */
-export async function measureAuditor(label: string, client: Pick<Client, "request">, t: Target, options: { liveHeap?: boolean } = {}): Promise<Measure> {
+/**
+ * The auditor: adaptive eth_getLogs + decode + replay with the laws after every event, with the
+ * settlement states read at the target block meanwhile (as `verify` does), then reconcile.
+ * `orderReferences: "all"` also reads the marker of every settlement that never held a reserve.
+ */
+export async function measureAuditor(
+  label: string,
+  client: Pick<Client, "request">,
+  t: Target,
+  options: { liveHeap?: boolean; orderReferences?: OrderReferenceReads } = {},
+): Promise<Measure> {
   collectGarbage();
   const memory = new MemorySampler(options.liveHeap);
   const cpuStart = process.cpuUsage();
   const started = performance.now();
   const state = new ReplayState();
+  const prefetched = prefetchSettlementStates(client, { ledger: t.ledger, blockNumber: t.toBlock, orderReferences: options.orderReferences });
   let getLogsRequests = 0;
   const blocks = Number(t.toBlock - t.fromBlock + 1n);
   for await (const batch of fetchConcordLogs(client, {
@@ -124,11 +134,12 @@ export async function measureAuditor(label: string, client: Pick<Client, "reques
     onRange: () => (getLogsRequests += 1),
   })) {
     state.applyBatch(batch.logs);
+    prefetched.observe(batch.logs);
     memory.progress(Number(batch.toBlock - t.fromBlock + 1n) / blocks);
   }
   state.finish();
   const replayed = performance.now();
-  const result = await reconcile(client, state, { ledger: t.ledger, blockNumber: t.toBlock });
+  const result = await reconcile(client, state, { ledger: t.ledger, blockNumber: t.toBlock, prefetched, orderReferences: options.orderReferences });
   const done = performance.now();
   const seconds = (done - started) / 1_000;
   return {

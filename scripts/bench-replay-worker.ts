@@ -8,7 +8,7 @@ import { createPublicClient, http, type Address } from "viem";
 import { agreementRegistryAbi, settlementLedgerAbi } from "../src/sdk/abi";
 import { ethersContracts, measureAuditor, measureQueryFilter, measureVerify, type Measure, type Target } from "./bench-replay-measure";
 
-type Job = { kind: "auditor" | "auditor-memory" | "verify" | "ethers"; label: string; url: string; registry: Address; ledger: Address; fromBlock: string; toBlock: string; rangeBlocks?: number };
+type Job = { kind: "auditor" | "auditor-all" | "auditor-memory" | "verify" | "ethers"; label: string; url: string; registry: Address; ledger: Address; fromBlock: string; toBlock: string; rangeBlocks?: number };
 
 async function main() {
   const job = JSON.parse(process.argv[2]!) as Job;
@@ -23,7 +23,7 @@ async function main() {
     result =
       job.kind === "verify"
         ? await measureVerify(job.label, client, target)
-        : await measureAuditor(job.label, client, target, { liveHeap: job.kind === "auditor-memory" });
+        : await measureAuditor(job.label, client, target, { liveHeap: job.kind === "auditor-memory", orderReferences: job.kind === "auditor-all" ? "all" : "reserves" });
   }
   process.stdout.write(`${JSON.stringify(result)}\n`);
 }

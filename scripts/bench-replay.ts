@@ -29,6 +29,8 @@ const ROUNDS = Number(process.env.ROUNDS ?? 3);
 const PLAIN_HTTP_ETHERS = process.env.PLAIN_HTTP_ETHERS !== "0";
 const PER_TX = 200;
 const MEMORY_CHECK = "auditor memory check (full GC at each quarter; not timed)";
+/** The auditor with orderReferences "all": the stored marker of every settlement is read, not only of those that held a reserve. */
+const ALL_ORDER_REFS = "auditor replay + reconcile reading every order reference, in process";
 /** Logs per range for the ranged ethers baseline: the auditor's default answer size. */
 const LOGS_PER_RANGE = 2_000;
 
@@ -165,8 +167,10 @@ async function main() {
     }
     runs.push({ round, measure: aud }, { round, measure: b });
     ratios.push({ round, where: "in process", auditor: aud.eventsPerSecond, baseline: b.label, ratio: aud.eventsPerSecond / b.eventsPerSecond });
+    const all = await measureAuditor(ALL_ORDER_REFS, inProcessClient, local, { orderReferences: "all" });
+    runs.push({ round, measure: all });
     runs.push({ round, measure: await measureVerify("auditor verify() with PGlite store (in memory), in process", inProcessClient, local) });
-    console.log(`  round ${round} in process: auditor ${aud.eventsPerSecond} events/s, ethers ${b.eventsPerSecond} events/s`);
+    console.log(`  round ${round} in process: auditor ${aud.eventsPerSecond} events/s (every order reference read: ${all.eventsPerSecond}), ethers ${b.eventsPerSecond} events/s`);
   }
   const memoryChecks: Measure[] = [await measureAuditor(`${MEMORY_CHECK}, in process`, inProcessClient, local, { liveHeap: true })];
 
@@ -187,8 +191,10 @@ async function main() {
       const ranged = await inWorker({ ...job, kind: "ethers", rangeBlocks, label: `ethers queryFilter (decode only) in ${rangeBlocks}-block ranges, hardhat node over HTTP` });
       runs.push({ round, measure: aud }, { round, measure: ranged });
       ratios.push({ round, where: "over HTTP", auditor: aud.eventsPerSecond, baseline: ranged.label, ratio: aud.eventsPerSecond / ranged.eventsPerSecond });
+      const all = await inWorker({ ...job, kind: "auditor-all", label: `${ALL_ORDER_REFS.replace(", in process", "")}, hardhat node over HTTP` });
+      runs.push({ round, measure: all });
       runs.push({ round, measure: await inWorker({ ...job, kind: "verify", label: "auditor verify() with PGlite store (in memory), hardhat node over HTTP" }) });
-      console.log(`  round ${round} over HTTP: auditor ${aud.eventsPerSecond} events/s, ethers in ranges ${ranged.eventsPerSecond} events/s`);
+      console.log(`  round ${round} over HTTP: auditor ${aud.eventsPerSecond} events/s (every order reference read: ${all.eventsPerSecond}), ethers in ranges ${ranged.eventsPerSecond} events/s`);
     }
     memoryChecks.push(await inWorker({ ...job, kind: "auditor-memory", label: `${MEMORY_CHECK}, hardhat node over HTTP` }));
     if (PLAIN_HTTP_ETHERS) {

@@ -61,7 +61,7 @@ export type FetchLogsParameters = {
   confirmations?: bigint | undefined;
   /** The head, when the caller already read it. */
   head?: bigint | undefined;
-  /** First block range tried (alone; the answers size the next ones). Default 32 blocks. */
+  /** First block range tried (alone; the answers size the next ones). Default 8 blocks. */
   initialRange?: bigint | undefined;
   /** Largest block range. Default 100,000 blocks. */
   maxRange?: bigint | undefined;
@@ -403,9 +403,9 @@ type Settled<T> = { ok: true; value: T } | { ok: false; error: unknown };
  * Streams every Concord log in [fromBlock, toBlock] as ordered, decoded batches.
  *
  * Ranges are sized from the answers so far: about `targetLogs` logs at the average density,
- * never more blocks than would hold twice that at the busiest block seen, and at most 4 times
- * the previous range (so only a range that runs from quiet blocks into busy ones can hold more;
- * a provider's "too many results" splits it). Up to `concurrency` ranges are requested at once;
+ * never more blocks than would hold twice that at the busiest block seen, and at most twice the
+ * range just answered (so only a range that runs from quiet blocks into busy ones can hold more,
+ * and it is at most twice as long as a quiet one; a provider's "too many results" splits it). Up to `concurrency` ranges are requested at once;
  * batches still come out strictly in block order, at most `concurrency` answers wait in memory,
  * and a larger answer is decoded and yielded in batches of about `targetLogs`, cut between blocks. A range the provider calls too large is split in halves (the estimate shrinks with
  * it); other errors are retried with backoff; no range is ever skipped. Every `toBlock` is
@@ -428,7 +428,7 @@ export async function* fetchConcordLogs(
   let target = parameters.toBlock ?? head - confirmations;
   if (target > head) target = head;
   const maxRange = parameters.maxRange ?? 100_000n;
-  let range = parameters.initialRange ?? 32n;
+  let range = parameters.initialRange ?? 8n;
   if (range > maxRange) range = maxRange;
   if (range < 1n) range = 1n;
   const targetLogs = Math.max(1, parameters.targetLogs ?? 2_000);
@@ -454,8 +454,11 @@ export async function* fetchConcordLogs(
       if (next > cap) next = cap;
     }
     if (next > range) {
+      // Grow like a slow start: at most twice the range just answered. The ranges in flight lie
+      // between that answer and the next range, unseen; the logs may get dense anywhere there,
+      // and the first range that reaches them is answered whole, however large.
       if (logs >= growBelow) next = range;
-      else if (next > range * 4n) next = range * 4n;
+      else if (next > blocks * 2n) next = blocks * 2n;
     }
     if (next > maxRange) next = maxRange;
     if (next < 1n) next = 1n;
