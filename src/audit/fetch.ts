@@ -130,42 +130,62 @@ const STATIC_TYPE = /^(uint|int)(\d*)$|^address$|^bool$|^bytes([1-9]|[12]\d|3[0-
 
 const ZERO_WORD = "0".repeat(64);
 const ADDRESS_PAD = ZERO_WORD.slice(40);
+/** Zeros above the 12 low hex digits: a word that starts with them holds a value below 2^48. */
+const ABOVE_48_BITS = ZERO_WORD.slice(12);
+/** Zeros above the 13 low hex digits: a word that starts with them holds a value below 2^52. */
+const ABOVE_52_BITS = ZERO_WORD.slice(13);
+const HEX = /^0x[0-9a-fA-F]*$/;
+
+/**
+ * Reads the 64-hex-digit word at `start` of `text` (a topic, or an event's data): words are read
+ * where they are, without slicing each out, and small values are parsed as numbers.
+ */
+type WordReader = (text: string, start: number) => unknown;
 
 /**
  * A decoder for events whose parameters are all static value types (every ledger event): the
- * words are sliced straight from topics and data, with the same strict checks as viem
- * (exact data length, values within their type). Small integers (up to 48 bits) are read as
- * numbers without going through a bigint. Events with dynamic parameters (terms, lists) go
- * through `decodeEventLog`. test/audit/replay.ts checks both give identical results.
+ * words are read straight from topics and data, and a log is refused unless every word is the
+ * canonical encoding of its type (hex only, exact data length, values within their type, no high
+ * bits in an address: stricter than viem, which reads an indexed address from its low 20 bytes
+ * whatever the rest holds). Small integers (up to 48 bits) are read as numbers; larger ones below
+ * 2^52 go through a number on their way to a bigint. Events with dynamic parameters (terms,
+ * lists) go through `decodeEventLog`. test/audit/decode.ts checks on random logs that canonical
+ * ones decode exactly as viem decodes them and every other one is refused.
  */
 function staticDecoderFor(event: AbiEvent): StaticEventDecoder | undefined {
-  if (event.anonymous || !event.inputs.every((input) => STATIC_TYPE.test(input.type) && input.name)) return undefined;
-  type Reader = (word: string) => unknown;
-  const reader = (type: string): Reader => {
+  if (event.anonymous || event.inputs.length === 0 || !event.inputs.every((input) => STATIC_TYPE.test(input.type) && input.name)) return undefined;
+  const wordAt = (text: string, start: number) => `0x${text.slice(start, start + 64)}`;
+  const reader = (type: string): WordReader => {
     if (type === "address") {
-      return (word) => {
-        if (!word.startsWith(ADDRESS_PAD)) throw new StaticDecodeError(`address word 0x${word} has high bits set`);
-        return getAddressCached(`0x${word.slice(24)}`);
+      // Consecutive logs mostly name the same few accounts and tokens: the last one is kept.
+      let lastDigits = "";
+      let lastAddress = "0x" as Address;
+      return (text, start) => {
+        if (!text.startsWith(ADDRESS_PAD, start)) throw new StaticDecodeError(`address word ${wordAt(text, start)} has high bits set`);
+        if (lastDigits !== "" && text.startsWith(lastDigits, start + 24)) return lastAddress;
+        lastDigits = text.slice(start + 24, start + 64);
+        lastAddress = getAddressCached(`0x${lastDigits}`);
+        return lastAddress;
       };
     }
     if (type === "bool") {
-      return (word) => {
-        if (!word.startsWith(ZERO_WORD.slice(1))) throw new StaticDecodeError(`bool word 0x${word} is not 0 or 1`);
-        const last = word.charCodeAt(63);
-        if (last === 0x31) return true;
-        if (last === 0x30) return false;
-        throw new StaticDecodeError(`bool word 0x${word} is not 0 or 1`);
+      const high = ZERO_WORD.slice(1);
+      return (text, start) => {
+        if (text.startsWith(high, start)) {
+          const last = text.charCodeAt(start + 63);
+          if (last === 0x31) return true;
+          if (last === 0x30) return false;
+        }
+        throw new StaticDecodeError(`bool word ${wordAt(text, start)} is not 0 or 1`);
       };
     }
     const bytes = /^bytes(\d+)$/.exec(type);
     if (bytes) {
       const size = Number(bytes[1]) * 2;
       const tail = ZERO_WORD.slice(size);
-      return (word) => {
-        if (size < 64 && word.slice(size) !== tail && word.slice(size).toLowerCase() !== tail) {
-          throw new StaticDecodeError(`${type} word 0x${word} has bits past its size`);
-        }
-        return `0x${word.slice(0, size)}`;
+      return (text, start) => {
+        if (!text.startsWith(tail, start + size)) throw new StaticDecodeError(`${type} word ${wordAt(text, start)} has bits past its size`);
+        return `0x${text.slice(start, start + size)}`;
       };
     }
     const [, sign, bitsText] = /^(uint|int)(\d*)$/.exec(type)!;
@@ -173,31 +193,31 @@ function staticDecoderFor(event: AbiEvent): StaticEventDecoder | undefined {
     const max = 1n << BigInt(bits);
     const asNumber = bits <= 48;
     if (sign === "uint") {
+      // Whole hex digits above the type's width must be zero (bits is a multiple of 8).
+      const high = ZERO_WORD.slice(bits / 4);
       if (asNumber) {
-        // 12 low hex digits hold 48 bits; every higher digit must be zero.
-        const high = ZERO_WORD.slice(12);
         const limit = 2 ** bits;
-        return (word) => {
-          const value = word.startsWith(high) ? Number.parseInt(word.slice(52), 16) : Number.NaN;
-          if (!(value < limit)) throw new StaticDecodeError(`${type} word 0x${word} is out of range`);
+        return (text, start) => {
+          // 12 low hex digits hold 48 bits; every higher digit must be zero.
+          const value = text.startsWith(ABOVE_48_BITS, start) ? Number.parseInt(text.slice(start + 52, start + 64), 16) : Number.NaN;
+          if (!(value < limit)) throw new StaticDecodeError(`${type} word ${wordAt(text, start)} is out of range`);
           return value;
         };
       }
-      // Whole hex digits above the type's width must be zero (bits is a multiple of 8).
-      const high = ZERO_WORD.slice(bits / 4);
-      return (word) => {
-        if (bits < 256 && !word.startsWith(high)) throw new StaticDecodeError(`${type} word 0x${word} is out of range`);
-        const value = BigInt(`0x${word}`);
-        if (value >= max) throw new StaticDecodeError(`${type} word 0x${word} is out of range`);
+      return (text, start) => {
+        if (bits < 256 && !text.startsWith(high, start)) throw new StaticDecodeError(`${type} word ${wordAt(text, start)} is out of range`);
+        if (text.startsWith(ABOVE_52_BITS, start)) return BigInt(Number.parseInt(text.slice(start + 51, start + 64), 16));
+        const value = BigInt(wordAt(text, start));
+        if (value >= max) throw new StaticDecodeError(`${type} word ${wordAt(text, start)} is out of range`);
         return value;
       };
     }
     const half = max >> 1n;
     const full = 1n << 256n;
-    return (word) => {
-      let value = BigInt(`0x${word}`);
+    return (text, start) => {
+      let value = BigInt(wordAt(text, start));
       if (value >= 1n << 255n) value -= full;
-      if (value >= half || value < -half) throw new StaticDecodeError(`${type} word 0x${word} is out of range`);
+      if (value >= half || value < -half) throw new StaticDecodeError(`${type} word ${wordAt(text, start)} is out of range`);
       return asNumber ? Number(value) : value;
     };
   };
@@ -208,13 +228,14 @@ function staticDecoderFor(event: AbiEvent): StaticEventDecoder | undefined {
   return (topics, data) => {
     if (topics.length !== topicCount) throw new StaticDecodeError(`${topics.length} topics, ${event.name} has ${topicCount}`);
     if (data.length !== dataLength) throw new StaticDecodeError(`data of ${(data.length - 2) / 2} bytes, ${event.name} has ${plain.length * 32}`);
+    if (!HEX.test(data)) throw new StaticDecodeError(`data of ${event.name} is not hex`);
     const args: Record<string, unknown> = {};
     for (let i = 0; i < indexed.length; i += 1) {
       const topic = topics[i + 1]!;
-      if (topic.length !== 66) throw new StaticDecodeError(`topic ${i + 1} of ${event.name} is not one word`);
-      args[indexed[i]!.name] = indexed[i]!.read(topic.slice(2));
+      if (topic.length !== 66 || !HEX.test(topic)) throw new StaticDecodeError(`topic ${i + 1} of ${event.name} is not one hex word`);
+      args[indexed[i]!.name] = indexed[i]!.read(topic, 2);
     }
-    for (let i = 0; i < plain.length; i += 1) args[plain[i]!.name] = plain[i]!.read(data.slice(2 + i * 64, 66 + i * 64));
+    for (let i = 0; i < plain.length; i += 1) args[plain[i]!.name] = plain[i]!.read(data, 2 + i * 64);
     return args;
   };
 }

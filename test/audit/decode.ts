@@ -1,0 +1,123 @@
+import { expect } from "chai";
+import fc from "fast-check";
+import { toEventSelector, type AbiEvent, type Address, type Hex } from "viem";
+import { abiOf, eventsOf, type ContractRole } from "../../src/audit/abis";
+import { ConcordLogDecoder, UndecodableLogError } from "../../src/audit/fetch";
+
+/**
+ * The auditor's fast decoder (words read in place, small values as numbers) against viem's
+ * `decodeEventLog` on random logs of every event whose parameters are all static: a log whose
+ * every word is the canonical encoding of its type decodes to the same arguments both ways; any
+ * other log (a word out of range, an address with high bits set, a bool other than 0 or 1, data
+ * cut short or not hex) is refused by the fast decoder, which is stricter than viem there (viem,
+ * for one, reads an indexed address from the low 20 bytes whatever the rest holds). Words are
+ * valid values of their type most of the time, any 256-bit word otherwise, sometimes in upper
+ * case.
+ */
+const ADDRESSES = { registry: "0x5FbDB2315678afecb367f032d93F642f64180aa3", ledger: "0xe7f1725E7734CE288F8367e1Bb143E90bb3F0512" } as const satisfies Record<string, Address>;
+
+const word = (value: bigint): string => (((value % (1n << 256n)) + (1n << 256n)) % (1n << 256n)).toString(16).padStart(64, "0");
+
+/** A word holding a valid value of `type`. */
+function validWord(type: string): fc.Arbitrary<string> {
+  if (type === "address") return fc.bigInt({ min: 0n, max: (1n << 160n) - 1n }).map(word);
+  if (type === "bool") return fc.boolean().map((b) => word(b ? 1n : 0n));
+  const bytes = /^bytes(\d+)$/.exec(type);
+  if (bytes) {
+    const size = Number(bytes[1]);
+    return fc.bigInt({ min: 0n, max: (1n << BigInt(8 * size)) - 1n }).map((v) => word(v << BigInt(256 - 8 * size)));
+  }
+  const [, sign, bitsText] = /^(uint|int)(\d*)$/.exec(type)!;
+  const bits = BigInt(bitsText || 256);
+  if (sign === "uint") {
+    // Small values (below 2^53, the numbers' path) as often as any value of the type.
+    const small = (1n << 53n) - 1n < (1n << bits) - 1n ? (1n << 53n) - 1n : (1n << bits) - 1n;
+    return fc.oneof(fc.bigInt({ min: 0n, max: small }), fc.bigInt({ min: 0n, max: (1n << bits) - 1n })).map(word);
+  }
+  return fc.bigInt({ min: -(1n << (bits - 1n)), max: (1n << (bits - 1n)) - 1n }).map(word);
+}
+
+/** Whether `hex` (64 digits, any case) is the canonical ABI encoding of a value of `type`. */
+function isCanonical(type: string, hex: string): boolean {
+  const value = BigInt(`0x${hex}`);
+  if (type === "address") return value < 1n << 160n;
+  if (type === "bool") return value <= 1n;
+  const bytes = /^bytes(\d+)$/.exec(type);
+  if (bytes) return value % (1n << BigInt(256 - 8 * Number(bytes[1]))) === 0n;
+  const [, sign, bitsText] = /^(uint|int)(\d*)$/.exec(type)!;
+  const bits = BigInt(bitsText || 256);
+  if (sign === "uint") return value < 1n << bits;
+  const signed = value >= 1n << 255n ? value - (1n << 256n) : value;
+  return signed >= -(1n << (bits - 1n)) && signed < 1n << (bits - 1n);
+}
+
+/** A word for a parameter: mostly valid, otherwise any 256-bit word; in either case. */
+function anyWord(type: string): fc.Arbitrary<string> {
+  const w = fc.oneof({ arbitrary: validWord(type), weight: 4 }, { arbitrary: fc.bigUintN(256).map(word), weight: 1 });
+  return fc.tuple(w, fc.integer({ min: 0, max: 9 })).map(([x, c]) => (c === 0 ? x.toUpperCase() : x));
+}
+
+function staticEvents(role: ContractRole): AbiEvent[] {
+  return eventsOf(abiOf(role)).filter((e) => !e.anonymous && e.inputs.every((i) => /^(u?int\d*|address|bool|bytes\d+)$/.test(i.type)));
+}
+
+describe("audit decoding", function () {
+  const fast = new ConcordLogDecoder(ADDRESSES);
+  const reference = new ConcordLogDecoder(ADDRESSES, { viemOnly: true });
+
+  const outcome = (decoder: ConcordLogDecoder, log: Parameters<ConcordLogDecoder["decode"]>[0]) => {
+    try {
+      return { args: decoder.decode(log).args };
+    } catch (error) {
+      expect(error).to.be.instanceOf(UndecodableLogError);
+      return { refused: true };
+    }
+  };
+
+  for (const role of ["registry", "ledger"] as const) {
+    const events = staticEvents(role);
+
+    it(`decodes random ${role} logs exactly as viem does, or refuses them as viem does`, function () {
+      expect(events.length, `static ${role} events`).to.be.greaterThan(role === "ledger" ? 5 : 1);
+      const logs = fc.constantFrom(...events).chain((event) => {
+        const indexed = event.inputs.filter((i) => i.indexed);
+        const plain = event.inputs.filter((i) => !i.indexed);
+        return fc.record({
+          event: fc.constant(event),
+          topics: fc.tuple(...indexed.map((i) => anyWord(i.type))),
+          data: fc.tuple(...plain.map((i) => anyWord(i.type))),
+          damage: fc.constantFrom("none", "none", "none", "none", "short", "not hex"),
+        });
+      });
+      fc.assert(
+        fc.property(logs, ({ event, topics, data, damage }) => {
+          let body = data.join("");
+          const damaged = damage !== "none" && body.length > 0; // an event without data has nothing to damage
+          if (damaged && damage === "short") body = body.slice(0, -2);
+          if (damaged && damage === "not hex") body = `${body.slice(0, -1)}g`;
+          const log = {
+            address: ADDRESSES[role].toLowerCase(),
+            topics: [toEventSelector(event), ...topics.map((t) => `0x${t}` as Hex)],
+            data: `0x${body}` as Hex,
+            blockNumber: "0x10" as Hex,
+            blockHash: `0x${"ab".repeat(32)}` as Hex,
+            transactionHash: `0x${"cd".repeat(32)}` as Hex,
+            transactionIndex: "0x0" as Hex,
+            logIndex: "0x3" as Hex,
+          };
+          const indexed = event.inputs.filter((i) => i.indexed);
+          const plain = event.inputs.filter((i) => !i.indexed);
+          const canonical = !damaged && indexed.every((input, i) => isCanonical(input.type, topics[i]!)) && plain.every((input, i) => isCanonical(input.type, data[i]!));
+          const got = outcome(fast, log);
+          if (canonical) {
+            expect(got, event.name).to.have.property("args");
+            expect(got, event.name).to.deep.equal(outcome(reference, log));
+          } else {
+            expect(got, `${event.name} ${damage} ${JSON.stringify([topics, data])}`).to.deep.equal({ refused: true });
+          }
+        }),
+        { numRuns: 600 },
+      );
+    });
+  }
+});
