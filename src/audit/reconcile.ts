@@ -309,8 +309,9 @@ class ChainReader {
 
 /**
  * Reads the ledger's stored state of every settlement the replay meets while the replay goes on:
- * storage words pinned to the target block, fetched a chunk at a time, one request after the
- * other, so that the node works on them while this process decodes and replays. Nothing is
+ * storage words pinned to the target block, in chunks of `slotBatchSize` order references with a
+ * few requests in flight, so that the node works on them while this process decodes and
+ * replays (the replay's batches yield to the event loop, so answers are taken in). Nothing is
  * checked here; {reconcile} compares the words with the finished state once its layout check
  * passes (and ignores them otherwise). A failed read is kept, not thrown: the reconciler then
  * reads everything itself and reports any error from there.
@@ -333,6 +334,7 @@ export class SettlementPrefetch {
   private error: unknown;
   private drained = false;
 
+  /** Made by {prefetchSettlementStates}. */
   constructor(
     private readonly reader: ChainReader,
     readonly orderReferences: OrderReferenceReads,

@@ -56,6 +56,14 @@ describe("concord audit against a hardhat node (separate processes)", function (
     expect(verified.stderr).to.equal("");
     expect(verified.code).to.equal(0);
     expect(verified.stdout).to.match(/^verified at block \d+: every balance, reserve and holding matches/);
+    // --all-order-refs reads the marker of every order reference too (10 settlements; fewer held a reserve).
+    type Checked = { checked: { reserves: number; orderReferences: string } };
+    const reserves = JSON.parse((await audit(history, "verify", "--json")).stdout) as Checked;
+    const all = await audit(history, "verify", "--all-order-refs", "--json");
+    expect(all.code).to.equal(0);
+    expect((JSON.parse(all.stdout) as Checked).checked).to.include({ reserves: 10, orderReferences: "all" });
+    expect(reserves.checked.orderReferences).to.equal("reserves");
+    expect(reserves.checked.reserves).to.be.within(1, 9);
 
     const human = await audit(history, "report", "--partner", history.people.travelSite);
     expect(human.code).to.equal(0);

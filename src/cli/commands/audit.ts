@@ -101,7 +101,8 @@ export function auditCommand(): Command {
     // Token symbols and decimals are read only for the human table (--json keeps base units).
     const format = o.json ? undefined : await amountFormatter(result.differences.map((d) => d.token));
     const amount = (token: Address, value: unknown) => (format && typeof value === "bigint" ? format(token, value) : String(value));
-    emit(o, { ok: result.ok, toBlock: result.sync.toBlock, violations: result.violations, differences: result.differences }, () =>
+    const checked = { ...result.reconcile.checked, orderReferences: result.reconcile.orderReferences };
+    emit(o, { ok: result.ok, toBlock: result.sync.toBlock, checked, violations: result.violations, differences: result.differences }, () =>
       result.ok
         ? `verified at block ${result.sync.toBlock}: every balance, reserve and holding matches the replayed history`
         : [
