@@ -1,10 +1,8 @@
 import { expect } from "chai";
 import fs from "node:fs";
-import os from "node:os";
 import path from "node:path";
 import { Wallet } from "ethers";
-import { concord, isolateLocalDeployment } from "../helpers/cli";
-import { startHardhatNode, type LocalNode } from "../helpers/processes";
+import { concord, useNodeForCli } from "../helpers/cli";
 
 // Account 7 of hardhat node's well-known mnemonic (funded on the dev chain; never used elsewhere).
 const DEPLOYER_KEY = "0x4bbbf85ce3377467afe5d46f804f221813b2bb87f24d81f60f1fcdbf7cbf4356";
@@ -12,12 +10,10 @@ const PASSWORD = "correct horse battery staple";
 
 describe("concord deploy (Ignition) signing with a keystore", function () {
   this.timeout(300_000);
-  let node: LocalNode;
-  let dir: string;
-  let restore: () => void;
+  const cli = useNodeForCli({ prefix: "concord-deploy-" });
 
   const rpc = async (method: string, params: unknown[]) => {
-    const response = await fetch(node.url, {
+    const response = await fetch(cli.node.url, {
       method: "POST",
       headers: { "content-type": "application/json" },
       body: JSON.stringify({ jsonrpc: "2.0", id: 1, method, params }),
@@ -26,28 +22,20 @@ describe("concord deploy (Ignition) signing with a keystore", function () {
   };
   const nonce = async (address: string) => Number(await rpc("eth_getTransactionCount", [address, "latest"]));
 
-  before(async function () {
-    restore = isolateLocalDeployment();
-    node = await startHardhatNode();
-    dir = fs.mkdtempSync(path.join(os.tmpdir(), "concord-deploy-"));
-    fs.writeFileSync(path.join(dir, "deployer.json"), new Wallet(DEPLOYER_KEY).encryptSync(PASSWORD));
-    fs.writeFileSync(path.join(dir, "pw.txt"), `${PASSWORD}\n`);
-    fs.writeFileSync(path.join(dir, "wrong.txt"), "not the password\n");
-  });
-  after(async function () {
-    await node?.stop();
-    restore?.();
-    if (dir) fs.rmSync(dir, { recursive: true, force: true });
+  before(function () {
+    fs.writeFileSync(path.join(cli.dir, "deployer.json"), new Wallet(DEPLOYER_KEY).encryptSync(PASSWORD));
+    fs.writeFileSync(path.join(cli.dir, "pw.txt"), `${PASSWORD}\n`);
+    fs.writeFileSync(path.join(cli.dir, "wrong.txt"), "not the password\n");
   });
 
   const deploy = (...args: string[]) =>
-    concord(["deploy", "--rpc-url", node.url, "--chain-id", "31337", "--keystore", path.join(dir, "deployer.json"), ...args], {
+    concord(["deploy", "--rpc-url", cli.node.url, "--chain-id", "31337", "--keystore", path.join(cli.dir, "deployer.json"), ...args], {
       CONCORD_PRIVATE_KEY: "",
     });
 
   it("refuses a wrong password with exit 2, sending nothing and printing no secret", async function () {
     const deployer = new Wallet(DEPLOYER_KEY).address;
-    const result = await deploy("--password-file", path.join(dir, "wrong.txt"));
+    const result = await deploy("--password-file", path.join(cli.dir, "wrong.txt"));
     expect(result.code).to.equal(2);
     expect(result.stderr.trim()).to.match(/^error: keystore .*deployer\.json could not be decrypted: wrong password or not a keystore file$/);
     expect(await nonce(deployer)).to.equal(0);
@@ -56,7 +44,7 @@ describe("concord deploy (Ignition) signing with a keystore", function () {
 
   it("deploys from the keystore's account and records the addresses for chain 31337", async function () {
     const deployer = new Wallet(DEPLOYER_KEY).address;
-    const result = await deploy("--password-file", path.join(dir, "pw.txt"), "--json");
+    const result = await deploy("--password-file", path.join(cli.dir, "pw.txt"), "--json");
     expect(result.stderr).to.equal("");
     expect(result.code).to.equal(0);
     const out = JSON.parse(result.stdout) as { chainId: number; registry: string; ledger: string };
@@ -71,7 +59,7 @@ describe("concord deploy (Ignition) signing with a keystore", function () {
   });
 
   it("refuses a node on another chain than --chain-id with exit 2", async function () {
-    const result = await concord(["deploy", "--rpc-url", node.url, "--chain-id", "8453", "--account", "0"], { CONCORD_PRIVATE_KEY: "" });
+    const result = await concord(["deploy", "--rpc-url", cli.node.url, "--chain-id", "8453", "--account", "0"], { CONCORD_PRIVATE_KEY: "" });
     expect(result.code).to.equal(2);
     expect(result.stderr).to.contain("--chain-id 8453 does not match");
   });
