@@ -17,88 +17,19 @@ import fs from "node:fs";
 import os from "node:os";
 import path from "node:path";
 import hre, { ethers } from "hardhat";
-import type { Signer } from "ethers";
 import { createPublicClient, custom, type Address } from "viem";
-import { DAY, ReferrerPolicy, makeTerms, signConsents } from "../test/helpers/concord";
 import { startHardhatNode } from "../test/audit/node";
-import type { AgreementRegistry, MockERC20, SettlementLedger } from "../typechain-types";
+import { PER_TX, buildHistory, type Deployment } from "./bench-replay-history";
 import { measureAuditor, measureQueryFilter, measureVerify, type Measure, type Target } from "./bench-replay-measure";
 
 const SETTLEMENTS = Number(process.env.SETTLEMENTS ?? 20_000);
 const ROUNDS = Number(process.env.ROUNDS ?? 3);
 const PLAIN_HTTP_ETHERS = process.env.PLAIN_HTTP_ETHERS !== "0";
-const PER_TX = 200;
 const MEMORY_CHECK = "auditor memory check (full GC at each quarter; not timed)";
 /** The auditor with orderReferences "all": the stored marker of every settlement is read, not only of those that held a reserve. */
 const ALL_ORDER_REFS = "auditor replay + reconcile reading every order reference, in process";
 /** Logs per range for the ranged ethers baseline: the auditor's default answer size. */
 const LOGS_PER_RANGE = 2_000;
-
-type Deployment = { registry: AgreementRegistry; ledger: SettlementLedger; token: MockERC20; fromBlock: bigint; toBlock: bigint };
-type Chain = { send: (method: string, params: unknown[]) => Promise<unknown> };
-
-async function buildHistory(signers: Signer[], chain: Chain): Promise<Deployment> {
-  const [deployer, hotel, restaurant, airline, chef, referrer, ...payers] = signers as [Signer, Signer, Signer, Signer, Signer, Signer, ...Signer[]];
-  const at = (s: Signer) => s.getAddress();
-  const registry = (await (await ethers.getContractFactory("AgreementRegistry", deployer)).deploy()) as unknown as AgreementRegistry;
-  const fromBlock = BigInt((await registry.deploymentTransaction()!.wait())!.blockNumber);
-  const ledger = (await (await ethers.getContractFactory("SettlementLedger", deployer)).deploy(await registry.getAddress())) as unknown as SettlementLedger;
-  await ledger.waitForDeployment();
-  const token = (await (await ethers.getContractFactory("MockERC20", deployer)).deploy("Euro Coin", "EURC", 6)) as unknown as MockERC20;
-  await token.waitForDeployment();
-  const tokenAddress = await token.getAddress();
-  const ledgerAddress = await ledger.getAddress();
-
-  const a = makeTerms([[await at(hotel), 5_000], [await at(restaurant), 3_000], [await at(airline), 2_000]], { reserveBps: 1_000, disputeWindow: DAY });
-  await (await registry.propose(a)).wait();
-  await (await registry.activate(1, 1, a, await signConsents(registry, [hotel, restaurant, airline], 1n, 1n, a))).wait();
-  const b = makeTerms([[await at(restaurant), 6_000], [await at(chef), 4_000]], { referralFeeBps: 0, referrerPolicy: ReferrerPolicy.None, reserveBps: 0, disputeWindow: 0 });
-  await (await registry.propose(b)).wait();
-  await (await registry.activate(2, 1, b, await signConsents(registry, [restaurant, chef], 2n, 1n, b))).wait();
-
-  for (const payer of payers) {
-    await (await token.mint(await at(payer), 10n ** 30n)).wait();
-    await (await token.connect(payer).approve(ledgerAddress, ethers.MaxUint256)).wait();
-  }
-
-  // Settlements: half under A (referrer, reserve), half under B; 200 per transaction.
-  const records: { orderRef: string; record: { agreementId: bigint; version: bigint; token: string; payer: string; reserve: bigint; releaseAt: bigint } }[] = [];
-  const referrerAddress = await at(referrer);
-  for (let start = 0; start < SETTLEMENTS; start += PER_TX) {
-    const payer = payers[(start / PER_TX) % payers.length]!;
-    const calls: string[] = [];
-    for (let i = start; i < Math.min(start + PER_TX, SETTLEMENTS); i += 1) {
-      const onA = i % 2 === 0;
-      calls.push(ledger.interface.encodeFunctionData("settle", [onA ? 1 : 2, tokenAddress, 1_000_003n + BigInt(i), onA ? referrerAddress : ethers.ZeroAddress, ethers.zeroPadValue(ethers.toBeHex(i + 1), 32)]));
-    }
-    const receipt = (await (await ledger.connect(payer).multicall(calls)).wait())!;
-    for (const log of receipt.logs) {
-      const parsed = ledger.interface.parseLog(log);
-      if (parsed?.name === "Settled" && parsed.args.reserve > 0n) {
-        records.push({
-          orderRef: parsed.args.orderRef as string,
-          record: { agreementId: parsed.args.agreementId, version: parsed.args.version, token: parsed.args.token, payer: parsed.args.payer, reserve: parsed.args.reserve, releaseAt: parsed.args.releaseAt },
-        });
-      }
-    }
-  }
-  // Release half of the reserves after the window, distribute both pools, withdraw.
-  await chain.send("evm_increaseTime", [2 * DAY]);
-  await chain.send("evm_mine", []);
-  const toRelease = records.slice(0, Math.floor(records.length / 2));
-  for (let start = 0; start < toRelease.length; start += PER_TX) {
-    const calls = toRelease.slice(start, start + PER_TX).map((r) => ledger.interface.encodeFunctionData("releaseReserve", [r.orderRef, r.record]));
-    await (await ledger.multicall(calls)).wait();
-  }
-  await (await ledger.distribute(1, 1, tokenAddress, a)).wait();
-  await (await ledger.distribute(2, 1, tokenAddress, b)).wait();
-  for (const who of [hotel, restaurant, chef, referrer]) {
-    const balance = await ledger.balanceOf(await at(who), tokenAddress);
-    await (await ledger.connect(who).withdraw(tokenAddress, await at(who), balance / 2n)).wait();
-  }
-  const toBlock = BigInt((await chain.send("eth_blockNumber", [])) as string);
-  return { registry, ledger, token, fromBlock, toBlock };
-}
 
 type Run = { round: number; measure: Measure };
 
@@ -146,7 +77,7 @@ async function main() {
   const started = performance.now();
   console.log(`building ${SETTLEMENTS} settlements in process ...`);
   const signers = await ethers.getSigners();
-  const inProcess = await buildHistory(signers, { send: (m, p) => hre.network.provider.request({ method: m, params: p }) });
+  const inProcess = await buildHistory(signers, { send: (m, p) => hre.network.provider.request({ method: m, params: p }) }, SETTLEMENTS);
   const local = await targetOf(inProcess);
   const inProcessClient = createPublicClient({ transport: custom(hre.network.provider) });
   const contracts = [inProcess.registry, inProcess.ledger] as unknown as Parameters<typeof measureQueryFilter>[1];
@@ -180,7 +111,7 @@ async function main() {
     const provider = new ethers.JsonRpcProvider(node.url, undefined, { staticNetwork: true, cacheTimeout: -1 });
     const nodeSigners = await Promise.all(Array.from({ length: 12 }, (_, i) => provider.getSigner(i)));
     console.log(`building ${SETTLEMENTS} settlements on the node ...`);
-    const onNode = await buildHistory(nodeSigners, { send: (m, p) => provider.send(m, p) });
+    const onNode = await buildHistory(nodeSigners, { send: (m, p) => provider.send(m, p) }, SETTLEMENTS);
     provider.destroy();
     const remote = await targetOf(onNode);
     const job = { url: node.url, registry: remote.registry, ledger: remote.ledger, fromBlock: remote.fromBlock.toString(), toBlock: remote.toBlock.toString() };
