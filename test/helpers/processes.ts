@@ -16,9 +16,11 @@ export async function freePort(): Promise<number> {
   });
 }
 
-async function waitForRpc(url: string, child: ChildProcess, timeoutMs: number): Promise<void> {
+async function waitForRpc(url: string, child: ChildProcess, timeoutMs: number, spawnError: () => Error | undefined): Promise<void> {
   const deadline = Date.now() + timeoutMs;
   while (Date.now() < deadline) {
+    const failed = spawnError();
+    if (failed) throw new Error(`node at ${url} could not start: ${failed.message}`, { cause: failed });
     if (child.exitCode !== null) throw new Error(`node at ${url} exited with code ${child.exitCode} before it answered`);
     try {
       const response = await fetch(url, {
@@ -68,17 +70,20 @@ export async function startAnvil(options: { chainId?: number } = {}): Promise<Lo
   return track(child, port);
 }
 
+/** Watches a node process until it answers JSON-RPC; a process that fails to spawn is an error, not a crash. */
 async function track(child: ChildProcess, port: number): Promise<LocalNode> {
   const url = `http://127.0.0.1:${port}`;
+  let spawnError: Error | undefined;
+  child.on("error", (error) => (spawnError ??= error));
   const stop = async () => {
-    if (child.exitCode !== null || child.signalCode !== null) return;
+    if (spawnError || child.exitCode !== null || child.signalCode !== null) return;
     const exited = new Promise((r) => child.once("exit", r));
     child.kill("SIGTERM");
     await Promise.race([exited, new Promise((r) => setTimeout(r, 5_000))]);
     if (child.exitCode === null && child.signalCode === null) child.kill("SIGKILL");
   };
   try {
-    await waitForRpc(url, child, 60_000);
+    await waitForRpc(url, child, 60_000, () => spawnError);
   } catch (error) {
     await stop();
     throw error;
