@@ -193,8 +193,6 @@ function staticDecoderFor(event: AbiEvent): StaticEventDecoder | undefined {
     const max = 1n << BigInt(bits);
     const asNumber = bits <= 48;
     if (sign === "uint") {
-      // Whole hex digits above the type's width must be zero (bits is a multiple of 8).
-      const high = ZERO_WORD.slice(bits / 4);
       if (asNumber) {
         const limit = 2 ** bits;
         return (text, start) => {
@@ -204,6 +202,8 @@ function staticDecoderFor(event: AbiEvent): StaticEventDecoder | undefined {
           return value;
         };
       }
+      // Whole hex digits above the type's width must be zero (bits is a multiple of 8).
+      const high = ZERO_WORD.slice(bits / 4);
       return (text, start) => {
         if (bits < 256 && !text.startsWith(high, start)) throw new StaticDecodeError(`${type} word ${wordAt(text, start)} is out of range`);
         if (text.startsWith(ABOVE_52_BITS, start)) return BigInt(Number.parseInt(text.slice(start + 51, start + 64), 16));
@@ -383,6 +383,12 @@ function byPosition(a: ConcordLog, b: ConcordLog): number {
   return a.logIndex - b.logIndex;
 }
 
+/**
+ * Lets answers that came in meanwhile be handled (the next ranges, a caller's own reads): a
+ * consumer's `for await` alone never leaves the microtask queue.
+ */
+const nextTurn = () => new Promise<void>((resolve) => setImmediate(resolve));
+
 /** The most logs any one block has in an answer (counted in runs: answers come in block order). */
 function busiestBlock(logs: readonly RawLog[]): number {
   let peak = 0;
@@ -426,11 +432,14 @@ type Settled<T> = { ok: true; value: T } | { ok: false; error: unknown };
  * Ranges are sized from the answers so far: about `targetLogs` logs at the average density,
  * never more blocks than would hold twice that at the busiest block seen, and at most twice the
  * range just answered (so only a range that runs from quiet blocks into busy ones can hold more,
- * and it is at most twice as long as a quiet one; a provider's "too many results" splits it). Up to `concurrency` ranges are requested at once;
- * batches still come out strictly in block order, at most `concurrency` answers wait in memory,
- * and a larger answer is decoded and yielded in batches of about `targetLogs`, cut between blocks. A range the provider calls too large is split in halves (the estimate shrinks with
- * it); other errors are retried with backoff; no range is ever skipped. Every `toBlock` is
- * clamped to the head read once.
+ * and it is at most twice as long as a quiet one; a provider's "too many results" splits it).
+ * Up to `concurrency` ranges are requested at once; batches still come out strictly in block
+ * order, at most `concurrency` answers wait in memory, and a larger answer is decoded and
+ * yielded in batches of about `targetLogs`, cut between blocks. After every batch the generator
+ * yields to the event loop, so that answers that came in meanwhile are taken in. A range the
+ * provider calls too large is split in halves (the estimate shrinks with it); other errors are
+ * retried with backoff; no range is ever skipped. Every `toBlock` is clamped to the head read
+ * once.
  *
  * @example
  * for await (const batch of fetchConcordLogs(client, { addresses, fromBlock: 0n })) {
@@ -564,6 +573,7 @@ export async function* fetchConcordLogs(
         // Rare: decode it all, sort, and yield it whole.
         const logs = raw.map((_, i) => decode(i)).sort(byPosition);
         yield { fromBlock: answer.fromBlock, toBlock: answer.toBlock, logs, rawCount: logs.length };
+        await nextTurn();
         continue;
       }
       // A large answer (a range that ran into busy blocks) goes out in batches of about
@@ -580,9 +590,7 @@ export async function* fetchConcordLogs(
         for (let i = start; i < end; i += 1) logs[i - start] = decode(i);
         const to = end === raw.length ? answer.toBlock : logs[logs.length - 1]!.blockNumber;
         yield { fromBlock: from, toBlock: to, logs, rawCount: logs.length };
-        // Let answers that came in meanwhile be handled (this range's successors, a caller's own
-        // reads): a consumer's `for await` alone never leaves the microtask queue.
-        await new Promise<void>((resolve) => setImmediate(resolve));
+        await nextTurn();
         if (end === raw.length) break;
         start = end;
         from = to + 1n;
