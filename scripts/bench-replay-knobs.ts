@@ -15,7 +15,8 @@
 import hre, { ethers } from "hardhat";
 import { createPublicClient, custom, type Address } from "viem";
 import { fetchConcordLogs } from "../src/audit/fetch";
-import { prefetchSettlementStates, reconcile, type OrderReferenceReads } from "../src/audit/reconcile";
+import { prefetchSettlementStates } from "../src/audit/reads";
+import { reconcile, type OrderReferenceReads } from "../src/audit/reconcile";
 import { ReplayState } from "../src/audit/replay";
 import { buildHistory } from "./bench-replay-history";
 

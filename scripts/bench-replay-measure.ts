@@ -9,7 +9,8 @@ import { Contract, JsonRpcProvider, type InterfaceAbi } from "ethers";
 import type { Address, Client } from "viem";
 import { verify } from "../src/audit";
 import { fetchConcordLogs } from "../src/audit/fetch";
-import { prefetchSettlementStates, reconcile, type OrderReferenceReads } from "../src/audit/reconcile";
+import { prefetchSettlementStates } from "../src/audit/reads";
+import { reconcile, type OrderReferenceReads } from "../src/audit/reconcile";
 import { ReplayState } from "../src/audit/replay";
 
 export type Target = { registry: Address; ledger: Address; fromBlock: bigint; toBlock: bigint };

@@ -8,14 +8,16 @@
  * (src/audit/slots.ts: one `eth_call` with a state override returns thousands of them) once a
  * sample read both ways agrees with the ledger's public views; otherwise, and for pools and
  * released amounts, the views are called, batched through the ledger's own `multicall` when it
- * has one. Reads are generated lazily, chunk by chunk, and run with bounded concurrency.
+ * has one. Reads are generated lazily, chunk by chunk, and run with bounded concurrency; how
+ * the chain is read is src/audit/reads.ts.
  */
-import { decodeAbiParameters, toFunctionSelector, zeroAddress, type AbiFunction, type Address, type Hex } from "viem";
-import { abiOf } from "./abis";
+import { zeroAddress, type Address, type Hex } from "viem";
 import { keccak256Hex } from "./keccak";
-import { rawRequest, type ConcordLog, type EventRef, type RpcClient } from "./fetch";
+import type { EventRef, RpcClient } from "./fetch";
+import { ChainReader, pad, padAddress, refused, staticCall, type SettlementPrefetch } from "./reads";
 import type { ReplayState, SettlementState } from "./replay";
-import { LEDGER_STORAGE, SLOT_READER_RUNTIME, keyWord, slotReaderCalldata } from "./slots";
+import { LEDGER_STORAGE, keyWord } from "./slots";
+
 
 /** CLOSED: what the ledger stores for an order reference with nothing left held. */
 export const CLOSED_STATE: Hex = `0x${"0".repeat(63)}1`;
@@ -107,37 +109,6 @@ export function hashSettlementRecord(settlement: SettlementState): Hex {
   );
 }
 
-const ZEROS = "0".repeat(64);
-function pad(value: bigint): string {
-  const digits = value.toString(16);
-  return ZEROS.slice(digits.length) + digits;
-}
-function padAddress(address: Address): string {
-  return `000000000000000000000000${address.slice(2).toLowerCase()}`;
-}
-
-/** ABI-encodes a call whose arguments are all static words (every read the reconciler makes). */
-function staticCall(selector: Hex, words: readonly (bigint | Address | Hex)[]): Hex {
-  let out: string = selector;
-  for (const w of words) out += typeof w === "bigint" ? pad(w) : w.length === 42 ? padAddress(w as Address) : w.slice(2).padStart(64, "0");
-  return out as Hex;
-}
-
-/** ABI-encodes multicall(bytes[]) for calls of any length. */
-function encodeMulticall(selector: Hex, calls: readonly Hex[]): Hex {
-  const parts: string[] = [selector, pad(32n), pad(BigInt(calls.length))];
-  const bodies: string[] = [];
-  let offset = calls.length * 32;
-  for (const call of calls) {
-    const bytes = (call.length - 2) / 2;
-    const padded = Math.ceil(bytes / 32) * 64;
-    parts.push(pad(BigInt(offset)));
-    bodies.push(pad(BigInt(bytes)) + call.slice(2).padEnd(padded, "0"));
-    offset += 32 + padded / 2;
-  }
-  return (parts.join("") + bodies.join("")) as Hex;
-}
-
 /** What the ledger should store for a settlement's order reference. */
 export function expectedSettlementState(settlement: SettlementState): Hex {
   return settlement.closed || settlement.reserve === 0n ? CLOSED_STATE : hashSettlementRecord(settlement);
@@ -203,229 +174,6 @@ function spread<T>(items: Iterable<T>, size: number, count: number): T[] {
 }
 
 const SAMPLE = 16;
-
-/** The chain side of a reconciliation: calls pinned to one block, views batched, the slot reader. */
-class ChainReader {
-  requests = 0;
-  /** How view calls are batched; falls to single calls when the ledger has no multicall. */
-  mode: ReconcileResult["mode"] = "multicall";
-  readonly block: Hex;
-  private readonly request: ReturnType<typeof rawRequest>;
-  private readonly multicallSelector: Hex;
-  private readonly override: Record<string, { code: Hex }>;
-  readonly encode: Record<"balanceOf" | "settlementState" | "pool" | "released", (args: readonly (bigint | Address | Hex)[]) => Hex>;
-
-  constructor(
-    client: RpcClient,
-    readonly ledger: Address,
-    blockNumber: bigint,
-  ) {
-    this.request = rawRequest(client);
-    this.block = `0x${blockNumber.toString(16)}`;
-    const ledgerAbi = abiOf("ledger");
-    const selector = (name: string): Hex => {
-      const item = ledgerAbi.find((x): x is AbiFunction => x.type === "function" && x.name === name);
-      if (!item) throw new Error(`the ledger ABI has no function ${name}`);
-      return toFunctionSelector(item);
-    };
-    const encoder = (name: string) => {
-      const s = selector(name);
-      return (args: readonly (bigint | Address | Hex)[]): Hex => staticCall(s, args);
-    };
-    this.encode = { balanceOf: encoder("balanceOf"), settlementState: encoder("settlementState"), pool: encoder("pool"), released: encoder("released") };
-    this.multicallSelector = selector("multicall");
-    this.override = { [ledger]: { code: SLOT_READER_RUNTIME } };
-  }
-
-  async send(method: string, params: unknown[]): Promise<unknown> {
-    this.requests += 1;
-    return this.request({ method, params });
-  }
-
-  private async ethCall(data: Hex, override?: Record<string, { code: Hex }>): Promise<Hex> {
-    const params: unknown[] = [{ to: this.ledger, data }, this.block];
-    if (override) params.push(override);
-    return (await this.send("eth_call", params)) as Hex;
-  }
-
-  /** Calls views of the ledger: through its multicall in one request, or one eth_call each if it has none. */
-  async callViews(calls: readonly Hex[]): Promise<Hex[]> {
-    if (this.mode === "multicall") {
-      try {
-        const [results] = decodeAbiParameters([{ type: "bytes[]" }], await this.ethCall(encodeMulticall(this.multicallSelector, calls)));
-        if (results.length !== calls.length) throw new Error(`multicall answered ${results.length} results for ${calls.length} calls`);
-        return [...results];
-      } catch (error) {
-        if (!/revert|execution|not found|invalid opcode|function selector/i.test(String((error as Error).message))) throw error;
-        this.mode = "single-calls";
-      }
-    }
-    const out: Hex[] = [];
-    for (const call of calls) out.push(await this.ethCall(call));
-    return out;
-  }
-
-  /** Storage words of mapping entries (the slot reader in place of the ledger's code, for this call only). */
-  async readSlots(base: bigint, depth: number, keys: readonly string[]): Promise<string[]> {
-    const answer = await this.ethCall(slotReaderCalldata(base, depth, keys), this.override);
-    if (typeof answer !== "string" || answer.length !== 2 + keys.length * 64) {
-      throw new Error(`the slot reader answered ${String(answer).length} characters for ${keys.length} words`);
-    }
-    const words = new Array<string>(keys.length);
-    const lower = answer.toLowerCase();
-    for (let i = 0; i < keys.length; i += 1) words[i] = lower.slice(2 + i * 64, 66 + i * 64);
-    return words;
-  }
-
-  /** Reads storage words, halving the request when the node refuses it for gas (never skipping any). */
-  async readSlotsSplitting(base: bigint, depth: number, keys: readonly string[]): Promise<string[]> {
-    try {
-      return await this.readSlots(base, depth, keys);
-    } catch (error) {
-      if (keys.length > 1 && /gas/i.test(String((error as Error).message))) {
-        const half = Math.ceil(keys.length / 2);
-        return [...(await this.readSlotsSplitting(base, depth, keys.slice(0, half))), ...(await this.readSlotsSplitting(base, depth, keys.slice(half)))];
-      }
-      throw error;
-    }
-  }
-
-  /**
-   * The layout check: a sample read both ways (storage words and the one-word views) must agree,
-   * with at least one non-zero word. Answers "slots", or why not.
-   */
-  async calibrate(base: bigint, depth: number, sample: readonly { keys: string; call: Hex }[]): Promise<{ mode: StorageReadMode; reason?: string; sampled: number }> {
-    if (sample.length === 0) return { mode: "views", reason: "no non-zero sample", sampled: 0 };
-    const [slotWords, viewResults] = await Promise.all([this.readSlots(base, depth, sample.map((r) => r.keys)), this.callViews(sample.map((r) => r.call))]);
-    let nonZero = false;
-    for (let i = 0; i < sample.length; i += 1) {
-      const view = viewResults[i]!.slice(2).toLowerCase();
-      if (slotWords[i] !== view) return { mode: "views", reason: `storage word ${slotWords[i]} differs from the view's ${view}`, sampled: sample.length };
-      if (view !== ZEROS) nonZero = true;
-    }
-    return nonZero ? { mode: "slots", sampled: sample.length } : { mode: "views", reason: "every sampled word is zero", sampled: sample.length };
-  }
-}
-
-/**
- * Reads the ledger's stored state of every settlement the replay meets while the replay goes on:
- * storage words pinned to the target block, in chunks of `slotBatchSize` order references with a
- * few requests in flight, so that the node works on them while this process decodes and
- * replays (the replay's batches yield to the event loop, so answers are taken in). Nothing is
- * checked here; {reconcile} compares the words with the finished state once its layout check
- * passes (and ignores them otherwise). A failed read is kept, not thrown: the reconciler then
- * reads everything itself and reports any error from there.
- *
- * @example
- * const prefetched = prefetchSettlementStates(client, { ledger, blockNumber: toBlock });
- * for await (const batch of fetchConcordLogs(client, { addresses, fromBlock, toBlock })) {
- *   state.applyBatch(batch.logs);
- *   prefetched.observe(batch.logs);
- * }
- * const result = await reconcile(client, state, { ledger, blockNumber: toBlock, prefetched });
- */
-export class SettlementPrefetch {
-  private pending: string[] = [];
-  private readonly words = new Map<string, string>();
-  /** Chunks waiting for a request slot, and the requests in flight. */
-  private readonly waiting: string[][] = [];
-  private inFlight = 0;
-  private readonly settled: Promise<void>[] = [];
-  private error: unknown;
-  private drained = false;
-
-  /** Made by {prefetchSettlementStates}. */
-  constructor(
-    private readonly reader: ChainReader,
-    readonly orderReferences: OrderReferenceReads,
-    private readonly chunkSize: number,
-    private readonly concurrency: number,
-  ) {}
-
-  get ledger(): Address {
-    return this.reader.ledger;
-  }
-  get blockNumber(): bigint {
-    return BigInt(this.reader.block);
-  }
-  /** JSON-RPC requests made so far. */
-  get requests(): number {
-    return this.reader.requests;
-  }
-
-  /** Queues a read of the state of the settlements in `logs` (the ledger's `Settled` events; with a reserve unless "all"). */
-  observe(logs: readonly ConcordLog[]): void {
-    if (this.drained) throw new Error("settlement states observed after the reconciliation took them");
-    const all = this.orderReferences === "all";
-    for (const log of logs) {
-      if (log.eventName === "Settled" && log.contract === "ledger" && (all || (log.args.reserve as bigint) > 0n)) {
-        this.pending.push(keyWord(log.args.orderRef as Hex));
-      }
-    }
-    while (this.pending.length >= this.chunkSize) this.enqueue(this.pending.splice(0, this.chunkSize));
-  }
-
-  private enqueue(keys: string[]): void {
-    this.waiting.push(keys);
-    this.pump();
-  }
-
-  /** Sends waiting chunks while fewer than `concurrency` requests are in flight. */
-  private pump(): void {
-    while (this.inFlight < this.concurrency && this.waiting.length > 0 && this.error === undefined) {
-      const keys = this.waiting.shift()!;
-      this.inFlight += 1;
-      this.settled.push(
-        this.reader.readSlotsSplitting(LEDGER_STORAGE.settlements, 1, keys).then(
-          (words) => {
-            for (let i = 0; i < keys.length; i += 1) this.words.set(keys[i]!, words[i]!);
-            this.inFlight -= 1;
-            this.pump();
-          },
-          (error: unknown) => {
-            this.error ??= error;
-            this.inFlight -= 1;
-          },
-        ),
-      );
-    }
-  }
-
-  /** Reads what is still queued; the words by order reference key, or undefined after a failed read. */
-  async drain(): Promise<ReadonlyMap<string, string> | undefined> {
-    if (!this.drained) {
-      this.drained = true;
-      if (this.pending.length > 0) this.enqueue(this.pending.splice(0));
-    }
-    // Requests settle in any order and may start others: wait until none is left.
-    while (this.settled.length > 0) await this.settled.shift();
-    return this.error === undefined ? this.words : undefined;
-  }
-}
-
-/**
- * Starts a {SettlementPrefetch} for one ledger at one block: feed it the replay's batches, then
- * pass it to {reconcile} with the same ledger and block.
- */
-export function prefetchSettlementStates(
-  client: RpcClient,
-  parameters: Pick<ReconcileParameters, "ledger" | "blockNumber" | "slotBatchSize" | "orderReferences"> & { concurrency?: number | undefined },
-): SettlementPrefetch {
-  return new SettlementPrefetch(
-    new ChainReader(client, parameters.ledger, parameters.blockNumber),
-    parameters.orderReferences ?? "reserves",
-    parameters.slotBatchSize ?? 2_000,
-    Math.max(1, parameters.concurrency ?? 4),
-  );
-}
-
-type Calibration = { mode: StorageReadMode; reason?: string; sampled: number };
-
-const refused = (error: unknown): Calibration => ({
-  mode: "views",
-  reason: `slot reader refused: ${String((error as Error).message).split("\n")[0]!.slice(0, 160)}`,
-  sampled: 0,
-});
 
 /**
  * Compares a rebuilt state with the chain at `blockNumber` and lists every difference.

@@ -15,7 +15,8 @@ import {
   type RangeEvent,
   type RpcClient,
 } from "./fetch";
-import { prefetchSettlementStates, reconcile, type Difference, type OrderReferenceReads, type ReconcileResult, type SettlementPrefetch } from "./reconcile";
+import { prefetchSettlementStates, type SettlementPrefetch } from "./reads";
+import { reconcile, type Difference, type OrderReferenceReads, type ReconcileResult } from "./reconcile";
 import { ReplayState, type Violation } from "./replay";
 import { AuditStore, defaultDataDir, type Cursor } from "./store";
 
