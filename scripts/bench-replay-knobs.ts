@@ -2,9 +2,9 @@
  * The auditor's tuning knobs, measured against each other in one process on one in-process
  * history (the replay benchmark's, scripts/bench-replay-history.ts): each round runs every
  * variant once, in turn, so that a machine that speeds up or slows down during the run moves all
- * of them alike. Prints events/s per variant (median, min, max, every round). Replay + reconcile
- * as `verify` does it without its store: fetch, replay, settlement states read meanwhile, then
- * reconcile.
+ * of them alike. Prints events/s per variant (median, min, max, every round), each run being the
+ * replay benchmark's own auditor measurement (`measureAuditor`: replay + reconcile as `verify`
+ * does it without its store).
  *
  *   npm run bench:replay:knobs
  *   SETTLEMENTS=20000 ROUNDS=6 VARIANTS='{"default":{},"answers of 1000 logs":{"targetLogs":1000}}' npm run bench:replay:knobs
@@ -14,13 +14,11 @@
  */
 import hre, { ethers } from "hardhat";
 import { createPublicClient, custom, type Address } from "viem";
-import { fetchConcordLogs } from "../src/audit/fetch";
-import { prefetchSettlementStates } from "../src/audit/reads";
-import { reconcile, type OrderReferenceReads } from "../src/audit/reconcile";
-import { ReplayState } from "../src/audit/replay";
+import type { OrderReferenceReads } from "../src/audit/reconcile";
 import { buildHistory } from "./bench-replay-history";
+import { measureAuditor, type AuditorTuning } from "./bench-replay-measure";
 
-type Variant = { targetLogs?: number; concurrency?: number; slotBatchSize?: number; prefetchConcurrency?: number; orderReferences?: OrderReferenceReads };
+type Variant = AuditorTuning & { orderReferences?: OrderReferenceReads };
 
 const SETTLEMENTS = Number(process.env.SETTLEMENTS ?? 20_000);
 const ROUNDS = Number(process.env.ROUNDS ?? 6);
@@ -43,24 +41,13 @@ async function main() {
   const addresses = { registry: (await d.registry.getAddress()) as Address, ledger: (await d.ledger.getAddress()) as Address };
   const client = createPublicClient({ transport: custom(hre.network.provider) });
 
+  const target = { ...addresses, fromBlock: d.fromBlock, toBlock: d.toBlock };
+  /** One run through the bench's own measurement (scripts/bench-replay-measure.ts). */
   const run = async (v: Variant): Promise<number> => {
-    const started = performance.now();
-    const state = new ReplayState();
-    const prefetched = prefetchSettlementStates(client, {
-      ledger: addresses.ledger,
-      blockNumber: d.toBlock,
-      slotBatchSize: v.slotBatchSize,
-      concurrency: v.prefetchConcurrency,
-      orderReferences: v.orderReferences,
-    });
-    for await (const batch of fetchConcordLogs(client, { addresses, fromBlock: d.fromBlock, toBlock: d.toBlock, head: d.toBlock, targetLogs: v.targetLogs, concurrency: v.concurrency })) {
-      state.applyBatch(batch.logs);
-      prefetched.observe(batch.logs);
-    }
-    state.finish();
-    const result = await reconcile(client, state, { ledger: addresses.ledger, blockNumber: d.toBlock, prefetched, orderReferences: v.orderReferences });
-    if (result.differences.length > 0 || state.violations.length > 0) throw new Error(`${result.differences.length} differences, ${state.violations.length} violations`);
-    return Math.round(state.eventsApplied / ((performance.now() - started) / 1_000));
+    const { orderReferences, ...tuning } = v;
+    const m = await measureAuditor("knob", client, target, { orderReferences, tuning });
+    if ((m.differences ?? 0) > 0 || (m.violations ?? 0) > 0) throw new Error(`${m.differences} differences, ${m.violations} violations`);
+    return m.eventsPerSecond;
   };
 
   for (const v of Object.values(VARIANTS)) await run(v); // the first reads of the ledger's storage are slower: not timed

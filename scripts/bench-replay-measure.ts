@@ -108,23 +108,34 @@ const cpu = (since: NodeJS.CpuUsage) => {
   return (u.user + u.system) / 1e6;
 };
 
+/** The auditor's settings a run may override: answer size, eth_getLogs in flight, settlement-state reads per request and in flight. */
+export type AuditorTuning = { targetLogs?: number; concurrency?: number; slotBatchSize?: number; prefetchConcurrency?: number };
+
 /**
  * The auditor: adaptive eth_getLogs + decode + replay with the laws after every event, with the
  * settlement states read at the target block meanwhile (as `verify` does), then reconcile.
- * `orderReferences: "all"` also reads the marker of every settlement that never held a reserve.
+ * `orderReferences: "all"` also reads the marker of every settlement that never held a reserve;
+ * `tuning` overrides the fetch's and the state reads' defaults (scripts/bench-replay-knobs.ts).
  */
 export async function measureAuditor(
   label: string,
   client: Pick<Client, "request">,
   t: Target,
-  options: { liveHeap?: boolean; orderReferences?: OrderReferenceReads } = {},
+  options: { liveHeap?: boolean; orderReferences?: OrderReferenceReads; tuning?: AuditorTuning } = {},
 ): Promise<Measure> {
+  const tuning = options.tuning ?? {};
   collectGarbage();
   const memory = new MemorySampler(options.liveHeap);
   const cpuStart = process.cpuUsage();
   const started = performance.now();
   const state = new ReplayState();
-  const prefetched = prefetchSettlementStates(client, { ledger: t.ledger, blockNumber: t.toBlock, orderReferences: options.orderReferences });
+  const prefetched = prefetchSettlementStates(client, {
+    ledger: t.ledger,
+    blockNumber: t.toBlock,
+    orderReferences: options.orderReferences,
+    slotBatchSize: tuning.slotBatchSize,
+    concurrency: tuning.prefetchConcurrency,
+  });
   let getLogsRequests = 0;
   const blocks = Number(t.toBlock - t.fromBlock + 1n);
   for await (const batch of fetchConcordLogs(client, {
@@ -132,6 +143,8 @@ export async function measureAuditor(
     fromBlock: t.fromBlock,
     toBlock: t.toBlock,
     head: t.toBlock,
+    targetLogs: tuning.targetLogs,
+    concurrency: tuning.concurrency,
     onRange: () => (getLogsRequests += 1),
   })) {
     state.applyBatch(batch.logs);
