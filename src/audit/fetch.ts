@@ -134,11 +134,43 @@ const ADDRESS_PAD = ZERO_WORD.slice(40);
 const ABOVE_48_BITS = ZERO_WORD.slice(12);
 /** Zeros above the 13 low hex digits: a word that starts with them holds a value below 2^52. */
 const ABOVE_52_BITS = ZERO_WORD.slice(13);
-const HEX = /^0x[0-9a-fA-F]*$/;
+const HEX_DIGITS = /^[0-9a-fA-F]*$/;
+
+/** The value of each hex digit's character code below 128; -1 for any other character. */
+const DIGIT_VALUE = (() => {
+  const table = new Int8Array(128).fill(-1);
+  for (let i = 0; i < 16; i += 1) {
+    table[i.toString(16).charCodeAt(0)] = i;
+    table[i.toString(16).toUpperCase().charCodeAt(0)] = i;
+  }
+  return table;
+})();
+
+/** The number the hex digits text[from, to) spell (at most 13 of them: below 2^52), or -1 if any is not a hex digit. */
+function hexNumber(text: string, from: number, to: number): number {
+  let value = 0;
+  for (let i = from; i < to; i += 1) {
+    const code = text.charCodeAt(i);
+    const digit = code < 128 ? DIGIT_VALUE[code]! : -1;
+    if (digit < 0) return -1;
+    value = value * 16 + digit;
+  }
+  return value;
+}
+
+/** Whether text[from, to) is hex digits only. */
+function isHexRun(text: string, from: number, to: number): boolean {
+  for (let i = from; i < to; i += 1) {
+    const code = text.charCodeAt(i);
+    if (code >= 128 || DIGIT_VALUE[code]! < 0) return false;
+  }
+  return true;
+}
 
 /**
  * Reads the 64-hex-digit word at `start` of `text` (a topic, or an event's data): words are read
- * where they are, without slicing each out, and small values are parsed as numbers.
+ * where they are, without slicing each out, and small values are parsed as numbers. Each reader
+ * checks every digit of its word, so a log is hex exactly when every reader accepts its word.
  */
 type WordReader = (text: string, start: number) => unknown;
 
@@ -157,15 +189,30 @@ function staticDecoderFor(event: AbiEvent): StaticEventDecoder | undefined {
   const wordAt = (text: string, start: number) => `0x${text.slice(start, start + 64)}`;
   const reader = (type: string): WordReader => {
     if (type === "address") {
-      // Consecutive logs mostly name the same few accounts and tokens: the last one is kept.
-      let lastDigits = "";
-      let lastAddress = "0x" as Address;
+      // Consecutive logs mostly name the same few accounts and tokens (a referrer, then none):
+      // the last two are kept. Their digits were checked when they were first read.
+      let digitsA = "";
+      let addressA = "0x" as Address;
+      let digitsB = "";
+      let addressB = "0x" as Address;
       return (text, start) => {
         if (!text.startsWith(ADDRESS_PAD, start)) throw new StaticDecodeError(`address word ${wordAt(text, start)} has high bits set`);
-        if (lastDigits !== "" && text.startsWith(lastDigits, start + 24)) return lastAddress;
-        lastDigits = text.slice(start + 24, start + 64);
-        lastAddress = getAddressCached(`0x${lastDigits}`);
-        return lastAddress;
+        if (digitsA !== "" && text.startsWith(digitsA, start + 24)) return addressA;
+        if (digitsB !== "" && text.startsWith(digitsB, start + 24)) {
+          const address = addressB;
+          digitsB = digitsA;
+          addressB = addressA;
+          digitsA = text.slice(start + 24, start + 64);
+          addressA = address;
+          return address;
+        }
+        const digits = text.slice(start + 24, start + 64);
+        const address = getAddressCached(`0x${digits}`); // refuses digits that are not hex (before they are kept)
+        digitsB = digitsA;
+        addressB = addressA;
+        digitsA = digits;
+        addressA = address;
+        return address;
       };
     }
     if (type === "bool") {
@@ -185,6 +232,7 @@ function staticDecoderFor(event: AbiEvent): StaticEventDecoder | undefined {
       const tail = ZERO_WORD.slice(size);
       return (text, start) => {
         if (!text.startsWith(tail, start + size)) throw new StaticDecodeError(`${type} word ${wordAt(text, start)} has bits past its size`);
+        if (!isHexRun(text, start, start + size)) throw new StaticDecodeError(`${type} word ${wordAt(text, start)} is not hex`);
         return `0x${text.slice(start, start + size)}`;
       };
     }
@@ -192,13 +240,19 @@ function staticDecoderFor(event: AbiEvent): StaticEventDecoder | undefined {
     const bits = Number(bitsText || 256);
     const max = 1n << BigInt(bits);
     const asNumber = bits <= 48;
+    /** The whole word as a bigint; its digits are checked first (BigInt alone would accept trailing blanks). */
+    const wordValue = (text: string, start: number): bigint => {
+      const digits = text.slice(start, start + 64);
+      if (!HEX_DIGITS.test(digits)) throw new StaticDecodeError(`${type} word 0x${digits} is not hex`);
+      return BigInt(`0x${digits}`);
+    };
     if (sign === "uint") {
       if (asNumber) {
         const limit = 2 ** bits;
         return (text, start) => {
           // 12 low hex digits hold 48 bits; every higher digit must be zero.
-          const value = text.startsWith(ABOVE_48_BITS, start) ? Number.parseInt(text.slice(start + 52, start + 64), 16) : Number.NaN;
-          if (!(value < limit)) throw new StaticDecodeError(`${type} word ${wordAt(text, start)} is out of range`);
+          const value = text.startsWith(ABOVE_48_BITS, start) ? hexNumber(text, start + 52, start + 64) : -1;
+          if (!(value >= 0 && value < limit)) throw new StaticDecodeError(`${type} word ${wordAt(text, start)} is out of range or not hex`);
           return value;
         };
       }
@@ -206,8 +260,12 @@ function staticDecoderFor(event: AbiEvent): StaticEventDecoder | undefined {
       const high = ZERO_WORD.slice(bits / 4);
       return (text, start) => {
         if (bits < 256 && !text.startsWith(high, start)) throw new StaticDecodeError(`${type} word ${wordAt(text, start)} is out of range`);
-        if (text.startsWith(ABOVE_52_BITS, start)) return BigInt(Number.parseInt(text.slice(start + 51, start + 64), 16));
-        const value = BigInt(wordAt(text, start));
+        if (text.startsWith(ABOVE_52_BITS, start)) {
+          const value = hexNumber(text, start + 51, start + 64);
+          if (value < 0) throw new StaticDecodeError(`${type} word ${wordAt(text, start)} is not hex`);
+          return BigInt(value);
+        }
+        const value = wordValue(text, start);
         if (value >= max) throw new StaticDecodeError(`${type} word ${wordAt(text, start)} is out of range`);
         return value;
       };
@@ -215,7 +273,7 @@ function staticDecoderFor(event: AbiEvent): StaticEventDecoder | undefined {
     const half = max >> 1n;
     const full = 1n << 256n;
     return (text, start) => {
-      let value = BigInt(wordAt(text, start));
+      let value = wordValue(text, start);
       if (value >= 1n << 255n) value -= full;
       if (value >= half || value < -half) throw new StaticDecodeError(`${type} word ${wordAt(text, start)} is out of range`);
       return asNumber ? Number(value) : value;
@@ -228,13 +286,14 @@ function staticDecoderFor(event: AbiEvent): StaticEventDecoder | undefined {
   return (topics, data) => {
     if (topics.length !== topicCount) throw new StaticDecodeError(`${topics.length} topics, ${event.name} has ${topicCount}`);
     if (data.length !== dataLength) throw new StaticDecodeError(`data of ${(data.length - 2) / 2} bytes, ${event.name} has ${plain.length * 32}`);
-    if (!HEX.test(data)) throw new StaticDecodeError(`data of ${event.name} is not hex`);
+    if (!data.startsWith("0x")) throw new StaticDecodeError(`data of ${event.name} does not start with 0x`);
     const args: Record<string, unknown> = {};
     for (let i = 0; i < indexed.length; i += 1) {
       const topic = topics[i + 1]!;
-      if (topic.length !== 66 || !HEX.test(topic)) throw new StaticDecodeError(`topic ${i + 1} of ${event.name} is not one hex word`);
+      if (topic.length !== 66 || !topic.startsWith("0x")) throw new StaticDecodeError(`topic ${i + 1} of ${event.name} is not one 0x-prefixed word`);
       args[indexed[i]!.name] = indexed[i]!.read(topic, 2);
     }
+    // Every reader checks the digits of its word: together they cover all of the data.
     for (let i = 0; i < plain.length; i += 1) args[plain[i]!.name] = plain[i]!.read(data, 2 + i * 64);
     return args;
   };

@@ -49,6 +49,9 @@ export class ChainReader {
   /** How view calls are batched; falls to single calls when the ledger has no multicall. */
   mode: ReconcileResult["mode"] = "multicall";
   readonly block: Hex;
+  private inFlight = 0;
+  /** Requests waiting for one in flight to end. */
+  private readonly queue: (() => void)[] = [];
   private readonly request: ReturnType<typeof rawRequest>;
   private readonly multicallSelector: Hex;
   private readonly override: Record<string, { code: Hex }>;
@@ -58,6 +61,8 @@ export class ChainReader {
     client: RpcClient,
     readonly ledger: Address,
     blockNumber: bigint,
+    /** Requests in flight at once, whoever sends them. Default: no limit. */
+    private readonly maxInFlight = Number.POSITIVE_INFINITY,
   ) {
     this.request = rawRequest(client);
     this.block = `0x${blockNumber.toString(16)}`;
@@ -76,9 +81,18 @@ export class ChainReader {
     this.override = { [ledger]: { code: SLOT_READER_RUNTIME } };
   }
 
+  /** Sends a request once fewer than `maxInFlight` of this reader's are in flight. */
   async send(method: string, params: unknown[]): Promise<unknown> {
     this.requests += 1;
-    return this.request({ method, params });
+    if (this.inFlight >= this.maxInFlight) await new Promise<void>((resolve) => this.queue.push(resolve)); // its slot is handed over
+    else this.inFlight += 1;
+    try {
+      return await this.request({ method, params });
+    } finally {
+      const next = this.queue.shift();
+      if (next) next();
+      else this.inFlight -= 1;
+    }
   }
 
   private async ethCall(data: Hex, override?: Record<string, { code: Hex }>): Promise<Hex> {

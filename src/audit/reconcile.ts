@@ -121,8 +121,8 @@ type ViewRead = { call: Hex; check: (result: Hex) => void };
 type WordRead = {
   /** The mapping keys, as joined 64-digit words (for the slot reader). */
   keys: string;
-  /** The view call that returns the same word. */
-  call: Hex;
+  /** The view call that returns the same word (encoded only when the views are used). */
+  call: () => Hex;
   /** Checks the word (64 lowercase hex digits). */
   check: (word: string) => void;
 };
@@ -183,7 +183,8 @@ const SAMPLE = 16;
  * if (result.differences.length > 0) process.exitCode = 4;
  */
 export async function reconcile(client: RpcClient, state: ReplayState, parameters: ReconcileParameters): Promise<ReconcileResult> {
-  const reader = new ChainReader(client, parameters.ledger, parameters.blockNumber);
+  const concurrency = Math.max(1, parameters.concurrency ?? 4);
+  const reader = new ChainReader(client, parameters.ledger, parameters.blockNumber, concurrency);
   const ledger = parameters.ledger;
   const orderReferences = parameters.orderReferences ?? "reserves";
   const prefetch = parameters.prefetched;
@@ -195,7 +196,6 @@ export async function reconcile(client: RpcClient, state: ReplayState, parameter
   const readsState = (s: SettlementState) => orderReferences === "all" || heldAReserve(s);
   const batchSize = parameters.batchSize ?? 500;
   const slotBatchSize = parameters.slotBatchSize ?? 2_000;
-  const concurrency = Math.max(1, parameters.concurrency ?? 4);
   const checked = { balances: 0, reserves: 0, pools: 0, released: 0, holdings: 0 };
 
   // Differences are collected with the position of their read, and listed in that order.
@@ -207,7 +207,12 @@ export async function reconcile(client: RpcClient, state: ReplayState, parameter
 
   // Balances: every account the events name, in every token the ledger handled.
   const accounts = new Map<string, Address>();
+  // Settlements name the same few payers and referrers again and again, mostly as the same
+  // strings: a spelling seen once is not lowered again.
+  const spellings = new Set<string>();
   const addAccount = (a: Address) => {
+    if (spellings.has(a)) return;
+    spellings.add(a);
     if (a !== zeroAddress) accounts.set(a.toLowerCase(), a);
   };
   for (const entry of state.balances.values()) addAccount(entry.account);
@@ -230,7 +235,7 @@ export async function reconcile(client: RpcClient, state: ReplayState, parameter
     const expectedWord = expected >= 0n ? pad(expected) : undefined; // a negative rebuilt balance never matches
     return {
       keys: keyWord(account) + keyWord(token),
-      call: reader.encode.balanceOf([account, token]),
+      call: () => reader.encode.balanceOf([account, token]),
       check: (w) => {
         if (w === expectedWord) return;
         const actual = BigInt(`0x${w}`);
@@ -256,7 +261,7 @@ export async function reconcile(client: RpcClient, state: ReplayState, parameter
   const closedWord = CLOSED_STATE.slice(2);
   const settlementRead = (s: SettlementState, order: number): WordRead => ({
     keys: keyWord(s.orderRef),
-    call: reader.encode.settlementState([s.orderRef]),
+    call: () => reader.encode.settlementState([s.orderRef]),
     // The record hash is computed when the answer is in, while the node works on the next request.
     check: (w) => {
       const held = !(s.closed || s.reserve === 0n);
@@ -350,7 +355,7 @@ export async function reconcile(client: RpcClient, state: ReplayState, parameter
   const runViews = (reads: readonly ViewRead[]) =>
     reader.callViews(reads.map((r) => r.call)).then((results) => results.forEach((result, i) => reads[i]!.check(result)));
   const runWordViews = (reads: readonly WordRead[]) =>
-    reader.callViews(reads.map((r) => r.call)).then((results) =>
+    reader.callViews(reads.map((r) => r.call())).then((results) =>
       results.forEach((result, i) => {
         if (result.length !== 66) throw new Error(`a one-word view answered ${result}`);
         reads[i]!.check(result.slice(2).toLowerCase());
@@ -363,45 +368,34 @@ export async function reconcile(client: RpcClient, state: ReplayState, parameter
 
   // The layout check: a spread sample read both ways must agree, with at least one non-zero word.
   const storage: ReconcileResult["storage"] = { balances: "views", reserves: "views", sampled: 0 };
-  const reasons: string[] = [];
   /** Settlement states read during the replay (by order reference key), when the reads succeeded. */
   let prefetched: ReadonlyMap<string, string> | undefined;
-  if (parameters.storageReads !== false && balanceCount + settlementCount > 0) {
+  const layoutCheck = async (): Promise<void> => {
+    if (parameters.storageReads === false || balanceCount + settlementCount === 0) return;
     const nonZero = [...state.balances.values()].filter((b) => b.amount > 0n);
     const balanceSample = spread(nonZero, nonZero.length, SAMPLE).map((b) => balanceRead(b.account, b.token, -1));
     const settlementSample = spread(state.settlements.values(), settlementCount, SAMPLE).map((s) => settlementRead(s, -1));
+    const asSample = (reads: WordRead[]) => reads.map((r) => ({ keys: r.keys, call: r.call() }));
     const [b, r, words] = await Promise.all([
-      reader.calibrate(LEDGER_STORAGE.balances, 2, balanceSample).catch(refused),
-      reader.calibrate(LEDGER_STORAGE.settlements, 1, settlementSample).catch(refused),
+      reader.calibrate(LEDGER_STORAGE.balances, 2, asSample(balanceSample)).catch(refused),
+      reader.calibrate(LEDGER_STORAGE.settlements, 1, asSample(settlementSample)).catch(refused),
       prefetch?.drain(),
     ]);
     prefetched = words;
     storage.balances = b.mode;
     storage.reserves = r.mode;
     storage.sampled = b.sampled + r.sampled;
+    const reasons: string[] = [];
     if (b.reason && balanceSample.length > 0) reasons.push(`balances: ${b.reason}`);
     if (r.reason && settlementSample.length > 0) reasons.push(`settlement states: ${r.reason}`);
-  }
-  if (reasons.length > 0) storage.fallbackReason = reasons.join("; ");
+    if (reasons.length > 0) storage.fallbackReason = reasons.join("; ");
+  };
 
   // ---------------------------------------------------------------- the reads
 
   type Job = () => Promise<void>;
-  function* jobs(): Generator<Job> {
-    for (const chunk of chunked(balanceReads(), storage.balances === "slots" ? slotBatchSize : batchSize)) {
-      yield storage.balances === "slots" ? () => runSlots(LEDGER_STORAGE.balances, 2, chunk) : () => runWordViews(chunk);
-    }
-    // Settlement states the prefetch read are checked as they come; the others are read here.
-    function* unreadSettlements(): Generator<WordRead> {
-      for (const read of settlementReads()) {
-        const w = storage.reserves === "slots" ? prefetched?.get(read.keys) : undefined;
-        if (w === undefined) yield read;
-        else read.check(w);
-      }
-    }
-    for (const chunk of chunked(unreadSettlements(), storage.reserves === "slots" ? slotBatchSize : batchSize)) {
-      yield storage.reserves === "slots" ? () => runSlots(LEDGER_STORAGE.settlements, 1, chunk) : () => runWordViews(chunk);
-    }
+  /** The reads the layout check does not decide: pools (views) and holdings. */
+  function* viewJobs(): Generator<Job> {
     for (const chunk of chunked(poolReads(), batchSize)) yield () => runViews(chunk);
     // Holdings: what the ledger really holds of each token, against the rebuilt total.
     let order = Number.MAX_SAFE_INTEGER - tokens.length; // after every other read
@@ -431,7 +425,27 @@ export async function reconcile(client: RpcClient, state: ReplayState, parameter
       };
     }
   }
-  await inPool(jobs(), concurrency, (job) => job());
+  /** Balances and settlement states, read as the layout check decided. */
+  function* wordJobs(): Generator<Job> {
+    for (const chunk of chunked(balanceReads(), storage.balances === "slots" ? slotBatchSize : batchSize)) {
+      yield storage.balances === "slots" ? () => runSlots(LEDGER_STORAGE.balances, 2, chunk) : () => runWordViews(chunk);
+    }
+    // Settlement states the prefetch read are checked as they come (their record hashes computed
+    // while the balances are read); the others are read here.
+    function* unreadSettlements(): Generator<WordRead> {
+      for (const read of settlementReads()) {
+        const w = storage.reserves === "slots" ? prefetched?.get(read.keys) : undefined;
+        if (w === undefined) yield read;
+        else read.check(w);
+      }
+    }
+    for (const chunk of chunked(unreadSettlements(), storage.reserves === "slots" ? slotBatchSize : batchSize)) {
+      yield storage.reserves === "slots" ? () => runSlots(LEDGER_STORAGE.settlements, 1, chunk) : () => runWordViews(chunk);
+    }
+  }
+  // The views go out with the layout check; balances and settlement states follow its answer. The
+  // reader keeps at most `concurrency` requests in flight across both.
+  await Promise.all([inPool(viewJobs(), concurrency, (job) => job()), layoutCheck().then(() => inPool(wordJobs(), concurrency, (job) => job()))]);
 
   found.sort((x, y) => x.order - y.order);
   if (prefetch) await prefetch.drain(); // (already drained unless the storage reads were off)

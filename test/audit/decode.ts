@@ -1,6 +1,6 @@
 import { expect } from "chai";
 import fc from "fast-check";
-import { toEventSelector, type AbiEvent, type Address, type Hex } from "viem";
+import { getAddress, toEventSelector, type AbiEvent, type Address, type Hex } from "viem";
 import { abiOf, eventsOf, type ContractRole } from "../../src/audit/abis";
 import { ConcordLogDecoder, UndecodableLogError } from "../../src/audit/fetch";
 
@@ -86,18 +86,32 @@ describe("audit decoding", function () {
           event: fc.constant(event),
           topics: fc.tuple(...indexed.map((i) => anyWord(i.type))),
           data: fc.tuple(...plain.map((i) => anyWord(i.type))),
-          damage: fc.constantFrom("none", "none", "none", "none", "short", "not hex"),
+          damage: fc.constantFrom("none", "none", "none", "none", "short", "not hex", "topic not hex"),
+          // Where a bad character goes (a share of the length) and which: blanks, which BigInt
+          // would trim, signs, letters past f, a non-ASCII digit.
+          at: fc.double({ min: 0, max: 1, maxExcluded: true, noNaN: true }),
+          bad: fc.constantFrom("g", " ", "\n", "x", "+", "-", "G", "\u0660", "é"),
         });
       });
       fc.assert(
-        fc.property(logs, ({ event, topics, data, damage }) => {
+        fc.property(logs, ({ event, topics, data, damage, at, bad }) => {
           let body = data.join("");
-          const damaged = damage !== "none" && body.length > 0; // an event without data has nothing to damage
+          let topicWords = [...topics];
+          const spoil = (text: string) => {
+            const i = Math.floor(at * text.length);
+            return `${text.slice(0, i)}${bad}${text.slice(i + 1)}`;
+          };
+          // An event without data (or without indexed parameters) has nothing of that kind to damage.
+          const damaged = damage === "topic not hex" ? topicWords.length > 0 : damage !== "none" && body.length > 0;
           if (damaged && damage === "short") body = body.slice(0, -2);
-          if (damaged && damage === "not hex") body = `${body.slice(0, -1)}g`;
+          if (damaged && damage === "not hex") body = spoil(body);
+          if (damaged && damage === "topic not hex") {
+            const which = Math.floor(at * topicWords.length);
+            topicWords = topicWords.map((t, i) => (i === which ? spoil(t) : t));
+          }
           const log = {
             address: ADDRESSES[role].toLowerCase(),
-            topics: [toEventSelector(event), ...topics.map((t) => `0x${t}` as Hex)],
+            topics: [toEventSelector(event), ...topicWords.map((t) => `0x${t}` as Hex)],
             data: `0x${body}` as Hex,
             blockNumber: "0x10" as Hex,
             blockHash: `0x${"ab".repeat(32)}` as Hex,
@@ -113,11 +127,41 @@ describe("audit decoding", function () {
             expect(got, event.name).to.have.property("args");
             expect(got, event.name).to.deep.equal(outcome(reference, log));
           } else {
-            expect(got, `${event.name} ${damage} ${JSON.stringify([topics, data])}`).to.deep.equal({ refused: true });
+            expect(got, `${event.name} ${damage} ${JSON.stringify([topicWords, body])}`).to.deep.equal({ refused: true });
           }
         }),
-        { numRuns: 600 },
+        { numRuns: 1_000 },
       );
     });
   }
+});
+
+describe("audit decoding: remembered addresses", function () {
+  const settled = eventsOf(abiOf("ledger")).find((e) => e.name === "Settled")!;
+  const word = (hex: string) => hex.padStart(64, "0");
+  const log = (referrer: string) => ({
+    address: ADDRESSES.ledger.toLowerCase(),
+    topics: [toEventSelector(settled), `0x${"11".repeat(32)}`, `0x${word("1")}`, `0x${word("aa".repeat(20))}`] as Hex[],
+    // version, token, gross, referrer, referralFee, reserve, releaseAt
+    data: `0x${[word("1"), word("bb".repeat(20)), word("3e8"), referrer, word("0"), word("0"), word("0")].join("")}` as Hex,
+    blockNumber: "0x10" as Hex,
+    blockHash: `0x${"ab".repeat(32)}` as Hex,
+    transactionHash: `0x${"cd".repeat(32)}` as Hex,
+    transactionIndex: "0x0" as Hex,
+    logIndex: "0x0" as Hex,
+  });
+
+  it("alternating referrers decode to their own addresses, and a refused address is refused every time", function () {
+    const decoder = new ConcordLogDecoder(ADDRESSES);
+    const a = word("12".repeat(20));
+    const b = word("0");
+    const c = word("34".repeat(20));
+    const seen = [a, b, a, b, c, a, c, b].map((w) => decoder.decode(log(w)).args.referrer);
+    expect(seen).to.deep.equal(
+      [a, b, a, b, c, a, c, b].map((w) => getAddress(`0x${w.slice(24)}`)),
+    );
+    const bad = word(`${"12".repeat(19)}1g`);
+    for (let i = 0; i < 3; i += 1) expect(() => decoder.decode(log(bad))).to.throw(UndecodableLogError);
+    expect(decoder.decode(log(a)).args.referrer).to.equal(getAddress(`0x${a.slice(24)}`));
+  });
 });

@@ -178,6 +178,32 @@ describe("audit storage reads", function () {
       expect(result.differences).to.deep.equal([]);
     });
 
+    it("keeps at most `concurrency` requests in flight, the views sent beside the layout check included", async function () {
+      const { history, state, blockNumber } = await loadFixture(richHistoryFixture);
+      for (const concurrency of [1, 2]) {
+        let inFlight = 0;
+        let most = 0;
+        let requests = 0;
+        const client = interceptingClient(async (r, forward) => {
+          requests += 1;
+          inFlight += 1;
+          most = Math.max(most, inFlight);
+          try {
+            await new Promise((resolve) => setTimeout(resolve, 2)); // every answer takes a while
+            return await forward(r);
+          } finally {
+            inFlight -= 1;
+          }
+        });
+        const result = await reconcile(client, state, { ledger: history.addresses.ledger, blockNumber, concurrency, slotBatchSize: 4, batchSize: 4 });
+        expect(result.differences).to.deep.equal([]);
+        expect(result.storage).to.include({ balances: "slots", reserves: "slots" });
+        expect(requests, `concurrency ${concurrency}`).to.equal(result.requests);
+        expect(requests).to.be.greaterThan(6);
+        expect(most, `concurrency ${concurrency}`).to.equal(concurrency);
+      }
+    });
+
     it("halves a slot chunk the node refuses for gas, and reads every word", async function () {
       const { history, state, blockNumber } = await loadFixture(richHistoryFixture);
       // The two sample reads pass; after them, a node that runs out of gas above 3 words a call.
