@@ -2,7 +2,7 @@ import { expect } from "chai";
 import { ethers } from "hardhat";
 import fc from "fast-check";
 import { loadFixture, time } from "@nomicfoundation/hardhat-network-helpers";
-import { computeSplit, splitAmongParties } from "../src/sdk/split";
+import { SplitInputError, computeSplit, prepareSplit, splitAmongParties, splitPrepared } from "../src/sdk/split";
 import { DAY, ETH, ReferrerPolicy, activateWithSignatures, deployConcord, makeTerms, type TermsInput } from "./helpers/concord";
 
 /** Random shares (count parts, each >= 1) summing to exactly 10,000. */
@@ -214,5 +214,40 @@ describe("Split rule (property tests against the contract)", function () {
         { numRuns: 40 },
       );
     });
+  });
+});
+
+describe("Split rule, prepared once for many amounts", function () {
+  it("splits every amount as computeSplit does, and keeps its own copy of the terms", function () {
+    fc.assert(
+      fc.property(termsArb, fc.array(fc.bigInt({ min: 1n, max: 2n ** 100n }), { minLength: 1, maxLength: 6 }), fc.boolean(), (input, grosses, withReferrer) => {
+        const terms = { shares: [...input.shares], referralFeeBps: input.referralFeeBps, reserveBps: input.reserveBps, dustPartyIndex: input.dustSeed % input.shares.length };
+        const prepared = prepareSplit(terms);
+        const expected = grosses.map((gross) => computeSplit(terms, gross, withReferrer));
+        terms.shares.fill(1); // the caller's terms change afterwards: the prepared split does not
+        expect(grosses.map((gross) => splitPrepared(prepared, gross, withReferrer))).to.deep.equal(expected);
+      }),
+      { numRuns: 300 },
+    );
+  });
+
+  it("refuses what computeSplit refuses, with the same message", function () {
+    const bad = [
+      { shares: [5_000, 4_000], referralFeeBps: 0, reserveBps: 0, dustPartyIndex: 0 }, // sums to 9,000
+      { shares: [5_000, 5_000], referralFeeBps: 0, reserveBps: 0, dustPartyIndex: 2 }, // no party 2
+      { shares: [10_000, 0], referralFeeBps: 0, reserveBps: 0, dustPartyIndex: 0 }, // a zero share
+    ];
+    for (const terms of bad) {
+      let message = "";
+      try {
+        computeSplit(terms, 100n, false);
+      } catch (error) {
+        message = (error as Error).message;
+      }
+      expect(message, JSON.stringify(terms)).to.not.equal("");
+      expect(() => prepareSplit(terms)).to.throw(SplitInputError, message);
+    }
+    const good = prepareSplit({ shares: [10_000], referralFeeBps: 0, reserveBps: 0, dustPartyIndex: 0 });
+    expect(() => splitPrepared(good, 0n, false)).to.throw(SplitInputError, /gross amount is 0/);
   });
 });

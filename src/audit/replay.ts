@@ -5,7 +5,7 @@
  * re-implemented here.
  */
 import { zeroAddress, type Address, type Hex } from "viem";
-import { computeSplit, distributionUnit, partyShare, splitNet, type SplitTerms } from "../sdk/split";
+import { distributionUnit, partyShare, prepareSplit, splitNet, splitPrepared, type PreparedSplit } from "../sdk/split";
 import type { Party, Terms } from "../sdk/terms";
 import type { ConcordLog, EventRef } from "./fetch";
 
@@ -139,13 +139,30 @@ const balanceKey = (account: Address, token: Address): string => `${account.toLo
 
 const ZERO_ORDER_REF = `0x${"0".repeat(64)}`;
 
-/** The split rule's view of a version's terms, built once per terms object. */
-const splitTerms = new WeakMap<TermsValue, SplitTerms>();
-function splitTermsOf(terms: TermsValue): SplitTerms {
-  let out = splitTerms.get(terms);
+/**
+ * Whether two spellings name the same address, letter case aside (decoded addresses share one
+ * spelling, so most answers come from the first comparison or the first differing digit).
+ */
+function sameAddress(a: string, b: string): boolean {
+  if (a === b) return true;
+  if (a.length !== b.length) return false;
+  for (let i = 0; i < a.length; i += 1) {
+    const x = a.charCodeAt(i);
+    const y = b.charCodeAt(i);
+    if (x === y) continue;
+    const lower = x | 0x20;
+    if (lower !== (y | 0x20) || lower < 0x61 || lower > 0x7a) return false; // only letters differ by case
+  }
+  return true;
+}
+
+/** The split rule's view of a version's terms, checked and prepared once per terms object. */
+const preparedSplits = new WeakMap<TermsValue, PreparedSplit>();
+function preparedSplitOf(terms: TermsValue): PreparedSplit {
+  let out = preparedSplits.get(terms);
   if (!out) {
-    out = { shares: terms.parties.map((p) => p.shareBps), referralFeeBps: terms.referralFeeBps, reserveBps: terms.reserveBps, dustPartyIndex: terms.dustPartyIndex };
-    splitTerms.set(terms, out);
+    out = prepareSplit({ shares: terms.parties.map((p) => p.shareBps), referralFeeBps: terms.referralFeeBps, reserveBps: terms.reserveBps, dustPartyIndex: terms.dustPartyIndex });
+    preparedSplits.set(terms, out);
   }
   return out;
 }
@@ -199,6 +216,9 @@ export class ReplayState {
   lastEvent: EventRef | undefined;
   private pendingNested: PendingNested[] = [];
   private readonly totalsBySpelling = new Map<string, TokenTotals & { token: Address }>();
+  /** Pools by token, agreement and version, and balances by token and account, under the spellings the events used (the maps above are keyed in lower case). */
+  private readonly poolsBySpelling = new Map<string, Map<bigint, Map<number, PoolState>>>();
+  private readonly balancesBySpelling = new Map<string, Map<string, BalanceState & { account: Address; token: Address }>>();
 
   /** Applies every log of a batch, in order. */
   applyBatch(logs: readonly ConcordLog[]): void {
@@ -483,7 +503,8 @@ export class ReplayState {
     totals.holdings += gross;
 
     if (orderRef === ZERO_ORDER_REF) this.violate("unique-order-reference", "settlement with a zero order reference", event, token);
-    if (this.settlements.has(orderRef)) {
+    const settledBefore = this.settlements.has(orderRef);
+    if (settledBefore) {
       this.violate("unique-order-reference", `order reference ${orderRef} settled twice`, event, token);
     }
     const agreement = this.agreements.get(agreementId);
@@ -501,7 +522,7 @@ export class ReplayState {
 
     const hasReferrer = referrer !== zeroAddress;
     // Single attribution: one referrer, never the payer, allowed by the version's policy.
-    if (hasReferrer && referrer.toLowerCase() === payer.toLowerCase()) {
+    if (hasReferrer && sameAddress(referrer, payer)) {
       this.violate("single-attribution", `settlement ${orderRef}: payer ${payer} is its own referrer`, event, token, payer);
     }
     if (!hasReferrer && referralFee !== 0n) {
@@ -514,11 +535,11 @@ export class ReplayState {
       if (hasReferrer) {
         if (terms.referrerPolicy === 0) {
           this.violate("single-attribution", `settlement ${orderRef}: version ${version} allows no referrer, ${referrer} was paid`, event, token, referrer);
-        } else if (terms.referrerPolicy === 2 && !terms.referrers.some((r) => r.toLowerCase() === referrer.toLowerCase())) {
+        } else if (terms.referrerPolicy === 2 && !terms.referrers.some((r) => sameAddress(r, referrer))) {
           this.violate("single-attribution", `settlement ${orderRef}: referrer ${referrer} is not on version ${version}'s allowlist`, event, token, referrer);
         }
       }
-      const split = computeSplit(splitTermsOf(terms), gross, hasReferrer);
+      const split = splitPrepared(preparedSplitOf(terms), gross, hasReferrer);
       if (split.referralFee !== referralFee) {
         this.violate(
           referralFee > split.referralFee ? "single-attribution" : "exactness",
@@ -540,7 +561,8 @@ export class ReplayState {
         this.violate("exactness", `settlement ${orderRef}: fee ${referralFee} + reserve ${reserve} exceed gross ${gross}`, event, token);
       } else {
         ({ distributable, dust } = splitNet(net, v.unit));
-        const credited = split.credits.reduce((sum, credit) => sum + credit, 0n);
+        let credited = 0n;
+        for (const credit of split.credits) credited += credit;
         if (referralFee + reserve + credited !== gross) {
           this.violate("exactness", `settlement ${orderRef}: fee + reserve + credits = ${referralFee + reserve + credited}, gross ${gross}`, event, token);
         }
@@ -557,7 +579,7 @@ export class ReplayState {
     totals.undistributed += distributable + dust;
     touch(pool.provenance, event);
     totals.heldReserves += reserve;
-    if (!this.settlements.has(orderRef)) {
+    if (!settledBefore) {
       this.settlements.set(orderRef, {
         orderRef,
         agreementId,
@@ -742,11 +764,17 @@ export class ReplayState {
   }
 
   private credit(account: Address, token: Address, amount: bigint, event: EventRef): void {
-    const key = balanceKey(account, token);
-    let entry = this.balances.get(key);
+    let byAccount = this.balancesBySpelling.get(token);
+    let entry = byAccount?.get(account);
     if (!entry) {
-      entry = { account, token, amount: 0n, provenance: { count: 0, recent: [] } };
-      this.balances.set(key, entry);
+      const key = balanceKey(account, token);
+      entry = this.balances.get(key);
+      if (!entry) {
+        entry = { account, token, amount: 0n, provenance: { count: 0, recent: [] } };
+        this.balances.set(key, entry);
+      }
+      if (!byAccount) this.balancesBySpelling.set(token, (byAccount = new Map()));
+      byAccount.set(account, entry);
     }
     entry.amount += amount;
     touch(entry.provenance, event);
@@ -757,6 +785,10 @@ export class ReplayState {
   }
 
   private poolFor(agreementId: bigint, version: number, token: Address, parties: number): PoolState {
+    // Most events name a pool seen before, under the same token spelling: found without a key string.
+    const byAgreement = this.poolsBySpelling.get(token)?.get(agreementId);
+    const seen = byAgreement?.get(version);
+    if (seen) return seen;
     const key = poolKey(agreementId, version, token);
     let pool = this.pools.get(key);
     if (!pool) {
@@ -771,6 +803,11 @@ export class ReplayState {
       };
       this.pools.set(key, pool);
     }
+    let byToken = this.poolsBySpelling.get(token);
+    if (!byToken) this.poolsBySpelling.set(token, (byToken = new Map()));
+    let versions = byToken.get(agreementId);
+    if (!versions) byToken.set(agreementId, (versions = new Map()));
+    versions.set(version, pool);
     return pool;
   }
 

@@ -23,7 +23,7 @@ export { AGREEMENT_STATUS_NAMES, AgreementStatus, LIMITS, ReferrerPolicy, buildT
 export type { BuildTermsParameters, Party, PartyInput, Terms } from "./terms";
 export { concordDomain, consentTypes, getConsentTypedData, getTerminationTypedData, hashTerms, terminationTypes } from "./typedData";
 export type { ConsentMessage } from "./typedData";
-export { computeSplit, distributionUnit, partyShare, splitAmongParties, splitNet, SplitInputError, TOTAL_BPS } from "./split";
+export { computeSplit, distributionUnit, partyShare, prepareSplit, splitAmongParties, splitNet, splitPrepared, SplitInputError, TOTAL_BPS, type PreparedSplit } from "./split";
 export type { Split, SplitTerms } from "./split";
 
 // Writing: simulate, send, wait, decode

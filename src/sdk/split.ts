@@ -17,7 +17,7 @@ export type SplitTerms = {
   readonly dustPartyIndex: number;
 };
 
-/** The exact split of one settlement"s gross amount. */
+/** The exact split of one settlement's gross amount. */
 export type Split = {
   readonly gross: bigint;
   /** Paid to the referrer; zero without one. */
@@ -30,7 +30,7 @@ export type Split = {
   readonly distributable: bigint;
   /** net % unit, credited to the dust party. */
   readonly dust: bigint;
-  /** Each party"s credit, dust included for the dust party; sums to `net`. */
+  /** Each party's credit, dust included for the dust party; sums to `net`. */
   readonly credits: readonly bigint[];
 };
 
@@ -46,7 +46,7 @@ function gcd(a: number, b: number): number {
 
 /**
  * The distribution unit of a share list: 10,000 / gcd(shares). Net amounts are split in whole
- * units so that every party"s credit is exact.
+ * units so that every party's credit is exact.
  */
 export function distributionUnit(shares: readonly number[]): bigint {
   if (shares.length === 0) throw new SplitInputError("terms have no parties");
@@ -71,9 +71,52 @@ export function splitNet(net: bigint, unit: bigint): { distributable: bigint; du
   return { distributable: net - dust, dust };
 }
 
-/** A party"s exact entitlement from a pool"s distributable total (SplitMath.partyShare). */
+/** A party's exact entitlement from a pool's distributable total (SplitMath.partyShare). */
 export function partyShare(distributable: bigint, shareBps: number): bigint {
   return (distributable * BigInt(shareBps)) / TOTAL_BPS;
+}
+
+/**
+ * Terms checked once and turned into what the split rule computes with: for splitting many
+ * amounts under the same terms (a replay of every settlement) without checking them again.
+ * Holds its own copy of the shares, so later changes to the terms given do not reach it.
+ */
+export type PreparedSplit = {
+  readonly unit: bigint;
+  readonly shares: readonly bigint[];
+  readonly referralFeeBps: bigint;
+  readonly reserveBps: bigint;
+  readonly dustPartyIndex: number;
+};
+
+/** Checks `terms` and prepares them for {@link splitPrepared}; throws {@link SplitInputError} as {@link computeSplit} does. */
+export function prepareSplit(terms: SplitTerms): PreparedSplit {
+  if (terms.dustPartyIndex < 0 || terms.dustPartyIndex >= terms.shares.length) {
+    throw new SplitInputError(`dust party index ${terms.dustPartyIndex} is out of range for ${terms.shares.length} parties`);
+  }
+  const unit = distributionUnit(terms.shares);
+  return Object.freeze({
+    unit,
+    shares: Object.freeze(terms.shares.map((share) => BigInt(share))),
+    referralFeeBps: BigInt(terms.referralFeeBps),
+    reserveBps: BigInt(terms.reserveBps),
+    dustPartyIndex: terms.dustPartyIndex,
+  });
+}
+
+/** {@link computeSplit} under terms already prepared by {@link prepareSplit}. */
+export function splitPrepared(prepared: PreparedSplit, gross: bigint, hasReferrer: boolean): Split {
+  if (gross <= 0n) throw new SplitInputError(`gross amount is ${gross}; it must be positive`);
+  const referralFee = hasReferrer ? (gross * prepared.referralFeeBps) / TOTAL_BPS : 0n;
+  const reserve = (gross * prepared.reserveBps) / TOTAL_BPS;
+  const net = gross - referralFee - reserve;
+  const dust = net % prepared.unit;
+  const distributable = net - dust;
+  const credits = new Array<bigint>(prepared.shares.length);
+  for (let index = 0; index < credits.length; index += 1) {
+    credits[index] = (distributable * prepared.shares[index]!) / TOTAL_BPS + (index === prepared.dustPartyIndex ? dust : 0n);
+  }
+  return { gross, referralFee, reserve, net, distributable, dust, credits };
 }
 
 /**
@@ -85,23 +128,12 @@ export function partyShare(distributable: bigint, shareBps: number): bigint {
  */
 export function computeSplit(terms: SplitTerms, gross: bigint, hasReferrer: boolean): Split {
   if (gross <= 0n) throw new SplitInputError(`gross amount is ${gross}; it must be positive`);
-  if (terms.dustPartyIndex < 0 || terms.dustPartyIndex >= terms.shares.length) {
-    throw new SplitInputError(`dust party index ${terms.dustPartyIndex} is out of range for ${terms.shares.length} parties`);
-  }
-  const unit = distributionUnit(terms.shares);
-  const referralFee = hasReferrer ? (gross * BigInt(terms.referralFeeBps)) / TOTAL_BPS : 0n;
-  const reserve = (gross * BigInt(terms.reserveBps)) / TOTAL_BPS;
-  const net = gross - referralFee - reserve;
-  const { distributable, dust } = splitNet(net, unit);
-  const credits = terms.shares.map(
-    (share, index) => partyShare(distributable, share) + (index === terms.dustPartyIndex ? dust : 0n),
-  );
-  return { gross, referralFee, reserve, net, distributable, dust, credits };
+  return splitPrepared(prepareSplit(terms), gross, hasReferrer);
 }
 
 /**
- * Splits a released reserve (or a nested agreement"s incoming share) among parties: the same
- * unit rule as a settlement"s net amount.
+ * Splits a released reserve (or a nested agreement's incoming share) among parties: the same
+ * unit rule as a settlement's net amount.
  */
 export function splitAmongParties(terms: Pick<SplitTerms, "shares" | "dustPartyIndex">, amount: bigint): bigint[] {
   const unit = distributionUnit(terms.shares);

@@ -5,6 +5,8 @@ import { createPublicClient, custom, type Address } from "viem";
 import { ConcordLogDecoder, fetchConcordLogs, type ConcordLog } from "../../src/audit/fetch";
 import { ReplayState } from "../../src/audit/replay";
 import { ETH } from "../helpers/concord";
+
+const ZERO = "0x0000000000000000000000000000000000000000";
 import { buildRichHistory } from "./history";
 
 describe("audit replay", function () {
@@ -168,6 +170,29 @@ describe("audit replay", function () {
       const negative = state.violations.find((v) => v.law === "no-negative-balance")!;
       expect(negative.account).to.equal(seen.find((l) => l.eventName === "Withdrawn")!.args.account);
       expect(negative.event.eventName).to.equal("Withdrawn");
+    });
+
+    it("rebuilds the same state when events spell the same addresses in other letter cases", async function () {
+      const fixture = await loadFixture(richHistoryFixture);
+      const { state, seen } = await replayAll(fixture);
+      // Every other event names its accounts and tokens in lower case, every third in upper case.
+      const respell = (args: Readonly<Record<string, unknown>>, i: number) =>
+        Object.fromEntries(
+          Object.entries(args).map(([k, v]) => [k, typeof v === "string" && /^0x[0-9a-fA-F]{40}$/.test(v) ? (i % 3 === 0 ? `0x${v.slice(2).toUpperCase()}` : i % 2 === 0 ? v.toLowerCase() : v) : v]),
+        );
+      const mixed = new ReplayState();
+      seen.forEach((log, i) => mixed.apply({ ...log, args: respell(log.args, i) }));
+      mixed.finish();
+      expect(mixed.violations).to.deep.equal([]);
+      const amounts = (s: ReplayState) => [...s.balances].map(([key, b]) => [key, b.amount, b.provenance.count]);
+      expect(amounts(mixed)).to.deep.equal(amounts(state));
+      const pools = (s: ReplayState) => [...s.pools].map(([key, p]) => [key, p.distributable, p.dust, p.released, p.provenance.count]);
+      expect(pools(mixed)).to.deep.equal(pools(state));
+      // A payer named as its own referrer in another case is still its own referrer.
+      const settled = seen.find((l) => l.eventName === "Settled" && l.args.referrer !== ZERO)!;
+      const selfReferred = new ReplayState();
+      for (const log of seen) selfReferred.apply(log === settled ? { ...log, args: { ...log.args, referrer: (log.args.payer as string).toLowerCase() } } : log);
+      expect(selfReferred.violations.map((v) => v.message)).to.include.members([`settlement ${settled.args.orderRef as string}: payer ${settled.args.payer as string} is its own referrer`]);
     });
 
     it("reports a replayed order reference", async function () {
