@@ -178,10 +178,12 @@ export class ChainReader {
  * const result = await reconcile(client, state, { ledger, blockNumber: toBlock, prefetched });
  */
 export class SettlementPrefetch {
-  private pending: string[] = [];
-  private readonly words = new Map<string, string>();
+  /** Order references queued for the next chunk, as the events spell them. */
+  private pending: Hex[] = [];
+  /** The words read, by order reference as the events spell it. */
+  private readonly words = new Map<Hex, string>();
   /** Chunks waiting for a request slot, and the requests in flight. */
-  private readonly waiting: string[][] = [];
+  private readonly waiting: Hex[][] = [];
   private inFlight = 0;
   private readonly settled: Promise<void>[] = [];
   private error: unknown;
@@ -212,26 +214,26 @@ export class SettlementPrefetch {
     const all = this.orderReferences === "all";
     for (const log of logs) {
       if (log.eventName === "Settled" && log.contract === "ledger" && (all || (log.args.reserve as bigint) > 0n)) {
-        this.pending.push(keyWord(log.args.orderRef as Hex));
+        this.pending.push(log.args.orderRef as Hex);
       }
     }
     while (this.pending.length >= this.chunkSize) this.enqueue(this.pending.splice(0, this.chunkSize));
   }
 
-  private enqueue(keys: string[]): void {
-    this.waiting.push(keys);
+  private enqueue(orderRefs: Hex[]): void {
+    this.waiting.push(orderRefs);
     this.pump();
   }
 
   /** Sends waiting chunks while fewer than `concurrency` requests are in flight. */
   private pump(): void {
     while (this.inFlight < this.concurrency && this.waiting.length > 0 && this.error === undefined) {
-      const keys = this.waiting.shift()!;
+      const orderRefs = this.waiting.shift()!;
       this.inFlight += 1;
       this.settled.push(
-        this.reader.readSlotsSplitting(LEDGER_STORAGE.settlements, 1, keys).then(
+        this.reader.readSlotsSplitting(LEDGER_STORAGE.settlements, 1, orderRefs.map(keyWord)).then(
           (words) => {
-            for (let i = 0; i < keys.length; i += 1) this.words.set(keys[i]!, words[i]!);
+            for (let i = 0; i < orderRefs.length; i += 1) this.words.set(orderRefs[i]!, words[i]!);
             this.inFlight -= 1;
             this.pump();
           },
@@ -244,8 +246,8 @@ export class SettlementPrefetch {
     }
   }
 
-  /** Reads what is still queued; the words by order reference key, or undefined after a failed read. */
-  async drain(): Promise<ReadonlyMap<string, string> | undefined> {
+  /** Reads what is still queued; the words by order reference (as the events spell it), or undefined after a failed read. */
+  async drain(): Promise<ReadonlyMap<Hex, string> | undefined> {
     if (!this.drained) {
       this.drained = true;
       if (this.pending.length > 0) this.enqueue(this.pending.splice(0));

@@ -259,44 +259,35 @@ export async function reconcile(client: RpcClient, state: ReplayState, parameter
   }
 
   const closedWord = CLOSED_STATE.slice(2);
+  /** A settlement's stored state (64 hex digits) against the rebuilt one: its record hash while a reserve is held, else CLOSED. */
+  const checkSettlement = (s: SettlementState, order: number, w: string): void => {
+    const held = !(s.closed || s.reserve === 0n);
+    if (!held && w === closedWord) return;
+    const expected = held ? hashSettlementRecord(s) : CLOSED_STATE;
+    if (w === expected.slice(2)) return;
+    const actual = `0x${w}` as Hex;
+    differ(
+      order,
+      {
+        kind: "reserve",
+        account: s.payer,
+        token: s.token,
+        expected,
+        actual,
+        agreementId: s.agreementId,
+        version: s.version,
+        orderRef: s.orderRef,
+        message: `order ${s.orderRef}: rebuilt ${s.closed ? "closed" : `reserve ${s.reserve} held until ${s.releaseAt}`}, the ledger stores ${actual === CLOSED_STATE ? "closed" : actual}`,
+      },
+      { count: s.events.length, recent: s.events },
+    );
+  };
   const settlementRead = (s: SettlementState, order: number): WordRead => ({
     keys: keyWord(s.orderRef),
     call: () => reader.encode.settlementState([s.orderRef]),
     // The record hash is computed when the answer is in, while the node works on the next request.
-    check: (w) => {
-      const held = !(s.closed || s.reserve === 0n);
-      if (!held && w === closedWord) return;
-      const expected = held ? hashSettlementRecord(s) : CLOSED_STATE;
-      if (w === expected.slice(2)) return;
-      const actual = `0x${w}` as Hex;
-      differ(
-        order,
-        {
-          kind: "reserve",
-          account: s.payer,
-          token: s.token,
-          expected,
-          actual,
-          agreementId: s.agreementId,
-          version: s.version,
-          orderRef: s.orderRef,
-          message: `order ${s.orderRef}: rebuilt ${s.closed ? "closed" : `reserve ${s.reserve} held until ${s.releaseAt}`}, the ledger stores ${actual === CLOSED_STATE ? "closed" : actual}`,
-        },
-        { count: s.events.length, recent: s.events },
-      );
-    },
+    check: (w) => checkSettlement(s, order, w),
   });
-  function* settlementReads(): Generator<WordRead> {
-    let order = settlementOrder;
-    for (const s of state.settlements.values()) {
-      if (readsState(s)) {
-        checked.reserves += 1;
-        yield settlementRead(s, order);
-      }
-      order += 1;
-    }
-  }
-
   function* poolReads(): Generator<ViewRead> {
     let order = viewOrder;
     for (const pool of state.pools.values()) {
@@ -368,8 +359,8 @@ export async function reconcile(client: RpcClient, state: ReplayState, parameter
 
   // The layout check: a spread sample read both ways must agree, with at least one non-zero word.
   const storage: ReconcileResult["storage"] = { balances: "views", reserves: "views", sampled: 0 };
-  /** Settlement states read during the replay (by order reference key), when the reads succeeded. */
-  let prefetched: ReadonlyMap<string, string> | undefined;
+  /** Settlement states read during the replay (by order reference), when the reads succeeded. */
+  let prefetched: ReadonlyMap<Hex, string> | undefined;
   const layoutCheck = async (): Promise<void> => {
     if (parameters.storageReads === false || balanceCount + settlementCount === 0) return;
     const nonZero = [...state.balances.values()].filter((b) => b.amount > 0n);
@@ -433,10 +424,15 @@ export async function reconcile(client: RpcClient, state: ReplayState, parameter
     // Settlement states the prefetch read are checked as they come (their record hashes computed
     // while the balances are read); the others are read here.
     function* unreadSettlements(): Generator<WordRead> {
-      for (const read of settlementReads()) {
-        const w = storage.reserves === "slots" ? prefetched?.get(read.keys) : undefined;
-        if (w === undefined) yield read;
-        else read.check(w);
+      const words = storage.reserves === "slots" ? prefetched : undefined;
+      let order = settlementOrder;
+      for (const s of state.settlements.values()) {
+        const position = order++;
+        if (!readsState(s)) continue;
+        checked.reserves += 1;
+        const w = words?.get(s.orderRef);
+        if (w === undefined) yield settlementRead(s, position);
+        else checkSettlement(s, position, w);
       }
     }
     for (const chunk of chunked(unreadSettlements(), storage.reserves === "slots" ? slotBatchSize : batchSize)) {
