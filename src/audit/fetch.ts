@@ -306,6 +306,12 @@ export class ConcordLogDecoder {
   private readonly roleByAddress = new Map<string, ContractRole>();
   private readonly addresses_: Address[] = [];
   private lastBlockText = "";
+  /** The last log's address and topic0 as the node spelled them, and what they resolved to. */
+  private lastAddressText = "";
+  private lastRole: ContractRole = "ledger";
+  private lastAddress = "0x" as Address;
+  private lastTopic0 = "";
+  private lastEntry: DecoderEntry | undefined;
   private lastBlock = 0n;
 
   /** `viemOnly` decodes every event with `decodeEventLog` (the reference the fast path is tested against). */
@@ -350,21 +356,35 @@ export class ConcordLogDecoder {
     const transactionIndex = Number(raw.transactionIndex);
     const logIndex = Number(raw.logIndex);
     const topic0 = raw.topics[0] ?? "0x";
-    let role = this.roleByAddress.get(raw.address);
-    if (!role) {
-      role = this.roleByAddress.get(raw.address.toLowerCase());
+    // Runs of logs come from one contract and are mostly one event: a string comparison with the
+    // last log's spelling stands in for the map lookups.
+    if (raw.address !== this.lastAddressText) {
+      let role = this.roleByAddress.get(raw.address);
       if (!role) {
-        throw new UndecodableLogError(`log ${blockNumber}:${logIndex} comes from ${raw.address}, not a Concord address`, { blockNumber, transactionIndex, logIndex, address: raw.address, topic0 });
+        role = this.roleByAddress.get(raw.address.toLowerCase());
+        if (!role) {
+          throw new UndecodableLogError(`log ${blockNumber}:${logIndex} comes from ${raw.address}, not a Concord address`, { blockNumber, transactionIndex, logIndex, address: raw.address, topic0 });
+        }
+        this.roleByAddress.set(raw.address, role);
       }
-      this.roleByAddress.set(raw.address, role);
+      this.lastAddressText = raw.address;
+      this.lastRole = role;
+      this.lastAddress = getAddressCached(raw.address);
+      this.lastTopic0 = "";
     }
-    const topics = this.byRole.get(role);
-    const entry = topics?.get(topic0) ?? topics?.get(topic0.toLowerCase());
+    const role = this.lastRole;
+    let entry = topic0 === this.lastTopic0 ? this.lastEntry : undefined;
     if (!entry) {
-      throw new UndecodableLogError(
-        `log ${blockNumber}:${logIndex} from the ${role} at ${raw.address} has unknown topic0 ${topic0}`,
-        { blockNumber, transactionIndex, logIndex, address: raw.address, topic0 },
-      );
+      const topics = this.byRole.get(role);
+      entry = topics?.get(topic0) ?? topics?.get(topic0.toLowerCase());
+      if (!entry) {
+        throw new UndecodableLogError(
+          `log ${blockNumber}:${logIndex} from the ${role} at ${raw.address} has unknown topic0 ${topic0}`,
+          { blockNumber, transactionIndex, logIndex, address: raw.address, topic0 },
+        );
+      }
+      this.lastTopic0 = topic0;
+      this.lastEntry = entry;
     }
     let args: unknown;
     try {
@@ -384,7 +404,7 @@ export class ConcordLogDecoder {
       transactionIndex,
       logIndex,
       transactionHash: raw.transactionHash,
-      address: getAddressCached(raw.address),
+      address: this.lastAddress,
       contract: role,
       eventName: entry.event.name,
       args: args as Record<string, unknown>,

@@ -136,6 +136,57 @@ describe("audit decoding", function () {
   }
 });
 
+describe("audit decoding: runs of logs from both contracts", function () {
+  it("decodes interleaved registry and ledger logs, and refuses an unknown event between them, as viem does", function () {
+    const byRole = { registry: staticEvents("registry"), ledger: staticEvents("ledger") };
+    const oneLog = fc.constantFrom("registry" as const, "ledger" as const).chain((role) =>
+      fc.constantFrom(...byRole[role]).chain((event) =>
+        fc.record({
+          role: fc.constant(role),
+          event: fc.constant(event),
+          topics: fc.tuple(...event.inputs.filter((i) => i.indexed).map((i) => validWord(i.type))),
+          data: fc.tuple(...event.inputs.filter((i) => !i.indexed).map((i) => validWord(i.type))),
+          unknown: fc.constantFrom(false, false, false, false, false, true), // a topic0 no Concord contract emits
+          spelling: fc.constantFrom("lower", "checksummed"),
+        }),
+      ),
+    );
+    fc.assert(
+      fc.property(fc.array(oneLog, { minLength: 2, maxLength: 30 }), (logs) => {
+        const fast = new ConcordLogDecoder(ADDRESSES);
+        const reference = new ConcordLogDecoder(ADDRESSES, { viemOnly: true });
+        logs.forEach(({ role, event, topics, data, unknown, spelling }, i) => {
+          const log = {
+            address: spelling === "lower" ? ADDRESSES[role].toLowerCase() : ADDRESSES[role],
+            topics: [unknown ? `0x${"ee".repeat(32)}` : toEventSelector(event), ...topics.map((t) => `0x${t}`)] as Hex[],
+            data: `0x${data.join("")}` as Hex,
+            blockNumber: "0x10" as Hex,
+            blockHash: `0x${"ab".repeat(32)}` as Hex,
+            transactionHash: `0x${"cd".repeat(32)}` as Hex,
+            transactionIndex: "0x0" as Hex,
+            logIndex: `0x${i.toString(16)}` as Hex,
+          };
+          const outcome = (decoder: ConcordLogDecoder) => {
+            try {
+              const decoded = decoder.decode(log);
+              return { contract: decoded.contract, address: decoded.address, eventName: decoded.eventName, args: decoded.args };
+            } catch (error) {
+              expect(error).to.be.instanceOf(UndecodableLogError);
+              return { refused: true };
+            }
+          };
+          const got = outcome(fast);
+          expect(got, `${role} ${event.name}${unknown ? " (unknown topic0)" : ""}`).to.deep.equal(outcome(reference));
+          expect(got, event.name).to.have.property(unknown ? "refused" : "args");
+          // The decoders share everything but the arguments' decoding: check the rest against the log itself.
+          if (!unknown) expect(got).to.include({ contract: role, address: getAddress(log.address), eventName: event.name });
+        });
+      }),
+      { numRuns: 200 },
+    );
+  });
+});
+
 describe("audit decoding: remembered addresses", function () {
   const settled = eventsOf(abiOf("ledger")).find((e) => e.name === "Settled")!;
   const word = (hex: string) => hex.padStart(64, "0");
