@@ -134,7 +134,6 @@ const ADDRESS_PAD = ZERO_WORD.slice(40);
 const ABOVE_48_BITS = ZERO_WORD.slice(12);
 /** Zeros above the 13 low hex digits: a word that starts with them holds a value below 2^52. */
 const ABOVE_52_BITS = ZERO_WORD.slice(13);
-const HEX_DIGITS = /^[0-9a-fA-F]*$/;
 
 /** The value of each hex digit's character code below 128; -1 for any other character. */
 const DIGIT_VALUE = (() => {
@@ -199,10 +198,11 @@ function staticDecoderFor(event: AbiEvent): StaticEventDecoder | undefined {
         if (!text.startsWith(ADDRESS_PAD, start)) throw new StaticDecodeError(`address word ${wordAt(text, start)} has high bits set`);
         if (digitsA !== "" && text.startsWith(digitsA, start + 24)) return addressA;
         if (digitsB !== "" && text.startsWith(digitsB, start + 24)) {
+          const digits = digitsB;
           const address = addressB;
           digitsB = digitsA;
           addressB = addressA;
-          digitsA = text.slice(start + 24, start + 64);
+          digitsA = digits;
           addressA = address;
           return address;
         }
@@ -242,9 +242,8 @@ function staticDecoderFor(event: AbiEvent): StaticEventDecoder | undefined {
     const asNumber = bits <= 48;
     /** The whole word as a bigint; its digits are checked first (BigInt alone would accept trailing blanks). */
     const wordValue = (text: string, start: number): bigint => {
-      const digits = text.slice(start, start + 64);
-      if (!HEX_DIGITS.test(digits)) throw new StaticDecodeError(`${type} word 0x${digits} is not hex`);
-      return BigInt(`0x${digits}`);
+      if (!isHexRun(text, start, start + 64)) throw new StaticDecodeError(`${type} word ${wordAt(text, start)} is not hex`);
+      return BigInt(wordAt(text, start));
     };
     if (sign === "uint") {
       if (asNumber) {

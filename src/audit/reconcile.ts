@@ -258,12 +258,9 @@ export async function reconcile(client: RpcClient, state: ReplayState, parameter
     }
   }
 
-  const closedWord = CLOSED_STATE.slice(2);
   /** A settlement's stored state (64 hex digits) against the rebuilt one: its record hash while a reserve is held, else CLOSED. */
   const checkSettlement = (s: SettlementState, order: number, w: string): void => {
-    const held = !(s.closed || s.reserve === 0n);
-    if (!held && w === closedWord) return;
-    const expected = held ? hashSettlementRecord(s) : CLOSED_STATE;
+    const expected = expectedSettlementState(s);
     if (w === expected.slice(2)) return;
     const actual = `0x${w}` as Hex;
     differ(

@@ -72,7 +72,7 @@ export function splitNet(net: bigint, unit: bigint): { distributable: bigint; du
 }
 
 /** A party's exact entitlement from a pool's distributable total (SplitMath.partyShare). */
-export function partyShare(distributable: bigint, shareBps: number): bigint {
+export function partyShare(distributable: bigint, shareBps: number | bigint): bigint {
   return (distributable * BigInt(shareBps)) / TOTAL_BPS;
 }
 
@@ -110,11 +110,10 @@ export function splitPrepared(prepared: PreparedSplit, gross: bigint, hasReferre
   const referralFee = hasReferrer ? (gross * prepared.referralFeeBps) / TOTAL_BPS : 0n;
   const reserve = (gross * prepared.reserveBps) / TOTAL_BPS;
   const net = gross - referralFee - reserve;
-  const dust = net % prepared.unit;
-  const distributable = net - dust;
+  const { distributable, dust } = splitNet(net, prepared.unit);
   const credits = new Array<bigint>(prepared.shares.length);
   for (let index = 0; index < credits.length; index += 1) {
-    credits[index] = (distributable * prepared.shares[index]!) / TOTAL_BPS + (index === prepared.dustPartyIndex ? dust : 0n);
+    credits[index] = partyShare(distributable, prepared.shares[index]!) + (index === prepared.dustPartyIndex ? dust : 0n);
   }
   return { gross, referralFee, reserve, net, distributable, dust, credits };
 }

@@ -16,6 +16,18 @@ import { ConcordLogDecoder, UndecodableLogError } from "../../src/audit/fetch";
  */
 const ADDRESSES = { registry: "0x5FbDB2315678afecb367f032d93F642f64180aa3", ledger: "0xe7f1725E7734CE288F8367e1Bb143E90bb3F0512" } as const satisfies Record<string, Address>;
 
+/** A raw log as a node returns it: these parts, at a fixed place in block 16. */
+const rawLog = (address: string, topics: Hex[], data: Hex, logIndex = 0) => ({
+  address,
+  topics,
+  data,
+  blockNumber: "0x10" as Hex,
+  blockHash: `0x${"ab".repeat(32)}` as Hex,
+  transactionHash: `0x${"cd".repeat(32)}` as Hex,
+  transactionIndex: "0x0" as Hex,
+  logIndex: `0x${logIndex.toString(16)}` as Hex,
+});
+
 const word = (value: bigint): string => (((value % (1n << 256n)) + (1n << 256n)) % (1n << 256n)).toString(16).padStart(64, "0");
 
 /** A word holding a valid value of `type`. */
@@ -109,16 +121,7 @@ describe("audit decoding", function () {
             const which = Math.floor(at * topicWords.length);
             topicWords = topicWords.map((t, i) => (i === which ? spoil(t) : t));
           }
-          const log = {
-            address: ADDRESSES[role].toLowerCase(),
-            topics: [toEventSelector(event), ...topicWords.map((t) => `0x${t}` as Hex)],
-            data: `0x${body}` as Hex,
-            blockNumber: "0x10" as Hex,
-            blockHash: `0x${"ab".repeat(32)}` as Hex,
-            transactionHash: `0x${"cd".repeat(32)}` as Hex,
-            transactionIndex: "0x0" as Hex,
-            logIndex: "0x3" as Hex,
-          };
+          const log = rawLog(ADDRESSES[role].toLowerCase(), [toEventSelector(event), ...topicWords.map((t) => `0x${t}` as Hex)], `0x${body}`, 3);
           const indexed = event.inputs.filter((i) => i.indexed);
           const plain = event.inputs.filter((i) => !i.indexed);
           const canonical = !damaged && indexed.every((input, i) => isCanonical(input.type, topics[i]!)) && plain.every((input, i) => isCanonical(input.type, data[i]!));
@@ -156,16 +159,12 @@ describe("audit decoding: runs of logs from both contracts", function () {
         const fast = new ConcordLogDecoder(ADDRESSES);
         const reference = new ConcordLogDecoder(ADDRESSES, { viemOnly: true });
         logs.forEach(({ role, event, topics, data, unknown, spelling }, i) => {
-          const log = {
-            address: spelling === "lower" ? ADDRESSES[role].toLowerCase() : ADDRESSES[role],
-            topics: [unknown ? `0x${"ee".repeat(32)}` : toEventSelector(event), ...topics.map((t) => `0x${t}`)] as Hex[],
-            data: `0x${data.join("")}` as Hex,
-            blockNumber: "0x10" as Hex,
-            blockHash: `0x${"ab".repeat(32)}` as Hex,
-            transactionHash: `0x${"cd".repeat(32)}` as Hex,
-            transactionIndex: "0x0" as Hex,
-            logIndex: `0x${i.toString(16)}` as Hex,
-          };
+          const log = rawLog(
+            spelling === "lower" ? ADDRESSES[role].toLowerCase() : ADDRESSES[role],
+            [unknown ? `0x${"ee".repeat(32)}` : toEventSelector(event), ...topics.map((t) => `0x${t}` as Hex)],
+            `0x${data.join("")}`,
+            i,
+          );
           const outcome = (decoder: ConcordLogDecoder) => {
             try {
               const decoded = decoder.decode(log);
@@ -190,17 +189,13 @@ describe("audit decoding: runs of logs from both contracts", function () {
 describe("audit decoding: remembered addresses", function () {
   const settled = eventsOf(abiOf("ledger")).find((e) => e.name === "Settled")!;
   const word = (hex: string) => hex.padStart(64, "0");
-  const log = (referrer: string) => ({
-    address: ADDRESSES.ledger.toLowerCase(),
-    topics: [toEventSelector(settled), `0x${"11".repeat(32)}`, `0x${word("1")}`, `0x${word("aa".repeat(20))}`] as Hex[],
-    // version, token, gross, referrer, referralFee, reserve, releaseAt
-    data: `0x${[word("1"), word("bb".repeat(20)), word("3e8"), referrer, word("0"), word("0"), word("0")].join("")}` as Hex,
-    blockNumber: "0x10" as Hex,
-    blockHash: `0x${"ab".repeat(32)}` as Hex,
-    transactionHash: `0x${"cd".repeat(32)}` as Hex,
-    transactionIndex: "0x0" as Hex,
-    logIndex: "0x0" as Hex,
-  });
+  const log = (referrer: string) =>
+    rawLog(
+      ADDRESSES.ledger.toLowerCase(),
+      [toEventSelector(settled), `0x${"11".repeat(32)}`, `0x${word("1")}`, `0x${word("aa".repeat(20))}`],
+      // version, token, gross, referrer, referralFee, reserve, releaseAt
+      `0x${[word("1"), word("bb".repeat(20)), word("3e8"), referrer, word("0"), word("0"), word("0")].join("")}`,
+    );
 
   it("alternating referrers decode to their own addresses, and a refused address is refused every time", function () {
     const decoder = new ConcordLogDecoder(ADDRESSES);
