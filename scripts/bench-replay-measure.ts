@@ -96,6 +96,8 @@ export type Measure = {
   replaySeconds?: number;
   reconcileSeconds?: number;
   getLogsRequests?: number;
+  /** The block ranges the auditor's eth_getLogs answered, in order (what {measureTransportFloor} requests again). */
+  getLogsRanges?: [number, number][];
   reconcileRequests?: number;
   storage?: string;
   checked?: Record<string, number>;
@@ -137,6 +139,7 @@ export async function measureAuditor(
     concurrency: tuning.prefetchConcurrency,
   });
   let getLogsRequests = 0;
+  const getLogsRanges: [number, number][] = [];
   const blocks = Number(t.toBlock - t.fromBlock + 1n);
   for await (const batch of fetchConcordLogs(client, {
     addresses: { registry: t.registry, ledger: t.ledger },
@@ -145,7 +148,10 @@ export async function measureAuditor(
     head: t.toBlock,
     targetLogs: tuning.targetLogs,
     concurrency: tuning.concurrency,
-    onRange: () => (getLogsRequests += 1),
+    onRange: (e) => {
+      getLogsRequests += 1;
+      if (e.kind === "ok") getLogsRanges.push([Number(e.fromBlock), Number(e.toBlock)]);
+    },
   })) {
     state.applyBatch(batch.logs);
     prefetched.observe(batch.logs);
@@ -166,12 +172,60 @@ export async function measureAuditor(
     replaySeconds: (replayed - started) / 1_000,
     reconcileSeconds: (done - replayed) / 1_000,
     getLogsRequests,
+    getLogsRanges,
     reconcileRequests: result.requests,
     storage: `balances ${result.storage.balances}, reserves ${result.storage.reserves}${result.storage.fallbackReason ? ` (${result.storage.fallbackReason})` : ""}`,
     checked: result.checked,
     differences: result.differences.length,
     violations: state.violations.length,
   };
+}
+
+/**
+ * The transport's floor: the auditor's own `eth_getLogs` requests (the same block ranges, as many
+ * in flight as the auditor's default), answered and turned into JavaScript by the client, with
+ * nothing decoded, replayed, checked or read back. What any replay through this client pays before
+ * doing anything with the logs; the auditor's events/s against it is the share of the time its own
+ * work adds. Throws unless the answers hold exactly `expectedLogs` logs.
+ */
+export async function measureTransportFloor(
+  label: string,
+  client: Pick<Client, "request">,
+  t: Target,
+  ranges: readonly (readonly [number, number])[],
+  expectedLogs: number,
+  concurrency = 3,
+): Promise<Measure> {
+  collectGarbage();
+  const memory = new MemorySampler();
+  const cpuStart = process.cpuUsage();
+  const started = performance.now();
+  const request = client.request as unknown as (args: { method: string; params: unknown[] }) => Promise<unknown>;
+  const address = [t.registry, t.ledger];
+  const first = ranges[0]?.[0] ?? 0;
+  const blocks = (ranges.at(-1)?.[1] ?? first) - first + 1;
+  const inFlight: { to: number; answer: Promise<unknown> }[] = [];
+  let next = 0;
+  const fill = () => {
+    while (inFlight.length < concurrency && next < ranges.length) {
+      const [from, to] = ranges[next]!;
+      next += 1;
+      inFlight.push({ to, answer: request({ method: "eth_getLogs", params: [{ address, fromBlock: `0x${from.toString(16)}`, toBlock: `0x${to.toString(16)}` }] }) });
+    }
+  };
+  let logs = 0;
+  fill();
+  while (inFlight.length > 0) {
+    const { to, answer } = inFlight.shift()!;
+    const got = await answer;
+    fill();
+    if (!Array.isArray(got)) throw new Error(`eth_getLogs up to block ${to} answered ${typeof got}`);
+    logs += got.length;
+    memory.progress((to - first + 1) / blocks);
+  }
+  const seconds = (performance.now() - started) / 1_000;
+  if (logs !== expectedLogs) throw new Error(`the transport floor read ${logs} logs, the auditor ${expectedLogs}`);
+  return { label, events: logs, seconds, eventsPerSecond: Math.round(logs / seconds), cpuSeconds: cpu(cpuStart), memory: memory.stop(), getLogsRequests: ranges.length };
 }
 
 /** `concord audit verify`'s path: sync into a PGlite store (in memory), then reconcile. */

@@ -6,9 +6,21 @@
  */
 import { createPublicClient, http, type Address } from "viem";
 import { agreementRegistryAbi, settlementLedgerAbi } from "../src/sdk/abi";
-import { ethersContracts, measureAuditor, measureQueryFilter, measureVerify, type Measure, type Target } from "./bench-replay-measure";
+import { ethersContracts, measureAuditor, measureQueryFilter, measureTransportFloor, measureVerify, type Measure, type Target } from "./bench-replay-measure";
 
-type Job = { kind: "auditor" | "auditor-all" | "auditor-memory" | "verify" | "ethers"; label: string; url: string; registry: Address; ledger: Address; fromBlock: string; toBlock: string; rangeBlocks?: number };
+type Job = {
+  kind: "auditor" | "auditor-all" | "auditor-memory" | "verify" | "ethers" | "floor";
+  label: string;
+  url: string;
+  registry: Address;
+  ledger: Address;
+  fromBlock: string;
+  toBlock: string;
+  rangeBlocks?: number;
+  /** For "floor": the auditor's eth_getLogs ranges, and the logs they hold. */
+  ranges?: [number, number][];
+  expectedLogs?: number;
+};
 
 async function main() {
   const job = JSON.parse(process.argv[2]!) as Job;
@@ -20,8 +32,11 @@ async function main() {
     provider.destroy();
   } else {
     const client = createPublicClient({ transport: http(job.url, { timeout: 120_000 }) });
+    if (job.kind === "floor" && (!job.ranges || job.expectedLogs === undefined)) throw new Error("a floor job needs ranges and expectedLogs");
     result =
-      job.kind === "verify"
+      job.kind === "floor"
+        ? await measureTransportFloor(job.label, client, target, job.ranges!, job.expectedLogs!)
+        : job.kind === "verify"
         ? await measureVerify(job.label, client, target)
         : await measureAuditor(job.label, client, target, { liveHeap: job.kind === "auditor-memory", orderReferences: job.kind === "auditor-all" ? "all" : "reserves" });
   }

@@ -10,6 +10,10 @@
  *   npm run bench:replay
  *   SETTLEMENTS=20000 ROUNDS=3 PLAIN_HTTP_ETHERS=1 npm run bench:replay   (the defaults)
  *
+ * Each round also times the transport's floor: the auditor's own eth_getLogs requests again, with
+ * nothing decoded or checked (scripts/bench-replay-measure.ts, measureTransportFloor), so that the
+ * report shows how much of the auditor's time is the chain's answers and how much its own work.
+ *
  * PLAIN_HTTP_ETHERS=0 skips the one-call ethers queryFilter over HTTP (about 200 s here).
  */
 import { spawn } from "node:child_process";
@@ -20,7 +24,7 @@ import hre, { ethers } from "hardhat";
 import { createPublicClient, custom, type Address } from "viem";
 import { startHardhatNode } from "../test/audit/node";
 import { PER_TX, buildHistory, type Deployment } from "./bench-replay-history";
-import { measureAuditor, measureQueryFilter, measureVerify, type Measure, type Target } from "./bench-replay-measure";
+import { measureAuditor, measureQueryFilter, measureTransportFloor, measureVerify, type Measure, type Target } from "./bench-replay-measure";
 
 const SETTLEMENTS = Number(process.env.SETTLEMENTS ?? 20_000);
 const ROUNDS = Number(process.env.ROUNDS ?? 3);
@@ -74,6 +78,10 @@ function summarise(runs: Run[]) {
 async function main() {
   const runs: Run[] = [];
   const ratios: { round: number; where: string; auditor: number; baseline: string; ratio: number }[] = [];
+  /** The auditor's events/s against the transport's floor in the same round (1 = the auditor's own work costs nothing). */
+  const floorShares: { round: number; where: string; auditor: number; floor: number; share: number; auditorCpuSeconds: number; floorCpuSeconds: number }[] = [];
+  const floorOf = (round: number, where: string, aud: Measure, floor: Measure) =>
+    floorShares.push({ round, where, auditor: aud.eventsPerSecond, floor: floor.eventsPerSecond, share: aud.eventsPerSecond / floor.eventsPerSecond, auditorCpuSeconds: aud.cpuSeconds, floorCpuSeconds: floor.cpuSeconds });
   const started = performance.now();
   console.log(`building ${SETTLEMENTS} settlements in process ...`);
   const signers = await ethers.getSigners();
@@ -96,12 +104,14 @@ async function main() {
       b = await baseline();
       aud = await auditor();
     }
-    runs.push({ round, measure: aud }, { round, measure: b });
+    const floor = await measureTransportFloor("transport floor: the auditor's eth_getLogs, nothing decoded, in process", inProcessClient, local, aud.getLogsRanges!, aud.events);
+    runs.push({ round, measure: aud }, { round, measure: b }, { round, measure: floor });
     ratios.push({ round, where: "in process", auditor: aud.eventsPerSecond, baseline: b.label, ratio: aud.eventsPerSecond / b.eventsPerSecond });
+    floorOf(round, "in process", aud, floor);
     const all = await measureAuditor(ALL_ORDER_REFS, inProcessClient, local, { orderReferences: "all" });
     runs.push({ round, measure: all });
     runs.push({ round, measure: await measureVerify("auditor verify() with PGlite store (in memory), in process", inProcessClient, local) });
-    console.log(`  round ${round} in process: auditor ${aud.eventsPerSecond} events/s (every order reference read: ${all.eventsPerSecond}), ethers ${b.eventsPerSecond} events/s`);
+    console.log(`  round ${round} in process: auditor ${aud.eventsPerSecond} events/s (every order reference read: ${all.eventsPerSecond}), transport floor ${floor.eventsPerSecond}, ethers ${b.eventsPerSecond} events/s`);
   }
   const memoryChecks: Measure[] = [await measureAuditor(`${MEMORY_CHECK}, in process`, inProcessClient, local, { liveHeap: true })];
 
@@ -120,12 +130,14 @@ async function main() {
       const aud = await inWorker({ ...job, kind: "auditor", label: "auditor replay + reconcile, hardhat node over HTTP" });
       rangeBlocks = Math.max(1, Math.floor((Number(remote.toBlock - remote.fromBlock + 1n) * LOGS_PER_RANGE) / aud.events));
       const ranged = await inWorker({ ...job, kind: "ethers", rangeBlocks, label: `ethers queryFilter (decode only) in ${rangeBlocks}-block ranges, hardhat node over HTTP` });
-      runs.push({ round, measure: aud }, { round, measure: ranged });
+      const floor = await inWorker({ ...job, kind: "floor", ranges: aud.getLogsRanges, expectedLogs: aud.events, label: "transport floor: the auditor's eth_getLogs, nothing decoded, hardhat node over HTTP" });
+      runs.push({ round, measure: aud }, { round, measure: ranged }, { round, measure: floor });
       ratios.push({ round, where: "over HTTP", auditor: aud.eventsPerSecond, baseline: ranged.label, ratio: aud.eventsPerSecond / ranged.eventsPerSecond });
+      floorOf(round, "over HTTP", aud, floor);
       const all = await inWorker({ ...job, kind: "auditor-all", label: `${ALL_ORDER_REFS.replace(", in process", "")}, hardhat node over HTTP` });
       runs.push({ round, measure: all });
       runs.push({ round, measure: await inWorker({ ...job, kind: "verify", label: "auditor verify() with PGlite store (in memory), hardhat node over HTTP" }) });
-      console.log(`  round ${round} over HTTP: auditor ${aud.eventsPerSecond} events/s (every order reference read: ${all.eventsPerSecond}), ethers in ranges ${ranged.eventsPerSecond} events/s`);
+      console.log(`  round ${round} over HTTP: auditor ${aud.eventsPerSecond} events/s (every order reference read: ${all.eventsPerSecond}), transport floor ${floor.eventsPerSecond}, ethers in ranges ${ranged.eventsPerSecond} events/s`);
     }
     memoryChecks.push(await inWorker({ ...job, kind: "auditor-memory", label: `${MEMORY_CHECK}, hardhat node over HTTP` }));
     if (PLAIN_HTTP_ETHERS) {
@@ -151,6 +163,9 @@ async function main() {
   console.log("\n| round | where | auditor events/s | baseline | ratio |");
   console.log("|---:|---|---:|---|---:|");
   for (const r of ratios) console.log(`| ${r.round} | ${r.where} | ${r.auditor} | ${r.baseline} | ${r.ratio.toFixed(1)}x |`);
+  console.log("\n| round | where | auditor events/s | transport floor events/s | auditor / floor | CPU s auditor / floor |");
+  console.log("|---:|---|---:|---:|---:|---:|");
+  for (const f of floorShares) console.log(`| ${f.round} | ${f.where} | ${f.auditor} | ${f.floor} | ${f.share.toFixed(2)} | ${f.auditorCpuSeconds.toFixed(2)} / ${f.floorCpuSeconds.toFixed(2)} |`);
   const summary = summarise(runs);
   console.log("\nevents/s over the rounds:");
   for (const s of summary) console.log(`  ${s.label}: ${s.text} (peak RSS ${s.peakRssMb} MB)`);
@@ -180,6 +195,7 @@ async function main() {
         goal: { inProcessEventsPerSecond: 50_000, httpEventsPerSecond: 10_000 },
         summary: summary.map(({ text: _text, ...rest }) => rest),
         ratios,
+        floorShares,
         memoryChecks,
         runs,
       },
