@@ -13,7 +13,8 @@
  * prefetchConcurrency (settlement-state reads), orderReferences ("reserves" or "all").
  */
 import hre, { ethers } from "hardhat";
-import { createPublicClient, custom, type Address } from "viem";
+import { createPublicClient, type Address } from "viem";
+import { hardhatTransport } from "../src/sdk";
 import type { OrderReferenceReads } from "../src/audit/reconcile";
 import { buildHistory } from "./bench-replay-history";
 import { measureAuditor, type AuditorTuning } from "./bench-replay-measure";
@@ -39,7 +40,7 @@ async function main() {
   console.log(`building ${SETTLEMENTS} settlements in process ...`);
   const d = await buildHistory(signers, { send: (method, params) => hre.network.provider.request({ method, params }) }, SETTLEMENTS);
   const addresses = { registry: (await d.registry.getAddress()) as Address, ledger: (await d.ledger.getAddress()) as Address };
-  const client = createPublicClient({ transport: custom(hre.network.provider) });
+  const client = createPublicClient({ transport: hardhatTransport(hre.network.provider) });
 
   const target = { ...addresses, fromBlock: d.fromBlock, toBlock: d.toBlock };
   /** One run through the bench's own measurement (scripts/bench-replay-measure.ts). */

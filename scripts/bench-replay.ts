@@ -21,7 +21,8 @@ import fs from "node:fs";
 import os from "node:os";
 import path from "node:path";
 import hre, { ethers } from "hardhat";
-import { createPublicClient, custom, type Address } from "viem";
+import { createPublicClient, type Address } from "viem";
+import { hardhatTransport } from "../src/sdk";
 import { startHardhatNode } from "../test/audit/node";
 import { PER_TX, buildHistory, type Deployment } from "./bench-replay-history";
 import { measureAuditor, measureQueryFilter, measureTransportFloor, measureVerify, type Measure, type Target } from "./bench-replay-measure";
@@ -87,7 +88,7 @@ async function main() {
   const signers = await ethers.getSigners();
   const inProcess = await buildHistory(signers, { send: (m, p) => hre.network.provider.request({ method: m, params: p }) }, SETTLEMENTS);
   const local = await targetOf(inProcess);
-  const inProcessClient = createPublicClient({ transport: custom(hre.network.provider) });
+  const inProcessClient = createPublicClient({ transport: hardhatTransport(hre.network.provider) });
   const contracts = [inProcess.registry, inProcess.ledger] as unknown as Parameters<typeof measureQueryFilter>[1];
   for (let round = 1; round <= ROUNDS; round += 1) {
     // Alternate which goes first, so that neither always runs on a warmer process. (Round 1's
