@@ -43,15 +43,33 @@ function encodeMulticall(selector: Hex, calls: readonly Hex[]): Hex {
   return (parts.join("") + bodies.join("")) as Hex;
 }
 
+/** Runs tasks with at most a given number running at once; the others start in turn, as slots free. */
+export type Limiter = <T>(task: () => Promise<T>) => Promise<T>;
+
+/** A {Limiter} for `max` tasks at once (`Infinity`: no limit). */
+export function limiter(max: number): Limiter {
+  let running = 0;
+  const waiting: (() => void)[] = [];
+  return async <T>(task: () => Promise<T>): Promise<T> => {
+    if (running >= max) await new Promise<void>((resolve) => waiting.push(resolve)); // the slot is handed over
+    else running += 1;
+    try {
+      return await task();
+    } finally {
+      const next = waiting.shift();
+      if (next) next();
+      else running -= 1;
+    }
+  };
+}
+
 /** The chain side of a reconciliation: calls pinned to one block, views batched, the slot reader. */
 export class ChainReader {
   requests = 0;
   /** How view calls are batched; falls to single calls when the ledger has no multicall. */
   mode: ReconcileResult["mode"] = "multicall";
   readonly block: Hex;
-  private inFlight = 0;
-  /** Requests waiting for one in flight to end. */
-  private readonly queue: (() => void)[] = [];
+  private readonly limit: Limiter;
   private readonly request: ReturnType<typeof rawRequest>;
   private readonly multicallSelector: Hex;
   private readonly override: Record<string, { code: Hex }>;
@@ -62,8 +80,9 @@ export class ChainReader {
     readonly ledger: Address,
     blockNumber: bigint,
     /** Requests in flight at once, whoever sends them. Default: no limit. */
-    private readonly maxInFlight = Number.POSITIVE_INFINITY,
+    maxInFlight = Number.POSITIVE_INFINITY,
   ) {
+    this.limit = limiter(maxInFlight);
     this.request = rawRequest(client);
     this.block = `0x${blockNumber.toString(16)}`;
     const ledgerAbi = abiOf("ledger");
@@ -82,17 +101,9 @@ export class ChainReader {
   }
 
   /** Sends a request once fewer than `maxInFlight` of this reader's are in flight. */
-  async send(method: string, params: unknown[]): Promise<unknown> {
+  send(method: string, params: unknown[]): Promise<unknown> {
     this.requests += 1;
-    if (this.inFlight >= this.maxInFlight) await new Promise<void>((resolve) => this.queue.push(resolve)); // its slot is handed over
-    else this.inFlight += 1;
-    try {
-      return await this.request({ method, params });
-    } finally {
-      const next = this.queue.shift();
-      if (next) next();
-      else this.inFlight -= 1;
-    }
+    return this.limit(() => this.request({ method, params }));
   }
 
   private async ethCall(data: Hex, override?: Record<string, { code: Hex }>): Promise<Hex> {
@@ -182,10 +193,9 @@ export class SettlementPrefetch {
   private pending: Hex[] = [];
   /** The words read, by order reference as the events spell it. */
   private readonly words = new Map<Hex, string>();
-  /** Chunks waiting for a request slot, and the requests in flight. */
-  private readonly waiting: Hex[][] = [];
-  private inFlight = 0;
-  private readonly settled: Promise<void>[] = [];
+  /** Every chunk's read, in flight or waiting for a slot (each settles, never rejects). */
+  private readonly reads: Promise<void>[] = [];
+  private readonly limit: Limiter;
   private error: unknown;
   private drained = false;
 
@@ -194,8 +204,10 @@ export class SettlementPrefetch {
     private readonly reader: ChainReader,
     readonly orderReferences: OrderReferenceReads,
     private readonly chunkSize: number,
-    private readonly concurrency: number,
-  ) {}
+    concurrency: number,
+  ) {
+    this.limit = limiter(concurrency);
+  }
 
   get ledger(): Address {
     return this.reader.ledger;
@@ -217,43 +229,31 @@ export class SettlementPrefetch {
         this.pending.push(log.args.orderRef as Hex);
       }
     }
-    while (this.pending.length >= this.chunkSize) this.enqueue(this.pending.splice(0, this.chunkSize));
+    while (this.pending.length >= this.chunkSize) this.read(this.pending.splice(0, this.chunkSize));
   }
 
-  private enqueue(orderRefs: Hex[]): void {
-    this.waiting.push(orderRefs);
-    this.pump();
-  }
-
-  /** Sends waiting chunks while fewer than `concurrency` requests are in flight. */
-  private pump(): void {
-    while (this.inFlight < this.concurrency && this.waiting.length > 0 && this.error === undefined) {
-      const orderRefs = this.waiting.shift()!;
-      this.inFlight += 1;
-      this.settled.push(
-        this.reader.readSlotsSplitting(LEDGER_STORAGE.settlements, 1, orderRefs.map(keyWord)).then(
-          (words) => {
-            for (let i = 0; i < orderRefs.length; i += 1) this.words.set(orderRefs[i]!, words[i]!);
-            this.inFlight -= 1;
-            this.pump();
-          },
-          (error: unknown) => {
-            this.error ??= error;
-            this.inFlight -= 1;
-          },
-        ),
-      );
-    }
+  /** Reads one chunk when a slot is free; once any read has failed, the chunks still waiting are dropped. */
+  private read(orderRefs: Hex[]): void {
+    this.reads.push(
+      this.limit(async () => {
+        if (this.error !== undefined) return; // the reconciler reads everything itself
+        try {
+          const words = await this.reader.readSlotsSplitting(LEDGER_STORAGE.settlements, 1, orderRefs.map(keyWord));
+          for (let i = 0; i < orderRefs.length; i += 1) this.words.set(orderRefs[i]!, words[i]!);
+        } catch (error) {
+          this.error ??= error;
+        }
+      }),
+    );
   }
 
   /** Reads what is still queued; the words by order reference (as the events spell it), or undefined after a failed read. */
   async drain(): Promise<ReadonlyMap<Hex, string> | undefined> {
     if (!this.drained) {
       this.drained = true;
-      if (this.pending.length > 0) this.enqueue(this.pending.splice(0));
+      if (this.pending.length > 0) this.read(this.pending.splice(0));
     }
-    // Requests settle in any order and may start others: wait until none is left.
-    while (this.settled.length > 0) await this.settled.shift();
+    await Promise.all(this.reads);
     return this.error === undefined ? this.words : undefined;
   }
 }
