@@ -10,16 +10,18 @@
  *   SETTLEMENTS=20000 ROUNDS=6 VARIANTS='{"default":{},"answers of 1000 logs":{"targetLogs":1000}}' npm run bench:replay:knobs
  *
  * A variant sets any of: targetLogs, concurrency (eth_getLogs in flight), slotBatchSize and
- * prefetchConcurrency (settlement-state reads), orderReferences ("reserves" or "all").
+ * prefetchConcurrency (settlement-state reads), orderReferences ("reserves" or "all"), and
+ * client: "hardhatTransport" (the SDK's transport, the default) or "provider" (viem's `custom`
+ * over `hre.network.provider`, Hardhat's own request path for every method).
  */
 import hre, { ethers } from "hardhat";
-import { createPublicClient, type Address } from "viem";
+import { createPublicClient, custom, type Address } from "viem";
 import { hardhatTransport } from "../src/sdk";
 import type { OrderReferenceReads } from "../src/audit/reconcile";
 import { buildHistory } from "./bench-replay-history";
 import { measureAuditor, type AuditorTuning } from "./bench-replay-measure";
 
-type Variant = AuditorTuning & { orderReferences?: OrderReferenceReads };
+type Variant = AuditorTuning & { orderReferences?: OrderReferenceReads; client?: "hardhatTransport" | "provider" };
 
 const SETTLEMENTS = Number(process.env.SETTLEMENTS ?? 20_000);
 const ROUNDS = Number(process.env.ROUNDS ?? 6);
@@ -33,6 +35,7 @@ const VARIANTS: Record<string, Variant> = process.env.VARIANTS
       "4 eth_getLogs in flight": { concurrency: 4 },
       "1 state read in flight": { prefetchConcurrency: 1 },
       "state reads of 4,000": { slotBatchSize: 4_000 },
+      "Hardhat's provider request": { client: "provider" },
     };
 
 async function main() {
@@ -40,30 +43,39 @@ async function main() {
   console.log(`building ${SETTLEMENTS} settlements in process ...`);
   const d = await buildHistory(signers, { send: (method, params) => hre.network.provider.request({ method, params }) }, SETTLEMENTS);
   const addresses = { registry: (await d.registry.getAddress()) as Address, ledger: (await d.ledger.getAddress()) as Address };
-  const client = createPublicClient({ transport: hardhatTransport(hre.network.provider) });
+  const clients = {
+    hardhatTransport: createPublicClient({ transport: hardhatTransport(hre.network.provider) }),
+    provider: createPublicClient({ transport: custom(hre.network.provider) }),
+  };
 
   const target = { ...addresses, fromBlock: d.fromBlock, toBlock: d.toBlock };
   /** One run through the bench's own measurement (scripts/bench-replay-measure.ts). */
-  const run = async (v: Variant): Promise<number> => {
-    const { orderReferences, ...tuning } = v;
-    const m = await measureAuditor("knob", client, target, { orderReferences, tuning });
+  const run = async (v: Variant): Promise<{ eventsPerSecond: number; cpuSeconds: number }> => {
+    const { orderReferences, client, ...tuning } = v;
+    if (client !== undefined && !(client in clients)) throw new Error(`unknown client ${client}: hardhatTransport or provider`);
+    const m = await measureAuditor("knob", clients[client ?? "hardhatTransport"], target, { orderReferences, tuning });
     if ((m.differences ?? 0) > 0 || (m.violations ?? 0) > 0) throw new Error(`${m.differences} differences, ${m.violations} violations`);
-    return m.eventsPerSecond;
+    return m;
   };
 
   for (const v of Object.values(VARIANTS)) await run(v); // the first reads of the ledger's storage are slower: not timed
-  const figures = new Map<string, number[]>();
+  const figures = new Map<string, { eventsPerSecond: number[]; cpuSeconds: number[] }>();
   for (let round = 0; round < ROUNDS; round += 1) {
     for (const [name, v] of Object.entries(VARIANTS)) {
-      const list = figures.get(name) ?? [];
-      list.push(await run(v));
-      figures.set(name, list);
+      const m = await run(v);
+      const lists = figures.get(name) ?? { eventsPerSecond: [], cpuSeconds: [] };
+      lists.eventsPerSecond.push(m.eventsPerSecond);
+      lists.cpuSeconds.push(m.cpuSeconds);
+      figures.set(name, lists);
     }
   }
-  console.log(`\nreplay + reconcile in process, events/s, ${ROUNDS} rounds (each round runs every variant once, in this order):`);
-  for (const [name, all] of figures) {
+  const median = (values: number[]) => [...values].sort((a, b) => a - b)[Math.floor(values.length / 2)]!;
+  console.log(`\nreplay + reconcile in process, ${ROUNDS} rounds (each round runs every variant once, in this order); CPU s of the whole process, the chain's threads included:`);
+  for (const [name, { eventsPerSecond: all, cpuSeconds }] of figures) {
     const sorted = [...all].sort((a, b) => a - b);
-    console.log(`  ${name.padEnd(26)} median ${sorted[Math.floor(sorted.length / 2)]}  min ${sorted[0]}  max ${sorted.at(-1)}  (${all.join(" ")})`);
+    console.log(
+      `  ${name.padEnd(26)} events/s median ${median(all)}  min ${sorted[0]}  max ${sorted.at(-1)}  (${all.join(" ")});  CPU s median ${median(cpuSeconds).toFixed(2)}`,
+    );
   }
 }
 
