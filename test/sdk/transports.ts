@@ -46,7 +46,7 @@ describe("hardhatTransport", function () {
     const filters = [
       { address: token, fromBlock: hex(fromBlock), toBlock: hex(head) },
       { address: [token], fromBlock: hex(head - 3), toBlock: "latest" },
-      { fromBlock: "0x0", toBlock: "latest", topics: [ethers.id("Transfer(address,address,uint256)")] },
+      { fromBlock: hex(fromBlock), toBlock: "latest", topics: [ethers.id("Transfer(address,address,uint256)")] }, // any address
       { address: token, fromBlock: hex(head + 1), toBlock: hex(head + 5) }, // beyond the head: none
     ];
     const answers: unknown[] = [];
