@@ -21,7 +21,11 @@ import { ReplayState, type Violation } from "./replay";
 import { AuditStore, defaultDataDir, type Cursor } from "./store";
 
 export type AuditParameters = {
-  /** A viem client (http transport for a node, custom transport for an in-process provider). */
+  /**
+   * A viem client: an `http` transport for a node; for Hardhat's in-process chain, the SDK's
+   * `hardhatTransport(hre.network.provider)`, which takes the engine's log answers without the
+   * second copy Hardhat's provider makes (any EIP-1193 `custom` transport works, more slowly).
+   */
   client: RpcClient;
   /** The settlement ledger to audit; the registry and negotiation hub are read from the chain. */
   ledger: Address;
