@@ -58,7 +58,7 @@ describe("hardhatTransport", function () {
     for (let i = 0; i < filters.length; i += 1) {
       expect(answers[i]).to.deep.equal(await hre.network.provider.request({ method: "eth_getLogs", params: [filters[i]] }), `filter ${i}`);
     }
-    expect((answers.map((a) => (a as unknown[]).length))).to.deep.equal([10, 4, 10, 0]); // 5 mints and 5 transfers, each one Transfer
+    expect(answers.map((a) => (a as unknown[]).length)).to.deep.equal([10, 4, 10, 0]); // 5 mints and 5 transfers, each one Transfer
   });
 
   it("leaves an eth_getLogs the engine refuses to Hardhat's provider, whose error the caller gets", async function () {
