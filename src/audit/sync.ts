@@ -38,7 +38,11 @@ export type AuditParameters = {
   toBlock?: bigint | undefined;
   /** Default 0 (a local chain); use more on a public network. */
   confirmations?: bigint | undefined;
-  /** Data folder; default `.concord/audit/<chainId>-<ledger>`; null keeps the store in memory. */
+  /**
+   * Data folder; default `.concord/audit/<chainId>-<ledger>`. null keeps no store: the events are
+   * replayed and checked as they come and nothing is kept (no next run to resume); pass `store`
+   * (an in-memory `AuditStore.open()`, say) to keep them without a folder.
+   */
   dataDir?: string | null | undefined;
   /** An open store to use instead of opening `dataDir` (left open). */
   store?: AuditStore | undefined;
@@ -67,6 +71,7 @@ export type ReorgReport = { storedCursor: Cursor; rolledBackTo: bigint; removedE
 export type SyncResult = {
   chainId: bigint;
   addresses: ConcordAddresses;
+  /** The store's data folder; undefined for an in-memory store or none (`dataDir: null`). */
   dataDir: string | undefined;
   head: bigint;
   /** The block the state is rebuilt at (the new cursor). */
@@ -137,7 +142,8 @@ async function rollBackReorg(client: RpcClient, store: AuditStore, cursor: Curso
 /**
  * Replays every Concord event into the store and rebuilds the state at the target block. A
  * second run resumes after the stored cursor and reads nothing it already has from the chain;
- * a reorganisation below the cursor is rolled back first.
+ * a reorganisation below the cursor is rolled back first. With `dataDir: null` (and no `store`)
+ * the events are replayed and checked without being stored.
  *
  * @example
  * const client = createPublicClient({ transport: http("http://127.0.0.1:8545") });
@@ -151,16 +157,19 @@ export async function sync(parameters: AuditParameters): Promise<SyncResult> {
   const chainId = BigInt((await request({ method: "eth_chainId" })) as Hex);
   const head = BigInt((await request({ method: "eth_blockNumber" })) as Hex);
   const addresses = await resolveAddresses(parameters);
-  const dataDir = parameters.store ? parameters.store.dataDir : parameters.dataDir === null ? undefined : (parameters.dataDir ?? defaultDataDir(chainId, addresses.ledger));
-  const store = parameters.store ?? (await AuditStore.open(dataDir));
+  // No store for dataDir null: an in-memory one would cost PostgreSQL's initdb (seconds) and a
+  // write per event, all thrown away at the end.
+  const store =
+    parameters.store ?? (parameters.dataDir === null ? undefined : await AuditStore.open(parameters.dataDir ?? defaultDataDir(chainId, addresses.ledger)));
   try {
-    const meta = await store.bind({ chainId, addresses, startBlock: parameters.fromBlock ?? 0n });
+    const startBlock = parameters.fromBlock ?? 0n;
+    const meta = store ? await store.bind({ chainId, addresses, startBlock }) : { chainId, addresses, startBlock };
     const storedAddresses: ConcordAddresses = { ...addresses, registry: meta.addresses.registry };
     const decoder = new ConcordLogDecoder(storedAddresses);
 
-    let cursor = await store.cursor();
+    let cursor = await store?.cursor();
     let reorg: ReorgReport | undefined;
-    if (cursor) {
+    if (store && cursor) {
       reorg = await rollBackReorg(client, store, cursor);
       if (reorg) cursor = await store.cursor();
     }
@@ -170,10 +179,12 @@ export async function sync(parameters: AuditParameters): Promise<SyncResult> {
 
     const state = new ReplayState();
     let storedEvents = 0;
-    for await (const page of store.events(decoder)) {
-      state.applyBatch(page);
-      parameters.onEvents?.(page, target);
-      storedEvents += page.length;
+    if (store) {
+      for await (const page of store.events(decoder)) {
+        state.applyBatch(page);
+        parameters.onEvents?.(page, target);
+        storedEvents += page.length;
+      }
     }
 
     const fromBlock = cursor ? cursor.blockNumber + 1n : meta.startBlock;
@@ -198,21 +209,23 @@ export async function sync(parameters: AuditParameters): Promise<SyncResult> {
         parameters.onEvents?.(batch.logs, target);
         newEvents += batch.logs.length;
         newRawLogs += batch.rawCount;
-        const last = batch.logs.at(-1);
-        const hash = last && last.blockNumber === batch.toBlock ? last.blockHash : await blockHash(client, batch.toBlock);
-        if (!hash) throw new Error(`block ${batch.toBlock} has no hash: the chain is shorter than its head said`);
-        await store.append(batch.logs, { blockNumber: batch.toBlock, blockHash: hash });
+        if (store) {
+          const last = batch.logs.at(-1);
+          const hash = last && last.blockNumber === batch.toBlock ? last.blockHash : await blockHash(client, batch.toBlock);
+          if (!hash) throw new Error(`block ${batch.toBlock} has no hash: the chain is shorter than its head said`);
+          await store.append(batch.logs, { blockNumber: batch.toBlock, blockHash: hash });
+        }
         toBlock = batch.toBlock;
         const seconds = (performance.now() - started) / 1_000;
         parameters.onProgress?.({ fromBlock, toBlock: target, block: batch.toBlock, events: newEvents, eventsPerSecond: seconds > 0 ? newEvents / seconds : 0 });
       }
     }
     state.finish();
-    await store.writeSnapshot(state, toBlock, state.violations);
+    await store?.writeSnapshot(state, toBlock, state.violations);
     return {
       chainId,
       addresses: storedAddresses,
-      dataDir: store.dataDir,
+      dataDir: store?.dataDir,
       head,
       toBlock,
       storedEvents,
@@ -225,7 +238,7 @@ export async function sync(parameters: AuditParameters): Promise<SyncResult> {
       elapsedMs: performance.now() - started,
     };
   } finally {
-    if (!parameters.store) await store.close();
+    if (store && !parameters.store) await store.close();
   }
 }
 

@@ -3,6 +3,7 @@ import hre, { ethers } from "hardhat";
 import { loadFixture, time } from "@nomicfoundation/hardhat-network-helpers";
 import { createPublicClient, custom, type Address, type PublicClient } from "viem";
 import { heldAReserve, report, reportToCsv, reportToJson, statementRows, verify } from "../../src/audit";
+import { AuditStore } from "../../src/audit/store";
 import { createConcordContext, getBalance } from "../../src/sdk";
 import { ETH } from "../helpers/concord";
 import { buildRichHistory } from "./history";
@@ -67,6 +68,40 @@ describe("audit verify and report", function () {
       expect(eth.events.some((e) => e.eventName === "Settled")).to.equal(true);
       // And the ledger holds less ETH than it owes: the extra wei exist only in its books.
       expect(result.differences.some((d) => d.kind === "holdings")).to.equal(false);
+    });
+    it("keeps no store for dataDir null, and finds exactly what a run into a store finds", async function () {
+      const { history, client } = await loadFixture(faultyHistoryFixture);
+      const parameters = { client, ledger: history.addresses.ledger, fromBlock: history.deployBlock };
+      const store = await AuditStore.open();
+      let opened = 0;
+      const open = AuditStore.open.bind(AuditStore);
+      AuditStore.open = (dataDir?: string) => {
+        opened += 1;
+        return open(dataDir);
+      };
+      let stored: Awaited<ReturnType<typeof verify>>;
+      let storeless: Awaited<ReturnType<typeof verify>>;
+      try {
+        stored = await verify({ ...parameters, store });
+        storeless = await verify({ ...parameters, dataDir: null });
+        expect(await store.eventCount()).to.equal(stored.sync.newEvents);
+      } finally {
+        AuditStore.open = open;
+        await store.close();
+      }
+      expect(opened).to.equal(0);
+      expect(storeless.sync.dataDir).to.equal(undefined);
+      const outcome = (r: Awaited<ReturnType<typeof verify>>) => ({
+        ok: r.ok,
+        toBlock: r.sync.toBlock,
+        events: r.sync.newEvents,
+        checked: r.reconcile.checked,
+        violations: r.violations.map((v) => [v.law, v.account, v.token, v.event.blockNumber, v.event.logIndex]),
+        differences: r.differences.map((d) => [d.kind, d.account, d.token, d.expected, d.actual, d.eventCount]),
+      });
+      expect(outcome(storeless)).to.deep.equal(outcome(stored));
+      expect(outcome(storeless).ok).to.equal(false); // the faulty ledger: there is something to find
+      expect(outcome(storeless).differences.length).to.be.greaterThan(0);
     });
   });
 
