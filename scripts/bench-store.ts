@@ -12,7 +12,8 @@ import os from "node:os";
 import path from "node:path";
 import { encodeAbiParameters, encodeEventTopics, getAddress, type AbiEvent, type Address, type Hex } from "viem";
 import { ConcordLogDecoder, type ConcordLog } from "../src/audit/fetch";
-import { AuditStore } from "../src/audit/store";
+import { pad } from "../src/audit/reads";
+import { AuditStore, toJson } from "../src/audit/store";
 import { settlementLedgerAbi } from "../src/sdk/abi";
 
 const EVENTS = Number(process.env.EVENTS ?? 25_000);
@@ -22,7 +23,7 @@ const PER_BLOCK = 200;
 
 const LEDGER = getAddress("0xe7f1725e7734ce288f8367e1bb143e90bb3f0512");
 const REGISTRY = getAddress("0x5fbdb2315678afecb367f032d93f642f64180aa3");
-const word = (n: bigint): Hex => `0x${n.toString(16).padStart(64, "0")}`;
+const word = (n: bigint): Hex => `0x${pad(n)}`;
 const account = (n: number): Address => getAddress(`0x${(0x1000 + n).toString(16).padStart(40, "0")}`);
 
 /** `count` decoded `Settled` logs, 200 a block, with distinct order references. */
@@ -62,7 +63,8 @@ const ms = (from: number) => performance.now() - from;
 
 async function main() {
   const logs = settledLogs(EVENTS);
-  const bytes = logs.reduce((n, l) => n + l.data.length + l.topics.join(",").length + JSON.stringify(l.args, (_k, v: unknown) => (typeof v === "bigint" ? v.toString() : v)).length, 0);
+  // What the store writes of each event besides its keys: topics, data and args (as `append` encodes them).
+  const bytes = logs.reduce((n, l) => n + l.data.length + l.topics.join(",").length + toJson(l.args).length, 0);
   const meta = { chainId: 31337n, addresses: { registry: REGISTRY, ledger: LEDGER }, startBlock: 0n };
   console.log(`${EVENTS} Settled events (${Math.round(bytes / EVENTS)} characters of topics, data and args each), appended ${BATCH} a transaction, ${ROUNDS} rounds\n`);
   console.log("| round | store | create or open ms | append ms | append µs/event |");
