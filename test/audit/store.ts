@@ -5,7 +5,7 @@ import path from "node:path";
 import hre, { ethers } from "hardhat";
 import { loadFixture, time } from "@nomicfoundation/hardhat-network-helpers";
 import { createPublicClient, custom } from "viem";
-import { AuditStore, sync, verify } from "../../src/audit";
+import { AuditStore, ConcordLogDecoder, fetchConcordLogs, sync, verify, type ConcordLog } from "../../src/audit";
 import { ETH } from "../helpers/concord";
 import { buildRichHistory } from "./history";
 
@@ -117,6 +117,76 @@ describe("audit store", function () {
         error = e;
       }
       expect((error as Error).name).to.equal("StoreMismatchError");
+    });
+  });
+
+  describe("the store's thread", function () {
+    /** The rich history's decoded events, in three batches of whole blocks. */
+    async function batchesOfHistory() {
+      const history = await loadFixture(richHistoryFixture);
+      const addresses = { registry: history.addresses.registry, ledger: history.addresses.ledger };
+      const logs: ConcordLog[] = [];
+      for await (const batch of fetchConcordLogs(countingClient().client, { addresses, fromBlock: history.deployBlock })) logs.push(...batch.logs);
+      const blocks = [...new Set(logs.map((l) => l.blockNumber))];
+      const third = Math.ceil(blocks.length / 3);
+      const inBlocks = (from: number, to: number) => logs.filter((l) => l.blockNumber >= blocks[from]! && l.blockNumber <= blocks[Math.min(to, blocks.length) - 1]!);
+      const batches = [inBlocks(0, third), inBlocks(third, 2 * third), inBlocks(2 * third, blocks.length)];
+      const cursorOf = (batch: ConcordLog[]) => ({ blockNumber: batch.at(-1)!.blockNumber, blockHash: batch.at(-1)!.blockHash });
+      const meta = { chainId: 31337n, addresses, startBlock: history.deployBlock };
+      return { batches, cursorOf, meta, decoder: new ConcordLogDecoder(addresses) };
+    }
+    const read = async (store: AuditStore, decoder: ConcordLogDecoder, pageSize: number) => {
+      const out: ConcordLog[] = [];
+      for await (const page of store.events(decoder, { pageSize })) out.push(...page);
+      return out;
+    };
+
+    it("commits appends sent without waiting in order, and reads them back page by page exactly", async function () {
+      const { batches, cursorOf, meta, decoder } = await batchesOfHistory();
+      const store = await AuditStore.open();
+      try {
+        await store.bind(meta);
+        await Promise.all(batches.map((b) => store.append(b, cursorOf(b))));
+        expect(await store.cursor()).to.deep.equal(cursorOf(batches[2]!));
+        const all = batches.flat();
+        expect(await store.eventCount()).to.equal(all.length);
+        // Pages of 7 (the next one read while this one is decoded), and one page: the same events as fetched.
+        expect(await read(store, decoder, 7)).to.deep.equal(all);
+        expect(await read(store, decoder, all.length + 1)).to.deep.equal(all);
+      } finally {
+        await store.close();
+      }
+    });
+
+    it("commits nothing after a failed append, keeps the cursor before the gap, and refuses calls once closed", async function () {
+      const { batches, cursorOf, meta, decoder } = await batchesOfHistory();
+      const [first, second, third] = batches as [ConcordLog[], ConcordLog[], ConcordLog[]];
+      const store = await AuditStore.open();
+      try {
+        await store.bind(meta);
+        // Sent together, as a sync sends its next batch before the last one commits: the second
+        // repeats the first batch's keys and fails; the third is valid but must not commit.
+        const outcomes = await Promise.allSettled([
+          store.append(first, cursorOf(first)),
+          store.append([...second, ...first], cursorOf(second)),
+          store.append(third, cursorOf(third)),
+        ]);
+        expect(outcomes.map((o) => o.status)).to.deep.equal(["fulfilled", "rejected", "rejected"]);
+        expect(((outcomes[1] as PromiseRejectedResult).reason as Error).message).to.match(/duplicate key/);
+        expect(((outcomes[2] as PromiseRejectedResult).reason as Error).message).to.match(/append refused: an earlier write to the store failed/);
+        expect(await store.cursor()).to.deep.equal(cursorOf(first));
+        expect(await read(store, decoder, 1_000)).to.deep.equal(first);
+      } finally {
+        await store.close();
+      }
+      await store.close(); // closing again is harmless
+      let error: unknown;
+      try {
+        await store.cursor();
+      } catch (e) {
+        error = e;
+      }
+      expect((error as Error).message).to.match(/audit store \(in memory\) is closed/);
     });
   });
 

@@ -1,0 +1,382 @@
+/**
+ * The auditor's database: replayed events, the blocks they came from, the sync cursor and the
+ * rebuilt balances, reserves and pools, in an embedded PostgreSQL (PGlite) in a local folder
+ * (or in memory). The SQL is plain PostgreSQL so that the same statements can run against a
+ * server. It runs in the store's own thread (src/audit/store-worker.ts); callers use
+ * {AuditStore} (src/audit/store.ts), so every argument and answer here is plain data that
+ * crosses threads as it is (strings, numbers, bigints, arrays, plain objects and byte arrays).
+ */
+import fs from "node:fs";
+import { PGlite } from "@electric-sql/pglite";
+import type { Address, Hex } from "viem";
+import type { ConcordAddresses, ConcordLog } from "./fetch";
+import { int4Array, textArray } from "./pg-arrays";
+
+const SCHEMA = `
+CREATE TABLE IF NOT EXISTS audit_meta (
+  id INT PRIMARY KEY CHECK (id = 1),
+  chain_id NUMERIC NOT NULL,
+  registry TEXT NOT NULL,
+  ledger TEXT NOT NULL,
+  negotiation_hub TEXT,
+  start_block NUMERIC NOT NULL
+);
+CREATE TABLE IF NOT EXISTS sync_cursor (
+  id INT PRIMARY KEY CHECK (id = 1),
+  block_number NUMERIC NOT NULL,
+  block_hash TEXT NOT NULL,
+  updated_at TIMESTAMPTZ NOT NULL DEFAULT now()
+);
+CREATE TABLE IF NOT EXISTS blocks (
+  number NUMERIC PRIMARY KEY,
+  hash TEXT NOT NULL
+);
+CREATE TABLE IF NOT EXISTS events (
+  block_number NUMERIC NOT NULL,
+  block_hash TEXT NOT NULL,
+  tx_index INT NOT NULL,
+  log_index INT NOT NULL,
+  tx_hash TEXT NOT NULL,
+  address TEXT NOT NULL,
+  event_name TEXT NOT NULL,
+  args JSONB NOT NULL,
+  topics TEXT NOT NULL,
+  data TEXT NOT NULL,
+  PRIMARY KEY (block_number, log_index)
+);
+CREATE INDEX IF NOT EXISTS events_by_name ON events (event_name, block_number);
+CREATE TABLE IF NOT EXISTS balances (
+  account TEXT NOT NULL,
+  token TEXT NOT NULL,
+  amount NUMERIC(78, 0) NOT NULL,
+  PRIMARY KEY (account, token)
+);
+CREATE TABLE IF NOT EXISTS reserves (
+  order_ref TEXT PRIMARY KEY,
+  agreement_id NUMERIC NOT NULL,
+  version INT NOT NULL,
+  token TEXT NOT NULL,
+  payer TEXT NOT NULL,
+  amount NUMERIC(78, 0) NOT NULL,
+  release_at NUMERIC NOT NULL
+);
+CREATE TABLE IF NOT EXISTS pools (
+  agreement_id NUMERIC NOT NULL,
+  version INT NOT NULL,
+  token TEXT NOT NULL,
+  distributable NUMERIC(78, 0) NOT NULL,
+  dust NUMERIC(78, 0) NOT NULL,
+  released JSONB NOT NULL,
+  PRIMARY KEY (agreement_id, version, token)
+);
+CREATE TABLE IF NOT EXISTS snapshot (
+  id INT PRIMARY KEY CHECK (id = 1),
+  block_number NUMERIC NOT NULL,
+  events BIGINT NOT NULL,
+  violations JSONB NOT NULL
+);
+`;
+
+export type StoreMeta = { chainId: bigint; addresses: ConcordAddresses; startBlock: bigint };
+export type Cursor = { blockNumber: bigint; blockHash: Hex };
+
+/** Thrown when a data folder belongs to another chain or deployment. */
+export class StoreMismatchError extends Error {
+  override name = "StoreMismatchError";
+}
+
+/** JSON with bigints as decimal strings. */
+export function toJson(value: unknown): string {
+  return JSON.stringify(value, (_key, v: unknown) => (typeof v === "bigint" ? v.toString() : v));
+}
+
+/** A stored event as it was read from the chain (what {StoreDatabase.eventsPage} returns, to be decoded again). */
+export type StoredLog = {
+  address: string;
+  topics: Hex[];
+  data: Hex;
+  blockNumber: Hex;
+  blockHash: Hex;
+  transactionHash: Hex;
+  transactionIndex: Hex;
+  logIndex: Hex;
+};
+
+/** The rebuilt state a snapshot keeps, as rows (built from a ReplayState by the caller). */
+export type SnapshotRows = {
+  blockNumber: bigint;
+  events: number;
+  balances: { account: string; token: string; amount: bigint }[];
+  reserves: { orderRef: string; agreementId: bigint; version: number; token: string; payer: string; amount: bigint; releaseAt: number }[];
+  pools: { agreementId: bigint; version: number; token: string; distributable: bigint; dust: bigint; released: readonly bigint[] }[];
+  /** The violations found, as JSON. */
+  violationsJson: string;
+};
+
+/** Where a page of stored events starts: after this (block number, log index). */
+export type PagePosition = readonly [blockNumber: string, logIndex: number];
+
+/**
+ * One batch of events as the `events` table's columns, each a PostgreSQL binary array
+ * (src/audit/pg-arrays.ts): built on the caller's thread and handed to the store's thread
+ * without a copy, where PostgreSQL reads them without parsing array literals. `blocks` holds
+ * the batch's (block number, block hash) pairs.
+ */
+export type EventColumns = { count: number; columns: Uint8Array[]; blocks: [string, Hex][] };
+
+const EVENT_COLUMNS = 10;
+
+/** A batch of decoded logs as {EventColumns}, in the order of `append`'s INSERT. */
+export function eventColumns(logs: readonly ConcordLog[]): EventColumns {
+  const n = logs.length;
+  const blockNumbers = new Array<string>(n);
+  const blockHashes = new Array<string>(n);
+  const txIndexes = new Array<number>(n);
+  const logIndexes = new Array<number>(n);
+  const txHashes = new Array<string>(n);
+  const addresses = new Array<string>(n);
+  const names = new Array<string>(n);
+  const args = new Array<string>(n);
+  const topics = new Array<string>(n);
+  const data = new Array<string>(n);
+  const blocks = new Map<string, Hex>();
+  for (let i = 0; i < n; i += 1) {
+    const log = logs[i]!;
+    const block = log.blockNumber.toString();
+    blockNumbers[i] = block;
+    blockHashes[i] = log.blockHash;
+    txIndexes[i] = log.transactionIndex;
+    logIndexes[i] = log.logIndex;
+    txHashes[i] = log.transactionHash;
+    addresses[i] = log.address;
+    names[i] = log.eventName;
+    args[i] = toJson(log.args);
+    topics[i] = log.topics.join(",");
+    data[i] = log.data;
+    blocks.set(block, log.blockHash);
+  }
+  const columns = [
+    textArray(blockNumbers),
+    textArray(blockHashes),
+    int4Array(txIndexes),
+    int4Array(logIndexes),
+    textArray(txHashes),
+    textArray(addresses),
+    textArray(names),
+    textArray(args),
+    textArray(topics),
+    textArray(data),
+  ];
+  return { count: n, columns, blocks: [...blocks] };
+}
+
+export class StoreDatabase {
+  private constructor(
+    readonly db: PGlite,
+    /** The data folder, or undefined for an in-memory store. */
+    readonly dataDir: string | undefined,
+  ) {}
+
+  /** Opens (creating if needed) the database in `dataDir`, or in memory when it is undefined. */
+  static async open(dataDir?: string): Promise<StoreDatabase> {
+    if (dataDir) fs.mkdirSync(dataDir, { recursive: true });
+    const db = await PGlite.create(dataDir);
+    await db.exec(SCHEMA);
+    return new StoreDatabase(db, dataDir);
+  }
+
+  async close(): Promise<void> {
+    await this.db.close();
+  }
+
+  async meta(): Promise<StoreMeta | undefined> {
+    const { rows } = await this.db.query<{ chain_id: string; registry: string; ledger: string; negotiation_hub: string | null; start_block: string }>(
+      "SELECT chain_id::text, registry, ledger, negotiation_hub, start_block::text FROM audit_meta WHERE id = 1",
+    );
+    const row = rows[0];
+    if (!row) return undefined;
+    return {
+      chainId: BigInt(row.chain_id),
+      addresses: {
+        registry: row.registry as Address,
+        ledger: row.ledger as Address,
+        negotiationHub: (row.negotiation_hub ?? undefined) as Address | undefined,
+      },
+      startBlock: BigInt(row.start_block),
+    };
+  }
+
+  /** Records which deployment this store audits; refuses a store that audits another one. */
+  async bind(meta: StoreMeta): Promise<StoreMeta> {
+    const existing = await this.meta();
+    if (existing) {
+      if (existing.chainId !== meta.chainId || existing.addresses.ledger.toLowerCase() !== meta.addresses.ledger.toLowerCase()) {
+        throw new StoreMismatchError(
+          `store ${this.dataDir ?? "(memory)"} audits ledger ${existing.addresses.ledger} on chain ${existing.chainId}, not ${meta.addresses.ledger} on chain ${meta.chainId}`,
+        );
+      }
+      return existing;
+    }
+    await this.db.query(
+      "INSERT INTO audit_meta (id, chain_id, registry, ledger, negotiation_hub, start_block) VALUES (1, $1, $2, $3, $4, $5)",
+      [meta.chainId.toString(), meta.addresses.registry, meta.addresses.ledger, meta.addresses.negotiationHub ?? null, meta.startBlock.toString()],
+    );
+    return meta;
+  }
+
+  async cursor(): Promise<Cursor | undefined> {
+    const { rows } = await this.db.query<{ block_number: string; block_hash: Hex }>(
+      "SELECT block_number::text, block_hash FROM sync_cursor WHERE id = 1",
+    );
+    const row = rows[0];
+    return row ? { blockNumber: BigInt(row.block_number), blockHash: row.block_hash } : undefined;
+  }
+
+  async eventCount(): Promise<number> {
+    const { rows } = await this.db.query<{ n: number }>("SELECT count(*)::int AS n FROM events");
+    return rows[0]?.n ?? 0;
+  }
+
+  /** Stored blocks at or below `blockNumber`, newest first (what a reorg check walks back through). */
+  async blocksDescending(blockNumber: bigint, limit = 1_000): Promise<Cursor[]> {
+    const { rows } = await this.db.query<{ number: string; hash: Hex }>(
+      "SELECT number::text, hash FROM blocks WHERE number <= $1 ORDER BY blocks.number DESC LIMIT $2",
+      [blockNumber.toString(), limit],
+    );
+    return rows.map((r) => ({ blockNumber: BigInt(r.number), blockHash: r.hash }));
+  }
+
+  /**
+   * Appends one batch of events ({eventColumns}) and moves the cursor, atomically: an
+   * interrupted sync resumes after the last batch that committed.
+   */
+  async append(events: EventColumns, cursor: Cursor): Promise<void> {
+    if (events.columns.length !== EVENT_COLUMNS) throw new Error(`append: ${events.columns.length} event columns, ${EVENT_COLUMNS} expected`);
+    await this.db.transaction(async (tx) => {
+      if (events.count > 0) {
+        await tx.query(
+          `INSERT INTO events (block_number, block_hash, tx_index, log_index, tx_hash, address, event_name, args, topics, data)
+           SELECT b::numeric, bh, ti, li, th, a, n, j::jsonb, t, d
+           FROM unnest($1::text[], $2::text[], $3::int4[], $4::int4[], $5::text[], $6::text[], $7::text[], $8::text[], $9::text[], $10::text[]) AS u(b, bh, ti, li, th, a, n, j, t, d)`,
+          events.columns,
+        );
+      }
+      // Every block the batch has events in, and the block the cursor moves to.
+      const blocks = new Map<string, Hex>(events.blocks);
+      blocks.set(cursor.blockNumber.toString(), cursor.blockHash);
+      await tx.query(
+        `INSERT INTO blocks (number, hash) SELECT * FROM unnest($1::numeric[], $2::text[])
+         ON CONFLICT (number) DO UPDATE SET hash = EXCLUDED.hash`,
+        [[...blocks.keys()], [...blocks.values()]],
+      );
+      await tx.query(
+        `INSERT INTO sync_cursor (id, block_number, block_hash) VALUES (1, $1, $2)
+         ON CONFLICT (id) DO UPDATE SET block_number = EXCLUDED.block_number, block_hash = EXCLUDED.block_hash, updated_at = now()`,
+        [cursor.blockNumber.toString(), cursor.blockHash],
+      );
+    });
+  }
+
+  /** Forgets everything after `cursor.blockNumber` (a reorganisation) and moves the cursor back; returns the events removed. */
+  async rollbackTo(cursor: Cursor | undefined): Promise<number> {
+    return this.db.transaction(async (tx) => {
+      const after = cursor ? cursor.blockNumber.toString() : "-1";
+      const removed = await tx.query("DELETE FROM events WHERE block_number > $1", [after]);
+      await tx.query("DELETE FROM blocks WHERE number > $1", [after]);
+      if (cursor) {
+        await tx.query("UPDATE sync_cursor SET block_number = $1, block_hash = $2, updated_at = now() WHERE id = 1", [
+          cursor.blockNumber.toString(),
+          cursor.blockHash,
+        ]);
+      } else {
+        await tx.query("DELETE FROM sync_cursor");
+      }
+      return removed.affectedRows ?? 0;
+    });
+  }
+
+  /**
+   * One page of stored events in chain order, after `after` and up to `toBlock` (all when null),
+   * as they were read from the chain: the caller decodes them again with the fetcher's decoder.
+   */
+  async eventsPage(after: PagePosition, toBlock: bigint | null, pageSize: number): Promise<{ logs: StoredLog[]; last: PagePosition | undefined }> {
+    const { rows } = await this.db.query<{
+      block_number: string;
+      block_hash: Hex;
+      tx_index: number;
+      log_index: number;
+      tx_hash: Hex;
+      address: string;
+      topics: string;
+      data: Hex;
+    }>(
+      `SELECT block_number::text, block_hash, tx_index, log_index, tx_hash, address, topics, data FROM events
+       WHERE (block_number, log_index) > ($1::numeric, $2::int) AND ($3::numeric IS NULL OR block_number <= $3::numeric)
+       ORDER BY events.block_number, events.log_index LIMIT $4`,
+      [after[0], after[1], toBlock?.toString() ?? null, pageSize],
+    );
+    const logs = rows.map((row) => ({
+      address: row.address,
+      topics: row.topics.split(",") as Hex[],
+      data: row.data,
+      blockNumber: `0x${BigInt(row.block_number).toString(16)}` as Hex,
+      blockHash: row.block_hash,
+      transactionHash: row.tx_hash,
+      transactionIndex: `0x${row.tx_index.toString(16)}` as Hex,
+      logIndex: `0x${row.log_index.toString(16)}` as Hex,
+    }));
+    const lastRow = rows.at(-1);
+    return { logs, last: lastRow ? [lastRow.block_number, lastRow.log_index] : undefined };
+  }
+
+  /** Replaces the rebuilt balances, held reserves and pools with a snapshot. */
+  async writeSnapshot(snapshot: SnapshotRows): Promise<void> {
+    const { balances, reserves, pools } = snapshot;
+    await this.db.transaction(async (tx) => {
+      await tx.exec("DELETE FROM balances; DELETE FROM reserves; DELETE FROM pools; DELETE FROM snapshot;");
+      await tx.query("INSERT INTO balances (account, token, amount) SELECT * FROM unnest($1::text[], $2::text[], $3::numeric[])", [
+        balances.map((b) => b.account),
+        balances.map((b) => b.token),
+        balances.map((b) => b.amount.toString()),
+      ]);
+      await tx.query(
+        `INSERT INTO reserves (order_ref, agreement_id, version, token, payer, amount, release_at)
+         SELECT * FROM unnest($1::text[], $2::numeric[], $3::int[], $4::text[], $5::text[], $6::numeric[], $7::numeric[])`,
+        [
+          reserves.map((r) => r.orderRef),
+          reserves.map((r) => r.agreementId.toString()),
+          reserves.map((r) => r.version),
+          reserves.map((r) => r.token),
+          reserves.map((r) => r.payer),
+          reserves.map((r) => r.amount.toString()),
+          reserves.map((r) => r.releaseAt.toString()),
+        ],
+      );
+      await tx.query(
+        `INSERT INTO pools (agreement_id, version, token, distributable, dust, released)
+         SELECT * FROM unnest($1::numeric[], $2::int[], $3::text[], $4::numeric[], $5::numeric[], $6::jsonb[])`,
+        [
+          pools.map((p) => p.agreementId.toString()),
+          pools.map((p) => p.version),
+          pools.map((p) => p.token),
+          pools.map((p) => p.distributable.toString()),
+          pools.map((p) => p.dust.toString()),
+          pools.map((p) => toJson(p.released)),
+        ],
+      );
+      await tx.query("INSERT INTO snapshot (id, block_number, events, violations) VALUES (1, $1, $2, $3)", [
+        snapshot.blockNumber.toString(),
+        snapshot.events,
+        snapshot.violationsJson,
+      ]);
+    });
+  }
+
+  /** The stored snapshot of balances (for queries and tests). */
+  async snapshotBalances(): Promise<{ account: Address; token: Address; amount: bigint }[]> {
+    const { rows } = await this.db.query<{ account: Address; token: Address; amount: string }>(
+      "SELECT account, token, amount::text FROM balances ORDER BY account, token",
+    );
+    return rows.map((r) => ({ account: r.account, token: r.token, amount: BigInt(r.amount) }));
+  }
+}
