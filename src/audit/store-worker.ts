@@ -53,8 +53,9 @@ port.on("message", (request: StoreRequest) => {
     try {
       response = { id: request.id, ok: true, value: await handle(request) };
     } catch (error) {
-      const e = error instanceof Error ? error : new Error(String(error));
-      response = { id: request.id, ok: false, error: { name: e.name, message: e.message, stack: e.stack } };
+      const e: Error & { code?: unknown } = error instanceof Error ? error : new Error(String(error));
+      const code = typeof e.code === "string" ? e.code : undefined;
+      response = { id: request.id, ok: false, error: { name: e.name, message: e.message, stack: e.stack, code } };
     }
     port.postMessage(response);
   });

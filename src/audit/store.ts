@@ -33,7 +33,9 @@ type Answer<M extends Method> = M extends DatabaseMethod ? Awaited<ReturnType<St
 /** A request to the store's thread (src/audit/store-worker.ts). */
 export type StoreRequest = { [M in Method]: { id: number; method: M; args: Arguments<M> } }[Method];
 /** Its answer: the method's value, or the error it threw. */
-export type StoreResponse = { id: number; ok: true; value: unknown } | { id: number; ok: false; error: { name: string; message: string; stack?: string | undefined } };
+export type StoreResponse = { id: number; ok: true; value: unknown } | { id: number; ok: false; error: ThreadError };
+/** An error as it crosses from the store's thread: PostgreSQL's errors keep their SQLSTATE `code`. */
+export type ThreadError = { name: string; message: string; stack?: string | undefined; code?: string | undefined };
 
 // The worker runs the same sources as its caller: TypeScript (under Hardhat's ts-node or the
 // CLI's loader) is loaded in the worker through the CLI's loader, bin/register-ts.js.
@@ -47,10 +49,11 @@ const { workerData } = require("node:worker_threads");
 if (workerData.loader) require(workerData.loader);
 require(workerData.entry);`;
 
-/** An error thrown in the store's thread, as its caller sees it (a mismatch keeps its class). */
-function revive(error: { name: string; message: string; stack?: string | undefined }): Error {
-  const revived = error.name === "StoreMismatchError" ? new StoreMismatchError(error.message) : new Error(error.message);
+/** An error thrown in the store's thread, as its caller sees it (a mismatch keeps its class, a database error its code). */
+function revive(error: ThreadError): Error {
+  const revived: Error & { code?: string } = error.name === "StoreMismatchError" ? new StoreMismatchError(error.message) : new Error(error.message);
   if (revived.name !== error.name) revived.name = error.name;
+  if (error.code !== undefined) revived.code = error.code;
   if (error.stack) revived.stack = `${error.stack}\n    (in the audit store's thread)`;
   return revived;
 }

@@ -173,6 +173,7 @@ describe("audit store", function () {
         ]);
         expect(outcomes.map((o) => o.status)).to.deep.equal(["fulfilled", "rejected", "rejected"]);
         expect(((outcomes[1] as PromiseRejectedResult).reason as Error).message).to.match(/duplicate key/);
+        expect(((outcomes[1] as PromiseRejectedResult).reason as { code?: string }).code).to.equal("23505"); // unique_violation
         expect(((outcomes[2] as PromiseRejectedResult).reason as Error).message).to.match(/append refused: an earlier write to the store failed/);
         expect(await store.cursor()).to.deep.equal(cursorOf(first));
         expect(await read(store, decoder, 1_000)).to.deep.equal(first);
