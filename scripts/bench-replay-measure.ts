@@ -3,6 +3,9 @@
  * runs and the worker that runs against a `hardhat node` in its own process
  * (scripts/bench-replay-worker.ts), so that its memory figures are the auditor's alone.
  */
+import fs from "node:fs";
+import os from "node:os";
+import path from "node:path";
 import v8 from "node:v8";
 import vm from "node:vm";
 import { Contract, JsonRpcProvider, type InterfaceAbi } from "ethers";
@@ -232,13 +235,14 @@ export async function measureTransportFloor(
 }
 
 /**
- * `concord audit verify`'s path: sync into a PGlite store (a new one, in memory), then reconcile.
- * The store is created before the clock starts: creating one (PostgreSQL's initdb) is a one-off
- * of seconds that `npm run bench:store` measures, where a data folder that exists opens in under
- * a second.
+ * `concord audit verify`'s path: sync into a PGlite store in a new data folder (what the CLI
+ * keeps by default), then reconcile. The store is created before the clock starts: creating one
+ * (PostgreSQL's initdb) is a one-off of seconds that `npm run bench:store` measures, where a
+ * data folder that exists opens in about a second. The folder is removed after the run.
  */
 export async function measureVerify(label: string, client: Pick<Client, "request">, t: Target): Promise<Measure> {
-  const store = await AuditStore.open();
+  const dataDir = fs.mkdtempSync(path.join(os.tmpdir(), "concord-bench-verify-"));
+  const store = await AuditStore.open(dataDir);
   try {
     collectGarbage();
     const memory = new MemorySampler();
@@ -275,6 +279,7 @@ export async function measureVerify(label: string, client: Pick<Client, "request
     };
   } finally {
     await store.close();
+    fs.rmSync(dataDir, { recursive: true, force: true });
   }
 }
 

@@ -111,7 +111,7 @@ async function main() {
     floorOf(round, "in process", aud, floor);
     const all = await measureAuditor(ALL_ORDER_REFS, inProcessClient, local, { orderReferences: "all" });
     runs.push({ round, measure: all });
-    runs.push({ round, measure: await measureVerify("auditor verify() into a PGlite store (in memory, created before timing), in process", inProcessClient, local) });
+    runs.push({ round, measure: await measureVerify("auditor verify() into a PGlite store in a new data folder (created before timing), in process", inProcessClient, local) });
     console.log(`  round ${round} in process: auditor ${aud.eventsPerSecond} events/s (every order reference read: ${all.eventsPerSecond}), transport floor ${floor.eventsPerSecond}, ethers ${b.eventsPerSecond} events/s`);
   }
   const memoryChecks: Measure[] = [await measureAuditor(`${MEMORY_CHECK}, in process`, inProcessClient, local, { liveHeap: true })];
@@ -137,7 +137,7 @@ async function main() {
       floorOf(round, "over HTTP", aud, floor);
       const all = await inWorker({ ...job, kind: "auditor-all", label: `${ALL_ORDER_REFS.replace(", in process", "")}, hardhat node over HTTP` });
       runs.push({ round, measure: all });
-      runs.push({ round, measure: await inWorker({ ...job, kind: "verify", label: "auditor verify() into a PGlite store (in memory, created before timing), hardhat node over HTTP" }) });
+      runs.push({ round, measure: await inWorker({ ...job, kind: "verify", label: "auditor verify() into a PGlite store in a new data folder (created before timing), hardhat node over HTTP" }) });
       console.log(`  round ${round} over HTTP: auditor ${aud.eventsPerSecond} events/s (every order reference read: ${all.eventsPerSecond}), transport floor ${floor.eventsPerSecond}, ethers in ranges ${ranged.eventsPerSecond} events/s`);
     }
     memoryChecks.push(await inWorker({ ...job, kind: "auditor-memory", label: `${MEMORY_CHECK}, hardhat node over HTTP` }));
