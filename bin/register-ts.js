@@ -7,7 +7,6 @@ const crypto = require("node:crypto");
 const fs = require("node:fs");
 const Module = require("node:module");
 const path = require("node:path");
-const { threadId } = require("node:worker_threads");
 
 const ROOT = path.join(__dirname, "..");
 const CACHE = path.join(ROOT, "node_modules", ".cache", "concord-ts");
@@ -38,9 +37,8 @@ function compiled(source, filename) {
     const code = transpile(source, filename);
     try {
       fs.mkdirSync(CACHE, { recursive: true });
-      // Written whole and renamed, so that a concurrent run never reads half a file (the audit
-      // store's worker threads load sources through this too: one name per process and thread).
-      const temporary = `${file}.${process.pid}.${threadId}.tmp`;
+      // Written whole and renamed, so that a concurrent run never reads half a file.
+      const temporary = `${file}.${process.pid}.tmp`;
       fs.writeFileSync(temporary, code);
       fs.renameSync(temporary, file);
     } catch {

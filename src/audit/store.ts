@@ -1,233 +1,362 @@
 /**
  * The auditor's store: replayed events, the blocks they came from, the sync cursor and the
- * rebuilt balances, reserves and pools, in an embedded PostgreSQL (PGlite) in a local folder
- * (src/audit/store-db.ts holds the SQL).
- *
- * PGlite runs PostgreSQL as WebAssembly on the thread that calls it, and writing an event costs
- * about as much as fetching, decoding and replaying it (`npm run bench:store`). So the database
- * lives in a thread of its own (src/audit/store-worker.ts): {AuditStore} sends it requests and
- * awaits the answers, and a sync can go on replaying the next batch while the last one is being
- * written. Requests are answered in the order they were sent: appends commit in chain order,
- * and `close` waits for every write sent before it.
+ * rebuilt balances, reserves and pools, in an embedded PostgreSQL (PGlite) in a local folder.
+ * The SQL is plain PostgreSQL so that the same statements can run against a server.
  */
+import fs from "node:fs";
 import path from "node:path";
-import { Worker } from "node:worker_threads";
-import type { Address } from "viem";
-import type { ConcordLog, ConcordLogDecoder } from "./fetch";
+import { PGlite } from "@electric-sql/pglite";
+import type { Address, Hex } from "viem";
+import type { ConcordAddresses, ConcordLog, ConcordLogDecoder } from "./fetch";
+import { int4Array, textArray } from "./pg-arrays";
 import type { ReplayState, Violation } from "./replay";
-import { StoreMismatchError, eventColumns, toJson, type Cursor, type SnapshotRows, type StoreDatabase, type StoreMeta } from "./store-db";
 
-export { StoreMismatchError, toJson, type Cursor, type StoreMeta } from "./store-db";
+const SCHEMA = `
+CREATE TABLE IF NOT EXISTS audit_meta (
+  id INT PRIMARY KEY CHECK (id = 1),
+  chain_id NUMERIC NOT NULL,
+  registry TEXT NOT NULL,
+  ledger TEXT NOT NULL,
+  negotiation_hub TEXT,
+  start_block NUMERIC NOT NULL
+);
+CREATE TABLE IF NOT EXISTS sync_cursor (
+  id INT PRIMARY KEY CHECK (id = 1),
+  block_number NUMERIC NOT NULL,
+  block_hash TEXT NOT NULL,
+  updated_at TIMESTAMPTZ NOT NULL DEFAULT now()
+);
+CREATE TABLE IF NOT EXISTS blocks (
+  number NUMERIC PRIMARY KEY,
+  hash TEXT NOT NULL
+);
+CREATE TABLE IF NOT EXISTS events (
+  block_number NUMERIC NOT NULL,
+  block_hash TEXT NOT NULL,
+  tx_index INT NOT NULL,
+  log_index INT NOT NULL,
+  tx_hash TEXT NOT NULL,
+  address TEXT NOT NULL,
+  event_name TEXT NOT NULL,
+  args JSONB NOT NULL,
+  topics TEXT NOT NULL,
+  data TEXT NOT NULL,
+  PRIMARY KEY (block_number, log_index)
+);
+CREATE INDEX IF NOT EXISTS events_by_name ON events (event_name, block_number);
+CREATE TABLE IF NOT EXISTS balances (
+  account TEXT NOT NULL,
+  token TEXT NOT NULL,
+  amount NUMERIC(78, 0) NOT NULL,
+  PRIMARY KEY (account, token)
+);
+CREATE TABLE IF NOT EXISTS reserves (
+  order_ref TEXT PRIMARY KEY,
+  agreement_id NUMERIC NOT NULL,
+  version INT NOT NULL,
+  token TEXT NOT NULL,
+  payer TEXT NOT NULL,
+  amount NUMERIC(78, 0) NOT NULL,
+  release_at NUMERIC NOT NULL
+);
+CREATE TABLE IF NOT EXISTS pools (
+  agreement_id NUMERIC NOT NULL,
+  version INT NOT NULL,
+  token TEXT NOT NULL,
+  distributable NUMERIC(78, 0) NOT NULL,
+  dust NUMERIC(78, 0) NOT NULL,
+  released JSONB NOT NULL,
+  PRIMARY KEY (agreement_id, version, token)
+);
+CREATE TABLE IF NOT EXISTS snapshot (
+  id INT PRIMARY KEY CHECK (id = 1),
+  block_number NUMERIC NOT NULL,
+  events BIGINT NOT NULL,
+  violations JSONB NOT NULL
+);
+`;
+
+export type StoreMeta = { chainId: bigint; addresses: ConcordAddresses; startBlock: bigint };
+export type Cursor = { blockNumber: bigint; blockHash: Hex };
+
+/** Thrown when a data folder belongs to another chain or deployment. */
+export class StoreMismatchError extends Error {
+  override name = "StoreMismatchError";
+}
+
+/** JSON with bigints as decimal strings. */
+export function toJson(value: unknown): string {
+  return JSON.stringify(value, (_key, v: unknown) => (typeof v === "bigint" ? v.toString() : v));
+}
 
 /** The default data folder of a deployment: `.concord/audit/<chainId>-<ledger>`. */
 export function defaultDataDir(chainId: bigint, ledger: Address, root = process.cwd()): string {
   return path.join(root, ".concord", "audit", `${chainId}-${ledger.toLowerCase()}`);
 }
 
-/** What the store's thread does for its caller: a {StoreDatabase} method, or opening and closing it. */
-type DatabaseMethod = "meta" | "bind" | "cursor" | "eventCount" | "blocksDescending" | "append" | "rollbackTo" | "eventsPage" | "writeSnapshot" | "snapshotBalances";
-type Method = DatabaseMethod | "open" | "close";
-type Arguments<M extends Method> = M extends DatabaseMethod ? Parameters<StoreDatabase[M]> : M extends "open" ? Parameters<typeof StoreDatabase.open> : [];
-type Answer<M extends Method> = M extends DatabaseMethod ? Awaited<ReturnType<StoreDatabase[M]>> : undefined;
-
-/** A request to the store's thread (src/audit/store-worker.ts). */
-export type StoreRequest = { [M in Method]: { id: number; method: M; args: Arguments<M> } }[Method];
-/** Its answer: the method's value, or the error it threw. */
-export type StoreResponse = { id: number; ok: true; value: unknown } | { id: number; ok: false; error: ThreadError };
-/** An error as it crosses from the store's thread: PostgreSQL's errors keep their SQLSTATE `code`. */
-export type ThreadError = { name: string; message: string; stack?: string | undefined; code?: string | undefined };
-
-// The worker runs the same sources as its caller: TypeScript (under Hardhat's ts-node or the
-// CLI's loader) is loaded in the worker through the CLI's loader, bin/register-ts.js.
-const EXTENSION = path.extname(__filename);
-const WORKER = {
-  entry: path.join(__dirname, `store-worker${EXTENSION}`),
-  loader: EXTENSION === ".ts" ? path.join(__dirname, "..", "..", "bin", "register-ts.js") : undefined,
-};
-const BOOTSTRAP = `"use strict";
-const { workerData } = require("node:worker_threads");
-if (workerData.loader) require(workerData.loader);
-require(workerData.entry);`;
-
-/** An error thrown in the store's thread, as its caller sees it (a mismatch keeps its class, a database error its code). */
-function revive(error: ThreadError): Error {
-  const revived: Error & { code?: string } = error.name === "StoreMismatchError" ? new StoreMismatchError(error.message) : new Error(error.message);
-  if (revived.name !== error.name) revived.name = error.name;
-  if (error.code !== undefined) revived.code = error.code;
-  if (error.stack) revived.stack = `${error.stack}\n    (in the audit store's thread)`;
-  return revived;
-}
-
 /**
- * The store's thread and the requests waiting for its answers. The thread keeps the process
- * alive only while a request waits: an open store left idle does not hold a finished CLI run.
+ * A batch of logs as the `events` table's columns, in the order of `append`'s INSERT, each a
+ * PostgreSQL binary array (src/audit/pg-arrays.ts): PGlite passes them on as they are, where an
+ * ordinary array parameter is written as a literal, measured and parsed back character by
+ * character (a third of an append's time, measured with `npm run bench:store`).
  */
-class StoreThread {
-  private readonly worker: Worker;
-  private readonly waiting = new Map<number, { resolve: (value: unknown) => void; reject: (error: Error) => void }>();
-  private nextId = 1;
-  private failure: Error | undefined;
-
-  constructor(private readonly where: string) {
-    this.worker = new Worker(BOOTSTRAP, { eval: true, workerData: WORKER });
-    this.worker.unref();
-    this.worker.on("message", (response: StoreResponse) => this.answer(response));
-    this.worker.on("error", (error) => this.fail(new Error(`the audit store's thread (${where}) failed: ${error.message}`, { cause: error })));
-    this.worker.on("exit", (code) => this.fail(new Error(`the audit store's thread (${where}) stopped (exit code ${code})`)));
+function eventColumns(logs: readonly ConcordLog[]): Uint8Array[] {
+  const n = logs.length;
+  const blockNumbers = new Array<string>(n);
+  const blockHashes = new Array<string>(n);
+  const txIndexes = new Array<number>(n);
+  const logIndexes = new Array<number>(n);
+  const txHashes = new Array<string>(n);
+  const addresses = new Array<string>(n);
+  const names = new Array<string>(n);
+  const args = new Array<string>(n);
+  const topics = new Array<string>(n);
+  const data = new Array<string>(n);
+  for (let i = 0; i < n; i += 1) {
+    const log = logs[i]!;
+    blockNumbers[i] = log.blockNumber.toString();
+    blockHashes[i] = log.blockHash;
+    txIndexes[i] = log.transactionIndex;
+    logIndexes[i] = log.logIndex;
+    txHashes[i] = log.transactionHash;
+    addresses[i] = log.address;
+    names[i] = log.eventName;
+    args[i] = toJson(log.args);
+    topics[i] = log.topics.join(",");
+    data[i] = log.data;
   }
-
-  call<M extends Method>(method: M, ...args: Arguments<M>): Promise<Answer<M>> {
-    return this.send(method, args, []);
-  }
-
-  /** {call}, moving `transfer`'s buffers to the store's thread instead of copying them (they are unusable here after). */
-  send<M extends Method>(method: M, args: Arguments<M>, transfer: ArrayBuffer[]): Promise<Answer<M>> {
-    if (this.failure) return Promise.reject(this.failure);
-    const id = this.nextId++;
-    return new Promise<Answer<M>>((resolve, reject) => {
-      this.waiting.set(id, { resolve: resolve as (value: unknown) => void, reject });
-      if (this.waiting.size === 1) this.worker.ref();
-      try {
-        this.worker.postMessage({ id, method, args }, transfer);
-      } catch (error) {
-        // Nothing was sent (a value that cannot cross threads): the store is unchanged.
-        this.settle(id);
-        reject(new Error(`${method}: its arguments cannot be sent to the audit store's thread (${this.where}): ${(error as Error).message}`, { cause: error }));
-      }
-    });
-  }
-
-  /** Ends the thread (after `close` has closed the database). */
-  async stop(): Promise<void> {
-    this.failure ??= new Error(`the audit store (${this.where}) is closed`);
-    await this.worker.terminate();
-  }
-
-  private settle(id: number) {
-    const waiter = this.waiting.get(id);
-    this.waiting.delete(id);
-    if (this.waiting.size === 0) this.worker.unref();
-    return waiter;
-  }
-
-  private answer(response: StoreResponse) {
-    const waiter = this.settle(response.id);
-    if (!waiter) return;
-    if (response.ok) waiter.resolve(response.value);
-    else waiter.reject(revive(response.error));
-  }
-
-  private fail(error: Error) {
-    this.failure ??= error;
-    const waiters = [...this.waiting.values()];
-    this.waiting.clear();
-    this.worker.unref();
-    for (const waiter of waiters) waiter.reject(this.failure);
-  }
+  return [
+    textArray(blockNumbers),
+    textArray(blockHashes),
+    int4Array(txIndexes),
+    int4Array(logIndexes),
+    textArray(txHashes),
+    textArray(addresses),
+    textArray(names),
+    textArray(args),
+    textArray(topics),
+    textArray(data),
+  ];
 }
 
 export class AuditStore {
-  private closing: Promise<void> | undefined;
-
   private constructor(
-    private readonly thread: StoreThread,
+    readonly db: PGlite,
     /** The data folder, or undefined for an in-memory store. */
     readonly dataDir: string | undefined,
   ) {}
 
   /** Opens (creating if needed) the store in `dataDir`, or in memory when it is undefined. */
   static async open(dataDir?: string): Promise<AuditStore> {
-    const thread = new StoreThread(dataDir ?? "in memory");
-    try {
-      await thread.call("open", dataDir);
-    } catch (error) {
-      await thread.stop();
-      throw error;
+    if (dataDir) fs.mkdirSync(dataDir, { recursive: true });
+    const db = await PGlite.create(dataDir);
+    await db.exec(SCHEMA);
+    return new AuditStore(db, dataDir);
+  }
+
+  async close(): Promise<void> {
+    await this.db.close();
+  }
+
+  async meta(): Promise<StoreMeta | undefined> {
+    const { rows } = await this.db.query<{ chain_id: string; registry: string; ledger: string; negotiation_hub: string | null; start_block: string }>(
+      "SELECT chain_id::text, registry, ledger, negotiation_hub, start_block::text FROM audit_meta WHERE id = 1",
+    );
+    const row = rows[0];
+    if (!row) return undefined;
+    return {
+      chainId: BigInt(row.chain_id),
+      addresses: {
+        registry: row.registry as Address,
+        ledger: row.ledger as Address,
+        negotiationHub: (row.negotiation_hub ?? undefined) as Address | undefined,
+      },
+      startBlock: BigInt(row.start_block),
+    };
+  }
+
+  /** Records which deployment this store audits; refuses a store that audits another one. */
+  async bind(meta: StoreMeta): Promise<StoreMeta> {
+    const existing = await this.meta();
+    if (existing) {
+      if (existing.chainId !== meta.chainId || existing.addresses.ledger.toLowerCase() !== meta.addresses.ledger.toLowerCase()) {
+        throw new StoreMismatchError(
+          `store ${this.dataDir ?? "(memory)"} audits ledger ${existing.addresses.ledger} on chain ${existing.chainId}, not ${meta.addresses.ledger} on chain ${meta.chainId}`,
+        );
+      }
+      return existing;
     }
-    return new AuditStore(thread, dataDir);
+    await this.db.query(
+      "INSERT INTO audit_meta (id, chain_id, registry, ledger, negotiation_hub, start_block) VALUES (1, $1, $2, $3, $4, $5)",
+      [meta.chainId.toString(), meta.addresses.registry, meta.addresses.ledger, meta.addresses.negotiationHub ?? null, meta.startBlock.toString()],
+    );
+    return meta;
   }
 
-  /** Closes the database once every request sent before has been answered, and ends its thread. */
-  close(): Promise<void> {
-    this.closing ??= this.thread.call("close").finally(() => this.thread.stop());
-    return this.closing;
+  async cursor(): Promise<Cursor | undefined> {
+    const { rows } = await this.db.query<{ block_number: string; block_hash: Hex }>(
+      "SELECT block_number::text, block_hash FROM sync_cursor WHERE id = 1",
+    );
+    const row = rows[0];
+    return row ? { blockNumber: BigInt(row.block_number), blockHash: row.block_hash } : undefined;
   }
 
-  meta(): Promise<StoreMeta | undefined> {
-    return this.thread.call("meta");
-  }
-
-  /** Records which deployment this store audits; refuses (StoreMismatchError) a store that audits another one. */
-  bind(meta: StoreMeta): Promise<StoreMeta> {
-    return this.thread.call("bind", meta);
-  }
-
-  cursor(): Promise<Cursor | undefined> {
-    return this.thread.call("cursor");
-  }
-
-  eventCount(): Promise<number> {
-    return this.thread.call("eventCount");
+  async eventCount(): Promise<number> {
+    const { rows } = await this.db.query<{ n: number }>("SELECT count(*)::int AS n FROM events");
+    return rows[0]?.n ?? 0;
   }
 
   /** Stored blocks at or below `blockNumber`, newest first (what a reorg check walks back through). */
-  blocksDescending(blockNumber: bigint, limit = 1_000): Promise<Cursor[]> {
-    return this.thread.call("blocksDescending", blockNumber, limit);
+  async blocksDescending(blockNumber: bigint, limit = 1_000): Promise<Cursor[]> {
+    const { rows } = await this.db.query<{ number: string; hash: Hex }>(
+      "SELECT number::text, hash FROM blocks WHERE number <= $1 ORDER BY blocks.number DESC LIMIT $2",
+      [blockNumber.toString(), limit],
+    );
+    return rows.map((r) => ({ blockNumber: BigInt(r.number), blockHash: r.hash }));
   }
 
   /**
    * Appends one batch of logs and moves the cursor, atomically: an interrupted sync resumes
-   * after the last batch that committed. The rows are built here, when this is called, and
-   * handed to the store's thread; the promise settles when they are committed.
+   * after the last batch that committed.
    */
-  append(logs: readonly ConcordLog[], cursor: Cursor): Promise<void> {
-    const events = eventColumns(logs);
-    return this.thread.send("append", [events, cursor], events.columns.map((c) => c.buffer as ArrayBuffer));
+  async append(logs: readonly ConcordLog[], cursor: Cursor): Promise<void> {
+    await this.db.transaction(async (tx) => {
+      if (logs.length > 0) {
+        await tx.query(
+          `INSERT INTO events (block_number, block_hash, tx_index, log_index, tx_hash, address, event_name, args, topics, data)
+           SELECT b::numeric, bh, ti, li, th, a, n, j::jsonb, t, d
+           FROM unnest($1::text[], $2::text[], $3::int4[], $4::int4[], $5::text[], $6::text[], $7::text[], $8::text[], $9::text[], $10::text[]) AS u(b, bh, ti, li, th, a, n, j, t, d)`,
+          eventColumns(logs),
+        );
+      }
+      // Every block the batch has events in, and the block the cursor moves to.
+      const blocks = new Map<string, Hex>();
+      for (const log of logs) blocks.set(log.blockNumber.toString(), log.blockHash);
+      blocks.set(cursor.blockNumber.toString(), cursor.blockHash);
+      await tx.query(
+        `INSERT INTO blocks (number, hash) SELECT * FROM unnest($1::numeric[], $2::text[])
+         ON CONFLICT (number) DO UPDATE SET hash = EXCLUDED.hash`,
+        [[...blocks.keys()], [...blocks.values()]],
+      );
+      await tx.query(
+        `INSERT INTO sync_cursor (id, block_number, block_hash) VALUES (1, $1, $2)
+         ON CONFLICT (id) DO UPDATE SET block_number = EXCLUDED.block_number, block_hash = EXCLUDED.block_hash, updated_at = now()`,
+        [cursor.blockNumber.toString(), cursor.blockHash],
+      );
+    });
   }
 
   /** Forgets everything after `cursor.blockNumber` (a reorganisation) and moves the cursor back; returns the events removed. */
-  rollbackTo(cursor: Cursor | undefined): Promise<number> {
-    return this.thread.call("rollbackTo", cursor);
+  async rollbackTo(cursor: Cursor | undefined): Promise<number> {
+    return this.db.transaction(async (tx) => {
+      const after = cursor ? cursor.blockNumber.toString() : "-1";
+      const removed = await tx.query("DELETE FROM events WHERE block_number > $1", [after]);
+      await tx.query("DELETE FROM blocks WHERE number > $1", [after]);
+      if (cursor) {
+        await tx.query("UPDATE sync_cursor SET block_number = $1, block_hash = $2, updated_at = now() WHERE id = 1", [
+          cursor.blockNumber.toString(),
+          cursor.blockHash,
+        ]);
+      } else {
+        await tx.query("DELETE FROM sync_cursor");
+      }
+      return removed.affectedRows ?? 0;
+    });
   }
 
   /**
    * Streams the stored events in chain order, re-decoded from their raw topics and data with the
-   * same decoder the fetcher uses, in pages (memory stays flat); the next page is read while the
-   * caller works on this one.
+   * same decoder the fetcher uses, in pages (memory stays flat).
    */
   async *events(decoder: ConcordLogDecoder, options: { toBlock?: bigint; pageSize?: number } = {}): AsyncGenerator<ConcordLog[]> {
     const pageSize = options.pageSize ?? 5_000;
-    const toBlock = options.toBlock ?? null;
-    let next = this.thread.call("eventsPage", ["-1", -1], toBlock, pageSize);
+    const toBlock = options.toBlock?.toString() ?? null;
+    let after: [string, number] = ["-1", -1];
     for (;;) {
-      const page = await next;
-      const more = page.logs.length === pageSize && page.last !== undefined;
-      if (more) {
-        next = this.thread.call("eventsPage", page.last!, toBlock, pageSize);
-        next.catch(() => undefined); // thrown when awaited, above; not if the caller stops early
-      }
-      if (page.logs.length > 0) yield page.logs.map((log) => decoder.decode(log));
-      if (!more) return;
+      const { rows } = await this.db.query<{
+        block_number: string;
+        block_hash: Hex;
+        tx_index: number;
+        log_index: number;
+        tx_hash: Hex;
+        address: string;
+        topics: string;
+        data: Hex;
+      }>(
+        `SELECT block_number::text, block_hash, tx_index, log_index, tx_hash, address, topics, data FROM events
+         WHERE (block_number, log_index) > ($1::numeric, $2::int) AND ($3::numeric IS NULL OR block_number <= $3::numeric)
+         ORDER BY events.block_number, events.log_index LIMIT $4`,
+        [after[0], after[1], toBlock, pageSize],
+      );
+      if (rows.length === 0) return;
+      yield rows.map((row) =>
+        decoder.decode({
+          address: row.address,
+          topics: row.topics.split(",") as Hex[],
+          data: row.data,
+          blockNumber: `0x${BigInt(row.block_number).toString(16)}`,
+          blockHash: row.block_hash,
+          transactionHash: row.tx_hash,
+          transactionIndex: `0x${row.tx_index.toString(16)}`,
+          logIndex: `0x${row.log_index.toString(16)}`,
+        }),
+      );
+      const last = rows.at(-1)!;
+      after = [last.block_number, last.log_index];
+      if (rows.length < pageSize) return;
     }
   }
 
   /** Replaces the rebuilt balances, held reserves and pools with the state at `blockNumber`. */
-  writeSnapshot(state: ReplayState, blockNumber: bigint, violations: readonly Violation[]): Promise<void> {
-    const snapshot: SnapshotRows = {
-      blockNumber,
-      events: state.eventsApplied,
-      balances: [...state.balances.values()].map((b) => ({ account: b.account, token: b.token, amount: b.amount })),
-      reserves: [...state.settlements.values()]
-        .filter((s) => !s.closed)
-        .map((s) => ({ orderRef: s.orderRef, agreementId: s.agreementId, version: s.version, token: s.token, payer: s.payer, amount: s.reserve, releaseAt: s.releaseAt })),
-      pools: [...state.pools.values()].map((p) => ({ agreementId: p.agreementId, version: p.version, token: p.token, distributable: p.distributable, dust: p.dust, released: p.released })),
-      violationsJson: toJson(violations),
-    };
-    return this.thread.call("writeSnapshot", snapshot);
+  async writeSnapshot(state: ReplayState, blockNumber: bigint, violations: readonly Violation[]): Promise<void> {
+    await this.db.transaction(async (tx) => {
+      await tx.exec("DELETE FROM balances; DELETE FROM reserves; DELETE FROM pools; DELETE FROM snapshot;");
+      const balances = [...state.balances.values()];
+      await tx.query("INSERT INTO balances (account, token, amount) SELECT * FROM unnest($1::text[], $2::text[], $3::numeric[])", [
+        balances.map((b) => b.account),
+        balances.map((b) => b.token),
+        balances.map((b) => b.amount.toString()),
+      ]);
+      const held = [...state.settlements.values()].filter((s) => !s.closed);
+      await tx.query(
+        `INSERT INTO reserves (order_ref, agreement_id, version, token, payer, amount, release_at)
+         SELECT * FROM unnest($1::text[], $2::numeric[], $3::int[], $4::text[], $5::text[], $6::numeric[], $7::numeric[])`,
+        [
+          held.map((s) => s.orderRef),
+          held.map((s) => s.agreementId.toString()),
+          held.map((s) => s.version),
+          held.map((s) => s.token),
+          held.map((s) => s.payer),
+          held.map((s) => s.reserve.toString()),
+          held.map((s) => s.releaseAt.toString()),
+        ],
+      );
+      const pools = [...state.pools.values()];
+      await tx.query(
+        `INSERT INTO pools (agreement_id, version, token, distributable, dust, released)
+         SELECT * FROM unnest($1::numeric[], $2::int[], $3::text[], $4::numeric[], $5::numeric[], $6::jsonb[])`,
+        [
+          pools.map((p) => p.agreementId.toString()),
+          pools.map((p) => p.version),
+          pools.map((p) => p.token),
+          pools.map((p) => p.distributable.toString()),
+          pools.map((p) => p.dust.toString()),
+          pools.map((p) => toJson(p.released)),
+        ],
+      );
+      await tx.query("INSERT INTO snapshot (id, block_number, events, violations) VALUES (1, $1, $2, $3)", [
+        blockNumber.toString(),
+        state.eventsApplied,
+        toJson(violations),
+      ]);
+    });
   }
 
   /** The stored snapshot of balances (for queries and tests). */
-  snapshotBalances(): Promise<{ account: Address; token: Address; amount: bigint }[]> {
-    return this.thread.call("snapshotBalances");
+  async snapshotBalances(): Promise<{ account: Address; token: Address; amount: bigint }[]> {
+    const { rows } = await this.db.query<{ account: Address; token: Address; amount: string }>(
+      "SELECT account, token, amount::text FROM balances ORDER BY account, token",
+    );
+    return rows.map((r) => ({ account: r.account, token: r.token, amount: BigInt(r.amount) }));
   }
 }

@@ -192,7 +192,6 @@ export async function sync(parameters: AuditParameters): Promise<SyncResult> {
     let newRawLogs = 0;
     let getLogsRequests = 0;
     let toBlock = cursor?.blockNumber ?? fromBlock - 1n;
-    let writing: Promise<void> | undefined;
     if (fromBlock <= target) {
       const logs = fetchConcordLogs(client, {
         ...parameters.fetch,
@@ -214,19 +213,13 @@ export async function sync(parameters: AuditParameters): Promise<SyncResult> {
           const last = batch.logs.at(-1);
           const hash = last && last.blockNumber === batch.toBlock ? last.blockHash : await blockHash(client, batch.toBlock);
           if (!hash) throw new Error(`block ${batch.toBlock} has no hash: the chain is shorter than its head said`);
-          // The store's thread commits this batch while the next one is fetched and replayed; at
-          // most one more waits behind it, and a failed write is thrown here at the next batch.
-          const write = store.append(batch.logs, { blockNumber: batch.toBlock, blockHash: hash });
-          write.catch(() => undefined); // awaited below (or at the end), where a failure is thrown
-          await writing;
-          writing = write;
+          await store.append(batch.logs, { blockNumber: batch.toBlock, blockHash: hash });
         }
         toBlock = batch.toBlock;
         const seconds = (performance.now() - started) / 1_000;
         parameters.onProgress?.({ fromBlock, toBlock: target, block: batch.toBlock, events: newEvents, eventsPerSecond: seconds > 0 ? newEvents / seconds : 0 });
       }
     }
-    await writing;
     state.finish();
     await store?.writeSnapshot(state, toBlock, state.violations);
     return {
