@@ -101,41 +101,17 @@ export function defaultDataDir(chainId: bigint, ledger: Address, root = process.
  * character (a third of an append's time, measured with `npm run bench:store`).
  */
 function eventColumns(logs: readonly ConcordLog[]): Uint8Array[] {
-  const n = logs.length;
-  const blockNumbers = new Array<string>(n);
-  const blockHashes = new Array<string>(n);
-  const txIndexes = new Array<number>(n);
-  const logIndexes = new Array<number>(n);
-  const txHashes = new Array<string>(n);
-  const addresses = new Array<string>(n);
-  const names = new Array<string>(n);
-  const args = new Array<string>(n);
-  const topics = new Array<string>(n);
-  const data = new Array<string>(n);
-  for (let i = 0; i < n; i += 1) {
-    const log = logs[i]!;
-    blockNumbers[i] = log.blockNumber.toString();
-    blockHashes[i] = log.blockHash;
-    txIndexes[i] = log.transactionIndex;
-    logIndexes[i] = log.logIndex;
-    txHashes[i] = log.transactionHash;
-    addresses[i] = log.address;
-    names[i] = log.eventName;
-    args[i] = toJson(log.args);
-    topics[i] = log.topics.join(",");
-    data[i] = log.data;
-  }
   return [
-    textArray(blockNumbers),
-    textArray(blockHashes),
-    int4Array(txIndexes),
-    int4Array(logIndexes),
-    textArray(txHashes),
-    textArray(addresses),
-    textArray(names),
-    textArray(args),
-    textArray(topics),
-    textArray(data),
+    textArray(logs.map((l) => l.blockNumber.toString())),
+    textArray(logs.map((l) => l.blockHash)),
+    int4Array(logs.map((l) => l.transactionIndex)),
+    int4Array(logs.map((l) => l.logIndex)),
+    textArray(logs.map((l) => l.transactionHash)),
+    textArray(logs.map((l) => l.address)),
+    textArray(logs.map((l) => l.eventName)),
+    textArray(logs.map((l) => toJson(l.args))),
+    textArray(logs.map((l) => l.topics.join(","))),
+    textArray(logs.map((l) => l.data)),
   ];
 }
 
