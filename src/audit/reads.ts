@@ -1,14 +1,16 @@
 /**
  * How the reconciler reads the chain: calls pinned to one block, the ledger's views batched
- * through its `multicall`, storage words through the slot reader (src/audit/slots.ts) with its
- * layout check, and the settlement states read while a replay runs. What is compared with what
+ * through its `multicall`, storage words through the slot reader (src/audit/slots.ts), or on
+ * Hardhat's in-process engine through batches of `eth_getStorageAt`, with a layout check, and
+ * the settlement states read while a replay runs. What is compared with what
  * is src/audit/reconcile.ts's job.
  */
 import { decodeAbiParameters, toFunctionSelector, type AbiFunction, type Address, type Hex } from "viem";
 import { abiOf } from "./abis";
 import { rawRequest, type ConcordLog, type RpcClient } from "./fetch";
 import type { OrderReferenceReads, ReconcileParameters, ReconcileResult, StorageReadMode } from "./reconcile";
-import { LEDGER_STORAGE, SLOT_READER_RUNTIME, keyWord, slotReaderCalldata } from "./slots";
+import { engineBatchOf, type HardhatTransportValue } from "../sdk/transports";
+import { LEDGER_STORAGE, SLOT_READER_RUNTIME, keyWord, mappingSlot, slotReaderCalldata } from "./slots";
 
 export const ZEROS = "0".repeat(64);
 /** A bigint as one 64-hex-digit ABI word. */
@@ -74,6 +76,14 @@ export class ChainReader {
   private readonly multicallSelector: Hex;
   private readonly override: Record<string, { code: Hex }>;
   readonly encode: Record<"balanceOf" | "settlementState" | "pool" | "released", (args: readonly (bigint | Address | Hex)[]) => Hex>;
+  /** The in-process engine's batches, while they work (a client over {hardhatTransport}). */
+  private engineBatch: HardhatTransportValue["engineBatch"] | undefined;
+  /**
+   * How storage words were read: batches of `eth_getStorageAt` to Hardhat's in-process engine
+   * (where a request costs little but every EVM step of a call is traced), or the slot reader in
+   * one `eth_call` (everywhere else: one request, where a node or provider counts requests).
+   */
+  wordsVia: "slot reader" | "engine batches";
 
   constructor(
     client: RpcClient,
@@ -98,6 +108,8 @@ export class ChainReader {
     this.encode = { balanceOf: encoder("balanceOf"), settlementState: encoder("settlementState"), pool: encoder("pool"), released: encoder("released") };
     this.multicallSelector = selector("multicall");
     this.override = { [ledger]: { code: SLOT_READER_RUNTIME } };
+    this.engineBatch = engineBatchOf(client);
+    this.wordsVia = this.engineBatch ? "engine batches" : "slot reader";
   }
 
   /** Sends a request once fewer than `maxInFlight` of this reader's are in flight. */
@@ -129,8 +141,16 @@ export class ChainReader {
     return out;
   }
 
-  /** Storage words of mapping entries (the slot reader in place of the ledger's code, for this call only). */
+  /**
+   * Storage words of mapping entries: one `eth_getStorageAt` each, in one batch, on the in-process
+   * engine; elsewhere (or once a batch failed) the slot reader in place of the ledger's code, for
+   * one call only.
+   */
   async readSlots(base: bigint, depth: number, keys: readonly string[]): Promise<string[]> {
+    if (this.engineBatch) {
+      const words = await this.readStorageBatch(base, depth, keys);
+      if (words) return words;
+    }
     const answer = await this.ethCall(slotReaderCalldata(base, depth, keys), this.override);
     if (typeof answer !== "string" || answer.length !== 2 + keys.length * 64) {
       throw new Error(`the slot reader answered ${String(answer).length} characters for ${keys.length} words`);
@@ -139,6 +159,36 @@ export class ChainReader {
     const lower = answer.toLowerCase();
     for (let i = 0; i < keys.length; i += 1) words[i] = lower.slice(2 + i * 64, 66 + i * 64);
     return words;
+  }
+
+  /** The words through the engine's batch; undefined (and no more batches) when it is not there or fails. */
+  private async readStorageBatch(base: bigint, depth: number, keys: readonly string[]): Promise<string[] | undefined> {
+    const requests = keys.map((k) => ({ method: "eth_getStorageAt", params: [this.ledger, mappingSlot(base, depth, k), this.block] }));
+    let answers: unknown[] | undefined;
+    try {
+      answers = await this.limit(async () => {
+        // Looked up when the slot is free: a batch that failed meanwhile has ended the batches.
+        const sent = this.engineBatch?.(requests);
+        if (sent) this.requests += 1;
+        return sent;
+      });
+    } catch {
+      answers = undefined; // the slot reader reads these, and reports its own error if it has one
+    }
+    if (answers === undefined || answers.length !== keys.length) return this.stopBatches();
+    const words = new Array<string>(keys.length);
+    for (let i = 0; i < keys.length; i += 1) {
+      const answer = answers[i];
+      if (typeof answer !== "string" || answer.length !== 66 || !answer.startsWith("0x")) return this.stopBatches();
+      words[i] = answer.slice(2).toLowerCase();
+    }
+    return words;
+  }
+
+  private stopBatches(): undefined {
+    this.engineBatch = undefined;
+    this.wordsVia = "slot reader";
+    return undefined;
   }
 
   /** Reads storage words, halving the request when the node refuses it for gas (never skipping any). */

@@ -5,8 +5,8 @@
  * pinned to the block.
  *
  * Balances and settlement states (nearly all the reads) are read as storage words in bulk
- * (src/audit/slots.ts: one `eth_call` with a state override returns thousands of them) once a
- * sample read both ways agrees with the ledger's public views; otherwise, and for pools and
+ * (src/audit/slots.ts: one `eth_call` with a state override returns thousands of them; on
+ * Hardhat's in-process engine, one batch of `eth_getStorageAt` does) once a sample read both ways agrees with the ledger's public views; otherwise, and for pools and
  * released amounts, the views are called, batched through the ledger's own `multicall` when it
  * has one. Reads are generated lazily, chunk by chunk, and run with bounded concurrency; how
  * the chain is read is src/audit/reads.ts.
@@ -97,8 +97,12 @@ export type ReconcileResult = {
   requests: number;
   /** How view calls were batched. */
   mode: "multicall" | "single-calls";
-  /** How balances and settlement states were read, and why the views were used when they were. */
-  storage: { balances: StorageReadMode; reserves: StorageReadMode; sampled: number; fallbackReason?: string };
+  /**
+   * How balances and settlement states were read, and why the views were used when they were;
+   * `via`, when storage words were read: the slot reader, or batches of `eth_getStorageAt` to
+   * Hardhat's in-process engine (a client over `hardhatTransport`).
+   */
+  storage: { balances: StorageReadMode; reserves: StorageReadMode; sampled: number; fallbackReason?: string; via?: ChainReader["wordsVia"] };
 };
 
 /** The hash under which the ledger stores a settlement record (SettlementLedger.hashRecord). */
@@ -442,6 +446,7 @@ export async function reconcile(client: RpcClient, state: ReplayState, parameter
 
   found.sort((x, y) => x.order - y.order);
   if (prefetch) await prefetch.drain(); // (already drained unless the storage reads were off)
+  if (storage.balances === "slots" || storage.reserves === "slots") storage.via = reader.wordsVia;
   return {
     blockNumber: parameters.blockNumber,
     checked,

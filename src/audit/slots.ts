@@ -12,6 +12,7 @@
  * refuses state overrides. test/audit/slots.ts checks the layout against the compiler's.
  */
 import type { Address, Hex } from "viem";
+import { keccak256Hex } from "./keccak";
 
 /**
  * Where the SettlementLedger keeps what the reconciler reads (its `storageLayout`):
@@ -91,4 +92,18 @@ export function keyWord(key: Address | Hex | bigint): string {
 /** Calldata for the reader: every item is `depth` key words (64 hex digits each, already joined). */
 export function slotReaderCalldata(base: bigint, depth: number, keyWords: readonly string[]): Hex {
   return `0x${keyWord(base)}${keyWord(BigInt(depth))}${keyWords.join("")}` as Hex;
+}
+
+/**
+ * The storage slot of a mapping entry as Solidity lays it out: keccak256(key . base) for
+ * `mapping(k => v)` at slot `base`, and once more per key for nested mappings. `keys` is `depth`
+ * key words joined (64 hex digits each, as {keyWord} gives them), outermost first.
+ */
+export function mappingSlot(base: bigint, depth: number, keys: string): Hex {
+  if (!Number.isInteger(depth) || depth < 1 || keys.length !== depth * 64) {
+    throw new RangeError(`a mapping slot needs ${depth} key words of 64 hex digits, got ${keys.length} digits`);
+  }
+  let slot = keyWord(base);
+  for (let i = 0; i < depth; i += 1) slot = keccak256Hex(`0x${keys.slice(i * 64, i * 64 + 64)}${slot}`).slice(2);
+  return `0x${slot}`;
 }

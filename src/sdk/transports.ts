@@ -1,4 +1,4 @@
-import { RpcRequestError, custom, type CustomTransport, type EIP1193Provider } from "viem";
+import { RpcRequestError, custom, type EIP1193Provider, type EIP1193RequestFn, type Transport } from "viem";
 
 type RequestArguments = { method: string; params?: readonly unknown[] | object };
 type RequestFn = (args: RequestArguments) => Promise<unknown>;
@@ -51,6 +51,43 @@ async function askEngine(holder: HardhatEngineHolder, args: { method: string; pa
 }
 
 /**
+ * Read-only methods {HardhatTransportValue.engineBatch} sends: none of Hardhat's provider
+ * wrappers alters them, and they change nothing on the chain.
+ */
+const BATCH_METHODS: ReadonlySet<string> = new Set(["eth_getStorageAt", "eth_getBalance", "eth_getCode", "eth_getLogs", "eth_blockNumber", "eth_chainId"]);
+
+/** One request of a batch: a method and its positional parameters. */
+export type EngineRequest = { method: string; params: readonly unknown[] };
+
+/** What {hardhatTransport} adds to a client's `transport`. */
+export type HardhatTransportValue = {
+  /**
+   * Sends read-only requests to Hardhat's in-process engine as one JSON-RPC batch, and resolves
+   * to their answers in order. Undefined when the provider is not the in-process engine (a
+   * `hardhat node` over HTTP, say): callers then send their requests one by one, or as fewer
+   * larger ones. The engine answers a batch whole or not at all, so one bad request rejects the
+   * whole batch with the engine's error (an `RpcRequestError` naming its code and message).
+   * Methods: eth_getStorageAt, eth_getBalance, eth_getCode, eth_getLogs, eth_blockNumber and
+   * eth_chainId; any other throws a TypeError before anything is sent.
+   *
+   * Why: a request's cost in the engine is mostly its own handling, not its work. Ten thousand
+   * `eth_getStorageAt` in batches of 2,000 took the engine about 12 µs a word on this project's
+   * machines, against 18-28 µs a word for a state-override `eth_call` that reads them all (the
+   * engine traces every EVM step of a call), and about 80 µs each one by one.
+   */
+  engineBatch(requests: readonly EngineRequest[]): Promise<unknown[]> | undefined;
+};
+
+/** {hardhatTransport}'s transport: viem's custom transport, with {HardhatTransportValue}. */
+export type HardhatTransport = Transport<"custom", HardhatTransportValue, EIP1193RequestFn>;
+
+/** Whether `client.transport` carries {HardhatTransportValue.engineBatch} (a client made with {hardhatTransport}). */
+export function engineBatchOf(client: unknown): HardhatTransportValue["engineBatch"] | undefined {
+  const transport = (client as { transport?: Partial<HardhatTransportValue> } | null)?.transport;
+  return typeof transport?.engineBatch === "function" ? transport.engineBatch : undefined;
+}
+
+/**
  * A viem transport over Hardhat's in-process provider (`hre.network.provider`), or any provider
  * Hardhat gives a script (a `hardhat node` over HTTP included).
  *
@@ -69,7 +106,7 @@ async function askEngine(holder: HardhatEngineHolder, args: { method: string; pa
  * import hre from "hardhat"
  * const publicClient = createPublicClient({ transport: hardhatTransport(hre.network.provider) })
  */
-export function hardhatTransport(provider: { request: RequestFn }): CustomTransport {
+export function hardhatTransport(provider: { request: RequestFn }): HardhatTransport {
   let engine: HardhatEngineHolder | undefined;
   const viaProvider = async (args: RequestArguments) => {
     try {
@@ -98,5 +135,46 @@ export function hardhatTransport(provider: { request: RequestFn }): CustomTransp
       return viaProvider(args);
     },
   };
-  return custom(wrapped as unknown as EIP1193Provider);
+  const engineBatch = (requests: readonly EngineRequest[]): Promise<unknown[]> | undefined => {
+    for (const r of requests) {
+      if (!BATCH_METHODS.has(r.method)) throw new TypeError(`engineBatch sends read-only methods only (${[...BATCH_METHODS].join(", ")}), not ${r.method}`);
+    }
+    engine ??= findHardhatEngine(provider);
+    if (!engine) return undefined;
+    return sendBatch(engine, requests);
+  };
+  const base = custom(wrapped as unknown as EIP1193Provider, { key: "hardhat", name: "Hardhat in-process provider" });
+  return (config) => {
+    const transport = base(config);
+    return { ...transport, value: { engineBatch } };
+  };
+}
+
+/** One JSON-RPC batch to the engine; its answers in order, or the engine's error. */
+async function sendBatch(holder: HardhatEngineHolder, requests: readonly EngineRequest[]): Promise<unknown[]> {
+  if (requests.length === 0) return [];
+  const body = requests.map((r, id) => ({ jsonrpc: "2.0", id, method: r.method, params: r.params }));
+  const { data } = await holder._provider.handleRequest(JSON.stringify(body));
+  const response = (typeof data === "string" ? JSON.parse(data) : data) as { result?: unknown; error?: { code?: number; message?: string; data?: unknown } } | unknown[];
+  // The engine answers a batch as one response whose result is the array of answers (or one
+  // error); a standard batch answer (an array of responses, in any order) is taken as well.
+  if (Array.isArray(response)) {
+    const byId = new Map<number, { result?: unknown; error?: { code?: number; message?: string } }>();
+    for (const entry of response as { id: number; result?: unknown; error?: { code?: number; message?: string } }[]) byId.set(entry.id, entry);
+    return requests.map((r, id) => {
+      const entry = byId.get(id);
+      if (!entry || entry.error || !("result" in entry)) throw batchError(r, entry?.error);
+      return entry.result;
+    });
+  }
+  if (response && "result" in response && Array.isArray(response.result) && response.result.length === requests.length) return response.result;
+  throw batchError(requests[0]!, response && "error" in response ? response.error : { message: `an answer that is not ${requests.length} results: ${JSON.stringify(response).slice(0, 200)}` }, requests.length);
+}
+
+function batchError(request: EngineRequest, error: { code?: number; message?: string } | undefined, size?: number): RpcRequestError {
+  return new RpcRequestError({
+    body: { method: request.method, params: request.params },
+    error: { code: error?.code ?? -32603, message: `${size === undefined ? "" : `a batch of ${size} requests: `}${error?.message ?? "no answer"}` },
+    url: "hardhat in-process engine (batch)",
+  });
 }

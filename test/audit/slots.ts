@@ -1,11 +1,13 @@
 import { expect } from "chai";
+import fc from "fast-check";
 import hre, { ethers } from "hardhat";
 import { loadFixture, time } from "@nomicfoundation/hardhat-network-helpers";
 import { createPublicClient, custom, encodeAbiParameters, http, keccak256, type Address, type Hex } from "viem";
 import { reconcile, verify, heldAReserve, prefetchSettlementStates, CLOSED_STATE } from "../../src/audit";
 import { fetchConcordLogs } from "../../src/audit/fetch";
 import { ReplayState } from "../../src/audit/replay";
-import { LEDGER_STORAGE, SLOT_READER_RUNTIME, SLOT_READER_SOLC_SETTINGS, SLOT_READER_YUL, keyWord, slotReaderCalldata } from "../../src/audit/slots";
+import { LEDGER_STORAGE, SLOT_READER_RUNTIME, SLOT_READER_SOLC_SETTINGS, SLOT_READER_YUL, keyWord, mappingSlot, slotReaderCalldata } from "../../src/audit/slots";
+import { hardhatTransport } from "../../src/sdk/transports";
 import { buildRichHistory } from "./history";
 import { startAnvil, startHardhatNode } from "./node";
 
@@ -86,6 +88,22 @@ describe("audit storage reads", function () {
       expect(states.some((s) => s > 1n)).to.equal(true); // a record hash: a reserve still held
     });
 
+    it("computes mapping slots as Solidity lays them out, and refuses keys of the wrong length", function () {
+      const word = fc.bigInt({ min: 0n, max: (1n << 256n) - 1n });
+      fc.assert(
+        fc.property(word, word, fc.bigInt({ min: 0n, max: 1000n }), (k1, k2, base) => {
+          const one = keccak256(encodeAbiParameters([{ type: "uint256" }, { type: "uint256" }], [k1, base]));
+          expect(mappingSlot(base, 1, keyWord(k1))).to.equal(one);
+          const two = keccak256(encodeAbiParameters([{ type: "uint256" }, { type: "bytes32" }], [k2, one]));
+          expect(mappingSlot(base, 2, keyWord(k1) + keyWord(k2))).to.equal(two);
+        }),
+        { numRuns: 200 },
+      );
+      for (const [depth, keys] of [[1, ""], [1, keyWord(1n).repeat(2)], [2, keyWord(1n)], [0, ""], [1.5, keyWord(1n)]] as const) {
+        expect(() => mappingSlot(0n, depth, keys), `${depth} ${keys.length}`).to.throw(RangeError, /key words of 64 hex digits/);
+      }
+    });
+
     it("refuses malformed calldata instead of answering", async function () {
       const { history, blockNumber } = await loadFixture(richHistoryFixture);
       const ledger = history.addresses.ledger;
@@ -137,15 +155,64 @@ describe("audit storage reads", function () {
       held.reserve -= 1n;
       Object.defineProperty(tampered, "balances", { value: balances });
       Object.defineProperty(tampered, "settlements", { value: settlements });
-      for (const storageReads of [true, false]) {
-        const result = await reconcile(client, tampered, { ledger: history.addresses.ledger, blockNumber, storageReads });
+      const engineClient = createPublicClient({ transport: hardhatTransport(hre.network.provider) });
+      for (const [storageReads, reader] of [[true, client], [true, engineClient], [false, client]] as const) {
+        const result = await reconcile(reader, tampered, { ledger: history.addresses.ledger, blockNumber, storageReads });
         expect(result.storage.balances).to.equal(storageReads ? "slots" : "views");
+        expect(result.storage.via).to.equal(!storageReads ? undefined : reader === client ? "slot reader" : "engine batches");
         expect(result.differences.map((d) => [d.kind, d.account, d.orderRef])).to.deep.equal([
           ["balance", victim.account, undefined],
           ["reserve", held.payer, held.orderRef],
         ]);
         expect(result.differences[0]!.actual).to.equal((victim.amount as bigint) - 1n);
       }
+    });
+
+    it("reads the storage words in batches of eth_getStorageAt on the in-process engine, with the slot reader's result", async function () {
+      const { history, client, state, blockNumber } = await loadFixture(richHistoryFixture);
+      const ledger = history.addresses.ledger;
+      const slotReader = await reconcile(client, state, { ledger, blockNumber, slotBatchSize: 5 });
+      const engineClient = createPublicClient({ transport: hardhatTransport(hre.network.provider) });
+      const batches = await reconcile(engineClient, state, { ledger, blockNumber, slotBatchSize: 5 });
+      expect(slotReader.storage).to.include({ balances: "slots", reserves: "slots", via: "slot reader" });
+      expect(batches.storage).to.include({ balances: "slots", reserves: "slots", via: "engine batches" });
+      expect(batches.storage.fallbackReason).to.equal(undefined);
+      expect(batches.checked).to.deep.equal(slotReader.checked);
+      expect(batches.requests).to.equal(slotReader.requests); // one batch where the slot reader made one call
+      expect(batches.differences).to.deep.equal([]);
+      expect(slotReader.differences).to.deep.equal([]);
+    });
+
+    it("goes back to the slot reader when the engine fails a batch, and still reads every word", async function () {
+      const { history, state, blockNumber } = await loadFixture(richHistoryFixture);
+      const ledger = history.addresses.ledger;
+      let batches = 0;
+      let overrideCalls = 0;
+      const inner = hardhatTransport(hre.network.provider);
+      const client = createPublicClient({
+        transport: (config) => {
+          const transport = inner(config);
+          const request: typeof transport.request = (args) => {
+            if (isOverrideCall(args as Request)) overrideCalls += 1;
+            return transport.request(args);
+          };
+          return {
+            ...transport,
+            request,
+            value: {
+              engineBatch: () => {
+                batches += 1;
+                return Promise.reject(new Error("engine busy"));
+              },
+            },
+          };
+        },
+      });
+      const result = await reconcile(client, state, { ledger, blockNumber, concurrency: 1 });
+      expect(batches).to.equal(1); // the first failure ends the batches
+      expect(overrideCalls).to.be.greaterThan(1);
+      expect(result.storage).to.include({ balances: "slots", reserves: "slots", via: "slot reader" });
+      expect(result.differences).to.deep.equal([]);
     });
 
     it("falls back to the views when the node ignores state overrides", async function () {

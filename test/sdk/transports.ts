@@ -1,8 +1,8 @@
 import { expect } from "chai";
 import hre, { ethers } from "hardhat";
 import { loadFixture } from "@nomicfoundation/hardhat-network-helpers";
-import { RpcRequestError, createPublicClient, type Hex } from "viem";
-import { findHardhatEngine, hardhatTransport } from "../../src/sdk/transports";
+import { RpcRequestError, createPublicClient, http, type Hex } from "viem";
+import { engineBatchOf, findHardhatEngine, hardhatTransport } from "../../src/sdk/transports";
 
 type RequestArguments = { method: string; params?: readonly unknown[] | object };
 type Requester = { request: (args: RequestArguments) => Promise<unknown> };
@@ -96,5 +96,52 @@ describe("hardhatTransport", function () {
     const { code, data, details } = error as RpcRequestError & { data?: unknown };
     expect([code, data, details]).to.deep.equal([3, revertData, "execution reverted: reverted with custom error"]);
     expect(seen).to.deep.equal(["eth_getLogs", "eth_blockNumber", "eth_call"]);
+    // No engine, no batches: the caller is told so, and nothing is sent.
+    expect(engineBatchOf(client)!([{ method: "eth_chainId", params: [] }])).to.equal(undefined);
+    expect(seen).to.have.length(3);
+  });
+
+  describe("engineBatch", function () {
+    it("answers read-only requests in one batch, in order, exactly as the provider answers each", async function () {
+      const { token, head } = await loadFixture(transfersFixture);
+      const client = createPublicClient({ transport: hardhatTransport(hre.network.provider) });
+      const batch = engineBatchOf(client);
+      expect(batch).to.be.a("function");
+      expect(engineBatchOf(createPublicClient({ transport: http("http://127.0.0.1:1") }))).to.equal(undefined);
+      const [, alice] = await ethers.getSigners();
+      const requests = [
+        ...[0, 1, 2, 3].map((slot) => ({ method: "eth_getStorageAt", params: [token, hex(slot), hex(head)] })),
+        { method: "eth_getStorageAt", params: [token, hex(2), hex(head - 4)] }, // an earlier block: the supply then
+        { method: "eth_getBalance", params: [await alice!.getAddress(), "latest"] },
+        { method: "eth_getCode", params: [token, hex(head)] },
+        { method: "eth_getLogs", params: [{ address: token, fromBlock: hex(head - 1), toBlock: hex(head) }] },
+        { method: "eth_blockNumber", params: [] },
+        { method: "eth_chainId", params: [] },
+      ];
+      let answers: unknown[] = [];
+      const counts = await countingHolderRequests(async () => {
+        answers = (await batch!(requests))!;
+      });
+      expect(counts.size, "nothing through Hardhat's provider").to.equal(0);
+      const reference = [];
+      for (const r of requests) reference.push(await hre.network.provider.request(r));
+      expect(answers).to.deep.equal(reference);
+      expect(new Set(answers.slice(0, 5)).size, "distinct words were read").to.be.greaterThan(2);
+      expect(await batch!([])).to.deep.equal([]);
+    });
+
+    it("rejects the whole batch with the engine's error when one request is bad, and refuses methods that are not read-only", async function () {
+      const { token, head } = await loadFixture(transfersFixture);
+      const batch = engineBatchOf(createPublicClient({ transport: hardhatTransport(hre.network.provider) }))!;
+      const good = { method: "eth_getStorageAt", params: [token, "0x0", hex(head)] };
+      const error = await batch([good, { method: "eth_getStorageAt", params: [token, "0x0", hex(head + 1000)] }])!.catch((e: unknown) => e);
+      expect(error).to.be.instanceOf(RpcRequestError);
+      expect((error as RpcRequestError).details).to.match(new RegExp(`a batch of 2 requests: .*${head + 1000}`));
+      const blockBefore = await ethers.provider.getBlockNumber();
+      for (const method of ["eth_sendTransaction", "evm_mine", "hardhat_setStorageAt", "eth_call"]) {
+        expect(() => batch([good, { method, params: [] }]), method).to.throw(TypeError, new RegExp(`read-only methods only .* not ${method}`));
+      }
+      expect(await ethers.provider.getBlockNumber()).to.equal(blockBefore); // nothing was sent
+    });
   });
 });
