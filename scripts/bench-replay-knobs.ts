@@ -11,8 +11,10 @@
  *
  * A variant sets any of: targetLogs, concurrency (eth_getLogs in flight), slotBatchSize and
  * prefetchConcurrency (settlement-state reads), orderReferences ("reserves" or "all"), and
- * client: "hardhatTransport" (the SDK's transport, the default) or "provider" (viem's `custom`
- * over `hre.network.provider`, Hardhat's own request path for every method).
+ * client: "hardhatTransport" (the SDK's transport, the default), "slotReader" (the same transport
+ * with its engine batches hidden, so that storage words go through the slot reader's eth_call) or
+ * "provider" (viem's `custom` over `hre.network.provider`, Hardhat's own request path for every
+ * method).
  */
 import hre, { ethers } from "hardhat";
 import { createPublicClient, custom, type Address } from "viem";
@@ -21,7 +23,7 @@ import type { OrderReferenceReads } from "../src/audit/reconcile";
 import { buildHistory } from "./bench-replay-history";
 import { measureAuditor, type AuditorTuning } from "./bench-replay-measure";
 
-type Variant = AuditorTuning & { orderReferences?: OrderReferenceReads; client?: "hardhatTransport" | "provider" };
+type Variant = AuditorTuning & { orderReferences?: OrderReferenceReads; client?: "hardhatTransport" | "slotReader" | "provider" };
 
 const SETTLEMENTS = Number(process.env.SETTLEMENTS ?? 20_000);
 const ROUNDS = Number(process.env.ROUNDS ?? 6);
@@ -45,6 +47,12 @@ async function main() {
   const addresses = { registry: (await d.registry.getAddress()) as Address, ledger: (await d.ledger.getAddress()) as Address };
   const clients = {
     hardhatTransport: createPublicClient({ transport: hardhatTransport(hre.network.provider) }),
+    slotReader: createPublicClient({
+      transport: (config) => {
+        const { value: _batches, ...transport } = hardhatTransport(hre.network.provider)(config);
+        return transport;
+      },
+    }),
     provider: createPublicClient({ transport: custom(hre.network.provider) }),
   };
 
@@ -52,7 +60,7 @@ async function main() {
   /** One run through the bench's own measurement (scripts/bench-replay-measure.ts). */
   const run = async (v: Variant): Promise<{ eventsPerSecond: number; cpuSeconds: number }> => {
     const { orderReferences, client, ...tuning } = v;
-    if (client !== undefined && !(client in clients)) throw new Error(`unknown client ${client}: hardhatTransport or provider`);
+    if (client !== undefined && !(client in clients)) throw new Error(`unknown client ${client}: hardhatTransport, slotReader or provider`);
     const m = await measureAuditor("knob", clients[client ?? "hardhatTransport"], target, { orderReferences, tuning });
     if ((m.differences ?? 0) > 0 || (m.violations ?? 0) > 0) throw new Error(`${m.differences} differences, ${m.violations} violations`);
     return m;

@@ -76,15 +76,33 @@ export type HardhatTransportValue = {
    * engine traces every EVM step of a call), and about 80 µs each one by one.
    */
   engineBatch(requests: readonly EngineRequest[]): Promise<unknown[]> | undefined;
+  /**
+   * Sends one read-only request (the methods {engineBatch} takes) to the in-process engine and
+   * resolves to the engine's response as JSON text, unparsed, when it holds a result
+   * (`{"result":...}`: parse it and take `result`); to undefined when the engine answers with an
+   * error (ask again through `request` for the error Hardhat's provider builds). Undefined when
+   * the provider is not the in-process engine.
+   *
+   * Why: a caller that keeps several large answers waiting (an auditor's `eth_getLogs` in
+   * flight) keeps text, which the garbage collector never copies, instead of thousands of small
+   * objects that each young-generation collection copies until they are used.
+   */
+  engineResponseText(request: EngineRequest): Promise<string | undefined> | undefined;
 };
 
 /** {hardhatTransport}'s transport: viem's custom transport, with {HardhatTransportValue}. */
 export type HardhatTransport = Transport<"custom", HardhatTransportValue, EIP1193RequestFn>;
 
-/** Whether `client.transport` carries {HardhatTransportValue.engineBatch} (a client made with {hardhatTransport}). */
+/** `client.transport`'s {HardhatTransportValue.engineBatch}, if it has one (a client made with {hardhatTransport}). */
 export function engineBatchOf(client: unknown): HardhatTransportValue["engineBatch"] | undefined {
   const transport = (client as { transport?: Partial<HardhatTransportValue> } | null)?.transport;
   return typeof transport?.engineBatch === "function" ? transport.engineBatch : undefined;
+}
+
+/** `client.transport`'s {HardhatTransportValue.engineResponseText}, if it has one (a client made with {hardhatTransport}). */
+export function engineResponseTextOf(client: unknown): HardhatTransportValue["engineResponseText"] | undefined {
+  const transport = (client as { transport?: Partial<HardhatTransportValue> } | null)?.transport;
+  return typeof transport?.engineResponseText === "function" ? transport.engineResponseText : undefined;
 }
 
 /**
@@ -135,19 +153,39 @@ export function hardhatTransport(provider: { request: RequestFn }): HardhatTrans
       return viaProvider(args);
     },
   };
-  const engineBatch = (requests: readonly EngineRequest[]): Promise<unknown[]> | undefined => {
+  const readOnly = (name: string, requests: readonly EngineRequest[]) => {
     for (const r of requests) {
-      if (!BATCH_METHODS.has(r.method)) throw new TypeError(`engineBatch sends read-only methods only (${[...BATCH_METHODS].join(", ")}), not ${r.method}`);
+      if (!BATCH_METHODS.has(r.method)) throw new TypeError(`${name} sends read-only methods only (${[...BATCH_METHODS].join(", ")}), not ${r.method}`);
     }
     engine ??= findHardhatEngine(provider);
-    if (!engine) return undefined;
-    return sendBatch(engine, requests);
+    return engine;
+  };
+  const value: HardhatTransportValue = {
+    engineBatch: (requests) => {
+      const holder = readOnly("engineBatch", requests);
+      return holder && sendBatch(holder, requests);
+    },
+    engineResponseText: (request) => {
+      const holder = readOnly("engineResponseText", [request]);
+      return holder && resultText(holder, request);
+    },
   };
   const base = custom(wrapped as unknown as EIP1193Provider, { key: "hardhat", name: "Hardhat in-process provider" });
-  return (config) => {
-    const transport = base(config);
-    return { ...transport, value: { engineBatch } };
-  };
+  return (config) => ({ ...base(config), value });
+}
+
+/** How the engine's response text starts when it holds a result. */
+const RESULT_PREFIX = '{"result":';
+
+/** The engine's response text to one request when it holds a result, or undefined. */
+async function resultText(holder: HardhatEngineHolder, request: EngineRequest): Promise<string | undefined> {
+  let data: unknown;
+  try {
+    ({ data } = await holder._provider.handleRequest(JSON.stringify({ jsonrpc: "2.0", id: 0, method: request.method, params: request.params })));
+  } catch {
+    return undefined;
+  }
+  return typeof data === "string" && data.startsWith(RESULT_PREFIX) ? data : undefined;
 }
 
 /** One JSON-RPC batch to the engine; its answers in order, or the engine's error. */

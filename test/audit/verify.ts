@@ -4,7 +4,7 @@ import { loadFixture, time } from "@nomicfoundation/hardhat-network-helpers";
 import { createPublicClient, custom, type Address, type PublicClient } from "viem";
 import { heldAReserve, report, reportToCsv, reportToJson, statementRows, verify } from "../../src/audit";
 import { AuditStore } from "../../src/audit/store";
-import { createConcordContext, getBalance } from "../../src/sdk";
+import { createConcordContext, getBalance, hardhatTransport } from "../../src/sdk";
 import { ETH } from "../helpers/concord";
 import { buildRichHistory } from "./history";
 
@@ -41,6 +41,12 @@ describe("audit verify and report", function () {
       expect(checked.pools).to.be.greaterThan(5);
       expect(checked.holdings).to.equal(2); // ETH and the token
       expect(result.sync.newEvents).to.equal(result.sync.newRawLogs);
+      // Through the SDK's in-process transport (log answers kept as text, storage words in engine
+      // batches): the same checks and the same result.
+      const engine = await verify({ client: createPublicClient({ transport: hardhatTransport(hre.network.provider) }), ledger: history.addresses.ledger, fromBlock: history.deployBlock, dataDir: null });
+      expect(result.reconcile.storage.via).to.equal("slot reader");
+      expect(engine.reconcile.storage).to.include({ balances: "slots", reserves: "slots", via: "engine batches" });
+      expect([engine.ok, engine.reconcile.checked, engine.sync.newEvents]).to.deep.equal([true, checked, result.sync.newEvents]);
     });
 
     it("names the account a faulty ledger over-credits by one wei", async function () {
@@ -68,6 +74,11 @@ describe("audit verify and report", function () {
       expect(eth.events.some((e) => e.eventName === "Settled")).to.equal(true);
       // And the ledger holds less ETH than it owes: the extra wei exist only in its books.
       expect(result.differences.some((d) => d.kind === "holdings")).to.equal(false);
+      // The same through the SDK's in-process transport.
+      const engine = await verify({ client: createPublicClient({ transport: hardhatTransport(hre.network.provider) }), ledger: history.addresses.ledger, fromBlock: history.deployBlock, dataDir: null });
+      expect(engine.reconcile.storage.via).to.equal("engine batches");
+      expect(engine.differences).to.deep.equal(result.differences);
+      expect(engine.violations).to.deep.equal(result.violations);
     });
     it("keeps no store for dataDir null, and finds exactly what a run into a store finds", async function () {
       const { history, client } = await loadFixture(faultyHistoryFixture);

@@ -2,7 +2,7 @@ import { expect } from "chai";
 import hre, { ethers } from "hardhat";
 import { loadFixture } from "@nomicfoundation/hardhat-network-helpers";
 import { RpcRequestError, createPublicClient, http, type Hex } from "viem";
-import { engineBatchOf, findHardhatEngine, hardhatTransport } from "../../src/sdk/transports";
+import { engineBatchOf, engineResponseTextOf, findHardhatEngine, hardhatTransport } from "../../src/sdk/transports";
 
 type RequestArguments = { method: string; params?: readonly unknown[] | object };
 type Requester = { request: (args: RequestArguments) => Promise<unknown> };
@@ -96,9 +96,31 @@ describe("hardhatTransport", function () {
     const { code, data, details } = error as RpcRequestError & { data?: unknown };
     expect([code, data, details]).to.deep.equal([3, revertData, "execution reverted: reverted with custom error"]);
     expect(seen).to.deep.equal(["eth_getLogs", "eth_blockNumber", "eth_call"]);
-    // No engine, no batches: the caller is told so, and nothing is sent.
+    // No engine, no batches and no response text: the caller is told so, and nothing is sent.
     expect(engineBatchOf(client)!([{ method: "eth_chainId", params: [] }])).to.equal(undefined);
+    expect(engineResponseTextOf(client)!({ method: "eth_chainId", params: [] })).to.equal(undefined);
     expect(seen).to.have.length(3);
+  });
+
+  describe("engineResponseText", function () {
+    it("gives the engine's response text, whose result is the provider's answer; undefined for an error; read-only methods only", async function () {
+      const { token, fromBlock, head } = await loadFixture(transfersFixture);
+      const client = createPublicClient({ transport: hardhatTransport(hre.network.provider) });
+      const responseText = engineResponseTextOf(client)!;
+      expect(engineResponseTextOf(createPublicClient({ transport: http("http://127.0.0.1:1") }))).to.equal(undefined);
+      const filter = { address: token, fromBlock: hex(fromBlock), toBlock: hex(head) };
+      let text: string | undefined;
+      const counts = await countingHolderRequests(async () => {
+        text = await responseText({ method: "eth_getLogs", params: [filter] });
+      });
+      expect(counts.size, "nothing through Hardhat's provider").to.equal(0);
+      expect(text).to.be.a("string");
+      const reference = await hre.network.provider.request({ method: "eth_getLogs", params: [filter] });
+      expect((JSON.parse(text!) as { result: unknown }).result).to.deep.equal(reference);
+      expect((reference as unknown[]).length).to.equal(10);
+      expect(await responseText({ method: "eth_getLogs", params: [{ blockHash: `0x${"11".repeat(32)}` }] })).to.equal(undefined);
+      expect(() => responseText({ method: "eth_sendRawTransaction", params: ["0x00"] })).to.throw(TypeError, /read-only methods only .* not eth_sendRawTransaction/);
+    });
   });
 
   describe("engineBatch", function () {
