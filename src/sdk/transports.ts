@@ -167,7 +167,7 @@ export function hardhatTransport(provider: { request: RequestFn }): HardhatTrans
     },
     engineResponseText: (request) => {
       const holder = readOnly("engineResponseText", [request]);
-      return holder && resultText(holder, request);
+      return holder && responseText(holder, request);
     },
   };
   const base = custom(wrapped as unknown as EIP1193Provider, { key: "hardhat", name: "Hardhat in-process provider" });
@@ -178,7 +178,7 @@ export function hardhatTransport(provider: { request: RequestFn }): HardhatTrans
 const RESULT_PREFIX = '{"result":';
 
 /** The engine's response text to one request when it holds a result, or undefined. */
-async function resultText(holder: HardhatEngineHolder, request: EngineRequest): Promise<string | undefined> {
+async function responseText(holder: HardhatEngineHolder, request: EngineRequest): Promise<string | undefined> {
   let data: unknown;
   try {
     ({ data } = await holder._provider.handleRequest(JSON.stringify({ jsonrpc: "2.0", id: 0, method: request.method, params: request.params })));
@@ -188,31 +188,23 @@ async function resultText(holder: HardhatEngineHolder, request: EngineRequest): 
   return typeof data === "string" && data.startsWith(RESULT_PREFIX) ? data : undefined;
 }
 
-/** One JSON-RPC batch to the engine; its answers in order, or the engine's error. */
+/**
+ * One JSON-RPC batch to the engine; its answers in order, or the engine's error. The engine
+ * answers a batch as one response whose result is the array of answers, or with one error.
+ */
 async function sendBatch(holder: HardhatEngineHolder, requests: readonly EngineRequest[]): Promise<unknown[]> {
   if (requests.length === 0) return [];
   const body = requests.map((r, id) => ({ jsonrpc: "2.0", id, method: r.method, params: r.params }));
   const { data } = await holder._provider.handleRequest(JSON.stringify(body));
-  const response = (typeof data === "string" ? JSON.parse(data) : data) as { result?: unknown; error?: { code?: number; message?: string; data?: unknown } } | unknown[];
-  // The engine answers a batch as one response whose result is the array of answers (or one
-  // error); a standard batch answer (an array of responses, in any order) is taken as well.
-  if (Array.isArray(response)) {
-    const byId = new Map<number, { result?: unknown; error?: { code?: number; message?: string } }>();
-    for (const entry of response as { id: number; result?: unknown; error?: { code?: number; message?: string } }[]) byId.set(entry.id, entry);
-    return requests.map((r, id) => {
-      const entry = byId.get(id);
-      if (!entry || entry.error || !("result" in entry)) throw batchError(r, entry?.error);
-      return entry.result;
-    });
-  }
-  if (response && "result" in response && Array.isArray(response.result) && response.result.length === requests.length) return response.result;
-  throw batchError(requests[0]!, response && "error" in response ? response.error : { message: `an answer that is not ${requests.length} results: ${JSON.stringify(response).slice(0, 200)}` }, requests.length);
+  const response = (typeof data === "string" ? JSON.parse(data) : data) as { result?: unknown; error?: { code?: number; message?: string } } | null;
+  if (Array.isArray(response?.result) && response.result.length === requests.length) return response.result;
+  throw batchError(requests, response?.error ?? { message: `an answer that is not ${requests.length} results: ${JSON.stringify(response).slice(0, 200)}` });
 }
 
-function batchError(request: EngineRequest, error: { code?: number; message?: string } | undefined, size?: number): RpcRequestError {
+function batchError(requests: readonly EngineRequest[], error: { code?: number; message?: string }): RpcRequestError {
   return new RpcRequestError({
-    body: { method: request.method, params: request.params },
-    error: { code: error?.code ?? -32603, message: `${size === undefined ? "" : `a batch of ${size} requests: `}${error?.message ?? "no answer"}` },
+    body: { method: requests[0]!.method, params: requests[0]!.params },
+    error: { code: error.code ?? -32603, message: `a batch of ${requests.length} requests: ${error.message ?? "no message"}` },
     url: "hardhat in-process engine (batch)",
   });
 }
