@@ -11,6 +11,7 @@ export type { ConcordContext, CreateConcordContextParameters } from "./client";
 export { createConcordClient } from "./createConcordClient";
 export type { ConcordClient } from "./createConcordClient";
 export { hardhatTransport } from "./transports";
+export type { EngineRequest, HardhatTransport, HardhatTransportValue } from "./transports";
 
 // Errors
 export { ConcordError, ContractRevertError, DeploymentNotFoundError, InvalidInputError, RpcError } from "./errors/base";
