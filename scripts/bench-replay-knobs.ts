@@ -12,7 +12,7 @@
  * A variant sets any of: targetLogs, concurrency (eth_getLogs in flight), slotBatchSize and
  * prefetchConcurrency (settlement-state reads), orderReferences ("reserves" or "all"), and
  * client: "hardhatTransport" (the SDK's transport, the default), "slotReader" (the same transport
- * with its engine batches hidden, so that storage words go through the slot reader's eth_call) or
+ * with its engineBatch hidden, so that storage words go through the slot reader's eth_call) or
  * "provider" (viem's `custom` over `hre.network.provider`, Hardhat's own request path for every
  * method).
  */
@@ -49,8 +49,8 @@ async function main() {
     hardhatTransport: createPublicClient({ transport: hardhatTransport(hre.network.provider) }),
     slotReader: createPublicClient({
       transport: (config) => {
-        const { value: _batches, ...transport } = hardhatTransport(hre.network.provider)(config);
-        return transport;
+        const transport = hardhatTransport(hre.network.provider)(config);
+        return { ...transport, value: { engineResponseText: transport.value!.engineResponseText } }; // no engineBatch
       },
     }),
     provider: createPublicClient({ transport: custom(hre.network.provider) }),
