@@ -643,18 +643,22 @@ export async function* fetchConcordLogs(
         // From Hardhat's in-process engine the answer waits as text (see engineResponseText).
         const text = responseText && (await responseText({ method: "eth_getLogs", params }));
         const scan = text === undefined ? undefined : scanLogsText(text);
+        let answer: RangeAnswer;
+        let peak: number;
         if (text !== undefined && scan !== undefined) {
-          parameters.onRange?.({ kind: "ok", fromBlock: start, toBlock: end, logs: scan.count });
-          learn(end - start + 1n, scan.count, scan.peak);
-          answers.push({ fromBlock: start, toBlock: end, text, count: scan.count });
+          answer = { fromBlock: start, toBlock: end, text, count: scan.count };
+          peak = scan.peak;
         } else {
           // Anything else (an error included) goes through the client, as everywhere.
           const logs = (await request_({ method: "eth_getLogs", params })) as RawLog[];
           if (!Array.isArray(logs)) throw new LogFetchError(`eth_getLogs for blocks ${start}..${end} answered ${typeof logs}`);
-          parameters.onRange?.({ kind: "ok", fromBlock: start, toBlock: end, logs: logs.length });
-          learn(end - start + 1n, logs.length, busiestBlock(logs));
-          answers.push({ fromBlock: start, toBlock: end, logs });
+          answer = { fromBlock: start, toBlock: end, logs };
+          peak = busiestBlock(logs);
         }
+        const count = "logs" in answer ? answer.logs.length : answer.count;
+        parameters.onRange?.({ kind: "ok", fromBlock: start, toBlock: end, logs: count });
+        learn(end - start + 1n, count, peak);
+        answers.push(answer);
         start = end + 1n;
         end = start + range - 1n > to ? to : start + range - 1n;
         attempt = 1;

@@ -78,12 +78,6 @@ export class ChainReader {
   readonly encode: Record<"balanceOf" | "settlementState" | "pool" | "released", (args: readonly (bigint | Address | Hex)[]) => Hex>;
   /** The in-process engine's batches, while they work (a client over {hardhatTransport}). */
   private engineBatch: HardhatTransportValue["engineBatch"] | undefined;
-  /**
-   * How storage words were read: batches of `eth_getStorageAt` to Hardhat's in-process engine
-   * (where a request costs little but every EVM step of a call is traced), or the slot reader in
-   * one `eth_call` (everywhere else: one request, where a node or provider counts requests).
-   */
-  wordsVia: "slot reader" | "engine batches";
 
   constructor(
     client: RpcClient,
@@ -109,7 +103,16 @@ export class ChainReader {
     this.multicallSelector = selector("multicall");
     this.override = { [ledger]: { code: SLOT_READER_RUNTIME } };
     this.engineBatch = engineBatchOf(client);
-    this.wordsVia = this.engineBatch ? "engine batches" : "slot reader";
+  }
+
+  /**
+   * How storage words are read: batches of `eth_getStorageAt` to Hardhat's in-process engine
+   * (where a request costs little but every EVM step of a call is traced), or the slot reader in
+   * one `eth_call` (everywhere else, and after a failed batch: one request, where a node or
+   * provider counts requests).
+   */
+  get wordsVia(): "slot reader" | "engine batches" {
+    return this.engineBatch ? "engine batches" : "slot reader";
   }
 
   /** Sends a request once fewer than `maxInFlight` of this reader's are in flight. */
@@ -187,7 +190,6 @@ export class ChainReader {
 
   private stopBatches(): undefined {
     this.engineBatch = undefined;
-    this.wordsVia = "slot reader";
     return undefined;
   }
 

@@ -8,8 +8,9 @@
  * (src/audit/slots.ts: one `eth_call` with a state override returns thousands of them; on
  * Hardhat's in-process engine, one batch of `eth_getStorageAt` does) once a sample read both
  * ways agrees with the ledger's public views; otherwise, and for pools and released amounts,
- * the views are called, batched through the ledger's own `multicall` when it has one. Reads are generated lazily, chunk by chunk, and run with bounded concurrency; how
- * the chain is read is src/audit/reads.ts.
+ * the views are called, batched through the ledger's own `multicall` when it has one. Reads are
+ * generated lazily, chunk by chunk, and run with bounded concurrency; how the chain is read is
+ * src/audit/reads.ts.
  */
 import { zeroAddress, type Address, type Hex } from "viem";
 import { keccak256Hex } from "./keccak";

@@ -33,15 +33,24 @@ export function findHardhatEngine(provider: unknown): HardhatEngineHolder | unde
   return undefined;
 }
 
+/** The engine's answer to one request (its `data`: the JSON text), or undefined when the call itself throws. */
+async function engineData(holder: HardhatEngineHolder, request: { method: string; params: readonly unknown[] }): Promise<unknown> {
+  try {
+    return (await holder._provider.handleRequest(JSON.stringify({ jsonrpc: "2.0", id: 0, method: request.method, params: request.params }))).data;
+  } catch {
+    return undefined;
+  }
+}
+
 /**
  * Answers a request with the engine's own JSON text, read and parsed once; undefined when the
  * engine answers with an error or something unexpected (the caller then asks the provider, which
  * builds Hardhat's own error; the methods are read-only, so asking again changes nothing).
  */
 async function askEngine(holder: HardhatEngineHolder, args: { method: string; params: readonly unknown[] }): Promise<{ result: unknown } | undefined> {
+  const data = await engineData(holder, args);
   let response: unknown;
   try {
-    const { data } = await holder._provider.handleRequest(JSON.stringify({ method: args.method, params: args.params }));
     response = typeof data === "string" ? JSON.parse(data) : data;
   } catch {
     return undefined;
@@ -93,17 +102,17 @@ export type HardhatTransportValue = {
 /** {hardhatTransport}'s transport: viem's custom transport, with {HardhatTransportValue}. */
 export type HardhatTransport = Transport<"custom", HardhatTransportValue, EIP1193RequestFn>;
 
-/** `client.transport`'s {HardhatTransportValue.engineBatch}, if it has one (a client made with {hardhatTransport}). */
-export function engineBatchOf(client: unknown): HardhatTransportValue["engineBatch"] | undefined {
-  const transport = (client as { transport?: Partial<HardhatTransportValue> } | null)?.transport;
-  return typeof transport?.engineBatch === "function" ? transport.engineBatch : undefined;
+/** One of {HardhatTransportValue}'s functions on `client.transport`, if it has it (a client made with {hardhatTransport}). */
+function transportValueOf<K extends keyof HardhatTransportValue>(client: unknown, key: K): HardhatTransportValue[K] | undefined {
+  const found = (client as { transport?: Partial<HardhatTransportValue> } | null)?.transport?.[key];
+  return typeof found === "function" ? found : undefined;
 }
 
-/** `client.transport`'s {HardhatTransportValue.engineResponseText}, if it has one (a client made with {hardhatTransport}). */
-export function engineResponseTextOf(client: unknown): HardhatTransportValue["engineResponseText"] | undefined {
-  const transport = (client as { transport?: Partial<HardhatTransportValue> } | null)?.transport;
-  return typeof transport?.engineResponseText === "function" ? transport.engineResponseText : undefined;
-}
+/** `client.transport`'s {HardhatTransportValue.engineBatch}, if it has one. */
+export const engineBatchOf = (client: unknown) => transportValueOf(client, "engineBatch");
+
+/** `client.transport`'s {HardhatTransportValue.engineResponseText}, if it has one. */
+export const engineResponseTextOf = (client: unknown) => transportValueOf(client, "engineResponseText");
 
 /**
  * A viem transport over Hardhat's in-process provider (`hre.network.provider`), or any provider
@@ -179,12 +188,7 @@ const RESULT_PREFIX = '{"result":';
 
 /** The engine's response text to one request when it holds a result, or undefined. */
 async function responseText(holder: HardhatEngineHolder, request: EngineRequest): Promise<string | undefined> {
-  let data: unknown;
-  try {
-    ({ data } = await holder._provider.handleRequest(JSON.stringify({ jsonrpc: "2.0", id: 0, method: request.method, params: request.params })));
-  } catch {
-    return undefined;
-  }
+  const data = await engineData(holder, request);
   return typeof data === "string" && data.startsWith(RESULT_PREFIX) ? data : undefined;
 }
 
