@@ -14,7 +14,12 @@
  * client: "hardhatTransport" (the SDK's transport, the default), "slotReader" (the same transport
  * with its engineBatch hidden, so that storage words go through the slot reader's eth_call) or
  * "provider" (viem's `custom` over `hre.network.provider`, Hardhat's own request path for every
- * method).
+ * method), and keepShapes: false (the auditor keeps none of its object shapes alive between runs,
+ * src/audit/shapes.ts; V8 then deoptimizes its hot code at each run's first full collection).
+ * Keeping shapes pays off from the run after the one that kept them: when a variant's keepShapes
+ * differs from the run before, one untimed run under it comes first.
+ *
+ *   ROUNDS=10 VARIANTS='{"shapes kept (default)":{},"shapes not kept":{"keepShapes":false}}' npm run bench:replay:knobs
  */
 import hre, { ethers } from "hardhat";
 import { createPublicClient, custom, type Address } from "viem";
@@ -22,8 +27,9 @@ import { hardhatTransport } from "../src/sdk";
 import type { OrderReferenceReads } from "../src/audit/reconcile";
 import { buildHistory } from "./bench-replay-history";
 import { measureAuditor, type AuditorTuning } from "./bench-replay-measure";
+import { setShapeKeeping } from "../src/audit/shapes";
 
-type Variant = AuditorTuning & { orderReferences?: OrderReferenceReads; client?: "hardhatTransport" | "slotReader" | "provider" };
+type Variant = AuditorTuning & { orderReferences?: OrderReferenceReads; client?: "hardhatTransport" | "slotReader" | "provider"; keepShapes?: boolean };
 
 const SETTLEMENTS = Number(process.env.SETTLEMENTS ?? 20_000);
 const ROUNDS = Number(process.env.ROUNDS ?? 6);
@@ -58,10 +64,17 @@ async function main() {
 
   const target = { ...addresses, fromBlock: d.fromBlock, toBlock: d.toBlock };
   /** One run through the bench's own measurement (scripts/bench-replay-measure.ts). */
+  let keepingShapes = true;
   const run = async (v: Variant): Promise<{ eventsPerSecond: number; cpuSeconds: number }> => {
-    const { orderReferences, client, ...tuning } = v;
+    const { orderReferences, client, keepShapes = true, ...tuning } = v;
     if (client !== undefined && !(client in clients)) throw new Error(`unknown client ${client}: hardhatTransport, slotReader or provider`);
-    const m = await measureAuditor("knob", clients[client ?? "hardhatTransport"], target, { orderReferences, tuning });
+    const measure = () => measureAuditor("knob", clients[client ?? "hardhatTransport"], target, { orderReferences, tuning });
+    if (keepShapes !== keepingShapes) {
+      setShapeKeeping(keepShapes);
+      keepingShapes = keepShapes;
+      await measure(); // untimed: the first run under the new setting keeps (or drops) the shapes the next one uses
+    }
+    const m = await measure();
     if ((m.differences ?? 0) > 0 || (m.violations ?? 0) > 0) throw new Error(`${m.differences} differences, ${m.violations} violations`);
     return m;
   };

@@ -8,6 +8,7 @@
 import { decodeEventLog, getAddress, toEventSelector, type Abi, type AbiEvent, type Address, type Client, type Hex } from "viem";
 import { engineResponseTextOf } from "../sdk/transports";
 import { abiOf, eventsOf, optionalAbiOf, type ContractRole } from "./abis";
+import { keepShape, shapesGeneration } from "./shapes";
 
 /** What the auditor needs of a viem client: JSON-RPC requests. */
 export type RpcClient = Pick<Client, "request">;
@@ -175,6 +176,19 @@ function isHexRun(text: string, from: number, to: number): boolean {
 type WordReader = (text: string, start: number) => unknown;
 
 /**
+ * Static decoders by event (its ABI item as JSON), shared by every {ConcordLogDecoder} in the
+ * process: optimized code that inlined a decoder stays valid from one replay to the next (a
+ * decoder made per replay dies with it, and code inlining it is deoptimized; src/audit/shapes.ts).
+ */
+const staticDecoders = new Map<string, StaticEventDecoder | undefined>();
+
+function staticDecoderFor(event: AbiEvent): StaticEventDecoder | undefined {
+  const key = JSON.stringify(event);
+  if (!staticDecoders.has(key)) staticDecoders.set(key, makeStaticDecoder(event));
+  return staticDecoders.get(key);
+}
+
+/**
  * A decoder for events whose parameters are all static value types (every ledger event): the
  * words are read straight from topics and data, and a log is refused unless every word is the
  * canonical encoding of its type (hex only, exact data length, values within their type, no high
@@ -184,7 +198,7 @@ type WordReader = (text: string, start: number) => unknown;
  * lists) go through `decodeEventLog`. test/audit/decode.ts checks on random logs that canonical
  * ones decode exactly as viem decodes them and every other one is refused.
  */
-function staticDecoderFor(event: AbiEvent): StaticEventDecoder | undefined {
+function makeStaticDecoder(event: AbiEvent): StaticEventDecoder | undefined {
   if (event.anonymous || event.inputs.length === 0 || !event.inputs.every((input) => STATIC_TYPE.test(input.type) && input.name)) return undefined;
   const wordAt = (text: string, start: number) => `0x${text.slice(start, start + 64)}`;
   const reader = (type: string): WordReader => {
@@ -283,6 +297,9 @@ function staticDecoderFor(event: AbiEvent): StaticEventDecoder | undefined {
   const plain = event.inputs.filter((input) => !input.indexed).map((input) => ({ name: input.name!, read: reader(input.type) }));
   const dataLength = 2 + plain.length * 64;
   const topicCount = indexed.length + 1;
+  const shape = `arguments of ${event.name}(${event.inputs.map((input) => `${input.type}${input.indexed ? " indexed" : ""} ${input.name}`).join(", ")})`;
+  /** The {shapesGeneration} the first arguments decoded were offered under (src/audit/shapes.ts). */
+  let offeredAt = -1;
   return (topics, data) => {
     if (topics.length !== topicCount) throw new StaticDecodeError(`${topics.length} topics, ${event.name} has ${topicCount}`);
     if (data.length !== dataLength) throw new StaticDecodeError(`data of ${(data.length - 2) / 2} bytes, ${event.name} has ${plain.length * 32}`);
@@ -295,6 +312,10 @@ function staticDecoderFor(event: AbiEvent): StaticEventDecoder | undefined {
     }
     // Every reader checks the digits of its word: together they cover all of the data.
     for (let i = 0; i < plain.length; i += 1) args[plain[i]!.name] = plain[i]!.read(data, 2 + i * 64);
+    if (offeredAt !== shapesGeneration()) {
+      offeredAt = shapesGeneration();
+      keepShape(shape, () => args);
+    }
     return args;
   };
 }
@@ -336,6 +357,7 @@ export class ConcordLogDecoder {
       }
       this.byRole.set(role, topics);
     }
+    keepShape("ConcordLogDecoder", () => new ConcordLogDecoder(addresses, options)); // see src/audit/shapes.ts
   }
 
   /** The addresses `eth_getLogs` filters on. */
@@ -704,6 +726,7 @@ export async function* fetchConcordLogs(
     fill(); // keep the pipeline full while this answer is decoded and consumed
     for (const answer of settled.value) {
       const raw: (RawLog | undefined)[] = logsOf(answer);
+      if (raw.length > 0) keepShape("raw log", () => raw[0]!); // the node's log objects (src/audit/shapes.ts)
       if ("logs" in answer) answer.logs = [];
       else answer.text = "";
       const decode = (i: number): ConcordLog => {

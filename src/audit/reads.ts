@@ -10,6 +10,7 @@ import { abiOf } from "./abis";
 import { rawRequest, type ConcordLog, type RpcClient } from "./fetch";
 import type { OrderReferenceReads, ReconcileParameters, ReconcileResult, StorageReadMode } from "./reconcile";
 import { engineBatchOf, type HardhatTransportValue } from "../sdk/transports";
+import { keepShape } from "./shapes";
 import { LEDGER_STORAGE, SLOT_READER_RUNTIME, keyWord, mappingSlot, slotReaderCalldata } from "./slots";
 
 export const ZEROS = "0".repeat(64);
@@ -65,6 +66,9 @@ export function limiter(max: number): Limiter {
   };
 }
 
+/** The client of the exemplars kept for their shapes (src/audit/shapes.ts): they never send anything. */
+const EXEMPLAR_CLIENT: RpcClient = { request: () => Promise.reject(new Error("an exemplar kept for its shape sends nothing")) } as unknown as RpcClient;
+
 /** The chain side of a reconciliation: calls pinned to one block, views batched, the slot reader. */
 export class ChainReader {
   requests = 0;
@@ -103,6 +107,7 @@ export class ChainReader {
     this.multicallSelector = selector("multicall");
     this.override = { [ledger]: { code: SLOT_READER_RUNTIME } };
     this.engineBatch = engineBatchOf(client);
+    keepShape("ChainReader", () => new ChainReader(EXEMPLAR_CLIENT, ledger, blockNumber)); // see src/audit/shapes.ts
   }
 
   /**
@@ -259,6 +264,7 @@ export class SettlementPrefetch {
     concurrency: number,
   ) {
     this.limit = limiter(concurrency);
+    keepShape("SettlementPrefetch", () => new SettlementPrefetch(new ChainReader(EXEMPLAR_CLIENT, reader.ledger, 0n), orderReferences, chunkSize, concurrency));
   }
 
   get ledger(): Address {

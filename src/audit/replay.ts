@@ -8,6 +8,7 @@ import { zeroAddress, type Address, type Hex } from "viem";
 import { distributionUnit, partyShare, prepareSplit, splitNet, splitPrepared, type PreparedSplit } from "../sdk/split";
 import type { Party, Terms } from "../sdk/terms";
 import type { ConcordLog, EventRef } from "./fetch";
+import { keepShape } from "./shapes";
 
 /** One party of a version, as emitted in {VersionProposed}: the SDK's {@link Party}. */
 export type PartyValue = Party;
@@ -163,6 +164,10 @@ function preparedSplitOf(terms: TermsValue): PreparedSplit {
   if (!out) {
     out = prepareSplit({ shares: terms.parties.map((p) => p.shareBps), referralFeeBps: terms.referralFeeBps, reserveBps: terms.reserveBps, dustPartyIndex: terms.dustPartyIndex });
     preparedSplits.set(terms, out);
+    // Frozen objects and decoded terms get their shapes field by field (src/audit/shapes.ts).
+    const prepared = out;
+    keepShape("prepared split", () => prepared);
+    keepShape("terms", () => terms);
   }
   return out;
 }
@@ -219,6 +224,10 @@ export class ReplayState {
   /** Pools by token, agreement and version, and balances by token and account, under the spellings the events used (the maps above are keyed in lower case). */
   private readonly poolsBySpelling = new Map<string, Map<bigint, Map<number, PoolState>>>();
   private readonly balancesBySpelling = new Map<string, Map<string, BalanceState & { account: Address; token: Address }>>();
+
+  constructor() {
+    keepShape("ReplayState", () => new ReplayState()); // see src/audit/shapes.ts
+  }
 
   /** Applies every log of a batch, in order. */
   applyBatch(logs: readonly ConcordLog[]): void {
