@@ -334,6 +334,13 @@ export class ConcordLogDecoder {
   private lastTopic0 = "";
   private lastEntry: DecoderEntry | undefined;
   private lastBlock = 0n;
+  /**
+   * The last block and transaction hash, as the first log of each spelled them: the logs of one
+   * transaction share one string instead of each keeping its own copy (every settlement's
+   * events keep the hash; 20,000 settlements 200 to a transaction share 100 strings).
+   */
+  private lastBlockHash = "";
+  private lastTransactionHash = "";
 
   /** `viemOnly` decodes every event with `decodeEventLog` (the reference the fast path is tested against). */
   constructor(
@@ -420,12 +427,14 @@ export class ConcordLogDecoder {
         { cause },
       );
     }
+    if (raw.blockHash !== this.lastBlockHash) this.lastBlockHash = raw.blockHash;
+    if (raw.transactionHash !== this.lastTransactionHash) this.lastTransactionHash = raw.transactionHash;
     return {
       blockNumber,
-      blockHash: raw.blockHash,
+      blockHash: this.lastBlockHash as Hex,
       transactionIndex,
       logIndex,
-      transactionHash: raw.transactionHash,
+      transactionHash: this.lastTransactionHash as Hex,
       address: this.lastAddress,
       contract: role,
       eventName: entry.event.name,
