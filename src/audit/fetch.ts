@@ -277,7 +277,7 @@ function makeStaticDecoder(event: AbiEvent): StaticEventDecoder | undefined {
         if (text.startsWith(ABOVE_52_BITS, start)) {
           const value = hexNumber(text, start + 51, start + 64);
           if (value < 0) throw new StaticDecodeError(`${type} word ${wordAt(text, start)} is not hex`);
-          return BigInt(value);
+          return value === 0 ? 0n : BigInt(value); // no new bigint for the many zero fees and reserves
         }
         const value = wordValue(text, start);
         if (value >= max) throw new StaticDecodeError(`${type} word ${wordAt(text, start)} is out of range`);

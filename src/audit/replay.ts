@@ -591,7 +591,7 @@ export class ReplayState {
     if (!settledBefore) {
       this.settlements.set(orderRef, {
         orderRef,
-        agreementId,
+        agreementId: agreement?.agreementId ?? agreementId, // the same value, one bigint for all its settlements
         version,
         token,
         payer,
