@@ -11,14 +11,12 @@ import { buildRichHistory } from "./history";
 
 describe("audit shapes kept between runs", function () {
   // Every test starts and ends with keeping on and nothing kept, whatever ran before.
-  beforeEach(() => {
+  const keepNothingYet = () => {
     setShapeKeeping(false);
     setShapeKeeping(true);
-  });
-  after(() => {
-    setShapeKeeping(false);
-    setShapeKeeping(true);
-  });
+  };
+  beforeEach(keepNothingYet);
+  after(keepNothingYet);
 
   describe("keepShape", function () {
     it("keeps the first exemplar of a name and never makes another", function () {
