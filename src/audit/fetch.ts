@@ -631,6 +631,8 @@ export async function* fetchConcordLogs(
   const retryDelayMs = parameters.retryDelayMs ?? 50;
   let rawLogs = 0;
   let requests = 0;
+  /** The last block of the latest range learned from. */
+  let learnedTo = -1n;
 
   /**
    * Sizes the next ranges from an answer: `logs` logs over `blocks` blocks, at most `peak` in one
@@ -638,7 +640,8 @@ export async function* fetchConcordLogs(
    * twice `targetLogs` even if every block were as busy as the busiest one seen (density can
    * jump, from a quiet deployment to batched settlements, between one answer and the next).
    */
-  const learn = (blocks: bigint, logs: number, peak: number) => {
+  const learn = (fromBlock: bigint, toBlock: bigint, logs: number, peak: number) => {
+    const blocks = toBlock - fromBlock + 1n;
     let next: bigint;
     if (logs === 0) next = range * 4n;
     else {
@@ -649,10 +652,14 @@ export async function* fetchConcordLogs(
     if (next > range) {
       // Grow like a slow start: at most twice the range just answered. The ranges in flight lie
       // between that answer and the next range, unseen; the logs may get dense anywhere there,
-      // and the first range that reaches them is answered whole, however large.
-      if (logs >= growBelow) next = range;
+      // and the first range that reaches them is answered whole, however large. An answer for
+      // blocks before one already learned from (answers arrive in any order) is older news: it
+      // may shrink the range but not grow it back (a quiet range answered late would otherwise
+      // undo what a busy one after it taught).
+      if (logs >= growBelow || toBlock < learnedTo) next = range;
       else if (next > blocks * 2n) next = blocks * 2n;
     }
+    if (toBlock > learnedTo) learnedTo = toBlock;
     if (next > maxRange) next = maxRange;
     if (next < 1n) next = 1n;
     range = next;
@@ -688,7 +695,7 @@ export async function* fetchConcordLogs(
         }
         const count = "logs" in answer ? answer.logs.length : answer.count;
         parameters.onRange?.({ kind: "ok", fromBlock: start, toBlock: end, logs: count });
-        learn(end - start + 1n, count, peak);
+        learn(start, end, count, peak);
         answers.push(answer);
         start = end + 1n;
         end = start + range - 1n > to ? to : start + range - 1n;

@@ -53,7 +53,10 @@ type Provider = { requests: { from: number; to: number; answered: number }[]; cl
  * (the response text; undefined for an error, which `request` then gives); with `miscount`, the first log of that
  * answer (counting from 1) spells its block number in a way the count on arrival does not see.
  */
-function provider(chain: RawLog[], options: { limit?: number; failEvery?: number; shuffle?: boolean; asText?: boolean; miscount?: number } = {}): Provider {
+function provider(
+  chain: RawLog[],
+  options: { limit?: number; failEvery?: number; shuffle?: boolean; asText?: boolean; miscount?: number; delayMs?: (from: number, to: number) => number } = {},
+): Provider {
   const requests: Provider["requests"] = [];
   let calls = 0;
   let textAnswers = 0;
@@ -64,7 +67,7 @@ function provider(chain: RawLog[], options: { limit?: number; failEvery?: number
     const from = Number(filter.fromBlock);
     const to = Number(filter.toBlock);
     calls += 1;
-    await new Promise((resolve) => setTimeout(resolve, Math.floor(Math.random() * 4)));
+    await new Promise((resolve) => setTimeout(resolve, options.delayMs ? options.delayMs(from, to) : Math.floor(Math.random() * 4)));
     // Every failEvery-th request fails once (a retry of the same range then succeeds).
     if (options.failEvery && calls % options.failEvery === 0 && !failed.has(`${from}-${to}`)) {
       failed.add(`${from}-${to}`);
@@ -128,7 +131,8 @@ describe("audit fetch: range sizing and concurrency", function () {
 
   it("yields every log once, in order, from ranges answered out of order", async function () {
     const p = provider(chain);
-    const { batches } = await readAll(p, 2_000, { targetLogs: 500, concurrency: 4 });
+    // A first range of the 40 quiet blocks: the next ones (twice as long) run into the busy blocks.
+    const { batches } = await readAll(p, 2_000, { targetLogs: 500, concurrency: 4, initialRange: 40n });
     expectExactlyOnceInOrder(chain, batches, 2_000);
     // Large answers go out in batches of about the target, cut between blocks (60 logs a block here).
     expect(Math.max(...p.requests.map((r) => r.answered))).to.be.greaterThan(1_000);
@@ -157,6 +161,19 @@ describe("audit fetch: range sizing and concurrency", function () {
     // After the dense stretch, ranges grow back (2x per quiet answer) to hundreds of blocks.
     expect(Math.max(...later.filter((r) => r.from > 950).map((r) => r.to - r.from + 1))).to.be.greaterThan(200);
     expect(p.requests.length).to.be.lessThan(100);
+  });
+
+  it("does not grow the ranges again when a quiet range is answered after the busy one behind it", async function () {
+    // Blocks up to 40 are quiet and slow to answer; from 41 on, 60 logs a block, answered at once.
+    // The three ranges after the first are 9-24, 25-40 and 41-56: the busy one answers first, and
+    // the quiet ones, answered later, are older news that must not undo what it taught (they did:
+    // the range after them grew to 32 blocks, 1,920 logs).
+    const p = provider(chain, { delayMs: (_, to) => (to <= 40 ? 30 : 0) });
+    const { batches } = await readAll(p, 2_000, { targetLogs: 500, concurrency: 3 });
+    expectExactlyOnceInOrder(chain, batches, 2_000);
+    const order = p.requests.map((r) => `${r.from}-${r.to}`);
+    expect(order.indexOf("41-56"), order.join(" ")).to.be.lessThan(order.indexOf("25-40"));
+    for (const r of p.requests.filter((x) => x.from > 56)) expect(r.answered, `${r.from}..${r.to}`).to.be.at.most(1_000);
   });
 
   it("puts an answer that comes out of order back in order", async function () {
