@@ -263,9 +263,35 @@ export async function reconcile(client: RpcClient, state: ReplayState, parameter
     }
   }
 
+  // The expected stored states: a record hash (keccak in JavaScript, a few microseconds) for each
+  // reserve still held. hashAhead computes them while the node answers the layout check and the
+  // last prefetched states, rather than after those answers are in (the reconciliation's tail:
+  // 59 against 74 ms a run in the replay bench, median of 12, alternating in one process).
+  const expectedStates = new Map<SettlementState, Hex>();
+  const expectedOf = (s: SettlementState): Hex => {
+    let expected = expectedStates.get(s);
+    if (expected === undefined) {
+      expected = expectedSettlementState(s);
+      expectedStates.set(s, expected);
+    }
+    return expected;
+  };
+  /** Computes the expected states of the settlements to read, yielding to answers every few hundred. */
+  const hashAhead = async (): Promise<void> => {
+    let sinceTurn = 0;
+    for (const s of state.settlements.values()) {
+      if (!readsState(s) || s.closed || s.reserve === 0n) continue;
+      expectedOf(s);
+      if (++sinceTurn === 256) {
+        sinceTurn = 0;
+        await new Promise<void>((resolve) => setImmediate(resolve));
+      }
+    }
+  };
+
   /** A settlement's stored state (64 hex digits) against the rebuilt one: its record hash while a reserve is held, else CLOSED. */
   const checkSettlement = (s: SettlementState, order: number, w: string): void => {
-    const expected = expectedSettlementState(s);
+    const expected = expectedOf(s);
     if (w === expected.slice(2)) return;
     const actual = `0x${w}` as Hex;
     differ(
@@ -443,7 +469,7 @@ export async function reconcile(client: RpcClient, state: ReplayState, parameter
   }
   // The views go out with the layout check; balances and settlement states follow its answer. The
   // reader keeps at most `concurrency` requests in flight across both.
-  await Promise.all([inPool(viewJobs(), concurrency, (job) => job()), layoutCheck().then(() => inPool(wordJobs(), concurrency, (job) => job()))]);
+  await Promise.all([inPool(viewJobs(), concurrency, (job) => job()), layoutCheck().then(() => inPool(wordJobs(), concurrency, (job) => job())), hashAhead()]);
 
   found.sort((x, y) => x.order - y.order);
   if (prefetch) await prefetch.drain(); // (already drained unless the storage reads were off)
