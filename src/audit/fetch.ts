@@ -635,8 +635,8 @@ export async function* fetchConcordLogs(
   let learnedTo = -1n;
 
   /**
-   * Sizes the next ranges from an answer: `logs` logs over `blocks` blocks, at most `peak` in one
-   * block. The average density sizes the range; the peak caps it, so that a range stays within
+   * Sizes the next ranges from an answer: `logs` logs in blocks fromBlock..toBlock, at most `peak`
+   * in one block. The average density sizes the range; the peak caps it, so that a range stays within
    * twice `targetLogs` even if every block were as busy as the busiest one seen (density can
    * jump, from a quiet deployment to batched settlements, between one answer and the next).
    */
