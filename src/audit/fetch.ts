@@ -497,7 +497,7 @@ function byPosition(a: ConcordLog, b: ConcordLog): number {
  * Lets answers that came in meanwhile be handled (the next ranges, a caller's own reads): a
  * consumer's `for await` alone never leaves the microtask queue.
  */
-const nextTurn = () => new Promise<void>((resolve) => setImmediate(resolve));
+export const nextTurn = () => new Promise<void>((resolve) => setImmediate(resolve));
 
 /** The most logs any one block has in an answer (counted in runs: answers come in block order). */
 function busiestBlock(logs: readonly RawLog[]): number {

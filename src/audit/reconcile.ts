@@ -14,7 +14,7 @@
  */
 import { zeroAddress, type Address, type Hex } from "viem";
 import { keccak256Hex } from "./keccak";
-import type { EventRef, RpcClient } from "./fetch";
+import { nextTurn, type EventRef, type RpcClient } from "./fetch";
 import { ChainReader, pad, padAddress, refused, staticCall, type SettlementPrefetch } from "./reads";
 import type { ReplayState, SettlementState } from "./replay";
 import { LEDGER_STORAGE, keyWord } from "./slots";
@@ -280,11 +280,11 @@ export async function reconcile(client: RpcClient, state: ReplayState, parameter
   const hashAhead = async (): Promise<void> => {
     let sinceTurn = 0;
     for (const s of state.settlements.values()) {
-      if (!readsState(s) || s.closed || s.reserve === 0n) continue;
+      if (!readsState(s)) continue;
       expectedOf(s);
       if (++sinceTurn === 256) {
         sinceTurn = 0;
-        await new Promise<void>((resolve) => setImmediate(resolve));
+        await nextTurn();
       }
     }
   };
