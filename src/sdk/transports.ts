@@ -60,10 +60,11 @@ async function askEngine(holder: HardhatEngineHolder, args: { method: string; pa
 }
 
 /**
- * Read-only methods {HardhatTransportValue.engineBatch} sends: none of Hardhat's provider
- * wrappers alters them, and they change nothing on the chain.
+ * Read-only methods {HardhatTransportValue.engineBatch} sends: they change nothing on the chain.
+ * None of Hardhat's provider wrappers alters their answers; for `eth_call`, Hardhat's provider
+ * would also print a called contract's `console.log` lines, which a batch does not.
  */
-const BATCH_METHODS: ReadonlySet<string> = new Set(["eth_getStorageAt", "eth_getBalance", "eth_getCode", "eth_getLogs", "eth_blockNumber", "eth_chainId"]);
+const BATCH_METHODS: ReadonlySet<string> = new Set(["eth_getStorageAt", "eth_getBalance", "eth_getCode", "eth_call", "eth_getLogs", "eth_blockNumber", "eth_chainId"]);
 
 /** One request of a batch: a method and its positional parameters. */
 export type EngineRequest = { method: string; params: readonly unknown[] };
@@ -76,8 +77,8 @@ export type HardhatTransportValue = {
    * `hardhat node` over HTTP, say): callers then send their requests one by one, or as fewer
    * larger ones. The engine answers a batch whole or not at all, so one bad request rejects the
    * whole batch with the engine's error (an `RpcRequestError` naming its code and message).
-   * Methods: eth_getStorageAt, eth_getBalance, eth_getCode, eth_getLogs, eth_blockNumber and
-   * eth_chainId; any other throws a TypeError before anything is sent.
+   * Methods: eth_getStorageAt, eth_getBalance, eth_getCode, eth_call, eth_getLogs,
+   * eth_blockNumber and eth_chainId; any other throws a TypeError before anything is sent.
    *
    * Why: a request's cost in the engine is mostly its own handling, not its work. Ten thousand
    * `eth_getStorageAt` in batches of 2,000 took the engine about 12 µs a word on this project's

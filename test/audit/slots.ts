@@ -7,7 +7,7 @@ import { reconcile, verify, heldAReserve, prefetchSettlementStates, CLOSED_STATE
 import { fetchConcordLogs } from "../../src/audit/fetch";
 import { ReplayState } from "../../src/audit/replay";
 import { LEDGER_STORAGE, SLOT_READER_RUNTIME, SLOT_READER_SOLC_SETTINGS, SLOT_READER_YUL, keyWord, mappingSlot, slotReaderCalldata } from "../../src/audit/slots";
-import { hardhatTransport } from "../../src/sdk/transports";
+import { hardhatTransport, type HardhatTransportValue } from "../../src/sdk/transports";
 import { buildRichHistory } from "./history";
 import { startAnvil, startHardhatNode } from "./node";
 
@@ -156,7 +156,7 @@ describe("audit storage reads", function () {
       Object.defineProperty(tampered, "balances", { value: balances });
       Object.defineProperty(tampered, "settlements", { value: settlements });
       const engineClient = createPublicClient({ transport: hardhatTransport(hre.network.provider) });
-      for (const [storageReads, reader] of [[true, client], [true, engineClient], [false, client]] as const) {
+      for (const [storageReads, reader] of [[true, client], [true, engineClient], [false, client], [false, engineClient]] as const) {
         const result = await reconcile(reader, tampered, { ledger: history.addresses.ledger, blockNumber, storageReads });
         expect(result.storage.balances).to.equal(storageReads ? "slots" : "views");
         expect(result.storage.via).to.equal(!storageReads ? undefined : reader === client ? "slot reader" : "engine batches");
@@ -186,7 +186,7 @@ describe("audit storage reads", function () {
     it("goes back to the slot reader when the engine fails a batch, and still reads every word", async function () {
       const { history, state, blockNumber } = await loadFixture(richHistoryFixture);
       const ledger = history.addresses.ledger;
-      let batches = 0;
+      const batches = { storage: 0, views: 0 };
       let overrideCalls = 0;
       const inner = hardhatTransport(hre.network.provider);
       const client = createPublicClient({
@@ -200,8 +200,8 @@ describe("audit storage reads", function () {
             ...transport,
             request,
             value: {
-              engineBatch: () => {
-                batches += 1;
+              engineBatch: (requests: readonly { method: string }[]) => {
+                batches[requests[0]!.method === "eth_call" ? "views" : "storage"] += 1;
                 return Promise.reject(new Error("engine busy"));
               },
             },
@@ -209,10 +209,53 @@ describe("audit storage reads", function () {
         },
       });
       const result = await reconcile(client, state, { ledger, blockNumber, concurrency: 1 });
-      expect(batches).to.equal(1); // the first failure ends the batches
+      expect(batches).to.deep.equal({ storage: 1, views: 1 }); // the first failure of each kind ends that kind's batches
       expect(overrideCalls).to.be.greaterThan(1);
       expect(result.storage).to.include({ balances: "slots", reserves: "slots", via: "slot reader" });
       expect(result.differences).to.deep.equal([]);
+    });
+
+    it("calls the ledger's views as one batch of eth_call on the in-process engine, and through its multicall once such a batch fails", async function () {
+      const { history, state, blockNumber } = await loadFixture(richHistoryFixture);
+      const ledger = history.addresses.ledger.toLowerCase();
+      /** A client over hardhatTransport counting the view batches it sends and the calls to the ledger through `request`; `refuseViews` fails every batch that holds an eth_call. */
+      const countingClient = (refuseViews: boolean) => {
+        const counts = { viewBatches: 0, ledgerCalls: 0 };
+        const inner = hardhatTransport(hre.network.provider);
+        const client = createPublicClient({
+          transport: (config) => {
+            const transport = inner(config);
+            const request: typeof transport.request = (args) => {
+              const [call] = ((args as Request).params ?? []) as { to?: string }[];
+              if (args.method === "eth_call" && call?.to?.toLowerCase() === ledger) counts.ledgerCalls += 1;
+              return transport.request(args);
+            };
+            const engineBatch: HardhatTransportValue["engineBatch"] = (requests) => {
+              if (!requests.some((r) => r.method === "eth_call")) return transport.value!.engineBatch(requests);
+              counts.viewBatches += 1;
+              return refuseViews ? Promise.reject(new Error("engine busy")) : transport.value!.engineBatch(requests);
+            };
+            return { ...transport, request, value: { ...transport.value!, engineBatch } };
+          },
+        });
+        return { client, counts };
+      };
+      const views = countingClient(false);
+      const refused = countingClient(true);
+      const concurrency = 2;
+      for (const storageReads of [true, false]) {
+        const inBatches = await reconcile(views.client, state, { ledger: history.addresses.ledger, blockNumber, storageReads, batchSize: 7, concurrency });
+        const afterRefusal = await reconcile(refused.client, state, { ledger: history.addresses.ledger, blockNumber, storageReads, batchSize: 7, concurrency });
+        expect(inBatches.checked).to.deep.equal(afterRefusal.checked);
+        expect(inBatches.differences).to.deep.equal([]);
+        expect(afterRefusal.differences).to.deep.equal([]);
+        expect(inBatches.storage).to.deep.equal(afterRefusal.storage); // the layout check's views agree either way
+      }
+      expect(views.counts.viewBatches).to.be.greaterThan(2);
+      expect(views.counts.ledgerCalls, "no multicall while the batches work").to.equal(0);
+      // A refused batch ends them: only those already in flight (at most `concurrency`) were sent too.
+      expect(refused.counts.viewBatches).to.be.within(2, 2 * concurrency);
+      expect(refused.counts.ledgerCalls).to.be.greaterThan(2);
     });
 
     it("falls back to the views when the node ignores state overrides", async function () {

@@ -26,6 +26,7 @@ async function countingHolderRequests(body: () => Promise<void>): Promise<Map<st
 }
 
 const hex = (n: number) => `0x${n.toString(16)}`;
+const word = (n: number) => `0x${n.toString(16).padStart(64, "0")}`;
 
 describe("hardhatTransport", function () {
   async function transfersFixture() {
@@ -124,7 +125,7 @@ describe("hardhatTransport", function () {
   });
 
   describe("engineBatch", function () {
-    it("answers read-only requests in one batch, in order, exactly as the provider answers each", async function () {
+    it("answers read-only requests (calls with a state override included) in one batch, in order, exactly as the provider answers each", async function () {
       const { token, head } = await loadFixture(transfersFixture);
       const client = createPublicClient({ transport: hardhatTransport(hre.network.provider) });
       const batch = engineBatchOf(client);
@@ -136,6 +137,8 @@ describe("hardhatTransport", function () {
         { method: "eth_getStorageAt", params: [token, hex(2), hex(head - 4)] }, // an earlier block: the supply then
         { method: "eth_getBalance", params: [await alice!.getAddress(), "latest"] },
         { method: "eth_getCode", params: [token, hex(head)] },
+        { method: "eth_call", params: [{ to: token, data: `0x70a08231${(await alice!.getAddress()).slice(2).padStart(64, "0")}` }, hex(head)] }, // balanceOf(alice)
+        { method: "eth_call", params: [{ to: token, data: "0x18160ddd" }, hex(head), { [token]: { stateDiff: { [word(2)]: word(42) } } }] }, // totalSupply(), slot 2 overridden
         { method: "eth_getLogs", params: [{ address: token, fromBlock: hex(head - 1), toBlock: hex(head) }] },
         { method: "eth_blockNumber", params: [] },
         { method: "eth_chainId", params: [] },
@@ -149,10 +152,11 @@ describe("hardhatTransport", function () {
       for (const r of requests) reference.push(await hre.network.provider.request(r));
       expect(answers).to.deep.equal(reference);
       expect(new Set(answers.slice(0, 5)).size, "distinct words were read").to.be.greaterThan(2);
+      expect(answers[8], "the state override applied").to.equal(word(42));
       expect(await batch!([])).to.deep.equal([]);
     });
 
-    it("rejects the whole batch with the engine's error when one request is bad, and refuses methods that are not read-only", async function () {
+    it("rejects the whole batch with the engine's error when one request is bad or one call reverts, and refuses methods that are not read-only", async function () {
       const { token, head } = await loadFixture(transfersFixture);
       const batch = engineBatchOf(createPublicClient({ transport: hardhatTransport(hre.network.provider) }))!;
       const good = { method: "eth_getStorageAt", params: [token, "0x0", hex(head)] };
@@ -160,7 +164,10 @@ describe("hardhatTransport", function () {
       expect(error).to.be.instanceOf(RpcRequestError);
       expect((error as RpcRequestError).details).to.match(new RegExp(`a batch of 2 requests: .*${head + 1000}`));
       const blockBefore = await ethers.provider.getBlockNumber();
-      for (const method of ["eth_sendTransaction", "evm_mine", "hardhat_setStorageAt", "eth_call"]) {
+      const reverting = await batch([good, { method: "eth_call", params: [{ to: token, data: "0xdeadbeef" }, hex(head)] }])!.catch((e: unknown) => e); // no such function
+      expect(reverting).to.be.instanceOf(RpcRequestError);
+      expect((reverting as RpcRequestError).details).to.match(/a batch of 2 requests: .*revert/i);
+      for (const method of ["eth_sendTransaction", "evm_mine", "hardhat_setStorageAt", "eth_sendRawTransaction"]) {
         expect(() => batch([good, { method, params: [] }]), method).to.throw(TypeError, new RegExp(`read-only methods only .* not ${method}`));
       }
       expect(await ethers.provider.getBlockNumber()).to.equal(blockBefore); // nothing was sent
