@@ -65,7 +65,7 @@ async function main() {
   const target = { ...addresses, fromBlock: d.fromBlock, toBlock: d.toBlock };
   /** One run through the bench's own measurement (scripts/bench-replay-measure.ts). */
   let keepingShapes = true;
-  const run = async (v: Variant): Promise<{ eventsPerSecond: number; cpuSeconds: number }> => {
+  const run = async (v: Variant): Promise<{ eventsPerSecond: number; cpuSeconds: number; engineCpuSeconds?: number }> => {
     const { orderReferences, client, keepShapes = true, ...tuning } = v;
     if (client !== undefined && !(client in clients)) throw new Error(`unknown client ${client}: hardhatTransport, slotReader or provider`);
     const measure = () => measureAuditor("knob", clients[client ?? "hardhatTransport"], target, { orderReferences, tuning });
@@ -80,22 +80,23 @@ async function main() {
   };
 
   for (const v of Object.values(VARIANTS)) await run(v); // the first reads of the ledger's storage are slower: not timed
-  const figures = new Map<string, { eventsPerSecond: number[]; cpuSeconds: number[] }>();
+  const figures = new Map<string, { eventsPerSecond: number[]; cpuSeconds: number[]; engineCpuSeconds: number[] }>();
   for (let round = 0; round < ROUNDS; round += 1) {
     for (const [name, v] of Object.entries(VARIANTS)) {
       const m = await run(v);
-      const lists = figures.get(name) ?? { eventsPerSecond: [], cpuSeconds: [] };
+      const lists = figures.get(name) ?? { eventsPerSecond: [], cpuSeconds: [], engineCpuSeconds: [] };
       lists.eventsPerSecond.push(m.eventsPerSecond);
       lists.cpuSeconds.push(m.cpuSeconds);
+      if (m.engineCpuSeconds !== undefined) lists.engineCpuSeconds.push(m.engineCpuSeconds);
       figures.set(name, lists);
     }
   }
   const median = (values: number[]) => [...values].sort((a, b) => a - b)[Math.floor(values.length / 2)]!;
-  console.log(`\nreplay + reconcile in process, ${ROUNDS} rounds (each round runs every variant once, in this order); CPU s of the whole process, the chain's threads included:`);
-  for (const [name, { eventsPerSecond: all, cpuSeconds }] of figures) {
+  console.log(`\nreplay + reconcile in process, ${ROUNDS} rounds (each round runs every variant once, in this order); CPU s of the whole process, the chain's threads included (the engine's threads alone in brackets); MIMALLOC_PURGE_DELAY=${process.env.MIMALLOC_PURGE_DELAY ?? "(mimalloc's default)"}:`);
+  for (const [name, { eventsPerSecond: all, cpuSeconds, engineCpuSeconds }] of figures) {
     const sorted = [...all].sort((a, b) => a - b);
     console.log(
-      `  ${name.padEnd(26)} events/s median ${sorted[Math.floor(sorted.length / 2)]}  min ${sorted[0]}  max ${sorted.at(-1)}  (${all.join(" ")});  CPU s median ${median(cpuSeconds).toFixed(2)}`,
+      `  ${name.padEnd(26)} events/s median ${sorted[Math.floor(sorted.length / 2)]}  min ${sorted[0]}  max ${sorted.at(-1)}  (${all.join(" ")});  CPU s median ${median(cpuSeconds).toFixed(2)}${engineCpuSeconds.length > 0 ? ` (${median(engineCpuSeconds).toFixed(2)})` : ""}`,
     );
   }
 }

@@ -108,6 +108,8 @@ export type Measure = {
   eventsPerSecond: number;
   /** CPU time of the whole process (all threads: with an in-process chain, the chain's too). */
   cpuSeconds: number;
+  /** Of which the in-process chain engine's threads ({engineThreadsCpu}); absent over HTTP (the node's are another process's). */
+  engineCpuSeconds?: number;
   memory: MemoryFigures;
   replaySeconds?: number;
   reconcileSeconds?: number;
@@ -124,6 +126,37 @@ export type Measure = {
 const cpu = (since: NodeJS.CpuUsage) => {
   const u = process.cpuUsage(since);
   return (u.user + u.system) / 1e6;
+};
+
+/**
+ * CPU seconds so far of this process's threads that Hardhat's in-process engine runs on (EDR's
+ * tokio workers, named "tokio-runtime-w"), from /proc in nanoseconds; undefined where there is no
+ * /proc (not Linux) or no such thread (no in-process chain here).
+ */
+export function engineThreadsCpu(): number | undefined {
+  let tasks: string[];
+  try {
+    tasks = fs.readdirSync("/proc/self/task");
+  } catch {
+    return undefined;
+  }
+  let ns = 0;
+  let found = false;
+  for (const tid of tasks) {
+    try {
+      if (!fs.readFileSync(`/proc/self/task/${tid}/comm`, "utf8").startsWith("tokio-runtime")) continue;
+      ns += Number(fs.readFileSync(`/proc/self/task/${tid}/schedstat`, "utf8").split(" ")[0]);
+      found = true;
+    } catch {
+      // the thread ended meanwhile
+    }
+  }
+  return found ? ns / 1e9 : undefined;
+}
+
+const engineSince = (start: number | undefined): number | undefined => {
+  const now = start === undefined ? undefined : engineThreadsCpu();
+  return now === undefined ? undefined : now - start!;
 };
 
 /** The auditor's settings a run may override: answer size, eth_getLogs in flight, settlement-state reads per request and in flight. */
@@ -145,6 +178,7 @@ export async function measureAuditor(
   collectGarbage();
   const memory = new MemorySampler(options.liveHeap);
   const cpuStart = process.cpuUsage();
+  const engineStart = engineThreadsCpu();
   const started = performance.now();
   const state = new ReplayState();
   const prefetched = prefetchSettlementStates(client, {
@@ -184,6 +218,7 @@ export async function measureAuditor(
     seconds,
     eventsPerSecond: Math.round(state.eventsApplied / seconds),
     cpuSeconds: cpu(cpuStart),
+    engineCpuSeconds: engineSince(engineStart),
     memory: memory.stop(),
     replaySeconds: (replayed - started) / 1_000,
     reconcileSeconds: (done - replayed) / 1_000,
@@ -215,6 +250,7 @@ export async function measureTransportFloor(
   collectGarbage();
   const memory = new MemorySampler();
   const cpuStart = process.cpuUsage();
+  const engineStart = engineThreadsCpu();
   const started = performance.now();
   const request = client.request as unknown as (args: { method: string; params: unknown[] }) => Promise<unknown>;
   const address = [t.registry, t.ledger];
@@ -243,7 +279,7 @@ export async function measureTransportFloor(
   }
   const seconds = (performance.now() - started) / 1_000;
   if (logs !== expectedLogs) throw new Error(`the transport floor read ${logs} logs, the auditor ${expectedLogs}`);
-  return { label, events: logs, seconds, eventsPerSecond: Math.round(logs / seconds), cpuSeconds: cpu(cpuStart), memory: memory.stop(), getLogsRequests: ranges.length };
+  return { label, events: logs, seconds, eventsPerSecond: Math.round(logs / seconds), cpuSeconds: cpu(cpuStart), engineCpuSeconds: engineSince(engineStart), memory: memory.stop(), getLogsRequests: ranges.length };
 }
 
 /**

@@ -19,6 +19,11 @@
  * round is a cold process's first run; later rounds follow the other measurements).
  *
  * PLAIN_HTTP_ETHERS=0 skips the one-call ethers queryFilter over HTTP (about 200 s here).
+ *
+ * The chain engine's allocator keeps freed memory for a second (hardhat.config.ts,
+ * ENGINE_PURGE_DELAY_MS); `MIMALLOC_PURGE_DELAY=10 npm run bench:replay` measures with mimalloc's
+ * own default instead, for both the in-process chain and the `hardhat node`. The table's CPU
+ * seconds name the in-process engine's threads' share in brackets.
  */
 import { spawn } from "node:child_process";
 import fs from "node:fs";
@@ -90,6 +95,7 @@ async function main() {
   const floorOf = (round: number, where: string, aud: Measure, floor: Measure) =>
     floorShares.push({ round, where, auditor: aud.eventsPerSecond, floor: floor.eventsPerSecond, share: aud.eventsPerSecond / floor.eventsPerSecond, auditorCpuSeconds: aud.cpuSeconds, floorCpuSeconds: floor.cpuSeconds });
   const started = performance.now();
+  console.log(`the chain engine's allocator gives freed memory back after MIMALLOC_PURGE_DELAY=${process.env.MIMALLOC_PURGE_DELAY ?? "(mimalloc's default, 10)"} ms`);
   console.log(`building ${SETTLEMENTS} settlements in process ...`);
   const signers = await ethers.getSigners();
   const inProcess = await buildHistory(signers, { send: (m, p) => hre.network.provider.request({ method: m, params: p }) }, SETTLEMENTS);
@@ -127,7 +133,7 @@ async function main() {
   for (let run = 1; run <= BACK_TO_BACK; run += 1) {
     const m = await measureAuditor(`auditor replay + reconcile, in process, ${BACK_TO_BACK} runs back to back after the rounds`, inProcessClient, local);
     runs.push({ round: run, measure: m });
-    console.log(`  back to back ${run}: auditor ${m.eventsPerSecond} events/s, ${m.cpuSeconds.toFixed(2)} CPU s`);
+    console.log(`  back to back ${run}: auditor ${m.eventsPerSecond} events/s, ${m.cpuSeconds.toFixed(2)} CPU s (the engine's threads ${m.engineCpuSeconds?.toFixed(2) ?? "-"})`);
   }
 
   console.log("starting hardhat node ...");
@@ -167,13 +173,13 @@ async function main() {
   }
 
   console.log(`\nsettlements: ${SETTLEMENTS} (${PER_TX} per transaction), ${ROUNDS} rounds, ${os.cpus().length} CPUs, load average ${os.loadavg().map((l) => l.toFixed(1)).join(" ")}\n`);
-  console.log("| round | run | events | seconds | events/s | replay s | reconcile s | CPU s | requests (logs+reads) | RSS start/peak MB | RSS at 1/4..4/4 of blocks MB | differences | violations |");
+  console.log("| round | run | events | seconds | events/s | replay s | reconcile s | CPU s (engine) | requests (logs+reads) | RSS start/peak MB | RSS at 1/4..4/4 of blocks MB | differences | violations |");
   console.log("|---:|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|");
   for (const { round, measure: r } of runs) {
     // The transport floor reads no state: its requests are its eth_getLogs alone.
     const requests = r.getLogsRequests === undefined ? "-" : `${r.getLogsRequests}+${r.reconcileRequests ?? 0}`;
     console.log(
-      `| ${round} | ${r.label} | ${r.events} | ${r.seconds.toFixed(3)} | ${r.eventsPerSecond} | ${r.replaySeconds?.toFixed(3) ?? "-"} | ${r.reconcileSeconds?.toFixed(3) ?? "-"} | ${r.cpuSeconds.toFixed(2)} | ${requests} | ${r.memory.rssStartMb}/${r.memory.rssPeakMb} | ${r.memory.rssAtQuartersMb.join(" ")} | ${r.differences ?? "-"} | ${r.violations ?? "-"} |`,
+      `| ${round} | ${r.label} | ${r.events} | ${r.seconds.toFixed(3)} | ${r.eventsPerSecond} | ${r.replaySeconds?.toFixed(3) ?? "-"} | ${r.reconcileSeconds?.toFixed(3) ?? "-"} | ${r.cpuSeconds.toFixed(2)}${r.engineCpuSeconds === undefined ? "" : ` (${r.engineCpuSeconds.toFixed(2)})`} | ${requests} | ${r.memory.rssStartMb}/${r.memory.rssPeakMb} | ${r.memory.rssAtQuartersMb.join(" ")} | ${r.differences ?? "-"} | ${r.violations ?? "-"} |`,
     );
   }
   console.log("\n| round | where | auditor events/s | baseline | ratio |");
@@ -206,6 +212,7 @@ async function main() {
         backToBack: BACK_TO_BACK,
         node: process.version,
         cpus: os.cpus().length,
+        engineAllocatorPurgeDelayMs: process.env.MIMALLOC_PURGE_DELAY,
         loadAverageAtEnd: os.loadavg(),
         measuredAt: new Date().toISOString(),
         wallSeconds: (performance.now() - started) / 1_000,
