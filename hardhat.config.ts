@@ -24,13 +24,14 @@ subtask(TASK_COMPILE_SOLIDITY_GET_SOLC_BUILD, async (args: { solcVersion: string
  * Hardhat's chain engine (EDR, in Rust) allocates through mimalloc, which by default gives memory
  * back to the system 10 ms after it is freed (`purge_delay`). The engine frees and allocates again
  * megabytes for every large answer (an auditor's `eth_getLogs`, a batch of storage reads), so each
- * answer faulted its pages back in: in the replay bench's history most of the engine's CPU was the
- * kernel's. With a delay of one second, memory a busy engine frees is reused instead, and a chain
- * left idle still gives it back. Measured (scripts/bench-replay.ts's history, README "Replay
- * benchmark"): the engine's CPU per auditor run 0.37-0.50 s, of which 0.10-0.17 s in the kernel,
- * against 0.15-0.19 s and none. mimalloc reads the setting when the engine is loaded (at the
- * first request to the in-process chain, or when `hardhat node` starts), after this config, so
- * it applies to every chain this config runs; a value already in the environment wins.
+ * answer faulted fresh pages in. With a delay of one second a busy engine reuses what it freed;
+ * what stays free longer is still given back, at the engine's next allocations. Measured on the
+ * replay bench's history (README, "Replay"): the engine's threads took 0.48-0.56 CPU s per auditor
+ * run (0.10-0.19 of it in the kernel) against 0.15-0.18 (almost none in the kernel), and the
+ * process's peak RSS was about 230 MB higher (2.45 GB, most of it the chain's state). mimalloc
+ * reads the setting when the engine is loaded (at the first request to the in-process chain, or
+ * when `hardhat node` starts), which is after this config, so it applies to every chain this
+ * config runs. A value already in the environment wins (MIMALLOC_PURGE_DELAY=10 measures without).
  */
 export const ENGINE_PURGE_DELAY_MS = "1000";
 process.env.MIMALLOC_PURGE_DELAY ??= ENGINE_PURGE_DELAY_MS;

@@ -8,6 +8,7 @@
  *
  *   npm run bench:replay:knobs
  *   SETTLEMENTS=20000 ROUNDS=6 VARIANTS='{"default":{},"answers of 1000 logs":{"targetLogs":1000}}' npm run bench:replay:knobs
+ *   SETTLEMENTS=60000 ROUNDS=3 VARIANTS='{"default":{}}' npm run bench:replay:knobs   (a cold process's first run on a longer history)
  *
  * A variant sets any of: targetLogs, concurrency (eth_getLogs in flight), slotBatchSize and
  * prefetchConcurrency (settlement-state reads), orderReferences ("reserves" or "all"), and
@@ -26,7 +27,7 @@ import { createPublicClient, custom, type Address } from "viem";
 import { hardhatTransport } from "../src/sdk";
 import type { OrderReferenceReads } from "../src/audit/reconcile";
 import { buildHistory } from "./bench-replay-history";
-import { measureAuditor, type AuditorTuning } from "./bench-replay-measure";
+import { measureAuditor, type AuditorTuning, type Measure } from "./bench-replay-measure";
 import { setShapeKeeping } from "../src/audit/shapes";
 
 type Variant = AuditorTuning & { orderReferences?: OrderReferenceReads; client?: "hardhatTransport" | "slotReader" | "provider"; keepShapes?: boolean };
@@ -65,7 +66,7 @@ async function main() {
   const target = { ...addresses, fromBlock: d.fromBlock, toBlock: d.toBlock };
   /** One run through the bench's own measurement (scripts/bench-replay-measure.ts). */
   let keepingShapes = true;
-  const run = async (v: Variant): Promise<{ eventsPerSecond: number; cpuSeconds: number; engineCpuSeconds?: number }> => {
+  const run = async (v: Variant): Promise<Measure> => {
     const { orderReferences, client, keepShapes = true, ...tuning } = v;
     if (client !== undefined && !(client in clients)) throw new Error(`unknown client ${client}: hardhatTransport, slotReader or provider`);
     const measure = () => measureAuditor("knob", clients[client ?? "hardhatTransport"], target, { orderReferences, tuning });
@@ -79,7 +80,13 @@ async function main() {
     return m;
   };
 
-  for (const v of Object.values(VARIANTS)) await run(v); // the first reads of the ledger's storage are slower: not timed
+  // The first run of each variant is not in the figures below: the process's very first run
+  // compiles the hot path as it goes (a cold process, as a CLI's one run), and the first reads of
+  // the ledger's storage are slower. It is printed on its own.
+  for (const [name, v] of Object.entries(VARIANTS)) {
+    const m = await run(v);
+    console.log(`  ${name}: first run ${m.eventsPerSecond} events/s (${m.events} events, ${m.seconds.toFixed(3)} s), not in the medians`);
+  }
   const figures = new Map<string, { eventsPerSecond: number[]; cpuSeconds: number[]; engineCpuSeconds: number[] }>();
   for (let round = 0; round < ROUNDS; round += 1) {
     for (const [name, v] of Object.entries(VARIANTS)) {

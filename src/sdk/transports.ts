@@ -129,6 +129,10 @@ export const engineResponseTextOf = (client: unknown) => transportValueOf(client
  *   every read turns the engine's text into a new JavaScript string: for an auditor's answers of
  *   a megabyte or more that doubles the work on the caller's thread (about 4 µs a log). Errors, and
  *   every other method, go through the provider as before.
+ * - Not the transport's to set, but it matters more: the engine's allocator (mimalloc) gives
+ *   freed memory back 10 ms after it is freed, and then faults it in again for the next large
+ *   answer. This project's hardhat.config.ts sets `MIMALLOC_PURGE_DELAY=1000` before the engine
+ *   loads; in the replay benchmark that cut the engine's CPU by two thirds.
  *
  * @example
  * import hre from "hardhat"
