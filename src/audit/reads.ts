@@ -1,8 +1,8 @@
 /**
  * How the reconciler reads the chain: calls pinned to one block, the ledger's views batched
- * through its `multicall`, storage words through the slot reader (src/audit/slots.ts) or, on
- * Hardhat's in-process engine, batches of `eth_getStorageAt`, with a layout check, and the
- * settlement states read while a replay runs. What is compared with what is
+ * through its `multicall`, storage words through the slot reader (src/audit/slots.ts), or, on
+ * Hardhat's in-process engine, batches of `eth_call` and of `eth_getStorageAt`; with a layout
+ * check, and the settlement states read while a replay runs. What is compared with what is
  * src/audit/reconcile.ts's job.
  */
 import { decodeAbiParameters, toFunctionSelector, type AbiFunction, type Address, type Hex } from "viem";
