@@ -186,9 +186,10 @@ export class ChainReader {
     if (!this.engineBatch || !this.batching[kind]) return undefined;
     return this.limit(async () => {
       if (!this.batching[kind]) return undefined;
-      this.requests += 1;
       try {
-        const answers = await this.engineBatch!(requests);
+        const sent = this.engineBatch!(requests); // undefined when the provider turns out not to be the engine
+        if (sent) this.requests += 1;
+        const answers = await sent;
         if (answers && answers.length === requests.length && answers.every(valid)) return answers;
       } catch {
         // the other way reads these
