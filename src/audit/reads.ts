@@ -177,13 +177,16 @@ export class ChainReader {
 
   /**
    * One batch of `kind` to the engine, sent when the reader has a free slot, unless a batch of that
-   * kind has failed meanwhile. Its answers when each is `valid`; otherwise undefined, and no more
+   * kind has failed meanwhile. The requests are built only when batches of that kind are still
+   * sent (a storage batch's are a keccak per word, which the slot reader does not need). Its
+   * answers when each is `valid`; otherwise undefined, and no more
    * batches of that kind (the caller reads these another way, and reports that way's error if it
    * has one). The failure is noted before the slot is handed on, so requests waiting for the slot
    * see it.
    */
-  private async inEngineBatch(kind: keyof ChainReader["batching"], requests: EngineRequest[], valid: (answer: unknown) => boolean): Promise<unknown[] | undefined> {
+  private async inEngineBatch(kind: keyof ChainReader["batching"], build: () => EngineRequest[], valid: (answer: unknown) => boolean): Promise<unknown[] | undefined> {
     if (!this.engineBatch || !this.batching[kind]) return undefined;
+    const requests = build();
     return this.limit(async () => {
       if (!this.batching[kind]) return undefined;
       try {
@@ -201,7 +204,7 @@ export class ChainReader {
 
   /** The words through the engine's batch of `eth_getStorageAt`; undefined when there is none or it failed. */
   private async readStorageBatch(base: bigint, depth: number, keys: readonly string[]): Promise<string[] | undefined> {
-    const requests = keys.map((k) => ({ method: "eth_getStorageAt", params: [this.ledger, mappingSlot(base, depth, k), this.block] }));
+    const requests = () => keys.map((k) => ({ method: "eth_getStorageAt", params: [this.ledger, mappingSlot(base, depth, k), this.block] }));
     const answers = await this.inEngineBatch("storage", requests, (a) => typeof a === "string" && a.length === 66 && a.startsWith("0x"));
     return answers?.map((a) => (a as string).slice(2).toLowerCase());
   }
@@ -216,7 +219,7 @@ export class ChainReader {
    * script, 30 of each alternating, four rounds); the views of a reconciliation wait for it.
    */
   private async callViewsInBatch(calls: readonly Hex[]): Promise<Hex[] | undefined> {
-    const requests = calls.map((data) => ({ method: "eth_call", params: [{ to: this.ledger, data }, this.block] }));
+    const requests = () => calls.map((data) => ({ method: "eth_call", params: [{ to: this.ledger, data }, this.block] }));
     return (await this.inEngineBatch("views", requests, (a) => typeof a === "string" && a.startsWith("0x"))) as Hex[] | undefined;
   }
 
