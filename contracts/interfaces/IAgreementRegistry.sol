@@ -1,199 +1,263 @@
 // SPDX-License-Identifier: MIT
 pragma solidity 0.8.28;
 
-import {AgreementStatus, ConsentSignature, SettlementConfig, Terms} from "./IConcordTypes.sol";
+import {
+    AgreementStatus,
+    ConsentSignature,
+    NestedTerms,
+    SettlementTerms,
+    Terms,
+    VersionPayout
+} from "./IConcordTypes.sol";
 
 /// @title Concord agreement registry
 /// @notice Agreements between partners, their versions of terms, and the consent that makes a
-/// version take effect: an EIP-712 signature (EOA or ERC-1271 wallet) or an on-chain approval
-/// by every party of the version and, for an amendment, every party of the current version.
-/// @dev Invariant: a version is active only if every required party consented to exactly its
-/// terms hash. Only terms hashes are stored; the full terms are in {VersionProposed}.
+/// version take effect. Consent rule: a version is activated (and an agreement terminated) only
+/// with the consent of every account reachable from its terms through nesting: the account
+/// parties, and for every nested party the account parties of the child's pinned version,
+/// recursively. An amendment needs the same of the version in force too. Consent is an EIP-712
+/// signature naming its signer (EOA or ERC-1271) or an on-chain approval that expires and can be
+/// revoked, always given over the parent's own (agreement, version).
+/// @dev Invariants: `activeVersion` only increases, and only to a version every required account
+/// consented to; a nested party has a lower id than its parent (no cycles) and is pinned to an
+/// activated version of the child, so a version's tree never changes after it is proposed.
 interface IAgreementRegistry {
     // ---------------------------------------------------------------- errors
 
-    /// @notice Thrown when terms have no parties or more than `max`.
+    /// @notice Thrown when the number of parties is zero or above the maximum.
     error RegistryPartyCountOutOfRange(uint256 count, uint256 max);
-    /// @notice Thrown when party `index` has neither an account nor an agreement id.
+    /// @notice Thrown when a party has neither an account nor a nested agreement.
     error RegistryZeroAddress(uint256 index);
-    /// @notice Thrown when party `index` sets both an account and an agreement id.
+    /// @notice Thrown when a party sets both an account and a nested agreement, or an account with a version.
     error RegistryAmbiguousParty(uint256 index);
-    /// @notice Thrown when party `index` repeats the party before it.
+    /// @notice Thrown when two parties have the same key.
     error RegistryDuplicateParty(uint256 index);
-    /// @notice Thrown when party `index` is not sorted after the party before it.
+    /// @notice Thrown when parties are not sorted by key.
     error RegistryPartiesNotSorted(uint256 index);
-    /// @notice Thrown when party `index` has a zero share.
+    /// @notice Thrown when a party's share is zero.
     error RegistryZeroShare(uint256 index);
     /// @notice Thrown when the shares do not sum to 10,000 basis points.
     error RegistrySharesSumInvalid(uint256 sum);
-    /// @notice Thrown when the referral fee rate is above the cap.
+    /// @notice Thrown when the referral fee exceeds the cap.
     error RegistryReferralFeeTooHigh(uint256 feeBps, uint256 maxBps);
-    /// @notice Thrown when the reserve rate is above the cap.
+    /// @notice Thrown when the reserve exceeds the cap.
     error RegistryReserveTooHigh(uint256 reserveBps, uint256 maxBps);
-    /// @notice Thrown when the dispute window is outside [min, max] (or non-zero without a reserve).
+    /// @notice Thrown when the dispute window is out of range (zero exactly when there is no reserve).
     error RegistryDisputeWindowOutOfRange(uint256 window, uint256 min, uint256 max);
-    /// @notice Thrown when the referral fee, policy and referrer list contradict each other.
-    error RegistryReferrerPolicyInvalid();
-    /// @notice Thrown when referrer `index` is zero, duplicated or not sorted ascending.
+    /// @notice Thrown when a referral fee has nobody who could earn it (no order signer and no
+    /// referrer listed), or referrers are listed without a fee.
+    error RegistryReferralTermsInvalid(uint256 feeBps, uint256 referrerCount, address orderSigner);
+    /// @notice Thrown when the referrer list is not sorted strictly ascending (or holds zero).
     error RegistryReferrerListInvalid(uint256 index);
-    /// @notice Thrown when the dust party index is not a party.
+    /// @notice Thrown when the dust party index is out of range.
     error RegistryDustPartyOutOfRange(uint256 index, uint256 partyCount);
-    /// @notice Thrown when a nested agreement party does not exist, is not active, would make a
-    /// cycle (its id must be lower than the parent's), or nests deeper than the limit.
-    error RegistryNestedAgreementInvalid(uint64 agreementId);
+    /// @notice Thrown when a nested agreement is unknown, not active, not older than its parent,
+    /// pinned to a version that is not its active one, or too deep.
+    error RegistryNestedAgreementInvalid(uint64 agreementId, uint32 version);
+    /// @notice Thrown when the nested terms passed for consent are missing, unsorted or do not match.
+    error RegistryNestedTermsInvalid(uint64 agreementId, uint32 version);
     /// @notice Thrown when an agreement does not exist.
     error RegistryUnknownAgreement(uint64 agreementId);
     /// @notice Thrown when a version does not exist.
     error RegistryUnknownVersion(uint64 agreementId, uint32 version);
-    /// @notice Thrown when the agreement is not in the status the operation needs.
+    /// @notice Thrown when the agreement's status does not allow the call.
     error RegistryInvalidStatus(uint64 agreementId, AgreementStatus status);
-    /// @notice Thrown when activating a version that is not newer than the active one.
+    /// @notice Thrown when a version is not newer than the active one.
     error RegistryVersionSuperseded(uint64 agreementId, uint32 version, uint32 activeVersion);
-    /// @notice Thrown when the terms passed do not hash to the stored terms hash.
+    /// @notice Thrown when terms do not match a version's stored hash.
     error RegistryTermsMismatch(uint64 agreementId, uint32 version, bytes32 expected, bytes32 actual);
     /// @notice Thrown when a signature's deadline has passed.
     error RegistrySignatureExpired(address signer, uint256 deadline);
-    /// @notice Thrown when a signature does not verify for its signer (ECDSA or ERC-1271).
+    /// @notice Thrown when a signature does not verify for its named signer.
     error RegistryInvalidSignature(address signer);
-    /// @notice Thrown when a signer's nonce was already used or cancelled.
+    /// @notice Thrown when a nonce was used or cancelled.
     error RegistryNonceUsed(address signer, uint256 nonce);
-    /// @notice Thrown when the same signer appears twice in a signature list.
+    /// @notice Thrown when a signer appears twice.
     error RegistryDuplicateSigner(address signer);
-    /// @notice Thrown when a signature list is not sorted ascending by signer.
+    /// @notice Thrown when signatures are not sorted by signer.
     error RegistrySignersNotSorted(address signer);
-    /// @notice Thrown when a signature comes from an address that is not a required party.
+    /// @notice Thrown when a signer's consent is not required.
     error RegistrySignerNotParty(address signer);
-    /// @notice Thrown when a required party has not consented.
+    /// @notice Thrown when a required account has neither signed nor a live on-chain approval.
     error RegistryMissingConsent(address party);
-    /// @notice Thrown when the caller may not do this (only the negotiation module may).
+    /// @notice Thrown when the caller may not make the call (a non-party proposing, a stranger activating negotiated terms).
     error RegistryUnauthorized(address caller);
+    /// @notice Thrown when an approval's expiry is not in the future.
+    error RegistryApprovalExpiryInvalid(uint64 expiry, uint256 timestamp);
 
     // ---------------------------------------------------------------- events
 
-    /// @notice Emitted when a new agreement is proposed (its first version follows in {VersionProposed}).
+    /// @notice Emitted when an agreement is proposed.
     event AgreementProposed(uint64 indexed agreementId, address indexed proposer);
     /// @notice Emitted when a version is proposed, with the full terms so that history replays from events.
-    event VersionProposed(uint64 indexed agreementId, uint32 indexed version, bytes32 termsHash, Terms terms);
-    /// @notice Emitted when a party approves a version on chain.
-    event VersionApproved(uint64 indexed agreementId, uint32 indexed version, address indexed party);
-    /// @notice Emitted when a party's signature is consumed as consent to a version.
+    event VersionProposed(
+        uint64 indexed agreementId, uint32 indexed version, address indexed proposer, bytes32 termsHash, Terms terms
+    );
+    /// @notice Emitted when an account approves a version on chain, until `expiry`.
+    event VersionApproved(uint64 indexed agreementId, uint32 indexed version, address indexed party, uint64 expiry);
+    /// @notice Emitted when an account revokes its approval of a version.
+    event ApprovalRevoked(uint64 indexed agreementId, uint32 indexed version, address indexed party);
+    /// @notice Emitted for each consent signature counted by an activation.
     event ConsentSigned(uint64 indexed agreementId, uint32 indexed version, address indexed party, uint256 nonce);
     /// @notice Emitted when a version takes effect.
-    event VersionActivated(uint64 indexed agreementId, uint32 indexed version, bytes32 termsHash, uint16 unit);
-    /// @notice Emitted when a party approves the termination of the current version on chain.
-    event TerminationApproved(uint64 indexed agreementId, uint32 indexed version, address indexed party);
-    /// @notice Emitted when a party's signature is consumed as consent to termination.
+    event VersionActivated(
+        uint64 indexed agreementId, uint32 indexed version, bytes32 termsHash, bytes32 partiesRoot, uint16 unit
+    );
+    /// @notice Emitted when an account approves terminating a version on chain, until `expiry`.
+    event TerminationApproved(uint64 indexed agreementId, uint32 indexed version, address indexed party, uint64 expiry);
+    /// @notice Emitted when an account revokes its approval of a termination.
+    event TerminationApprovalRevoked(uint64 indexed agreementId, uint32 indexed version, address indexed party);
+    /// @notice Emitted for each termination signature counted.
     event TerminationSigned(uint64 indexed agreementId, uint32 indexed version, address indexed party, uint256 nonce);
-    /// @notice Emitted when an agreement is terminated: no new settlements; reserves and pools still pay out.
+    /// @notice Emitted when an agreement is terminated.
     event AgreementTerminated(uint64 indexed agreementId, uint32 indexed version);
-    /// @notice Emitted when an owner cancels an unused nonce.
+    /// @notice Emitted when an owner cancels a nonce.
     event NonceCancelled(address indexed owner, uint256 nonce);
 
-    // ---------------------------------------------------------------- agreements
+    // ---------------------------------------------------------------- proposals
 
-    /// @notice Proposes a new agreement with `terms` as version 1.
-    /// @dev Validates the terms (see the errors); consent is collected afterwards.
+    /// @notice Proposes a new agreement with its first version of terms.
+    /// @dev Validates the terms; nested parties must be pinned to their active version.
     /// Emits an {AgreementProposed} and a {VersionProposed} event.
-    /// @return agreementId The id of the new agreement.
     function propose(Terms calldata terms) external returns (uint64 agreementId);
 
-    /// @notice Proposes `terms` as the next version of an active agreement.
-    /// @dev Takes effect only with the consent of every party of the new and of the current version.
+    /// @notice Proposes a new version of an agreement.
+    /// @dev Only a consenter of the version in force (an active agreement), or the proposer of a
+    /// proposed agreement (then `currentTerms` and `children` are not read).
     /// Emits a {VersionProposed} event.
-    /// @return version The number of the proposed version.
-    function proposeAmendment(uint64 agreementId, Terms calldata terms) external returns (uint32 version);
+    /// @param currentTerms The terms of the active version.
+    /// @param children The pinned terms of every nested agreement reachable from `currentTerms`.
+    function proposeAmendment(
+        uint64 agreementId,
+        Terms calldata terms,
+        Terms calldata currentTerms,
+        NestedTerms[] calldata children
+    ) external returns (uint32 version);
 
-    /// @notice Records the caller's on-chain consent to a version of an agreement.
-    /// @dev Emits a {VersionApproved} event.
-    function approve(uint64 agreementId, uint32 version) external;
+    // ---------------------------------------------------------------- consent
+
+    /// @notice Approves `version` of an agreement on chain until `expiry`, as the caller.
+    /// @dev Counts for the caller wherever its consent is required. Emits a {VersionApproved} event.
+    function approve(uint64 agreementId, uint32 version, uint64 expiry) external;
+
+    /// @notice Revokes the caller's on-chain approval of `version`.
+    /// @dev Emits an {ApprovalRevoked} event.
+    function revokeApproval(uint64 agreementId, uint32 version) external;
+
+    /// @notice Approves terminating the agreement while `version` is active, until `expiry`.
+    /// @dev Emits a {TerminationApproved} event.
+    function approveTermination(uint64 agreementId, uint32 version, uint64 expiry) external;
+
+    /// @notice Revokes the caller's approval of terminating `version`.
+    /// @dev Emits a {TerminationApprovalRevoked} event.
+    function revokeTerminationApproval(uint64 agreementId, uint32 version) external;
 
     /// @notice Activates the first version of a proposed agreement.
-    /// @param terms The full terms of `version`, checked against the stored hash.
-    /// @param signatures Consent signatures sorted ascending by signer; parties that approved on chain need none.
+    /// @param children The pinned terms of every nested agreement reachable from `terms`, sorted
+    /// by (agreementId, version).
+    /// @param signatures Consent signatures sorted by signer; accounts without one need a live approval.
     /// @dev Emits a {ConsentSigned} event per signature and a {VersionActivated} event.
-    function activate(uint64 agreementId, uint32 version, Terms calldata terms, ConsentSignature[] calldata signatures)
-        external;
+    function activate(
+        uint64 agreementId,
+        uint32 version,
+        Terms calldata terms,
+        NestedTerms[] calldata children,
+        ConsentSignature[] calldata signatures
+    ) external;
 
-    /// @notice Activates an amendment: every party of `terms` and of `currentTerms` must consent.
-    /// @param currentTerms The full terms of the active version, checked against the stored hash.
+    /// @notice Activates an amendment of an active agreement: consent of every account of both trees.
+    /// @param children The pinned terms reachable from `terms` and from `currentTerms`, sorted.
     /// @dev Emits a {ConsentSigned} event per signature and a {VersionActivated} event.
     function activateAmendment(
         uint64 agreementId,
         uint32 version,
         Terms calldata terms,
         Terms calldata currentTerms,
+        NestedTerms[] calldata children,
         ConsentSignature[] calldata signatures
     ) external;
 
-    /// @notice Proposes and activates `terms` as the next version, with the consent gathered by a
-    /// negotiation: callable only by this registry's {negotiationHub}, which calls it once every
-    /// participant (a superset of the account parties of `terms` and of the version in force) accepted them.
-    /// @dev Validates the terms exactly as {propose} and {proposeAmendment}; works for a proposed
-    /// agreement (first activation) and an active one (amendment).
+    /// @notice Records and activates terms agreed in the negotiation hub; only the hub may call.
+    /// @dev The hub checked that every consenter of the new and the current tree accepted.
     /// Emits a {VersionProposed} and a {VersionActivated} event.
-    /// @return version The number of the activated version.
     function activateNegotiated(uint64 agreementId, Terms calldata terms) external returns (uint32 version);
 
-    /// @notice Records the caller's on-chain consent to terminating the agreement's current version.
-    /// @dev Emits a {TerminationApproved} event.
-    function approveTermination(uint64 agreementId) external;
+    /// @notice Terminates an active agreement with the consent of every account of its tree.
+    /// @dev Emits a {TerminationSigned} event per signature and an {AgreementTerminated} event.
+    function terminate(
+        uint64 agreementId,
+        Terms calldata currentTerms,
+        NestedTerms[] calldata children,
+        ConsentSignature[] calldata signatures
+    ) external;
 
-    /// @notice Terminates an active agreement with the consent of every party of its current version.
-    /// @dev Settlements stop; held reserves and undistributed pools still pay out by their versions.
-    /// Emits a {TerminationSigned} event per signature and an {AgreementTerminated} event.
-    function terminate(uint64 agreementId, Terms calldata currentTerms, ConsentSignature[] calldata signatures)
-        external;
-
-    /// @notice Cancels an unused consent nonce of the caller, voiding any signature made with it.
+    /// @notice Cancels one of the caller's signature nonces.
     /// @dev Emits a {NonceCancelled} event.
     function cancelNonce(uint256 nonce) external;
 
     // ---------------------------------------------------------------- views
 
-    /// @notice The status, latest proposed version and active version of an agreement.
+    /// @notice An agreement's status, latest and active version.
     function agreement(uint64 agreementId)
         external
         view
         returns (AgreementStatus status, uint32 latestVersion, uint32 activeVersion);
 
-    /// @notice The stored EIP-712 struct hash of a version's terms (zero if it does not exist).
+    /// @notice Who proposed an agreement.
+    function proposer(uint64 agreementId) external view returns (address);
+
+    /// @notice The stored EIP-712 hash of a version's terms (zero if none).
     function termsHash(uint64 agreementId, uint32 version) external view returns (bytes32);
 
-    /// @notice The settlement parameters of an agreement's current version, in one read.
-    function settlementConfig(uint64 agreementId) external view returns (SettlementConfig memory);
+    /// @notice What a settlement against the agreement's active version needs, in one slot.
+    function settlementTerms(uint64 agreementId) external view returns (SettlementTerms memory);
 
-    /// @notice The refund authority and distribution unit of an activated version.
-    function versionPayout(uint64 agreementId, uint32 version)
-        external
-        view
-        returns (address refundAuthority, uint16 unit);
+    /// @notice What paying out a version's pools needs.
+    function versionPayout(uint64 agreementId, uint32 version) external view returns (VersionPayout memory);
 
-    /// @notice Whether `referrer` may earn the referral fee under an activated allowlist version.
+    /// @notice Whether `referrer` is on the referrer list of an activated version.
     function isReferrerAllowed(uint64 agreementId, uint32 version, address referrer) external view returns (bool);
 
-    /// @notice Whether `party` approved `version` on chain.
-    function hasApproved(uint64 agreementId, uint32 version, address party) external view returns (bool);
+    /// @notice Until when `party` approves `version` on chain (0: no approval).
+    function approvalExpiry(uint64 agreementId, uint32 version, address party) external view returns (uint64);
 
-    /// @notice Whether `owner` used or cancelled `nonce`.
+    /// @notice Until when `party` approves terminating `version` on chain (0: no approval).
+    function terminationApprovalExpiry(uint64 agreementId, uint32 version, address party)
+        external
+        view
+        returns (uint64);
+
+    /// @notice Whether an owner's nonce was used or cancelled.
     function isNonceUsed(address owner, uint256 nonce) external view returns (bool);
 
-    /// @notice The negotiation hub this registry deployed, the only caller of {activateNegotiated}.
+    /// @notice The negotiation hub deployed with this registry.
     function negotiationHub() external view returns (address);
 
-    /// @notice The number of agreements ever proposed (ids run from 1 to this number).
+    /// @notice The number of agreements proposed so far (ids run 1..count).
     function agreementCount() external view returns (uint64);
 
     /// @notice The EIP-712 struct hash of `terms`.
     function hashTerms(Terms calldata terms) external pure returns (bytes32);
 
-    /// @notice The EIP-712 digest a party signs to consent to a version.
-    function consentDigest(uint64 agreementId, uint32 version, bytes32 termsHash_, uint256 nonce, uint256 deadline)
+    /// @notice Every account whose consent `terms` need, sorted ascending without repeats.
+    /// @dev Checks `children` against the stored hashes; reverts like an activation would.
+    function consenters(Terms calldata terms, NestedTerms[] calldata children)
         external
         view
-        returns (bytes32);
+        returns (address[] memory accounts);
 
-    /// @notice The EIP-712 digest a party signs to consent to terminating a version.
-    function terminationDigest(uint64 agreementId, uint32 version, uint256 nonce, uint256 deadline)
+    /// @notice The digest a consenter signs to consent to `version` with terms hash `termsHash_`.
+    function consentDigest(
+        uint64 agreementId,
+        uint32 version,
+        bytes32 termsHash_,
+        address signer,
+        uint256 nonce,
+        uint256 deadline
+    ) external view returns (bytes32);
+
+    /// @notice The digest a consenter signs to consent to terminating the agreement at `version`.
+    function terminationDigest(uint64 agreementId, uint32 version, address signer, uint256 nonce, uint256 deadline)
         external
         view
         returns (bytes32);

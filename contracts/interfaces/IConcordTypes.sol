@@ -9,21 +9,15 @@ enum AgreementStatus {
     Terminated
 }
 
-/// @notice Who may earn the referral fee of an agreement.
-/// @dev `None`: no referral fee is paid and naming a referrer reverts. `Open`: any referrer
-/// other than the payer. `Allowlist`: only the referrers listed in the terms.
-enum ReferrerPolicy {
-    None,
-    Open,
-    Allowlist
-}
-
 /// @notice One party of a version of an agreement.
-/// @dev Exactly one of `account` and `agreementId` is set: an account (EOA or contract
-/// wallet), or a nested agreement whose share is split again by its own terms.
+/// @dev Either an account (`account` set, `agreementId` and `version` zero: an EOA or a contract
+/// wallet), or a nested agreement (`account` zero, `agreementId` set) whose share flows into the
+/// pool of its version `version`, pinned in the parent's terms: the child's active version when
+/// the parent's version was proposed.
 struct Party {
     address account;
     uint64 agreementId;
+    uint32 version;
     uint16 shareBps;
 }
 
@@ -32,10 +26,10 @@ struct Party {
 struct Terms {
     /// Parties sorted strictly ascending by party key (accounts by address, then nested agreements by id).
     Party[] parties;
-    /// Referral fee taken from the gross of a settlement that names an eligible referrer.
+    /// Referral fee taken from the gross of a settlement that names a referrer (0: no referral fee).
     uint16 referralFeeBps;
-    ReferrerPolicy referrerPolicy;
-    /// The allowlist for `ReferrerPolicy.Allowlist`, sorted strictly ascending; empty otherwise.
+    /// Referrers a direct payment may name, sorted strictly ascending; empty when the terms name
+    /// an order signer (its intents attest the referrer) or charge no referral fee.
     address[] referrers;
     /// Part of the gross held back until the dispute window ends.
     uint16 reserveBps;
@@ -43,10 +37,21 @@ struct Terms {
     uint32 disputeWindow;
     /// Who may refund from reserves (zero: nobody, reserves are always released).
     address refundAuthority;
-    /// Index in `parties` of the party that receives rounding dust.
+    /// The merchant of record whose EIP-712 payment intents are the only settlements accepted
+    /// (an EOA or an ERC-1271 wallet); zero: direct payments only.
+    address orderSigner;
+    /// Index in `parties` of the party that receives a pool's final remainder.
     uint8 dustPartyIndex;
     /// Hash of the off-chain document or negotiation transcript.
     bytes32 documentHash;
+}
+
+/// @notice The active terms of a nested agreement, passed in calldata wherever consent through
+/// nesting is checked; verified against the stored hash of (`agreementId`, `version`).
+struct NestedTerms {
+    uint64 agreementId;
+    uint32 version;
+    Terms terms;
 }
 
 /// @notice A consent signature submitted with an activation or a termination.
@@ -57,14 +62,28 @@ struct ConsentSignature {
     bytes signature;
 }
 
-/// @notice What the ledger needs to settle against an agreement; one storage slot.
-struct SettlementConfig {
-    AgreementStatus status;
+/// @notice What the ledger needs to settle against an agreement's active version; one storage slot.
+/// @dev `version` is zero when the agreement cannot settle (proposed or terminated).
+struct SettlementTerms {
     uint32 version;
     uint16 referralFeeBps;
     uint16 reserveBps;
     uint32 disputeWindow;
-    ReferrerPolicy referrerPolicy;
-    /// Distribution unit: 10,000 / gcd(shares). Net amounts are split in whole units.
+    address orderSigner;
+}
+
+/// @notice What the ledger needs to pay out an activated version's pools.
+struct VersionPayout {
+    /// Merkle root of the parties (see {PartyTree}); zero for a version never activated.
+    bytes32 partiesRoot;
+    /// Who may refund the version's reserves.
+    address refundAuthority;
+    /// Distribution unit 10,000 / gcd(shares): pools are paid out in whole units.
     uint16 unit;
+    uint8 partyCount;
+    uint8 dustPartyIndex;
+    /// 0 for terms of accounts only; 1 + the deepest pinned child's depth otherwise.
+    uint8 depth;
+    /// How many active versions of other agreements pin this version (they still send it value).
+    uint32 activePins;
 }

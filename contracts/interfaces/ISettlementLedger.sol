@@ -1,80 +1,129 @@
 // SPDX-License-Identifier: MIT
 pragma solidity 0.8.28;
 
-import {AgreementStatus, Terms} from "./IConcordTypes.sol";
+import {Party} from "./IConcordTypes.sol";
 
-/// @notice What the ledger remembers of a settlement with a reserve: only its hash is stored.
-/// @dev Passed back in calldata to release or refund; {ISettlementLedger-Settled} carries every field.
-struct SettlementRecord {
+/// @notice One payment: a direct payment (the payer's own order) or a merchant's payment intent.
+/// @dev An intent is this struct signed (EIP-712, `PaymentIntent`) by the terms' order signer.
+struct Payment {
+    uint64 agreementId;
+    /// The version the payment was quoted under; it must be the active one when settled.
+    uint32 version;
+    /// The zero address for ETH.
+    address token;
+    uint256 gross;
+    /// The one channel paid the referral fee, or zero.
+    address referrer;
+    /// Opaque reference (a salted hash made off chain), unique in its scope: the order signer
+    /// for intents, the payer for direct payments. Scopes share bitmap words of 256 references
+    /// (all but the lowest byte), so consecutive references are cheap.
+    bytes32 orderRef;
+    /// Who a refund is credited to (zero: the payer).
+    address refundBeneficiary;
+    /// The payment settles at or before this timestamp.
+    uint256 deadline;
+}
+
+/// @notice Reserves held for the settlements of one pool made in one call, released together.
+/// @dev Only its hash is stored, under its lot id; {ISettlementLedger-ReservesHeld} carries every field.
+struct ReserveLot {
     uint64 agreementId;
     uint32 version;
     address token;
-    address payer;
-    /// Reserve still held (decreases with partial refunds).
-    uint128 reserve;
-    /// When the dispute window ends and the reserve may be released.
     uint40 releaseAt;
+    /// Reserve still held (decreases with refunds).
+    uint128 held;
+    /// Hash chain of the lot's entries: h = keccak256(abi.encode(h, entry)) from h = 0.
+    bytes32 entriesHash;
+}
+
+/// @notice One settlement's part of a reserve lot.
+struct LotEntry {
+    address scope;
+    bytes32 orderRef;
+    address beneficiary;
+    /// Reserve still held for this settlement.
+    uint128 reserve;
+    /// Whether it was refunded at least once (a refund counts once per settlement).
+    bool refunded;
 }
 
 /// @notice An agreement's pool in one token under one version: what its parties share.
 struct Pool {
-    /// Sum of whole-unit net amounts; party i is entitled to distributable * share_i / 10,000.
-    uint128 distributable;
-    /// Sum of rounding dust, entitled to the dust party.
-    uint128 dust;
+    /// Net credited so far (settlements, releases, parents' shares), less remainders swept.
+    uint128 total;
+    /// The whole-unit part of `total` already paid to every party by {ISettlementLedger-distribute}.
+    uint128 distributed;
+    /// Reserves still held for this pool.
+    uint128 held;
 }
 
 /// @notice Risk counters of an agreement in one token, the input of risk measurement.
 struct RiskCounters {
     uint128 settledVolume;
     uint64 settledCount;
+    /// Settlements refunded at least once; never above `settledCount`.
     uint64 refundCount;
-    uint256 refundedVolume;
+    uint128 refundedVolume;
 }
 
 /// @title Concord settlement ledger
-/// @notice Settles payments against active agreements: the referral fee to the one eligible
-/// referrer, the reserve held until the dispute window ends, and the rest to the parties by their
-/// shares; refunds from reserves; pull withdrawals.
-/// @dev Laws (see DESIGN.md): for each token, the ledger holds exactly the sum of balances, held
-/// reserves and undistributed pools; referral fee + reserve + party credits + dust = gross; an order
-/// reference settles once; a settlement's gas does not depend on the number of parties (pools are
-/// credited lazily and paid out to balances by {claim} and {distribute}).
+/// @notice Settles payments against active agreements: the referral fee to the one attested or
+/// allowed referrer, the reserve held until the dispute window ends, and the net into the
+/// version's pool; refunds to named beneficiaries; payouts from pools; pull withdrawals.
+/// @dev Laws (DESIGN.md): for each token, the ledger holds exactly the balances, the held reserves
+/// and what pools have not paid out; referral fee + reserve + net = gross; an order reference
+/// settles once in its scope; a pool pays each party at most its pro-rata share of the pool's
+/// whole units, and only its final remainder goes to the dust party.
 interface ISettlementLedger {
     // ---------------------------------------------------------------- errors
 
-    /// @notice Thrown when the gross amount is zero.
+    /// @notice Thrown when an amount is zero.
     error LedgerZeroAmount();
     /// @notice Thrown when the order reference is zero.
     error LedgerZeroOrderRef();
-    /// @notice Thrown when the order reference was already settled.
-    error LedgerOrderAlreadySettled(bytes32 orderRef);
-    /// @notice Thrown when the agreement is not active.
-    error LedgerAgreementNotActive(uint64 agreementId, AgreementStatus status);
-    /// @notice Thrown when the payer names itself as referrer.
+    /// @notice Thrown when the order reference was already settled in its scope.
+    error LedgerOrderAlreadySettled(address scope, bytes32 orderRef);
+    /// @notice Thrown when the agreement cannot settle (not active).
+    error LedgerAgreementNotActive(uint64 agreementId);
+    /// @notice Thrown when the payment names another version than the active one.
+    error LedgerVersionNotActive(uint64 agreementId, uint32 version, uint32 activeVersion);
+    /// @notice Thrown when the payment or intent is past its deadline.
+    error LedgerPaymentExpired(bytes32 orderRef, uint256 deadline);
+    /// @notice Thrown when the terms need an intent and the signature does not verify for the order signer.
+    error LedgerInvalidIntent(address orderSigner, bytes32 orderRef);
+    /// @notice Thrown when a signature is given for terms without an order signer.
+    error LedgerUnexpectedSignature(bytes32 orderRef);
+    /// @notice Thrown when the payer names itself (or is named) as referrer.
     error LedgerSelfReferral(address payer);
     /// @notice Thrown when the referrer may not earn the agreement's referral fee.
     error LedgerReferrerNotAllowed(uint64 agreementId, uint32 version, address referrer);
+    /// @notice Thrown when a referrer or refund beneficiary could never withdraw (the ledger, the registry, the hub, the token).
+    error LedgerUnreachableRecipient(address recipient);
     /// @notice Thrown when the ETH sent does not match (ETH: the gross; tokens: zero).
     error LedgerValueMismatch(uint256 value, uint256 expected);
+    /// @notice Thrown when a batch mixes tokens, or its signatures do not match its payments.
+    error LedgerBatchInvalid(uint256 index);
     /// @notice Thrown when a token delivers less than the gross (fee on transfer).
     error LedgerTokenDeliveryShort(address token, uint256 expected, uint256 received);
     /// @notice Thrown when an amount does not fit the ledger's 128-bit accounting.
     error LedgerAmountOverflow(uint256 amount);
-    /// @notice Thrown when a settlement record does not match the stored hash (or is closed).
-    error LedgerUnknownSettlement(bytes32 orderRef);
+    /// @notice Thrown when a reserve lot does not match the stored hash (or was released).
+    error LedgerUnknownLot(uint256 lotId);
+    /// @notice Thrown when the entries passed do not match the lot's entries hash, or the index is out of range.
+    error LedgerLotEntriesMismatch(uint256 lotId, uint256 index);
     /// @notice Thrown when releasing a reserve before its dispute window ends.
-    error LedgerDisputeWindowOpen(bytes32 orderRef, uint256 releaseAt);
+    error LedgerDisputeWindowOpen(uint256 lotId, uint256 releaseAt);
     /// @notice Thrown when refunding after the dispute window ended.
-    error LedgerDisputeWindowClosed(bytes32 orderRef, uint256 releaseAt);
+    error LedgerDisputeWindowClosed(uint256 lotId, uint256 releaseAt);
     /// @notice Thrown when the caller is not the refund authority of the settlement's version.
     error LedgerNotRefundAuthority(address caller, address refundAuthority);
-    /// @notice Thrown when a refund exceeds the remaining reserve.
+    /// @notice Thrown when a refund exceeds the settlement's remaining reserve.
     error LedgerRefundExceedsReserve(uint256 amount, uint256 reserve);
-    /// @notice Thrown when the terms passed do not match the version's stored hash.
-    error LedgerTermsMismatch(uint64 agreementId, uint32 version);
-    /// @notice Thrown when a party index is out of range.
-    error LedgerPartyIndexOutOfRange(uint256 index, uint256 partyCount);
+    /// @notice Thrown when the parties passed are not the version's (or the version was never activated).
+    error LedgerPartiesMismatch(uint64 agreementId, uint32 version);
+    /// @notice Thrown when a pool's remainder is swept while the version can still receive value.
+    error LedgerPoolStillOpen(uint64 agreementId, uint32 version, address token);
     /// @notice Thrown when withdrawing more than the balance.
     error LedgerInsufficientBalance(address account, address token, uint256 balance, uint256 amount);
     /// @notice Thrown when withdrawing to the zero address.
@@ -85,90 +134,124 @@ interface ISettlementLedger {
     // ---------------------------------------------------------------- events
 
     /// @notice Emitted when a payment is settled. With the version's terms, it determines every credit.
+    /// @param scope The order signer (intents) or the payer (direct payments).
+    /// @param lotId The reserve lot holding its reserve (0: no reserve).
     event Settled(
         bytes32 indexed orderRef,
         uint64 indexed agreementId,
-        address indexed payer,
+        address indexed scope,
         uint32 version,
         address token,
+        address payer,
         uint256 gross,
         address referrer,
         uint256 referralFee,
         uint256 reserve,
-        uint40 releaseAt
+        address refundBeneficiary,
+        uint256 lotId
     );
-    /// @notice Emitted when a reserve is released into the pool of the version it was settled under.
-    event ReserveReleased(
-        bytes32 indexed orderRef, uint64 indexed agreementId, uint32 version, address token, uint256 amount
-    );
-    /// @notice Emitted when the refund authority refunds from a reserve to the payer's balance.
-    event ReserveRefunded(
-        bytes32 indexed orderRef,
+    /// @notice Emitted when a call's settlements of one pool hold reserves, after their {Settled} events.
+    event ReservesHeld(
+        uint256 indexed lotId,
         uint64 indexed agreementId,
         uint32 version,
         address token,
-        address payer,
+        uint40 releaseAt,
+        uint256 held,
+        bytes32 entriesHash
+    );
+    /// @notice Emitted when a lot's remaining reserve is released into its pool.
+    event ReserveReleased(
+        uint256 indexed lotId, uint64 indexed agreementId, uint32 version, address token, uint256 amount
+    );
+    /// @notice Emitted when the refund authority refunds from a settlement's reserve to its beneficiary's balance.
+    event ReserveRefunded(
+        uint256 indexed lotId,
+        bytes32 indexed orderRef,
+        address indexed beneficiary,
+        uint256 entryIndex,
         uint256 amount,
         uint256 remainingReserve
     );
-    /// @notice Emitted when a party's pool entitlement moves to its balance (account) or into a nested agreement.
-    event PartyCredited(
+    /// @notice Emitted when a pool pays every party its share of the whole units from `fromTotal`
+    /// to `toTotal` (a party that claimed since, from where its claim left it).
+    event Distributed(
+        uint64 indexed agreementId, uint32 indexed version, address indexed token, uint256 fromTotal, uint256 toTotal
+    );
+    /// @notice Emitted when one party is paid its share of the pool's whole units up to `paidUpTo`.
+    event Claimed(
         uint64 indexed agreementId,
         uint32 indexed version,
         address indexed token,
         uint256 partyIndex,
-        address account,
-        uint64 childAgreementId,
-        uint256 amount
+        uint256 amount,
+        uint256 paidUpTo
     );
-    /// @notice Emitted when a nested agreement's pool receives its parent's share.
-    event NestedShareReceived(
-        uint64 indexed agreementId, uint32 indexed version, address indexed token, uint64 fromAgreementId, uint256 amount
+    /// @notice Emitted when a pool's final remainder (under one unit) goes to the dust party.
+    event RemainderSwept(
+        uint64 indexed agreementId, uint32 indexed version, address indexed token, uint256 partyIndex, uint256 amount
     );
     /// @notice Emitted when an account withdraws from its balance.
     event Withdrawn(address indexed account, address indexed token, address indexed to, uint256 amount);
 
     // ---------------------------------------------------------------- settlement
 
-    /// @notice Settles `gross` of `token` (zero address: ETH, sent as value) for an active agreement.
-    /// @param referrer The one channel that brought the customer, or zero.
-    /// @param orderRef Opaque order reference (a salted hash made off chain); settles once.
-    /// @dev Emits a {Settled} event.
-    function settle(uint64 agreementId, address token, uint256 gross, address referrer, bytes32 orderRef)
-        external
-        payable;
+    /// @notice Settles one payment, paid by the caller (ETH as value).
+    /// @param signature The order signer's EIP-712 intent signature; empty for terms without an
+    /// order signer, or when the caller is the order signer.
+    /// @dev Emits a {Settled} event (and {ReservesHeld} with a reserve).
+    function settle(Payment calldata payment, bytes calldata signature) external payable;
+
+    /// @notice Settles many payments in one token, paid by the caller; each keeps every guarantee of {settle}.
+    /// @param signatures Empty, or one per payment (empty entries where none is needed).
+    /// @dev Emits a {Settled} event per payment and a {ReservesHeld} event per lot.
+    function settleBatch(Payment[] calldata payments, bytes[] calldata signatures) external payable;
 
     /// @notice {settle} for an EIP-2612 token, with the payer's permit in the same transaction.
-    /// @dev A permit that fails (for example because it was front-run) is ignored if the allowance suffices.
-    /// Emits a {Settled} event.
+    /// @dev A failing permit (front-run) is ignored when the allowance suffices. Emits a {Settled} event.
     function settleWithPermit(
-        uint64 agreementId,
-        address token,
-        uint256 gross,
-        address referrer,
-        bytes32 orderRef,
+        Payment calldata payment,
+        bytes calldata signature,
         uint256 permitDeadline,
         uint8 v,
         bytes32 r,
         bytes32 s
     ) external;
 
-    /// @notice Releases a settlement's remaining reserve after its dispute window; anyone may call.
-    /// @dev Credited to the pool of the version the settlement was made under. Emits a {ReserveReleased} event.
-    function releaseReserve(bytes32 orderRef, SettlementRecord calldata record) external;
+    /// @notice Releases a lot's remaining reserve into its pool after the dispute window; anyone may call.
+    /// @dev Emits a {ReserveReleased} event.
+    function releaseReserve(uint256 lotId, ReserveLot calldata lot) external;
 
-    /// @notice Refunds `amount` from a settlement's reserve to its payer's balance, within the dispute window.
-    /// @dev Only the refund authority of the settlement's version. Emits a {ReserveRefunded} event.
-    function refund(bytes32 orderRef, SettlementRecord calldata record, uint256 amount) external;
-
-    /// @notice Credits one party's outstanding entitlement from a version's pool; anyone may call.
-    /// @dev Emits a {PartyCredited} event (and {NestedShareReceived} for a nested agreement).
-    function claim(uint64 agreementId, uint32 version, address token, Terms calldata terms, uint256 partyIndex)
+    /// @notice Refunds `amount` of entry `index`'s reserve to its beneficiary's balance, within the window.
+    /// @dev Only the refund authority of the lot's version. Emits a {ReserveRefunded} event.
+    function refund(uint256 lotId, ReserveLot calldata lot, LotEntry[] calldata entries, uint256 index, uint256 amount)
         external;
 
-    /// @notice Credits every party's outstanding entitlement from a version's pool; anyone may call.
-    /// @dev Emits a {PartyCredited} event per party with something owed.
-    function distribute(uint64 agreementId, uint32 version, address token, Terms calldata terms) external;
+    /// @notice Pays one party what it is owed from a pool, proving its place with a Merkle proof; anyone may call.
+    /// @dev Emits a {Claimed} event.
+    function claim(
+        uint64 agreementId,
+        uint32 version,
+        address token,
+        uint256 partyIndex,
+        Party calldata party,
+        bytes32[] calldata proof
+    ) external;
+
+    /// @notice Pays every party what it is owed from a pool; anyone may call.
+    /// @dev Emits one {Distributed} event.
+    function distribute(uint64 agreementId, uint32 version, address token, Party[] calldata parties) external;
+
+    /// @notice Credits a closed pool's remainder to its dust party; anyone may call. A pool is
+    /// closed when its version cannot settle, holds no reserve and no active version pins it.
+    /// @dev Emits a {RemainderSwept} event.
+    function sweepRemainder(
+        uint64 agreementId,
+        uint32 version,
+        address token,
+        Party calldata dustParty,
+        bytes32[] calldata proof
+    ) external;
 
     /// @notice Withdraws `amount` of the caller's balance in `token` to `to`.
     /// @dev Emits a {Withdrawn} event.
@@ -185,24 +268,30 @@ interface ISettlementLedger {
     /// @notice The pool of an agreement's version in a token.
     function pool(uint64 agreementId, uint32 version, address token) external view returns (Pool memory);
 
-    /// @notice What party `partyIndex` has already been credited from a pool.
-    function released(uint64 agreementId, uint32 version, address token, uint256 partyIndex)
+    /// @notice The pool total up to which a party was paid by its own claims (0: never claimed).
+    function paidUpTo(uint64 agreementId, uint32 version, address token, uint256 partyIndex)
         external
         view
         returns (uint256);
 
-    /// @notice What party `partyIndex` could be credited from a pool now.
-    function claimable(uint64 agreementId, uint32 version, address token, Terms calldata terms, uint256 partyIndex)
-        external
-        view
-        returns (uint256);
+    /// @notice The stored hash of a reserve lot (zero: unknown or released).
+    function lotHash(uint256 lotId) external view returns (bytes32);
 
-    /// @notice The stored state of an order reference: zero (never settled), the record hash, or closed.
-    function settlementState(bytes32 orderRef) external view returns (bytes32);
+    /// @notice The number of reserve lots created so far (ids run 1..count).
+    function lotCount() external view returns (uint256);
+
+    /// @notice Whether `orderRef` was settled in `scope`.
+    function isOrderSettled(address scope, bytes32 orderRef) external view returns (bool);
 
     /// @notice The risk counters of an agreement in a token.
     function riskCounters(uint64 agreementId, address token) external view returns (RiskCounters memory);
 
-    /// @notice The hash under which a settlement record is stored.
-    function hashRecord(SettlementRecord calldata record) external pure returns (bytes32);
+    /// @notice The EIP-712 digest an order signer signs for `payment`.
+    function intentDigest(Payment calldata payment) external view returns (bytes32);
+
+    /// @notice The hash under which a reserve lot is stored.
+    function hashLot(ReserveLot calldata lot) external pure returns (bytes32);
+
+    /// @notice Raw storage words, for readers that check state in bulk (layout pinned by tests).
+    function extsload(bytes32[] calldata slots) external view returns (bytes32[] memory values);
 }
