@@ -2,28 +2,38 @@
 pragma solidity 0.8.28;
 
 import {IAgreementRegistry} from "./interfaces/IAgreementRegistry.sol";
-import {AgreementStatus, Terms} from "./interfaces/IConcordTypes.sol";
+import {AgreementStatus, NestedTerms, Party, Terms} from "./interfaces/IConcordTypes.sol";
 import {INegotiationHub, NegotiationState, NegotiationStatus} from "./interfaces/INegotiationHub.sol";
 import {TermsLib} from "./libraries/TermsLib.sol";
 
 /// @title NegotiationHub
 /// @notice Stacked alternating-offers negotiations over an agreement's terms. See {INegotiationHub}.
 /// @dev Deployed by the {AgreementRegistry} in its constructor: one trusted hub per registry, the
-/// only caller allowed to activate negotiated terms. Per negotiation only the latest offer's hash,
-/// the turn, the move count, the deadline and the acceptance bitmap are stored; participants are
-/// stored once at open so that turns can be checked without calldata.
+/// only caller allowed to activate negotiated terms. Participants (every account of the tree of the
+/// version in force) and the nested parties of that version are stored once at open; per move only
+/// counters, the latest offer's hash and the acceptance bitmap change.
 contract NegotiationHub is INegotiationHub {
+    // ---------------------------------------------------------------- constants
+
+    /// @inheritdoc INegotiationHub
+    uint32 public constant MAX_DURATION = 90 days;
+    /// @inheritdoc INegotiationHub
+    uint32 public constant MIN_MOVE_TIMEOUT = 5 minutes;
+    /// @dev The acceptance bitmap has one bit per participant.
+    uint256 private constant MAX_PARTICIPANTS = 256;
+
     // ---------------------------------------------------------------- storage
 
-    /// @dev One slot of counters, the offer hash, the acceptance bitmap.
     struct Negotiation {
         NegotiationStatus status;
-        uint8 participantCount;
-        uint8 turn;
+        uint16 participantCount;
+        uint16 turn;
         uint32 negotiationId;
         uint32 moves;
         uint32 roundLimit;
         uint64 deadline;
+        uint32 moveTimeout;
+        uint64 lastMoveAt;
         uint32 baseVersion;
         bytes32 offerHash;
         uint256 acceptedMask;
@@ -34,6 +44,8 @@ contract NegotiationHub is INegotiationHub {
 
     mapping(uint64 agreementId => Negotiation) private _negotiations;
     mapping(uint64 agreementId => address[] accounts) private _participants;
+    /// @dev The nested parties of the version in force at open, as childId << 32 | childVersion, ascending.
+    mapping(uint64 agreementId => uint96[] pins) private _baseNested;
 
     // ---------------------------------------------------------------- constructor
 
@@ -47,9 +59,11 @@ contract NegotiationHub is INegotiationHub {
     function open(
         uint64 agreementId,
         uint32 roundLimit,
-        uint64 deadline,
+        uint32 duration,
+        uint32 moveTimeout,
         Terms calldata initialOffer,
-        Terms calldata currentTerms
+        Terms calldata currentTerms,
+        NestedTerms[] calldata children
     ) external returns (uint32 negotiationId) {
         Negotiation storage n = _negotiations[agreementId];
         if (n.status == NegotiationStatus.Open) {
@@ -60,23 +74,27 @@ contract NegotiationHub is INegotiationHub {
             emit NegotiationExpired(agreementId, n.negotiationId, n.moves);
         }
         if (roundLimit == 0) revert NegotiationRoundLimitZero();
-        if (deadline <= block.timestamp) revert NegotiationDeadlineInvalid(deadline, block.timestamp);
+        if (duration == 0 || duration > MAX_DURATION) revert NegotiationDurationInvalid(duration, MAX_DURATION);
+        if (moveTimeout < MIN_MOVE_TIMEOUT || moveTimeout > duration) {
+            revert NegotiationMoveTimeoutInvalid(moveTimeout, MIN_MOVE_TIMEOUT, duration);
+        }
 
-        uint256 openerIndex = _fixParticipants(agreementId, n, currentTerms);
+        uint256 openerIndex = _fixParticipants(agreementId, n, currentTerms, children);
         bytes32 offerHash = _checkOffer(agreementId, initialOffer, n.participantCount);
 
         negotiationId = n.negotiationId + 1;
+        uint64 deadline = uint64(block.timestamp + duration);
         n.status = NegotiationStatus.Open;
         n.negotiationId = negotiationId;
         n.moves = 1;
         n.roundLimit = roundLimit;
         n.deadline = deadline;
+        n.moveTimeout = moveTimeout;
+        n.lastMoveAt = uint64(block.timestamp);
         n.offerHash = offerHash;
         n.acceptedMask = uint256(1) << openerIndex;
 
-        emit NegotiationOpened(
-            agreementId, negotiationId, msg.sender, _participants[agreementId], roundLimit, deadline, n.baseVersion
-        );
+        _emitOpened(agreementId, n);
         emit OfferMade(agreementId, negotiationId, msg.sender, 1, offerHash, initialOffer);
     }
 
@@ -102,21 +120,30 @@ contract NegotiationHub is INegotiationHub {
         uint32 negotiationId = n.negotiationId;
         emit OfferAccepted(agreementId, negotiationId, msg.sender, move, offerHash);
 
-        if (mask != (uint256(1) << n.participantCount) - 1) return;
-        // Every participant accepted: the participants are a superset of the account parties of
-        // both the offer and the version in force (_takeTurn checked that the agreement has not
-        // changed since open).
+        if (mask != _fullMask(n.participantCount)) return;
+        // Every participant, that is every account of the tree in force, accepted; the offer's tree
+        // is within it (_checkOffer), and _takeTurn checked the agreement has not changed since open.
         n.status = NegotiationStatus.Agreed;
         uint32 version = REGISTRY.activateNegotiated(agreementId, terms);
         emit NegotiationAgreed(agreementId, negotiationId, version, offerHash);
     }
 
     /// @inheritdoc INegotiationHub
+    function withdrawAcceptance(uint64 agreementId) external {
+        Negotiation storage n = _negotiations[agreementId];
+        _requireLive(agreementId, n);
+        uint256 index = _indexOf(agreementId, msg.sender, n.participantCount);
+        n.acceptedMask &= ~(uint256(1) << index);
+        emit AcceptanceWithdrawn(agreementId, n.negotiationId, msg.sender);
+    }
+
+    /// @inheritdoc INegotiationHub
     function end(uint64 agreementId) external {
         Negotiation storage n = _negotiations[agreementId];
-        (, uint32 move) = _takeTurn(agreementId, n);
+        _requireLive(agreementId, n);
+        _indexOf(agreementId, msg.sender, n.participantCount); // reverts for a non-participant
         n.status = NegotiationStatus.Broken;
-        emit NegotiationBroken(agreementId, n.negotiationId, msg.sender, move);
+        emit NegotiationBroken(agreementId, n.negotiationId, msg.sender, n.moves);
     }
 
     /// @inheritdoc INegotiationHub
@@ -124,7 +151,7 @@ contract NegotiationHub is INegotiationHub {
         Negotiation storage n = _negotiations[agreementId];
         if (n.status != NegotiationStatus.Open) revert NegotiationNotOpen(agreementId, n.status);
         if (_liveness(agreementId, n) == NegotiationStatus.Open) {
-            revert NegotiationNotExpired(agreementId, n.deadline, n.moves);
+            revert NegotiationNotExpired(agreementId, n.deadline, n.lastMoveAt + n.moveTimeout);
         }
         n.status = NegotiationStatus.Expired;
         emit NegotiationExpired(agreementId, n.negotiationId, n.moves);
@@ -148,6 +175,8 @@ contract NegotiationHub is INegotiationHub {
             moves: n.moves,
             roundLimit: n.roundLimit,
             deadline: n.deadline,
+            moveTimeout: n.moveTimeout,
+            lastMoveAt: n.lastMoveAt,
             baseVersion: n.baseVersion,
             offerHash: n.offerHash,
             acceptedMask: n.acceptedMask
@@ -173,45 +202,80 @@ contract NegotiationHub is INegotiationHub {
     /// @dev Checks that the caller may move now and advances the turn; returns the caller's
     /// participant index and the number of this move.
     function _takeTurn(uint64 agreementId, Negotiation storage n) private returns (uint256 index, uint32 move) {
-        if (n.status != NegotiationStatus.Open) revert NegotiationNotOpen(agreementId, n.status);
-        if (block.timestamp > n.deadline) revert NegotiationDeadlinePassed(agreementId, n.deadline, block.timestamp);
-        uint32 moves = n.moves;
-        uint256 count = n.participantCount;
-        if (moves >= uint256(n.roundLimit) * count) revert NegotiationRoundLimitReached(agreementId, n.roundLimit, moves);
-        // A negotiation whose agreement was terminated or amended since open is dead: no move may
-        // be made on it (the views already report it Expired).
-        (AgreementStatus status, , uint32 activeVersion) = REGISTRY.agreement(agreementId);
-        if (status == AgreementStatus.Terminated) revert NegotiationInvalidAgreementStatus(agreementId, status);
-        if (activeVersion != n.baseVersion) revert NegotiationAgreementChanged(agreementId, n.baseVersion, activeVersion);
+        _requireLive(agreementId, n);
         index = n.turn;
         address expected = _participants[agreementId][index];
         if (msg.sender != expected) {
-            _indexOf(agreementId, msg.sender, count); // reverts for a non-participant
+            _indexOf(agreementId, msg.sender, n.participantCount); // reverts for a non-participant
             revert NegotiationNotYourTurn(agreementId, msg.sender, expected);
         }
-        move = moves + 1;
+        move = n.moves + 1;
         n.moves = move;
-        n.turn = uint8((index + 1) % count);
+        n.lastMoveAt = uint64(block.timestamp);
+        n.turn = uint16((index + 1) % n.participantCount);
     }
 
-    /// @dev Open, or the status an open negotiation lazily has: expired past its deadline or round
-    /// limit, or when the agreement's active version moved since open.
+    /// @dev Reverts unless the negotiation is open and live, naming why.
+    function _requireLive(uint64 agreementId, Negotiation storage n) private view {
+        if (n.status != NegotiationStatus.Open) revert NegotiationNotOpen(agreementId, n.status);
+        (AgreementStatus status,, uint32 activeVersion) = REGISTRY.agreement(agreementId);
+        if (status == AgreementStatus.Terminated) revert NegotiationInvalidAgreementStatus(agreementId, status);
+        if (activeVersion != n.baseVersion) revert NegotiationAgreementChanged(agreementId, n.baseVersion, activeVersion);
+        if (_timedOut(n)) revert NegotiationExpiredAlready(agreementId, n.negotiationId);
+    }
+
+    /// @dev Open, or the status an open negotiation lazily has: expired past its deadline, round
+    /// limit or move timeout, or when the agreement changed since open.
     function _liveness(uint64 agreementId, Negotiation storage n) private view returns (NegotiationStatus) {
-        if (block.timestamp > n.deadline || n.moves >= uint256(n.roundLimit) * n.participantCount) {
-            return NegotiationStatus.Expired;
-        }
-        (AgreementStatus status, , uint32 activeVersion) = REGISTRY.agreement(agreementId);
+        if (_timedOut(n)) return NegotiationStatus.Expired;
+        (AgreementStatus status,, uint32 activeVersion) = REGISTRY.agreement(agreementId);
         if (activeVersion != n.baseVersion || status == AgreementStatus.Terminated) return NegotiationStatus.Expired;
         return NegotiationStatus.Open;
     }
 
-    /// @dev Checks `currentTerms` against the version in force, stores its account parties as the
-    /// participants, records their number, the base version (the active version, 0 for a proposed
-    /// agreement) and the first turn (after the opener's); returns the opener's index.
-    function _fixParticipants(uint64 agreementId, Negotiation storage n, Terms calldata currentTerms)
-        private
-        returns (uint256 openerIndex)
-    {
+    function _timedOut(Negotiation storage n) private view returns (bool) {
+        return block.timestamp > n.deadline || block.timestamp > uint256(n.lastMoveAt) + n.moveTimeout
+            || n.moves >= uint256(n.roundLimit) * n.participantCount;
+    }
+
+    function _emitOpened(uint64 agreementId, Negotiation storage n) private {
+        emit NegotiationOpened(
+            agreementId,
+            n.negotiationId,
+            msg.sender,
+            _participants[agreementId],
+            n.roundLimit,
+            n.deadline,
+            n.moveTimeout,
+            n.baseVersion
+        );
+    }
+
+    function _fullMask(uint256 count) private pure returns (uint256) {
+        return count == MAX_PARTICIPANTS ? type(uint256).max : (uint256(1) << count) - 1;
+    }
+
+    /// @dev Checks `currentTerms` against the version in force, stores every account of its tree
+    /// as the participants and its nested parties as the base; returns the opener's index.
+    function _fixParticipants(
+        uint64 agreementId,
+        Negotiation storage n,
+        Terms calldata currentTerms,
+        NestedTerms[] calldata children
+    ) private returns (uint256 openerIndex) {
+        n.baseVersion = _checkInForce(agreementId, currentTerms);
+        address[] memory accounts = REGISTRY.consenters(currentTerms, children);
+        uint256 count = accounts.length;
+        if (count < 2 || count > MAX_PARTICIPANTS) revert NegotiationParticipantCountInvalid(agreementId, count);
+        _participants[agreementId] = accounts;
+        _storeBaseNested(agreementId, currentTerms);
+        openerIndex = _indexOf(agreementId, msg.sender, count);
+        n.participantCount = uint16(count);
+        n.turn = uint16((openerIndex + 1) % count);
+    }
+
+    /// @dev Checks `currentTerms` against the version in force; returns the active version (0 if proposed).
+    function _checkInForce(uint64 agreementId, Terms calldata currentTerms) private view returns (uint32) {
         (AgreementStatus status, uint32 latestVersion, uint32 activeVersion) = REGISTRY.agreement(agreementId);
         uint32 inForce;
         if (status == AgreementStatus.Proposed) inForce = latestVersion;
@@ -222,60 +286,58 @@ contract NegotiationHub is INegotiationHub {
         if (actual != expected) {
             revert IAgreementRegistry.RegistryTermsMismatch(agreementId, inForce, expected, actual);
         }
-        uint256 count = _storeParticipants(agreementId, currentTerms);
-        if (count < 2) revert NegotiationTooFewParticipants(agreementId, count);
-        openerIndex = _indexOf(agreementId, msg.sender, count);
-        n.participantCount = uint8(count); // count <= 255 parties (TermsLib.MAX_PARTIES)
-        n.turn = uint8((openerIndex + 1) % count);
-        n.baseVersion = activeVersion;
+        return activeVersion;
     }
 
-    /// @dev Stores the account parties of `terms` (already sorted by address: TermsLib's order,
-    /// accounts before nested agreements) as the participants; returns their number.
-    function _storeParticipants(uint64 agreementId, Terms calldata terms) private returns (uint256 count) {
-        address[] storage list = _participants[agreementId];
-        uint256 previousLength = list.length;
-        uint256 partyCount = terms.parties.length;
-        for (; count < partyCount; ++count) {
-            address account = terms.parties[count].account;
-            if (account == address(0)) break;
-            if (count < previousLength) list[count] = account;
-            else list.push(account);
-        }
-        for (uint256 i = previousLength; i > count; --i) {
-            list.pop();
+    function _storeBaseNested(uint64 agreementId, Terms calldata terms) private {
+        uint96[] storage base = _baseNested[agreementId];
+        while (base.length != 0) base.pop();
+        for (uint256 i; i < terms.parties.length; ++i) {
+            Party calldata party = terms.parties[i];
+            if (party.agreementId != 0) base.push(uint96((uint256(party.agreementId) << 32) | party.version));
         }
     }
 
-    /// @dev The index of `account` among the participants; reverts if it is not one.
+    /// @dev The index of `account` among the participants (sorted: binary search); reverts if it is not one.
     function _indexOf(uint64 agreementId, address account, uint256 count) private view returns (uint256) {
         address[] storage list = _participants[agreementId];
-        for (uint256 i; i < count; ++i) {
-            if (list[i] == account) return i;
+        uint256 low;
+        uint256 high = count;
+        while (low < high) {
+            uint256 mid = (low + high) >> 1;
+            address candidate = list[mid];
+            if (candidate == account) return mid;
+            if (candidate < account) low = mid + 1;
+            else high = mid;
         }
         revert NegotiationNotParticipant(agreementId, account);
     }
 
-    /// @dev Validates an offer as a direct proposal (TermsLib, then the cheap nested-agreement
-    /// checks; the registry repeats them with the depth limit at activation) and checks that its
-    /// account parties are participants. Both lists are sorted by address: one merge walk.
+    /// @dev Validates an offer as a direct proposal and checks that its tree lies within the
+    /// participants: account parties are participants, nested parties (with their pins) are nested
+    /// parties of the version in force. All lists are sorted: merge walks.
     function _checkOffer(uint64 agreementId, Terms calldata terms, uint256 count) private view returns (bytes32) {
         TermsLib.validate(terms);
         address[] storage list = _participants[agreementId];
+        uint96[] storage base = _baseNested[agreementId];
         uint256 partyCount = terms.parties.length;
         uint256 j;
+        uint256 k;
         for (uint256 i; i < partyCount; ++i) {
-            address account = terms.parties[i].account;
-            if (account == address(0)) {
-                uint64 childId = terms.parties[i].agreementId;
-                (AgreementStatus childStatus, , ) = REGISTRY.agreement(childId);
-                if (childId >= agreementId || childStatus != AgreementStatus.Active) {
-                    revert IAgreementRegistry.RegistryNestedAgreementInvalid(childId);
+            Party calldata party = terms.parties[i];
+            if (party.account == address(0)) {
+                uint96 pin = uint96((uint256(party.agreementId) << 32) | party.version);
+                while (k < base.length && base[k] < pin) ++k;
+                if (k == base.length || base[k] != pin) {
+                    revert NegotiationOfferNestedPartyChanged(agreementId, party.agreementId, party.version);
                 }
+                ++k;
                 continue;
             }
-            while (j < count && list[j] < account) ++j;
-            if (j == count || list[j] != account) revert NegotiationOfferPartyNotParticipant(agreementId, account);
+            while (j < count && list[j] < party.account) ++j;
+            if (j == count || list[j] != party.account) {
+                revert NegotiationOfferPartyNotParticipant(agreementId, party.account);
+            }
             ++j;
         }
         return TermsLib.hash(terms);

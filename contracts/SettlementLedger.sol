@@ -4,152 +4,270 @@ pragma solidity 0.8.28;
 import {IERC20} from "@openzeppelin/contracts/token/ERC20/IERC20.sol";
 import {IERC20Permit} from "@openzeppelin/contracts/token/ERC20/extensions/IERC20Permit.sol";
 import {SafeERC20} from "@openzeppelin/contracts/token/ERC20/utils/SafeERC20.sol";
-import {Multicall} from "@openzeppelin/contracts/utils/Multicall.sol";
+import {EIP712} from "@openzeppelin/contracts/utils/cryptography/EIP712.sol";
+import {SignatureChecker} from "@openzeppelin/contracts/utils/cryptography/SignatureChecker.sol";
 import {ReentrancyGuardTransient} from "@openzeppelin/contracts/utils/ReentrancyGuardTransient.sol";
 import {IAgreementRegistry} from "./interfaces/IAgreementRegistry.sol";
-import {AgreementStatus, Party, ReferrerPolicy, SettlementConfig, Terms} from "./interfaces/IConcordTypes.sol";
-import {ISettlementLedger, Pool, RiskCounters, SettlementRecord} from "./interfaces/ISettlementLedger.sol";
+import {Party, SettlementTerms, VersionPayout} from "./interfaces/IConcordTypes.sol";
+import {
+    ISettlementLedger, LotEntry, Payment, Pool, ReserveLot, RiskCounters
+} from "./interfaces/ISettlementLedger.sol";
+import {PartyTree} from "./libraries/PartyTree.sol";
 import {SplitMath} from "./libraries/SplitMath.sol";
-import {TermsLib} from "./libraries/TermsLib.sol";
 
 /// @title SettlementLedger
-/// @notice Settlements, reserves, refunds, lazy party pools and pull withdrawals. See {ISettlementLedger}.
+/// @notice Settlements, reserve lots, refunds, pools with Merkle-committed parties and pull
+/// withdrawals. See {ISettlementLedger} and docs/contracts.md.
 /// @dev Conservation, for each token T (address(0) is ETH):
-///   holdings(T) = sum(balances[*][T]) + sum(held reserves in T) + sum over pools in T of
-///   (distributable + dust - sum(released)).
+///   holdings(T) = sum(balances[*][T]) + sum over pools in T of (total - paid out) , where a
+///   pool's `held` counts the reserves of its live lots and `total` what it has been credited.
 /// Every function below moves value between these terms and never creates or drops any.
-contract SettlementLedger is ISettlementLedger, ReentrancyGuardTransient, Multicall {
+contract SettlementLedger is ISettlementLedger, EIP712, ReentrancyGuardTransient {
     using SafeERC20 for IERC20;
 
     // ---------------------------------------------------------------- constants
 
-    /// @dev Stored for an order reference once it has no reserve left to release or refund.
-    bytes32 private constant CLOSED = bytes32(uint256(1));
+    /// @notice EIP-712 type hash of a merchant's payment intent.
+    bytes32 public constant PAYMENT_INTENT_TYPEHASH = keccak256(
+        "PaymentIntent(uint64 agreementId,uint32 version,address token,uint256 gross,address referrer,"
+        "bytes32 orderRef,address refundBeneficiary,uint256 deadline)"
+    );
 
     address private constant ETH = address(0);
 
-    /// @notice The registry whose agreements this ledger settles (see {registry}).
+    /// @notice The registry whose agreements this ledger settles.
     IAgreementRegistry public immutable REGISTRY;
+    /// @dev The registry's negotiation hub: it can never withdraw, so it is never a recipient.
+    address private immutable HUB;
 
     // ---------------------------------------------------------------- storage
 
-    mapping(address account => mapping(address token => uint256)) private _balances;
+    /// @dev Balance plus one once credited, so that a withdrawn balance keeps its word non-zero.
+    mapping(address account => mapping(address token => uint256 balancePlusOne)) private _balances;
     mapping(uint64 agreementId => mapping(uint32 version => mapping(address token => Pool))) private _pools;
-    mapping(bytes32 poolPartyKey => uint256) private _released;
-    mapping(bytes32 orderRef => bytes32 state) private _settlements;
+    /// @dev keccak256(poolKey, partyIndex) => the distributable total a party's own claim paid it up to.
+    mapping(bytes32 poolPartyKey => uint256) private _paidUpTo;
+    /// @dev Per pool, bit i set: party i claimed since the last distribution.
+    mapping(bytes32 poolKey => mapping(uint256 word => uint256 bits)) private _claimedSince;
+    mapping(address scope => mapping(uint256 word => uint256 bits)) private _orderBitmaps;
+    mapping(uint256 lotId => bytes32 lotHash) private _lots;
+    uint256 private _lotCount;
     mapping(uint64 agreementId => mapping(address token => RiskCounters)) private _risk;
+
+    /// @dev What one settling call carries from one payment to the next.
+    struct Call {
+        address token;
+        uint256 grossSum;
+        uint64 cachedAgreement;
+        SettlementTerms terms;
+        uint256 lotId;
+        uint64 lotAgreement;
+        uint32 lotVersion;
+        uint40 releaseAt;
+        uint128 lotHeld;
+        bytes32 lotEntries;
+    }
+
+    /// @dev What a settlement booked, for its event.
+    struct Booking {
+        uint256 referralFee;
+        uint256 reserve;
+        address beneficiary;
+        uint256 lotId;
+    }
 
     // ---------------------------------------------------------------- constructor
 
-    constructor(IAgreementRegistry registry_) {
+    constructor(IAgreementRegistry registry_) EIP712("Concord Ledger", "1") {
         REGISTRY = registry_;
+        HUB = registry_.negotiationHub();
     }
 
     // ---------------------------------------------------------------- settlement
 
     /// @inheritdoc ISettlementLedger
-    function settle(uint64 agreementId, address token, uint256 gross, address referrer, bytes32 orderRef)
-        external
-        payable
-        nonReentrant
-    {
-        uint256 expectedValue = token == ETH ? gross : 0;
-        if (msg.value != expectedValue) revert LedgerValueMismatch(msg.value, expectedValue);
-        _settle(agreementId, token, gross, referrer, orderRef);
+    function settle(Payment calldata payment, bytes calldata signature) external payable nonReentrant {
+        Call memory call_ = _startCall(payment.token);
+        _settleOne(call_, payment, signature);
+        _finishCall(call_);
+    }
+
+    /// @inheritdoc ISettlementLedger
+    function settleBatch(Payment[] calldata payments, bytes[] calldata signatures) external payable nonReentrant {
+        uint256 count = payments.length;
+        if (count == 0) revert LedgerBatchInvalid(0);
+        if (signatures.length != 0 && signatures.length != count) revert LedgerBatchInvalid(signatures.length);
+        Call memory call_ = _startCall(payments[0].token);
+        for (uint256 i; i < count; ++i) {
+            Payment calldata payment = payments[i];
+            if (payment.token != call_.token) revert LedgerBatchInvalid(i);
+            _settleOne(call_, payment, signatures.length == 0 ? msg.data[0:0] : signatures[i]);
+        }
+        _finishCall(call_);
     }
 
     /// @inheritdoc ISettlementLedger
     function settleWithPermit(
-        uint64 agreementId,
-        address token,
-        uint256 gross,
-        address referrer,
-        bytes32 orderRef,
+        Payment calldata payment,
+        bytes calldata signature,
         uint256 permitDeadline,
         uint8 v,
         bytes32 r,
         bytes32 s
     ) external nonReentrant {
-        if (token == ETH) revert LedgerValueMismatch(0, gross);
+        if (payment.token == ETH) revert LedgerValueMismatch(0, payment.gross);
         // A front-run permit must not block the payment: the allowance decides (OpenZeppelin's advice).
-        // solhint-disable-next-line no-empty-blocks
-        try IERC20Permit(token).permit(msg.sender, address(this), gross, permitDeadline, v, r, s) {} catch {}
-        _settle(agreementId, token, gross, referrer, orderRef);
+        // solhint-disable no-empty-blocks
+        try IERC20Permit(payment.token).permit(msg.sender, address(this), payment.gross, permitDeadline, v, r, s) {}
+        catch {}
+        // solhint-enable no-empty-blocks
+        Call memory call_ = _startCall(payment.token);
+        _settleOne(call_, payment, signature);
+        _finishCall(call_);
     }
 
     /// @inheritdoc ISettlementLedger
-    function releaseReserve(bytes32 orderRef, SettlementRecord calldata record) external nonReentrant {
-        _checkRecord(orderRef, record);
-        if (block.timestamp < record.releaseAt) revert LedgerDisputeWindowOpen(orderRef, record.releaseAt);
-        _settlements[orderRef] = CLOSED;
-        (, uint16 unit) = REGISTRY.versionPayout(record.agreementId, record.version);
-        _creditPool(record.agreementId, record.version, record.token, record.reserve, unit);
-        emit ReserveReleased(orderRef, record.agreementId, record.version, record.token, record.reserve);
-    }
-
-    /// @inheritdoc ISettlementLedger
-    function refund(bytes32 orderRef, SettlementRecord calldata record, uint256 amount) external nonReentrant {
-        _checkRecord(orderRef, record);
-        if (block.timestamp >= record.releaseAt) revert LedgerDisputeWindowClosed(orderRef, record.releaseAt);
-        (address authority,) = REGISTRY.versionPayout(record.agreementId, record.version);
-        if (msg.sender != authority) revert LedgerNotRefundAuthority(msg.sender, authority);
-        if (amount == 0) revert LedgerZeroAmount();
-        if (amount > record.reserve) revert LedgerRefundExceedsReserve(amount, record.reserve);
-
-        uint128 remaining;
-        // Cannot underflow: amount <= record.reserve, checked above.
+    function releaseReserve(uint256 lotId, ReserveLot calldata lot) external nonReentrant {
+        _checkLot(lotId, lot);
+        if (block.timestamp < lot.releaseAt) revert LedgerDisputeWindowOpen(lotId, lot.releaseAt);
+        delete _lots[lotId];
+        Pool storage pool_ = _pools[lot.agreementId][lot.version][lot.token];
+        // Cannot underflow: the pool's held sum includes this lot's held reserve.
         unchecked {
-            remaining = record.reserve - uint128(amount);
+            pool_.held -= lot.held;
         }
-        if (remaining == 0) {
-            _settlements[orderRef] = CLOSED;
+        pool_.total = _toUint128(uint256(pool_.total) + lot.held);
+        emit ReserveReleased(lotId, lot.agreementId, lot.version, lot.token, lot.held);
+    }
+
+    /// @inheritdoc ISettlementLedger
+    function refund(uint256 lotId, ReserveLot calldata lot, LotEntry[] calldata entries, uint256 index, uint256 amount)
+        external
+        nonReentrant
+    {
+        _checkLot(lotId, lot);
+        if (block.timestamp >= lot.releaseAt) revert LedgerDisputeWindowClosed(lotId, lot.releaseAt);
+        address authority = REGISTRY.versionPayout(lot.agreementId, lot.version).refundAuthority;
+        if (msg.sender != authority || authority == address(0)) revert LedgerNotRefundAuthority(msg.sender, authority);
+        if (amount == 0) revert LedgerZeroAmount();
+        if (index >= entries.length) revert LedgerLotEntriesMismatch(lotId, index);
+        LotEntry calldata entry = entries[index];
+        if (amount > entry.reserve) revert LedgerRefundExceedsReserve(amount, entry.reserve);
+
+        // Cannot underflow: amount <= entry.reserve <= lot.held (the entries hash checks the entry).
+        uint128 remaining;
+        uint128 held;
+        unchecked {
+            remaining = entry.reserve - uint128(amount);
+            held = lot.held - uint128(amount);
+        }
+        bytes32 updatedEntries = _refundedEntries(lotId, lot.entriesHash, entries, index, remaining);
+        if (held == 0) {
+            delete _lots[lotId];
         } else {
-            SettlementRecord memory updated = record;
-            updated.reserve = remaining;
-            _settlements[orderRef] = keccak256(abi.encode(updated));
+            ReserveLot memory updated = lot;
+            updated.held = held;
+            updated.entriesHash = updatedEntries;
+            _lots[lotId] = keccak256(abi.encode(updated));
         }
-        _balances[record.payer][record.token] += amount;
-        RiskCounters storage risk = _risk[record.agreementId][record.token];
-        risk.refundCount += 1;
-        risk.refundedVolume += amount;
-        emit ReserveRefunded(
-            orderRef, record.agreementId, record.version, record.token, record.payer, amount, remaining
-        );
+        unchecked {
+            _pools[lot.agreementId][lot.version][lot.token].held -= uint128(amount);
+        }
+        _credit(entry.beneficiary, lot.token, amount);
+        RiskCounters storage risk = _risk[lot.agreementId][lot.token];
+        risk.refundedVolume = _toUint128(uint256(risk.refundedVolume) + amount);
+        // A settlement counts once however many times it is refunded: refundCount <= settledCount.
+        if (!entry.refunded) risk.refundCount += 1;
+        emit ReserveRefunded(lotId, entry.orderRef, entry.beneficiary, index, amount, remaining);
+    }
+
+    // ---------------------------------------------------------------- payouts
+
+    /// @inheritdoc ISettlementLedger
+    function claim(
+        uint64 agreementId,
+        uint32 version,
+        address token,
+        uint256 partyIndex,
+        Party calldata party,
+        bytes32[] calldata proof
+    ) external nonReentrant {
+        VersionPayout memory payout = REGISTRY.versionPayout(agreementId, version);
+        if (
+            payout.unit == 0 || partyIndex >= payout.partyCount
+                || !PartyTree.verify(payout.partiesRoot, partyIndex, party, proof)
+        ) revert LedgerPartiesMismatch(agreementId, version);
+        Pool storage pool_ = _pools[agreementId][version][token];
+        uint256 upTo = SplitMath.distributable(pool_.total, payout.unit);
+        bytes32 poolKey = _poolKey(agreementId, version, token);
+        bytes32 key = _poolPartyKey(poolKey, partyIndex);
+        uint256 start = _paidUpTo[key];
+        if (pool_.distributed > start) start = pool_.distributed;
+        if (upTo <= start) return;
+        // upTo - start is a whole number of units, so the share is exact.
+        uint256 amount = SplitMath.partyShare(upTo - start, party.shareBps);
+        _paidUpTo[key] = upTo;
+        _claimedSince[poolKey][partyIndex >> 8] |= uint256(1) << (partyIndex & 0xff);
+        _creditParty(party, token, amount);
+        emit Claimed(agreementId, version, token, partyIndex, amount, upTo);
     }
 
     /// @inheritdoc ISettlementLedger
-    function claim(uint64 agreementId, uint32 version, address token, Terms calldata terms, uint256 partyIndex)
+    function distribute(uint64 agreementId, uint32 version, address token, Party[] calldata parties)
         external
         nonReentrant
     {
-        _checkTerms(agreementId, version, terms);
-        uint256 count = terms.parties.length;
-        if (partyIndex >= count) revert LedgerPartyIndexOutOfRange(partyIndex, count);
-        _claim(agreementId, version, token, terms, partyIndex, _pools[agreementId][version][token]);
+        VersionPayout memory payout = REGISTRY.versionPayout(agreementId, version);
+        uint256 count = parties.length;
+        if (payout.unit == 0 || count != payout.partyCount || PartyTree.root(parties) != payout.partiesRoot) {
+            revert LedgerPartiesMismatch(agreementId, version);
+        }
+        Pool storage pool_ = _pools[agreementId][version][token];
+        uint256 from = pool_.distributed;
+        uint256 upTo = SplitMath.distributable(pool_.total, payout.unit);
+        if (upTo == from) return;
+        _payEveryParty(_poolKey(agreementId, version, token), parties, token, from, upTo);
+        // upTo <= total < 2**128.
+        pool_.distributed = uint128(upTo);
+        emit Distributed(agreementId, version, token, from, upTo);
     }
 
     /// @inheritdoc ISettlementLedger
-    function distribute(uint64 agreementId, uint32 version, address token, Terms calldata terms)
-        external
-        nonReentrant
-    {
-        _checkTerms(agreementId, version, terms);
-        Pool memory pool_ = _pools[agreementId][version][token];
-        uint256 count = terms.parties.length;
-        for (uint256 i; i < count; ++i) {
-            _claim(agreementId, version, token, terms, i, pool_);
+    function sweepRemainder(
+        uint64 agreementId,
+        uint32 version,
+        address token,
+        Party calldata dustParty,
+        bytes32[] calldata proof
+    ) external nonReentrant {
+        VersionPayout memory payout = REGISTRY.versionPayout(agreementId, version);
+        if (payout.unit == 0 || !PartyTree.verify(payout.partiesRoot, payout.dustPartyIndex, dustParty, proof)) {
+            revert LedgerPartiesMismatch(agreementId, version);
         }
+        Pool storage pool_ = _pools[agreementId][version][token];
+        if (
+            REGISTRY.settlementTerms(agreementId).version == version || pool_.held != 0 || payout.activePins != 0
+        ) revert LedgerPoolStillOpen(agreementId, version, token);
+        uint256 remainder = pool_.total % payout.unit;
+        if (remainder == 0) return;
+        // Cannot underflow: remainder <= total; the distributable part is unchanged.
+        unchecked {
+            pool_.total -= uint128(remainder);
+        }
+        _creditParty(dustParty, token, remainder);
+        emit RemainderSwept(agreementId, version, token, payout.dustPartyIndex, remainder);
     }
 
     /// @inheritdoc ISettlementLedger
     function withdraw(address token, address to, uint256 amount) external nonReentrant {
         if (to == address(0)) revert LedgerZeroRecipient();
         if (amount == 0) revert LedgerZeroAmount();
-        uint256 balance = _balances[msg.sender][token];
+        uint256 stored = _balances[msg.sender][token];
+        uint256 balance = stored == 0 ? 0 : stored - 1;
         if (amount > balance) revert LedgerInsufficientBalance(msg.sender, token, balance, amount);
-        // Cannot underflow: amount <= balance, checked above.
+        // Cannot underflow: amount <= balance < stored; the word stays at least one.
         unchecked {
-            _balances[msg.sender][token] = balance - amount;
+            _balances[msg.sender][token] = stored - amount;
         }
         emit Withdrawn(msg.sender, token, to, amount);
         if (token == ETH) {
@@ -171,7 +289,8 @@ contract SettlementLedger is ISettlementLedger, ReentrancyGuardTransient, Multic
 
     /// @inheritdoc ISettlementLedger
     function balanceOf(address account, address token) external view returns (uint256) {
-        return _balances[account][token];
+        uint256 stored = _balances[account][token];
+        return stored == 0 ? 0 : stored - 1;
     }
 
     /// @inheritdoc ISettlementLedger
@@ -180,30 +299,27 @@ contract SettlementLedger is ISettlementLedger, ReentrancyGuardTransient, Multic
     }
 
     /// @inheritdoc ISettlementLedger
-    function released(uint64 agreementId, uint32 version, address token, uint256 partyIndex)
+    function paidUpTo(uint64 agreementId, uint32 version, address token, uint256 partyIndex)
         external
         view
         returns (uint256)
     {
-        return _released[_poolPartyKey(agreementId, version, token, partyIndex)];
+        return _paidUpTo[_poolPartyKey(_poolKey(agreementId, version, token), partyIndex)];
     }
 
     /// @inheritdoc ISettlementLedger
-    function claimable(uint64 agreementId, uint32 version, address token, Terms calldata terms, uint256 partyIndex)
-        external
-        view
-        returns (uint256)
-    {
-        _checkTerms(agreementId, version, terms);
-        uint256 count = terms.parties.length;
-        if (partyIndex >= count) revert LedgerPartyIndexOutOfRange(partyIndex, count);
-        return _entitlement(terms, partyIndex, _pools[agreementId][version][token])
-            - _released[_poolPartyKey(agreementId, version, token, partyIndex)];
+    function lotHash(uint256 lotId) external view returns (bytes32) {
+        return _lots[lotId];
     }
 
     /// @inheritdoc ISettlementLedger
-    function settlementState(bytes32 orderRef) external view returns (bytes32) {
-        return _settlements[orderRef];
+    function lotCount() external view returns (uint256) {
+        return _lotCount;
+    }
+
+    /// @inheritdoc ISettlementLedger
+    function isOrderSettled(address scope, bytes32 orderRef) external view returns (bool) {
+        return _orderBitmaps[scope][uint256(orderRef) >> 8] & (uint256(1) << (uint256(orderRef) & 0xff)) != 0;
     }
 
     /// @inheritdoc ISettlementLedger
@@ -212,111 +328,195 @@ contract SettlementLedger is ISettlementLedger, ReentrancyGuardTransient, Multic
     }
 
     /// @inheritdoc ISettlementLedger
-    function hashRecord(SettlementRecord calldata record) external pure returns (bytes32) {
-        return keccak256(abi.encode(record));
-    }
-
-    // ---------------------------------------------------------------- internal
-
-    function _settle(uint64 agreementId, address token, uint256 gross, address referrer, bytes32 orderRef) private {
-        if (gross == 0) revert LedgerZeroAmount();
-        if (orderRef == bytes32(0)) revert LedgerZeroOrderRef();
-        if (_settlements[orderRef] != bytes32(0)) revert LedgerOrderAlreadySettled(orderRef);
-        SettlementConfig memory config = _settlementConfig(agreementId);
-        if (config.status != AgreementStatus.Active) revert LedgerAgreementNotActive(agreementId, config.status);
-        if (referrer != address(0)) _checkReferrer(agreementId, config, referrer);
-
-        uint256 referralFee;
-        uint256 reserve;
-        {
-            uint256 distributable;
-            uint256 dust;
-            (referralFee, reserve, distributable, dust) = SplitMath.split(
-                gross, config.referralFeeBps, config.reserveBps, referrer != address(0), config.unit
-            );
-            Pool storage pool_ = _pools[agreementId][config.version][token];
-            pool_.distributable = _toUint128(pool_.distributable + distributable);
-            pool_.dust = _toUint128(pool_.dust + dust);
-        }
-        uint40 releaseAt = _holdReserve(orderRef, agreementId, config, token, reserve);
-        if (referralFee != 0) _balances[referrer][token] += referralFee;
-        RiskCounters storage risk = _risk[agreementId][token];
-        risk.settledVolume = _toUint128(risk.settledVolume + gross);
-        risk.settledCount += 1;
-
-        emit Settled(
-            orderRef, agreementId, msg.sender, config.version, token, gross, referrer, referralFee, reserve, releaseAt
+    function intentDigest(Payment calldata payment) public view returns (bytes32) {
+        return _hashTypedDataV4(
+            keccak256(
+                abi.encode(
+                    PAYMENT_INTENT_TYPEHASH,
+                    payment.agreementId,
+                    payment.version,
+                    payment.token,
+                    payment.gross,
+                    payment.referrer,
+                    payment.orderRef,
+                    payment.refundBeneficiary,
+                    payment.deadline
+                )
+            )
         );
-
-        if (token != ETH) _collectToken(token, gross);
     }
 
-    /// @dev {IAgreementRegistry-settlementConfig} without ABI re-validation: the registry is
-    /// immutable and trusted, and its answer is seven static words laid out as the memory struct.
-    function _settlementConfig(uint64 agreementId) private view returns (SettlementConfig memory config) {
-        address registry_ = address(REGISTRY);
-        bytes4 selector = IAgreementRegistry.settlementConfig.selector;
-        assembly ("memory-safe") {
-            let ptr := mload(0x40)
-            mstore(ptr, selector)
-            mstore(add(ptr, 4), agreementId)
-            if iszero(staticcall(gas(), registry_, ptr, 36, config, 224)) {
-                returndatacopy(ptr, 0, returndatasize())
-                revert(ptr, returndatasize())
+    /// @inheritdoc ISettlementLedger
+    function hashLot(ReserveLot calldata lot) external pure returns (bytes32) {
+        return keccak256(abi.encode(lot));
+    }
+
+    /// @inheritdoc ISettlementLedger
+    function extsload(bytes32[] calldata slots) external view returns (bytes32[] memory values) {
+        values = new bytes32[](slots.length);
+        for (uint256 i; i < slots.length; ++i) {
+            bytes32 slot = slots[i];
+            bytes32 value;
+            assembly ("memory-safe") {
+                value := sload(slot)
+            }
+            values[i] = value;
+        }
+    }
+
+    // ---------------------------------------------------------------- internal: settling
+
+    function _startCall(address token) private pure returns (Call memory call_) {
+        call_.token = token;
+    }
+
+    /// @dev Checks, books and emits one payment of the call.
+    function _settleOne(Call memory call_, Payment calldata payment, bytes calldata signature) private {
+        if (payment.gross == 0) revert LedgerZeroAmount();
+        if (payment.orderRef == bytes32(0)) revert LedgerZeroOrderRef();
+        if (block.timestamp > payment.deadline) revert LedgerPaymentExpired(payment.orderRef, payment.deadline);
+        if (payment.agreementId != call_.cachedAgreement) {
+            call_.terms = REGISTRY.settlementTerms(payment.agreementId);
+            call_.cachedAgreement = payment.agreementId;
+        }
+        SettlementTerms memory terms = call_.terms;
+        if (terms.version == 0) revert LedgerAgreementNotActive(payment.agreementId);
+        if (payment.version != terms.version) {
+            revert LedgerVersionNotActive(payment.agreementId, payment.version, terms.version);
+        }
+        address scope = _authorize(terms, payment, signature);
+        _useOrderRef(scope, payment.orderRef);
+        call_.grossSum += payment.gross;
+        _book(call_, terms, payment, scope);
+    }
+
+    /// @dev The order reference's scope: the order signer, whose intent (or own call) attests the
+    /// payment and its referrer, or else the payer, whose referrer the terms must list.
+    function _authorize(SettlementTerms memory terms, Payment calldata payment, bytes calldata signature)
+        private
+        view
+        returns (address scope)
+    {
+        address referrer = payment.referrer;
+        if (terms.orderSigner != address(0)) {
+            scope = terms.orderSigner;
+            if (msg.sender != scope && !SignatureChecker.isValidSignatureNow(scope, intentDigest(payment), signature)) {
+                revert LedgerInvalidIntent(scope, payment.orderRef);
+            }
+        } else {
+            if (signature.length != 0) revert LedgerUnexpectedSignature(payment.orderRef);
+            scope = msg.sender;
+            if (referrer != address(0) && !REGISTRY.isReferrerAllowed(payment.agreementId, terms.version, referrer)) {
+                revert LedgerReferrerNotAllowed(payment.agreementId, terms.version, referrer);
             }
         }
+        if (referrer != address(0)) {
+            if (referrer == msg.sender) revert LedgerSelfReferral(msg.sender);
+            _checkReachable(referrer, payment.token);
+        }
+        if (payment.refundBeneficiary != address(0)) _checkReachable(payment.refundBeneficiary, payment.token);
     }
 
-    function _checkReferrer(uint64 agreementId, SettlementConfig memory config, address referrer) private view {
-        if (referrer == msg.sender) revert LedgerSelfReferral(msg.sender);
-        if (
-            config.referrerPolicy == ReferrerPolicy.None
-                || (
-                    config.referrerPolicy == ReferrerPolicy.Allowlist
-                        && !REGISTRY.isReferrerAllowed(agreementId, config.version, referrer)
-                )
-        ) revert LedgerReferrerNotAllowed(agreementId, config.version, referrer);
+    /// @dev Splits the gross: the net into the pool, the fee to the referrer's balance, the
+    /// reserve into the call's lot for this pool; counts the risk and emits {Settled}.
+    function _book(Call memory call_, SettlementTerms memory terms, Payment calldata payment, address scope) private {
+        Booking memory booking;
+        uint256 net;
+        (booking.referralFee, booking.reserve, net) =
+            SplitMath.split(payment.gross, terms.referralFeeBps, terms.reserveBps, payment.referrer != address(0));
+        Pool storage pool_ = _pools[payment.agreementId][terms.version][payment.token];
+        pool_.total = _toUint128(uint256(pool_.total) + net);
+        if (booking.referralFee != 0) _credit(payment.referrer, payment.token, booking.referralFee);
+        booking.beneficiary = payment.refundBeneficiary == address(0) ? msg.sender : payment.refundBeneficiary;
+        if (booking.reserve != 0) {
+            booking.lotId = _holdReserve(call_, terms, payment, scope, booking.beneficiary, booking.reserve);
+        }
+        RiskCounters storage risk = _risk[payment.agreementId][payment.token];
+        risk.settledVolume = _toUint128(uint256(risk.settledVolume) + payment.gross);
+        risk.settledCount += 1;
+        _emitSettled(payment, scope, booking);
     }
 
-    /// @dev Stores the settlement's record hash (or CLOSED when nothing is held) and returns its release time.
+    function _emitSettled(Payment calldata payment, address scope, Booking memory booking) private {
+        emit Settled(
+            payment.orderRef,
+            payment.agreementId,
+            scope,
+            payment.version,
+            payment.token,
+            msg.sender,
+            payment.gross,
+            payment.referrer,
+            booking.referralFee,
+            booking.reserve,
+            booking.beneficiary,
+            booking.lotId
+        );
+    }
+
+    /// @dev Adds a settlement's reserve to the call's lot for its pool, opening one if needed.
     function _holdReserve(
-        bytes32 orderRef,
-        uint64 agreementId,
-        SettlementConfig memory config,
-        address token,
+        Call memory call_,
+        SettlementTerms memory terms,
+        Payment calldata payment,
+        address scope,
+        address beneficiary,
         uint256 reserve
-    ) private returns (uint40 releaseAt) {
-        if (reserve == 0) {
-            _settlements[orderRef] = CLOSED;
-            return 0;
+    ) private returns (uint256 lotId) {
+        if (call_.lotId != 0 && (call_.lotAgreement != payment.agreementId || call_.lotVersion != terms.version)) {
+            _flushLot(call_);
         }
-        releaseAt = uint40(block.timestamp + config.disputeWindow);
-        // reserve < gross < 2**128 (settledVolume is checked to fit uint128), so the record's uint128 holds it.
-        _settlements[orderRef] = _hashRecord(agreementId, config.version, token, msg.sender, reserve, releaseAt);
+        if (call_.lotId == 0) {
+            call_.lotId = ++_lotCount;
+            call_.lotAgreement = payment.agreementId;
+            call_.lotVersion = terms.version;
+            // A dispute window is at most 365 days: fits 40 bits for ages.
+            call_.releaseAt = uint40(block.timestamp + terms.disputeWindow);
+        }
+        // reserve < gross, and the pool total check bounds what a call can add.
+        call_.lotHeld = _toUint128(uint256(call_.lotHeld) + reserve);
+        call_.lotEntries = keccak256(
+            abi.encode(
+                call_.lotEntries,
+                LotEntry({
+                    scope: scope,
+                    orderRef: payment.orderRef,
+                    beneficiary: beneficiary,
+                    reserve: uint128(reserve),
+                    refunded: false
+                })
+            )
+        );
+        return call_.lotId;
     }
 
-    /// @dev Equals keccak256(abi.encode(SettlementRecord(...))) ({hashRecord}), without building the struct.
-    function _hashRecord(
-        uint64 agreementId,
-        uint32 version,
-        address token,
-        address payer,
-        uint256 reserve,
-        uint40 releaseAt
-    ) private pure returns (bytes32 hash_) {
-        assembly ("memory-safe") {
-            let ptr := mload(0x40)
-            mstore(ptr, agreementId)
-            mstore(add(ptr, 0x20), version)
-            mstore(add(ptr, 0x40), token)
-            mstore(add(ptr, 0x60), payer)
-            mstore(add(ptr, 0x80), reserve)
-            mstore(add(ptr, 0xa0), releaseAt)
-            hash_ := keccak256(ptr, 0xc0)
-        }
+    function _flushLot(Call memory call_) private {
+        ReserveLot memory lot = ReserveLot({
+            agreementId: call_.lotAgreement,
+            version: call_.lotVersion,
+            token: call_.token,
+            releaseAt: call_.releaseAt,
+            held: call_.lotHeld,
+            entriesHash: call_.lotEntries
+        });
+        _lots[call_.lotId] = keccak256(abi.encode(lot));
+        Pool storage pool_ = _pools[lot.agreementId][lot.version][lot.token];
+        pool_.held = _toUint128(uint256(pool_.held) + lot.held);
+        emit ReservesHeld(call_.lotId, lot.agreementId, lot.version, lot.token, lot.releaseAt, lot.held, lot.entriesHash);
+        call_.lotId = 0;
+        call_.lotHeld = 0;
+        call_.lotEntries = bytes32(0);
     }
 
-    /// @dev Interaction last; the guard is held, and delivery is measured, not trusted.
+    /// @dev Closes the call's lot, then takes the payment: interaction last, with the guard held.
+    function _finishCall(Call memory call_) private {
+        if (call_.lotId != 0) _flushLot(call_);
+        uint256 expectedValue = call_.token == ETH ? call_.grossSum : 0;
+        if (msg.value != expectedValue) revert LedgerValueMismatch(msg.value, expectedValue);
+        if (call_.token != ETH) _collectToken(call_.token, call_.grossSum);
+    }
+
+    /// @dev Delivery is measured, not trusted (fee-on-transfer tokens are refused).
     function _collectToken(address token, uint256 gross) private {
         uint256 before = IERC20(token).balanceOf(address(this));
         IERC20(token).safeTransferFrom(msg.sender, address(this), gross);
@@ -324,71 +524,98 @@ contract SettlementLedger is ISettlementLedger, ReentrancyGuardTransient, Multic
         if (received != gross) revert LedgerTokenDeliveryShort(token, gross, received);
     }
 
-    function _claim(
-        uint64 agreementId,
-        uint32 version,
-        address token,
-        Terms calldata terms,
-        uint256 partyIndex,
-        Pool memory pool_
-    ) private {
-        bytes32 key = _poolPartyKey(agreementId, version, token, partyIndex);
-        uint256 entitled = _entitlement(terms, partyIndex, pool_);
-        uint256 alreadyReleased = _released[key];
-        if (entitled == alreadyReleased) return;
-        // Cannot underflow: released only ever catches up with a monotonically growing entitlement.
-        uint256 amount;
-        unchecked {
-            amount = entitled - alreadyReleased;
+    function _useOrderRef(address scope, bytes32 orderRef) private {
+        uint256 word = uint256(orderRef) >> 8;
+        uint256 bit = uint256(1) << (uint256(orderRef) & 0xff);
+        uint256 bits = _orderBitmaps[scope][word];
+        if (bits & bit != 0) revert LedgerOrderAlreadySettled(scope, orderRef);
+        _orderBitmaps[scope][word] = bits | bit;
+    }
+
+    function _checkReachable(address recipient, address token) private view {
+        if (
+            recipient == address(this) || recipient == address(REGISTRY) || recipient == HUB
+                || (token != ETH && recipient == token)
+        ) revert LedgerUnreachableRecipient(recipient);
+    }
+
+    // ---------------------------------------------------------------- internal: lots and credits
+
+    function _checkLot(uint256 lotId, ReserveLot calldata lot) private view {
+        bytes32 stored = _lots[lotId];
+        if (stored == bytes32(0) || stored != keccak256(abi.encode(lot))) revert LedgerUnknownLot(lotId);
+    }
+
+    /// @dev Checks `entries` against the lot's hash chain and returns the chain with entry `index`
+    /// holding `remaining` and marked refunded.
+    function _refundedEntries(
+        uint256 lotId,
+        bytes32 expected,
+        LotEntry[] calldata entries,
+        uint256 index,
+        uint128 remaining
+    ) private pure returns (bytes32 updated) {
+        bytes32 chain;
+        for (uint256 i; i < entries.length; ++i) {
+            LotEntry calldata entry = entries[i];
+            chain = keccak256(abi.encode(chain, entry));
+            if (i == index) {
+                LotEntry memory refunded = entry;
+                refunded.reserve = remaining;
+                refunded.refunded = true;
+                updated = keccak256(abi.encode(updated, refunded));
+            } else {
+                updated = keccak256(abi.encode(updated, entry));
+            }
         }
-        _released[key] = entitled;
-        Party calldata party = terms.parties[partyIndex];
+        if (chain != expected) revert LedgerLotEntriesMismatch(lotId, index);
+    }
+
+    /// @dev Pays every party its share of the units from `from` (or from where its own claim since
+    /// the last distribution left it) to `upTo`, and forgets those claims.
+    function _payEveryParty(bytes32 poolKey, Party[] calldata parties, address token, uint256 from, uint256 upTo)
+        private
+    {
+        mapping(uint256 => uint256) storage claimedSince = _claimedSince[poolKey];
+        uint256 bits;
+        uint256 count = parties.length;
+        for (uint256 i; i < count; ++i) {
+            if (i & 0xff == 0) {
+                bits = claimedSince[i >> 8];
+                if (bits != 0) claimedSince[i >> 8] = 0;
+            }
+            uint256 start = from;
+            if ((bits >> (i & 0xff)) & 1 != 0) {
+                uint256 paid = _paidUpTo[_poolPartyKey(poolKey, i)];
+                if (paid > start) start = paid;
+            }
+            if (upTo == start) continue;
+            // upTo - start is a whole number of units, so the share is exact.
+            _creditParty(parties[i], token, SplitMath.partyShare(upTo - start, parties[i].shareBps));
+        }
+    }
+
+    function _credit(address account, address token, uint256 amount) private {
+        uint256 stored = _balances[account][token];
+        _balances[account][token] = stored == 0 ? amount + 1 : stored + amount;
+    }
+
+    /// @dev An account's balance, or the pool of a nested party's pinned version.
+    function _creditParty(Party calldata party, address token, uint256 amount) private {
         if (party.agreementId == 0) {
-            _balances[party.account][token] += amount;
+            _credit(party.account, token, amount);
         } else {
-            SettlementConfig memory child = REGISTRY.settlementConfig(party.agreementId);
-            _creditPool(party.agreementId, child.version, token, amount, child.unit);
-            emit NestedShareReceived(party.agreementId, child.version, token, agreementId, amount);
-        }
-        emit PartyCredited(agreementId, version, token, partyIndex, party.account, party.agreementId, amount);
-    }
-
-    function _entitlement(Terms calldata terms, uint256 partyIndex, Pool memory pool_)
-        private
-        pure
-        returns (uint256 entitled)
-    {
-        entitled = SplitMath.partyShare(pool_.distributable, terms.parties[partyIndex].shareBps);
-        if (partyIndex == terms.dustPartyIndex) entitled += pool_.dust;
-    }
-
-    function _creditPool(uint64 agreementId, uint32 version, address token, uint256 amount, uint256 unit) private {
-        (uint256 distributable, uint256 dust) = SplitMath.splitNet(amount, unit);
-        Pool storage pool_ = _pools[agreementId][version][token];
-        pool_.distributable = _toUint128(pool_.distributable + distributable);
-        pool_.dust = _toUint128(pool_.dust + dust);
-    }
-
-    function _checkRecord(bytes32 orderRef, SettlementRecord calldata record) private view {
-        bytes32 stored = _settlements[orderRef];
-        if (stored == bytes32(0) || stored == CLOSED || stored != keccak256(abi.encode(record))) {
-            revert LedgerUnknownSettlement(orderRef);
+            Pool storage child = _pools[party.agreementId][party.version][token];
+            child.total = _toUint128(uint256(child.total) + amount);
         }
     }
 
-    function _checkTerms(uint64 agreementId, uint32 version, Terms calldata terms) private view {
-        bytes32 stored = REGISTRY.termsHash(agreementId, version);
-        (, uint16 unit) = REGISTRY.versionPayout(agreementId, version);
-        // Only activated versions (unit set) have pools.
-        if (unit == 0 || stored != TermsLib.hash(terms)) revert LedgerTermsMismatch(agreementId, version);
+    function _poolKey(uint64 agreementId, uint32 version, address token) private pure returns (bytes32) {
+        return keccak256(abi.encode(agreementId, version, token));
     }
 
-    function _poolPartyKey(uint64 agreementId, uint32 version, address token, uint256 partyIndex)
-        private
-        pure
-        returns (bytes32)
-    {
-        return keccak256(abi.encode(agreementId, version, token, partyIndex));
+    function _poolPartyKey(bytes32 poolKey, uint256 partyIndex) private pure returns (bytes32) {
+        return keccak256(abi.encode(poolKey, partyIndex));
     }
 
     function _toUint128(uint256 amount) private pure returns (uint128) {

@@ -2,7 +2,7 @@
 pragma solidity 0.8.28;
 
 import {IAgreementRegistry} from "../interfaces/IAgreementRegistry.sol";
-import {Party, ReferrerPolicy, Terms} from "../interfaces/IConcordTypes.sol";
+import {Party, Terms} from "../interfaces/IConcordTypes.sol";
 
 /// @title Terms hashing and validation
 /// @notice The EIP-712 encoding of {Terms} and the rules every version must satisfy. The same
@@ -21,12 +21,13 @@ library TermsLib {
     /// @notice ... and at most one year.
     uint256 internal constant MAX_DISPUTE_WINDOW = 365 days;
 
-    bytes32 internal constant PARTY_TYPEHASH = keccak256("Party(address account,uint64 agreementId,uint16 shareBps)");
+    bytes32 internal constant PARTY_TYPEHASH =
+        keccak256("Party(address account,uint64 agreementId,uint32 version,uint16 shareBps)");
 
     bytes32 internal constant TERMS_TYPEHASH = keccak256(
-        "Terms(Party[] parties,uint16 referralFeeBps,uint8 referrerPolicy,address[] referrers,uint16 reserveBps,"
-        "uint32 disputeWindow,address refundAuthority,uint8 dustPartyIndex,bytes32 documentHash)"
-        "Party(address account,uint64 agreementId,uint16 shareBps)"
+        "Terms(Party[] parties,uint16 referralFeeBps,address[] referrers,uint16 reserveBps,uint32 disputeWindow,"
+        "address refundAuthority,address orderSigner,uint8 dustPartyIndex,bytes32 documentHash)"
+        "Party(address account,uint64 agreementId,uint32 version,uint16 shareBps)"
     );
 
     /// @notice The sort key of a party: accounts by address, then nested agreements by id.
@@ -40,18 +41,18 @@ library TermsLib {
         bytes32[] memory partyHashes = new bytes32[](count);
         for (uint256 i; i < count; ++i) {
             Party calldata p = terms.parties[i];
-            partyHashes[i] = keccak256(abi.encode(PARTY_TYPEHASH, p.account, p.agreementId, p.shareBps));
+            partyHashes[i] = keccak256(abi.encode(PARTY_TYPEHASH, p.account, p.agreementId, p.version, p.shareBps));
         }
         return keccak256(
             abi.encode(
                 TERMS_TYPEHASH,
                 keccak256(abi.encodePacked(partyHashes)),
                 terms.referralFeeBps,
-                uint8(terms.referrerPolicy),
                 keccak256(abi.encodePacked(terms.referrers)),
                 terms.reserveBps,
                 terms.disputeWindow,
                 terms.refundAuthority,
+                terms.orderSigner,
                 terms.dustPartyIndex,
                 terms.documentHash
             )
@@ -59,8 +60,8 @@ library TermsLib {
     }
 
     /// @notice Checks every rule of a version that does not depend on other agreements.
-    /// @return unit The distribution unit 10,000 / gcd(shares): net amounts split in whole units
-    /// so that every party credit is exact and only `net % unit` is rounding dust.
+    /// @return unit The distribution unit 10,000 / gcd(shares): pools pay out in whole units so
+    /// that every party credit is exact.
     function validate(Terms calldata terms) internal pure returns (uint16 unit) {
         uint256 count = terms.parties.length;
         if (count == 0 || count > MAX_PARTIES) {
@@ -71,8 +72,12 @@ library TermsLib {
         uint256 previousKey;
         for (uint256 i; i < count; ++i) {
             Party calldata p = terms.parties[i];
-            if (p.account == address(0) && p.agreementId == 0) revert IAgreementRegistry.RegistryZeroAddress(i);
-            if (p.account != address(0) && p.agreementId != 0) revert IAgreementRegistry.RegistryAmbiguousParty(i);
+            if (p.account == address(0)) {
+                if (p.agreementId == 0) revert IAgreementRegistry.RegistryZeroAddress(i);
+                if (p.version == 0) revert IAgreementRegistry.RegistryNestedAgreementInvalid(p.agreementId, 0);
+            } else if (p.agreementId != 0 || p.version != 0) {
+                revert IAgreementRegistry.RegistryAmbiguousParty(i);
+            }
             if (p.shareBps == 0) revert IAgreementRegistry.RegistryZeroShare(i);
             uint256 key = partyKey(p);
             if (i != 0) {
@@ -111,19 +116,14 @@ library TermsLib {
         }
     }
 
+    /// @dev With an order signer the intent attests the referrer, so no list; without one a fee
+    /// needs a list of referrers who may earn it, and no fee means no list.
     function _validateReferrers(Terms calldata terms) private pure {
-        ReferrerPolicy policy = terms.referrerPolicy;
         uint256 count = terms.referrers.length;
-        if (policy == ReferrerPolicy.None) {
-            if (terms.referralFeeBps != 0 || count != 0) revert IAgreementRegistry.RegistryReferrerPolicyInvalid();
-            return;
+        bool valid = terms.orderSigner != address(0) ? count == 0 : (terms.referralFeeBps == 0) == (count == 0);
+        if (!valid) {
+            revert IAgreementRegistry.RegistryReferralTermsInvalid(terms.referralFeeBps, count, terms.orderSigner);
         }
-        if (terms.referralFeeBps == 0) revert IAgreementRegistry.RegistryReferrerPolicyInvalid();
-        if (policy == ReferrerPolicy.Open) {
-            if (count != 0) revert IAgreementRegistry.RegistryReferrerPolicyInvalid();
-            return;
-        }
-        if (count == 0) revert IAgreementRegistry.RegistryReferrerPolicyInvalid();
         address previous;
         for (uint256 i; i < count; ++i) {
             address referrer = terms.referrers[i];

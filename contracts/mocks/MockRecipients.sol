@@ -6,8 +6,8 @@ import {ISettlementLedger} from "../interfaces/ISettlementLedger.sol";
 
 /// @notice Lets a contract party consent to a version on chain, as a multisig would.
 abstract contract ContractParty {
-    function approveVersion(IAgreementRegistry registry, uint64 agreementId, uint32 version) external {
-        registry.approve(agreementId, version);
+    function approveVersion(IAgreementRegistry registry, uint64 agreementId, uint32 version, uint64 expiry) external {
+        registry.approve(agreementId, version, expiry);
     }
 }
 

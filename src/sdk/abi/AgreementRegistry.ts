@@ -24,6 +24,22 @@ export const agreementRegistryAbi = [
   {
     "inputs": [
       {
+        "internalType": "uint64",
+        "name": "expiry",
+        "type": "uint64"
+      },
+      {
+        "internalType": "uint256",
+        "name": "timestamp",
+        "type": "uint256"
+      }
+    ],
+    "name": "RegistryApprovalExpiryInvalid",
+    "type": "error"
+  },
+  {
+    "inputs": [
+      {
         "internalType": "uint256",
         "name": "window",
         "type": "uint256"
@@ -124,9 +140,30 @@ export const agreementRegistryAbi = [
         "internalType": "uint64",
         "name": "agreementId",
         "type": "uint64"
+      },
+      {
+        "internalType": "uint32",
+        "name": "version",
+        "type": "uint32"
       }
     ],
     "name": "RegistryNestedAgreementInvalid",
+    "type": "error"
+  },
+  {
+    "inputs": [
+      {
+        "internalType": "uint64",
+        "name": "agreementId",
+        "type": "uint64"
+      },
+      {
+        "internalType": "uint32",
+        "name": "version",
+        "type": "uint32"
+      }
+    ],
+    "name": "RegistryNestedTermsInvalid",
     "type": "error"
   },
   {
@@ -192,16 +229,32 @@ export const agreementRegistryAbi = [
     "inputs": [
       {
         "internalType": "uint256",
+        "name": "feeBps",
+        "type": "uint256"
+      },
+      {
+        "internalType": "uint256",
+        "name": "referrerCount",
+        "type": "uint256"
+      },
+      {
+        "internalType": "address",
+        "name": "orderSigner",
+        "type": "address"
+      }
+    ],
+    "name": "RegistryReferralTermsInvalid",
+    "type": "error"
+  },
+  {
+    "inputs": [
+      {
+        "internalType": "uint256",
         "name": "index",
         "type": "uint256"
       }
     ],
     "name": "RegistryReferrerListInvalid",
-    "type": "error"
-  },
-  {
-    "inputs": [],
-    "name": "RegistryReferrerPolicyInvalid",
     "type": "error"
   },
   {
@@ -445,6 +498,31 @@ export const agreementRegistryAbi = [
         "internalType": "address",
         "name": "party",
         "type": "address"
+      }
+    ],
+    "name": "ApprovalRevoked",
+    "type": "event"
+  },
+  {
+    "anonymous": false,
+    "inputs": [
+      {
+        "indexed": true,
+        "internalType": "uint64",
+        "name": "agreementId",
+        "type": "uint64"
+      },
+      {
+        "indexed": true,
+        "internalType": "uint32",
+        "name": "version",
+        "type": "uint32"
+      },
+      {
+        "indexed": true,
+        "internalType": "address",
+        "name": "party",
+        "type": "address"
       },
       {
         "indexed": false,
@@ -501,6 +579,37 @@ export const agreementRegistryAbi = [
         "internalType": "address",
         "name": "party",
         "type": "address"
+      }
+    ],
+    "name": "TerminationApprovalRevoked",
+    "type": "event"
+  },
+  {
+    "anonymous": false,
+    "inputs": [
+      {
+        "indexed": true,
+        "internalType": "uint64",
+        "name": "agreementId",
+        "type": "uint64"
+      },
+      {
+        "indexed": true,
+        "internalType": "uint32",
+        "name": "version",
+        "type": "uint32"
+      },
+      {
+        "indexed": true,
+        "internalType": "address",
+        "name": "party",
+        "type": "address"
+      },
+      {
+        "indexed": false,
+        "internalType": "uint64",
+        "name": "expiry",
+        "type": "uint64"
       }
     ],
     "name": "TerminationApproved",
@@ -560,6 +669,12 @@ export const agreementRegistryAbi = [
       },
       {
         "indexed": false,
+        "internalType": "bytes32",
+        "name": "partiesRoot",
+        "type": "bytes32"
+      },
+      {
+        "indexed": false,
         "internalType": "uint16",
         "name": "unit",
         "type": "uint16"
@@ -588,6 +703,12 @@ export const agreementRegistryAbi = [
         "internalType": "address",
         "name": "party",
         "type": "address"
+      },
+      {
+        "indexed": false,
+        "internalType": "uint64",
+        "name": "expiry",
+        "type": "uint64"
       }
     ],
     "name": "VersionApproved",
@@ -607,6 +728,12 @@ export const agreementRegistryAbi = [
         "internalType": "uint32",
         "name": "version",
         "type": "uint32"
+      },
+      {
+        "indexed": true,
+        "internalType": "address",
+        "name": "proposer",
+        "type": "address"
       },
       {
         "indexed": false,
@@ -629,6 +756,11 @@ export const agreementRegistryAbi = [
                 "type": "uint64"
               },
               {
+                "internalType": "uint32",
+                "name": "version",
+                "type": "uint32"
+              },
+              {
                 "internalType": "uint16",
                 "name": "shareBps",
                 "type": "uint16"
@@ -642,11 +774,6 @@ export const agreementRegistryAbi = [
             "internalType": "uint16",
             "name": "referralFeeBps",
             "type": "uint16"
-          },
-          {
-            "internalType": "enum ReferrerPolicy",
-            "name": "referrerPolicy",
-            "type": "uint8"
           },
           {
             "internalType": "address[]",
@@ -666,6 +793,11 @@ export const agreementRegistryAbi = [
           {
             "internalType": "address",
             "name": "refundAuthority",
+            "type": "address"
+          },
+          {
+            "internalType": "address",
+            "name": "orderSigner",
             "type": "address"
           },
           {
@@ -767,6 +899,11 @@ export const agreementRegistryAbi = [
                 "type": "uint64"
               },
               {
+                "internalType": "uint32",
+                "name": "version",
+                "type": "uint32"
+              },
+              {
                 "internalType": "uint16",
                 "name": "shareBps",
                 "type": "uint16"
@@ -780,11 +917,6 @@ export const agreementRegistryAbi = [
             "internalType": "uint16",
             "name": "referralFeeBps",
             "type": "uint16"
-          },
-          {
-            "internalType": "enum ReferrerPolicy",
-            "name": "referrerPolicy",
-            "type": "uint8"
           },
           {
             "internalType": "address[]",
@@ -807,6 +939,11 @@ export const agreementRegistryAbi = [
             "type": "address"
           },
           {
+            "internalType": "address",
+            "name": "orderSigner",
+            "type": "address"
+          },
+          {
             "internalType": "uint8",
             "name": "dustPartyIndex",
             "type": "uint8"
@@ -820,6 +957,97 @@ export const agreementRegistryAbi = [
         "internalType": "struct Terms",
         "name": "terms",
         "type": "tuple"
+      },
+      {
+        "components": [
+          {
+            "internalType": "uint64",
+            "name": "agreementId",
+            "type": "uint64"
+          },
+          {
+            "internalType": "uint32",
+            "name": "version",
+            "type": "uint32"
+          },
+          {
+            "components": [
+              {
+                "components": [
+                  {
+                    "internalType": "address",
+                    "name": "account",
+                    "type": "address"
+                  },
+                  {
+                    "internalType": "uint64",
+                    "name": "agreementId",
+                    "type": "uint64"
+                  },
+                  {
+                    "internalType": "uint32",
+                    "name": "version",
+                    "type": "uint32"
+                  },
+                  {
+                    "internalType": "uint16",
+                    "name": "shareBps",
+                    "type": "uint16"
+                  }
+                ],
+                "internalType": "struct Party[]",
+                "name": "parties",
+                "type": "tuple[]"
+              },
+              {
+                "internalType": "uint16",
+                "name": "referralFeeBps",
+                "type": "uint16"
+              },
+              {
+                "internalType": "address[]",
+                "name": "referrers",
+                "type": "address[]"
+              },
+              {
+                "internalType": "uint16",
+                "name": "reserveBps",
+                "type": "uint16"
+              },
+              {
+                "internalType": "uint32",
+                "name": "disputeWindow",
+                "type": "uint32"
+              },
+              {
+                "internalType": "address",
+                "name": "refundAuthority",
+                "type": "address"
+              },
+              {
+                "internalType": "address",
+                "name": "orderSigner",
+                "type": "address"
+              },
+              {
+                "internalType": "uint8",
+                "name": "dustPartyIndex",
+                "type": "uint8"
+              },
+              {
+                "internalType": "bytes32",
+                "name": "documentHash",
+                "type": "bytes32"
+              }
+            ],
+            "internalType": "struct Terms",
+            "name": "terms",
+            "type": "tuple"
+          }
+        ],
+        "internalType": "struct NestedTerms[]",
+        "name": "children",
+        "type": "tuple[]"
       },
       {
         "components": [
@@ -881,6 +1109,11 @@ export const agreementRegistryAbi = [
                 "type": "uint64"
               },
               {
+                "internalType": "uint32",
+                "name": "version",
+                "type": "uint32"
+              },
+              {
                 "internalType": "uint16",
                 "name": "shareBps",
                 "type": "uint16"
@@ -894,11 +1127,6 @@ export const agreementRegistryAbi = [
             "internalType": "uint16",
             "name": "referralFeeBps",
             "type": "uint16"
-          },
-          {
-            "internalType": "enum ReferrerPolicy",
-            "name": "referrerPolicy",
-            "type": "uint8"
           },
           {
             "internalType": "address[]",
@@ -918,6 +1146,11 @@ export const agreementRegistryAbi = [
           {
             "internalType": "address",
             "name": "refundAuthority",
+            "type": "address"
+          },
+          {
+            "internalType": "address",
+            "name": "orderSigner",
             "type": "address"
           },
           {
@@ -950,6 +1183,11 @@ export const agreementRegistryAbi = [
                 "type": "uint64"
               },
               {
+                "internalType": "uint32",
+                "name": "version",
+                "type": "uint32"
+              },
+              {
                 "internalType": "uint16",
                 "name": "shareBps",
                 "type": "uint16"
@@ -963,11 +1201,6 @@ export const agreementRegistryAbi = [
             "internalType": "uint16",
             "name": "referralFeeBps",
             "type": "uint16"
-          },
-          {
-            "internalType": "enum ReferrerPolicy",
-            "name": "referrerPolicy",
-            "type": "uint8"
           },
           {
             "internalType": "address[]",
@@ -990,6 +1223,11 @@ export const agreementRegistryAbi = [
             "type": "address"
           },
           {
+            "internalType": "address",
+            "name": "orderSigner",
+            "type": "address"
+          },
+          {
             "internalType": "uint8",
             "name": "dustPartyIndex",
             "type": "uint8"
@@ -1003,6 +1241,97 @@ export const agreementRegistryAbi = [
         "internalType": "struct Terms",
         "name": "currentTerms",
         "type": "tuple"
+      },
+      {
+        "components": [
+          {
+            "internalType": "uint64",
+            "name": "agreementId",
+            "type": "uint64"
+          },
+          {
+            "internalType": "uint32",
+            "name": "version",
+            "type": "uint32"
+          },
+          {
+            "components": [
+              {
+                "components": [
+                  {
+                    "internalType": "address",
+                    "name": "account",
+                    "type": "address"
+                  },
+                  {
+                    "internalType": "uint64",
+                    "name": "agreementId",
+                    "type": "uint64"
+                  },
+                  {
+                    "internalType": "uint32",
+                    "name": "version",
+                    "type": "uint32"
+                  },
+                  {
+                    "internalType": "uint16",
+                    "name": "shareBps",
+                    "type": "uint16"
+                  }
+                ],
+                "internalType": "struct Party[]",
+                "name": "parties",
+                "type": "tuple[]"
+              },
+              {
+                "internalType": "uint16",
+                "name": "referralFeeBps",
+                "type": "uint16"
+              },
+              {
+                "internalType": "address[]",
+                "name": "referrers",
+                "type": "address[]"
+              },
+              {
+                "internalType": "uint16",
+                "name": "reserveBps",
+                "type": "uint16"
+              },
+              {
+                "internalType": "uint32",
+                "name": "disputeWindow",
+                "type": "uint32"
+              },
+              {
+                "internalType": "address",
+                "name": "refundAuthority",
+                "type": "address"
+              },
+              {
+                "internalType": "address",
+                "name": "orderSigner",
+                "type": "address"
+              },
+              {
+                "internalType": "uint8",
+                "name": "dustPartyIndex",
+                "type": "uint8"
+              },
+              {
+                "internalType": "bytes32",
+                "name": "documentHash",
+                "type": "bytes32"
+              }
+            ],
+            "internalType": "struct Terms",
+            "name": "terms",
+            "type": "tuple"
+          }
+        ],
+        "internalType": "struct NestedTerms[]",
+        "name": "children",
+        "type": "tuple[]"
       },
       {
         "components": [
@@ -1059,6 +1388,11 @@ export const agreementRegistryAbi = [
                 "type": "uint64"
               },
               {
+                "internalType": "uint32",
+                "name": "version",
+                "type": "uint32"
+              },
+              {
                 "internalType": "uint16",
                 "name": "shareBps",
                 "type": "uint16"
@@ -1072,11 +1406,6 @@ export const agreementRegistryAbi = [
             "internalType": "uint16",
             "name": "referralFeeBps",
             "type": "uint16"
-          },
-          {
-            "internalType": "enum ReferrerPolicy",
-            "name": "referrerPolicy",
-            "type": "uint8"
           },
           {
             "internalType": "address[]",
@@ -1096,6 +1425,11 @@ export const agreementRegistryAbi = [
           {
             "internalType": "address",
             "name": "refundAuthority",
+            "type": "address"
+          },
+          {
+            "internalType": "address",
+            "name": "orderSigner",
             "type": "address"
           },
           {
@@ -1178,6 +1512,40 @@ export const agreementRegistryAbi = [
         "internalType": "uint32",
         "name": "version",
         "type": "uint32"
+      },
+      {
+        "internalType": "address",
+        "name": "party",
+        "type": "address"
+      }
+    ],
+    "name": "approvalExpiry",
+    "outputs": [
+      {
+        "internalType": "uint64",
+        "name": "",
+        "type": "uint64"
+      }
+    ],
+    "stateMutability": "view",
+    "type": "function"
+  },
+  {
+    "inputs": [
+      {
+        "internalType": "uint64",
+        "name": "agreementId",
+        "type": "uint64"
+      },
+      {
+        "internalType": "uint32",
+        "name": "version",
+        "type": "uint32"
+      },
+      {
+        "internalType": "uint64",
+        "name": "expiry",
+        "type": "uint64"
       }
     ],
     "name": "approve",
@@ -1190,6 +1558,16 @@ export const agreementRegistryAbi = [
       {
         "internalType": "uint64",
         "name": "agreementId",
+        "type": "uint64"
+      },
+      {
+        "internalType": "uint32",
+        "name": "version",
+        "type": "uint32"
+      },
+      {
+        "internalType": "uint64",
+        "name": "expiry",
         "type": "uint64"
       }
     ],
@@ -1229,6 +1607,11 @@ export const agreementRegistryAbi = [
         "type": "bytes32"
       },
       {
+        "internalType": "address",
+        "name": "signer",
+        "type": "address"
+      },
+      {
         "internalType": "uint256",
         "name": "nonce",
         "type": "uint256"
@@ -1245,6 +1628,185 @@ export const agreementRegistryAbi = [
         "internalType": "bytes32",
         "name": "",
         "type": "bytes32"
+      }
+    ],
+    "stateMutability": "view",
+    "type": "function"
+  },
+  {
+    "inputs": [
+      {
+        "components": [
+          {
+            "components": [
+              {
+                "internalType": "address",
+                "name": "account",
+                "type": "address"
+              },
+              {
+                "internalType": "uint64",
+                "name": "agreementId",
+                "type": "uint64"
+              },
+              {
+                "internalType": "uint32",
+                "name": "version",
+                "type": "uint32"
+              },
+              {
+                "internalType": "uint16",
+                "name": "shareBps",
+                "type": "uint16"
+              }
+            ],
+            "internalType": "struct Party[]",
+            "name": "parties",
+            "type": "tuple[]"
+          },
+          {
+            "internalType": "uint16",
+            "name": "referralFeeBps",
+            "type": "uint16"
+          },
+          {
+            "internalType": "address[]",
+            "name": "referrers",
+            "type": "address[]"
+          },
+          {
+            "internalType": "uint16",
+            "name": "reserveBps",
+            "type": "uint16"
+          },
+          {
+            "internalType": "uint32",
+            "name": "disputeWindow",
+            "type": "uint32"
+          },
+          {
+            "internalType": "address",
+            "name": "refundAuthority",
+            "type": "address"
+          },
+          {
+            "internalType": "address",
+            "name": "orderSigner",
+            "type": "address"
+          },
+          {
+            "internalType": "uint8",
+            "name": "dustPartyIndex",
+            "type": "uint8"
+          },
+          {
+            "internalType": "bytes32",
+            "name": "documentHash",
+            "type": "bytes32"
+          }
+        ],
+        "internalType": "struct Terms",
+        "name": "terms",
+        "type": "tuple"
+      },
+      {
+        "components": [
+          {
+            "internalType": "uint64",
+            "name": "agreementId",
+            "type": "uint64"
+          },
+          {
+            "internalType": "uint32",
+            "name": "version",
+            "type": "uint32"
+          },
+          {
+            "components": [
+              {
+                "components": [
+                  {
+                    "internalType": "address",
+                    "name": "account",
+                    "type": "address"
+                  },
+                  {
+                    "internalType": "uint64",
+                    "name": "agreementId",
+                    "type": "uint64"
+                  },
+                  {
+                    "internalType": "uint32",
+                    "name": "version",
+                    "type": "uint32"
+                  },
+                  {
+                    "internalType": "uint16",
+                    "name": "shareBps",
+                    "type": "uint16"
+                  }
+                ],
+                "internalType": "struct Party[]",
+                "name": "parties",
+                "type": "tuple[]"
+              },
+              {
+                "internalType": "uint16",
+                "name": "referralFeeBps",
+                "type": "uint16"
+              },
+              {
+                "internalType": "address[]",
+                "name": "referrers",
+                "type": "address[]"
+              },
+              {
+                "internalType": "uint16",
+                "name": "reserveBps",
+                "type": "uint16"
+              },
+              {
+                "internalType": "uint32",
+                "name": "disputeWindow",
+                "type": "uint32"
+              },
+              {
+                "internalType": "address",
+                "name": "refundAuthority",
+                "type": "address"
+              },
+              {
+                "internalType": "address",
+                "name": "orderSigner",
+                "type": "address"
+              },
+              {
+                "internalType": "uint8",
+                "name": "dustPartyIndex",
+                "type": "uint8"
+              },
+              {
+                "internalType": "bytes32",
+                "name": "documentHash",
+                "type": "bytes32"
+              }
+            ],
+            "internalType": "struct Terms",
+            "name": "terms",
+            "type": "tuple"
+          }
+        ],
+        "internalType": "struct NestedTerms[]",
+        "name": "children",
+        "type": "tuple[]"
+      }
+    ],
+    "name": "consenters",
+    "outputs": [
+      {
+        "internalType": "address[]",
+        "name": "accounts",
+        "type": "address[]"
       }
     ],
     "stateMutability": "view",
@@ -1309,64 +1871,6 @@ export const agreementRegistryAbi = [
   {
     "inputs": [
       {
-        "internalType": "uint64",
-        "name": "agreementId",
-        "type": "uint64"
-      },
-      {
-        "internalType": "uint32",
-        "name": "version",
-        "type": "uint32"
-      },
-      {
-        "internalType": "address",
-        "name": "party",
-        "type": "address"
-      }
-    ],
-    "name": "hasApproved",
-    "outputs": [
-      {
-        "internalType": "bool",
-        "name": "",
-        "type": "bool"
-      }
-    ],
-    "stateMutability": "view",
-    "type": "function"
-  },
-  {
-    "inputs": [
-      {
-        "internalType": "uint64",
-        "name": "agreementId",
-        "type": "uint64"
-      },
-      {
-        "internalType": "uint32",
-        "name": "version",
-        "type": "uint32"
-      },
-      {
-        "internalType": "address",
-        "name": "party",
-        "type": "address"
-      }
-    ],
-    "name": "hasApprovedTermination",
-    "outputs": [
-      {
-        "internalType": "bool",
-        "name": "",
-        "type": "bool"
-      }
-    ],
-    "stateMutability": "view",
-    "type": "function"
-  },
-  {
-    "inputs": [
-      {
         "components": [
           {
             "components": [
@@ -1379,6 +1883,11 @@ export const agreementRegistryAbi = [
                 "internalType": "uint64",
                 "name": "agreementId",
                 "type": "uint64"
+              },
+              {
+                "internalType": "uint32",
+                "name": "version",
+                "type": "uint32"
               },
               {
                 "internalType": "uint16",
@@ -1394,11 +1903,6 @@ export const agreementRegistryAbi = [
             "internalType": "uint16",
             "name": "referralFeeBps",
             "type": "uint16"
-          },
-          {
-            "internalType": "enum ReferrerPolicy",
-            "name": "referrerPolicy",
-            "type": "uint8"
           },
           {
             "internalType": "address[]",
@@ -1418,6 +1922,11 @@ export const agreementRegistryAbi = [
           {
             "internalType": "address",
             "name": "refundAuthority",
+            "type": "address"
+          },
+          {
+            "internalType": "address",
+            "name": "orderSigner",
             "type": "address"
           },
           {
@@ -1516,25 +2025,6 @@ export const agreementRegistryAbi = [
   {
     "inputs": [
       {
-        "internalType": "uint64",
-        "name": "agreementId",
-        "type": "uint64"
-      }
-    ],
-    "name": "nestingDepth",
-    "outputs": [
-      {
-        "internalType": "uint8",
-        "name": "",
-        "type": "uint8"
-      }
-    ],
-    "stateMutability": "view",
-    "type": "function"
-  },
-  {
-    "inputs": [
-      {
         "components": [
           {
             "components": [
@@ -1547,6 +2037,11 @@ export const agreementRegistryAbi = [
                 "internalType": "uint64",
                 "name": "agreementId",
                 "type": "uint64"
+              },
+              {
+                "internalType": "uint32",
+                "name": "version",
+                "type": "uint32"
               },
               {
                 "internalType": "uint16",
@@ -1562,11 +2057,6 @@ export const agreementRegistryAbi = [
             "internalType": "uint16",
             "name": "referralFeeBps",
             "type": "uint16"
-          },
-          {
-            "internalType": "enum ReferrerPolicy",
-            "name": "referrerPolicy",
-            "type": "uint8"
           },
           {
             "internalType": "address[]",
@@ -1586,6 +2076,11 @@ export const agreementRegistryAbi = [
           {
             "internalType": "address",
             "name": "refundAuthority",
+            "type": "address"
+          },
+          {
+            "internalType": "address",
+            "name": "orderSigner",
             "type": "address"
           },
           {
@@ -1637,6 +2132,11 @@ export const agreementRegistryAbi = [
                 "type": "uint64"
               },
               {
+                "internalType": "uint32",
+                "name": "version",
+                "type": "uint32"
+              },
+              {
                 "internalType": "uint16",
                 "name": "shareBps",
                 "type": "uint16"
@@ -1650,11 +2150,6 @@ export const agreementRegistryAbi = [
             "internalType": "uint16",
             "name": "referralFeeBps",
             "type": "uint16"
-          },
-          {
-            "internalType": "enum ReferrerPolicy",
-            "name": "referrerPolicy",
-            "type": "uint8"
           },
           {
             "internalType": "address[]",
@@ -1677,6 +2172,11 @@ export const agreementRegistryAbi = [
             "type": "address"
           },
           {
+            "internalType": "address",
+            "name": "orderSigner",
+            "type": "address"
+          },
+          {
             "internalType": "uint8",
             "name": "dustPartyIndex",
             "type": "uint8"
@@ -1690,6 +2190,171 @@ export const agreementRegistryAbi = [
         "internalType": "struct Terms",
         "name": "terms",
         "type": "tuple"
+      },
+      {
+        "components": [
+          {
+            "components": [
+              {
+                "internalType": "address",
+                "name": "account",
+                "type": "address"
+              },
+              {
+                "internalType": "uint64",
+                "name": "agreementId",
+                "type": "uint64"
+              },
+              {
+                "internalType": "uint32",
+                "name": "version",
+                "type": "uint32"
+              },
+              {
+                "internalType": "uint16",
+                "name": "shareBps",
+                "type": "uint16"
+              }
+            ],
+            "internalType": "struct Party[]",
+            "name": "parties",
+            "type": "tuple[]"
+          },
+          {
+            "internalType": "uint16",
+            "name": "referralFeeBps",
+            "type": "uint16"
+          },
+          {
+            "internalType": "address[]",
+            "name": "referrers",
+            "type": "address[]"
+          },
+          {
+            "internalType": "uint16",
+            "name": "reserveBps",
+            "type": "uint16"
+          },
+          {
+            "internalType": "uint32",
+            "name": "disputeWindow",
+            "type": "uint32"
+          },
+          {
+            "internalType": "address",
+            "name": "refundAuthority",
+            "type": "address"
+          },
+          {
+            "internalType": "address",
+            "name": "orderSigner",
+            "type": "address"
+          },
+          {
+            "internalType": "uint8",
+            "name": "dustPartyIndex",
+            "type": "uint8"
+          },
+          {
+            "internalType": "bytes32",
+            "name": "documentHash",
+            "type": "bytes32"
+          }
+        ],
+        "internalType": "struct Terms",
+        "name": "currentTerms",
+        "type": "tuple"
+      },
+      {
+        "components": [
+          {
+            "internalType": "uint64",
+            "name": "agreementId",
+            "type": "uint64"
+          },
+          {
+            "internalType": "uint32",
+            "name": "version",
+            "type": "uint32"
+          },
+          {
+            "components": [
+              {
+                "components": [
+                  {
+                    "internalType": "address",
+                    "name": "account",
+                    "type": "address"
+                  },
+                  {
+                    "internalType": "uint64",
+                    "name": "agreementId",
+                    "type": "uint64"
+                  },
+                  {
+                    "internalType": "uint32",
+                    "name": "version",
+                    "type": "uint32"
+                  },
+                  {
+                    "internalType": "uint16",
+                    "name": "shareBps",
+                    "type": "uint16"
+                  }
+                ],
+                "internalType": "struct Party[]",
+                "name": "parties",
+                "type": "tuple[]"
+              },
+              {
+                "internalType": "uint16",
+                "name": "referralFeeBps",
+                "type": "uint16"
+              },
+              {
+                "internalType": "address[]",
+                "name": "referrers",
+                "type": "address[]"
+              },
+              {
+                "internalType": "uint16",
+                "name": "reserveBps",
+                "type": "uint16"
+              },
+              {
+                "internalType": "uint32",
+                "name": "disputeWindow",
+                "type": "uint32"
+              },
+              {
+                "internalType": "address",
+                "name": "refundAuthority",
+                "type": "address"
+              },
+              {
+                "internalType": "address",
+                "name": "orderSigner",
+                "type": "address"
+              },
+              {
+                "internalType": "uint8",
+                "name": "dustPartyIndex",
+                "type": "uint8"
+              },
+              {
+                "internalType": "bytes32",
+                "name": "documentHash",
+                "type": "bytes32"
+              }
+            ],
+            "internalType": "struct Terms",
+            "name": "terms",
+            "type": "tuple"
+          }
+        ],
+        "internalType": "struct NestedTerms[]",
+        "name": "children",
+        "type": "tuple[]"
       }
     ],
     "name": "proposeAmendment",
@@ -1711,15 +2376,65 @@ export const agreementRegistryAbi = [
         "type": "uint64"
       }
     ],
-    "name": "settlementConfig",
+    "name": "proposer",
+    "outputs": [
+      {
+        "internalType": "address",
+        "name": "",
+        "type": "address"
+      }
+    ],
+    "stateMutability": "view",
+    "type": "function"
+  },
+  {
+    "inputs": [
+      {
+        "internalType": "uint64",
+        "name": "agreementId",
+        "type": "uint64"
+      },
+      {
+        "internalType": "uint32",
+        "name": "version",
+        "type": "uint32"
+      }
+    ],
+    "name": "revokeApproval",
+    "outputs": [],
+    "stateMutability": "nonpayable",
+    "type": "function"
+  },
+  {
+    "inputs": [
+      {
+        "internalType": "uint64",
+        "name": "agreementId",
+        "type": "uint64"
+      },
+      {
+        "internalType": "uint32",
+        "name": "version",
+        "type": "uint32"
+      }
+    ],
+    "name": "revokeTerminationApproval",
+    "outputs": [],
+    "stateMutability": "nonpayable",
+    "type": "function"
+  },
+  {
+    "inputs": [
+      {
+        "internalType": "uint64",
+        "name": "agreementId",
+        "type": "uint64"
+      }
+    ],
+    "name": "settlementTerms",
     "outputs": [
       {
         "components": [
-          {
-            "internalType": "enum AgreementStatus",
-            "name": "status",
-            "type": "uint8"
-          },
           {
             "internalType": "uint32",
             "name": "version",
@@ -1741,18 +2456,13 @@ export const agreementRegistryAbi = [
             "type": "uint32"
           },
           {
-            "internalType": "enum ReferrerPolicy",
-            "name": "referrerPolicy",
-            "type": "uint8"
-          },
-          {
-            "internalType": "uint16",
-            "name": "unit",
-            "type": "uint16"
+            "internalType": "address",
+            "name": "orderSigner",
+            "type": "address"
           }
         ],
-        "internalType": "struct SettlementConfig",
-        "name": "config",
+        "internalType": "struct SettlementTerms",
+        "name": "",
         "type": "tuple"
       }
     ],
@@ -1781,6 +2491,11 @@ export const agreementRegistryAbi = [
                 "type": "uint64"
               },
               {
+                "internalType": "uint32",
+                "name": "version",
+                "type": "uint32"
+              },
+              {
                 "internalType": "uint16",
                 "name": "shareBps",
                 "type": "uint16"
@@ -1794,11 +2509,6 @@ export const agreementRegistryAbi = [
             "internalType": "uint16",
             "name": "referralFeeBps",
             "type": "uint16"
-          },
-          {
-            "internalType": "enum ReferrerPolicy",
-            "name": "referrerPolicy",
-            "type": "uint8"
           },
           {
             "internalType": "address[]",
@@ -1821,6 +2531,11 @@ export const agreementRegistryAbi = [
             "type": "address"
           },
           {
+            "internalType": "address",
+            "name": "orderSigner",
+            "type": "address"
+          },
+          {
             "internalType": "uint8",
             "name": "dustPartyIndex",
             "type": "uint8"
@@ -1834,6 +2549,97 @@ export const agreementRegistryAbi = [
         "internalType": "struct Terms",
         "name": "currentTerms",
         "type": "tuple"
+      },
+      {
+        "components": [
+          {
+            "internalType": "uint64",
+            "name": "agreementId",
+            "type": "uint64"
+          },
+          {
+            "internalType": "uint32",
+            "name": "version",
+            "type": "uint32"
+          },
+          {
+            "components": [
+              {
+                "components": [
+                  {
+                    "internalType": "address",
+                    "name": "account",
+                    "type": "address"
+                  },
+                  {
+                    "internalType": "uint64",
+                    "name": "agreementId",
+                    "type": "uint64"
+                  },
+                  {
+                    "internalType": "uint32",
+                    "name": "version",
+                    "type": "uint32"
+                  },
+                  {
+                    "internalType": "uint16",
+                    "name": "shareBps",
+                    "type": "uint16"
+                  }
+                ],
+                "internalType": "struct Party[]",
+                "name": "parties",
+                "type": "tuple[]"
+              },
+              {
+                "internalType": "uint16",
+                "name": "referralFeeBps",
+                "type": "uint16"
+              },
+              {
+                "internalType": "address[]",
+                "name": "referrers",
+                "type": "address[]"
+              },
+              {
+                "internalType": "uint16",
+                "name": "reserveBps",
+                "type": "uint16"
+              },
+              {
+                "internalType": "uint32",
+                "name": "disputeWindow",
+                "type": "uint32"
+              },
+              {
+                "internalType": "address",
+                "name": "refundAuthority",
+                "type": "address"
+              },
+              {
+                "internalType": "address",
+                "name": "orderSigner",
+                "type": "address"
+              },
+              {
+                "internalType": "uint8",
+                "name": "dustPartyIndex",
+                "type": "uint8"
+              },
+              {
+                "internalType": "bytes32",
+                "name": "documentHash",
+                "type": "bytes32"
+              }
+            ],
+            "internalType": "struct Terms",
+            "name": "terms",
+            "type": "tuple"
+          }
+        ],
+        "internalType": "struct NestedTerms[]",
+        "name": "children",
+        "type": "tuple[]"
       },
       {
         "components": [
@@ -1879,6 +2685,40 @@ export const agreementRegistryAbi = [
         "internalType": "uint32",
         "name": "version",
         "type": "uint32"
+      },
+      {
+        "internalType": "address",
+        "name": "party",
+        "type": "address"
+      }
+    ],
+    "name": "terminationApprovalExpiry",
+    "outputs": [
+      {
+        "internalType": "uint64",
+        "name": "",
+        "type": "uint64"
+      }
+    ],
+    "stateMutability": "view",
+    "type": "function"
+  },
+  {
+    "inputs": [
+      {
+        "internalType": "uint64",
+        "name": "agreementId",
+        "type": "uint64"
+      },
+      {
+        "internalType": "uint32",
+        "name": "version",
+        "type": "uint32"
+      },
+      {
+        "internalType": "address",
+        "name": "signer",
+        "type": "address"
       },
       {
         "internalType": "uint256",
@@ -1942,14 +2782,46 @@ export const agreementRegistryAbi = [
     "name": "versionPayout",
     "outputs": [
       {
-        "internalType": "address",
-        "name": "refundAuthority",
-        "type": "address"
-      },
-      {
-        "internalType": "uint16",
-        "name": "unit",
-        "type": "uint16"
+        "components": [
+          {
+            "internalType": "bytes32",
+            "name": "partiesRoot",
+            "type": "bytes32"
+          },
+          {
+            "internalType": "address",
+            "name": "refundAuthority",
+            "type": "address"
+          },
+          {
+            "internalType": "uint16",
+            "name": "unit",
+            "type": "uint16"
+          },
+          {
+            "internalType": "uint8",
+            "name": "partyCount",
+            "type": "uint8"
+          },
+          {
+            "internalType": "uint8",
+            "name": "dustPartyIndex",
+            "type": "uint8"
+          },
+          {
+            "internalType": "uint8",
+            "name": "depth",
+            "type": "uint8"
+          },
+          {
+            "internalType": "uint32",
+            "name": "activePins",
+            "type": "uint32"
+          }
+        ],
+        "internalType": "struct VersionPayout",
+        "name": "",
+        "type": "tuple"
       }
     ],
     "stateMutability": "view",

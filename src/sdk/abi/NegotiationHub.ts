@@ -51,17 +51,17 @@ export const negotiationHubAbi = [
   {
     "inputs": [
       {
-        "internalType": "uint64",
-        "name": "deadline",
-        "type": "uint64"
+        "internalType": "uint256",
+        "name": "duration",
+        "type": "uint256"
       },
       {
         "internalType": "uint256",
-        "name": "timestamp",
+        "name": "max",
         "type": "uint256"
       }
     ],
-    "name": "NegotiationDeadlineInvalid",
+    "name": "NegotiationDurationInvalid",
     "type": "error"
   },
   {
@@ -72,17 +72,12 @@ export const negotiationHubAbi = [
         "type": "uint64"
       },
       {
-        "internalType": "uint64",
-        "name": "deadline",
-        "type": "uint64"
-      },
-      {
-        "internalType": "uint256",
-        "name": "timestamp",
-        "type": "uint256"
+        "internalType": "uint32",
+        "name": "negotiationId",
+        "type": "uint32"
       }
     ],
-    "name": "NegotiationDeadlinePassed",
+    "name": "NegotiationExpiredAlready",
     "type": "error"
   },
   {
@@ -104,6 +99,27 @@ export const negotiationHubAbi = [
   {
     "inputs": [
       {
+        "internalType": "uint256",
+        "name": "moveTimeout",
+        "type": "uint256"
+      },
+      {
+        "internalType": "uint256",
+        "name": "min",
+        "type": "uint256"
+      },
+      {
+        "internalType": "uint256",
+        "name": "duration",
+        "type": "uint256"
+      }
+    ],
+    "name": "NegotiationMoveTimeoutInvalid",
+    "type": "error"
+  },
+  {
+    "inputs": [
+      {
         "internalType": "uint64",
         "name": "agreementId",
         "type": "uint64"
@@ -114,9 +130,9 @@ export const negotiationHubAbi = [
         "type": "uint64"
       },
       {
-        "internalType": "uint32",
-        "name": "moves",
-        "type": "uint32"
+        "internalType": "uint64",
+        "name": "moveDeadline",
+        "type": "uint64"
       }
     ],
     "name": "NegotiationNotExpired",
@@ -204,6 +220,27 @@ export const negotiationHubAbi = [
         "type": "uint64"
       },
       {
+        "internalType": "uint64",
+        "name": "childAgreementId",
+        "type": "uint64"
+      },
+      {
+        "internalType": "uint32",
+        "name": "childVersion",
+        "type": "uint32"
+      }
+    ],
+    "name": "NegotiationOfferNestedPartyChanged",
+    "type": "error"
+  },
+  {
+    "inputs": [
+      {
+        "internalType": "uint64",
+        "name": "agreementId",
+        "type": "uint64"
+      },
+      {
         "internalType": "address",
         "name": "party",
         "type": "address"
@@ -220,38 +257,17 @@ export const negotiationHubAbi = [
         "type": "uint64"
       },
       {
-        "internalType": "uint32",
-        "name": "roundLimit",
-        "type": "uint32"
-      },
-      {
-        "internalType": "uint32",
-        "name": "moves",
-        "type": "uint32"
-      }
-    ],
-    "name": "NegotiationRoundLimitReached",
-    "type": "error"
-  },
-  {
-    "inputs": [],
-    "name": "NegotiationRoundLimitZero",
-    "type": "error"
-  },
-  {
-    "inputs": [
-      {
-        "internalType": "uint64",
-        "name": "agreementId",
-        "type": "uint64"
-      },
-      {
         "internalType": "uint256",
         "name": "count",
         "type": "uint256"
       }
     ],
-    "name": "NegotiationTooFewParticipants",
+    "name": "NegotiationParticipantCountInvalid",
+    "type": "error"
+  },
+  {
+    "inputs": [],
+    "name": "NegotiationRoundLimitZero",
     "type": "error"
   },
   {
@@ -319,6 +335,11 @@ export const negotiationHubAbi = [
         "internalType": "uint64",
         "name": "agreementId",
         "type": "uint64"
+      },
+      {
+        "internalType": "uint32",
+        "name": "version",
+        "type": "uint32"
       }
     ],
     "name": "RegistryNestedAgreementInvalid",
@@ -371,16 +392,32 @@ export const negotiationHubAbi = [
     "inputs": [
       {
         "internalType": "uint256",
+        "name": "feeBps",
+        "type": "uint256"
+      },
+      {
+        "internalType": "uint256",
+        "name": "referrerCount",
+        "type": "uint256"
+      },
+      {
+        "internalType": "address",
+        "name": "orderSigner",
+        "type": "address"
+      }
+    ],
+    "name": "RegistryReferralTermsInvalid",
+    "type": "error"
+  },
+  {
+    "inputs": [
+      {
+        "internalType": "uint256",
         "name": "index",
         "type": "uint256"
       }
     ],
     "name": "RegistryReferrerListInvalid",
-    "type": "error"
-  },
-  {
-    "inputs": [],
-    "name": "RegistryReferrerPolicyInvalid",
     "type": "error"
   },
   {
@@ -474,6 +511,31 @@ export const negotiationHubAbi = [
         "type": "uint32"
       },
       {
+        "indexed": true,
+        "internalType": "address",
+        "name": "party",
+        "type": "address"
+      }
+    ],
+    "name": "AcceptanceWithdrawn",
+    "type": "event"
+  },
+  {
+    "anonymous": false,
+    "inputs": [
+      {
+        "indexed": true,
+        "internalType": "uint64",
+        "name": "agreementId",
+        "type": "uint64"
+      },
+      {
+        "indexed": true,
+        "internalType": "uint32",
+        "name": "negotiationId",
+        "type": "uint32"
+      },
+      {
         "indexed": false,
         "internalType": "uint32",
         "name": "version",
@@ -513,7 +575,7 @@ export const negotiationHubAbi = [
       {
         "indexed": false,
         "internalType": "uint32",
-        "name": "move",
+        "name": "moves",
         "type": "uint32"
       }
     ],
@@ -583,6 +645,12 @@ export const negotiationHubAbi = [
         "internalType": "uint64",
         "name": "deadline",
         "type": "uint64"
+      },
+      {
+        "indexed": false,
+        "internalType": "uint32",
+        "name": "moveTimeout",
+        "type": "uint32"
       },
       {
         "indexed": false,
@@ -679,6 +747,11 @@ export const negotiationHubAbi = [
                 "type": "uint64"
               },
               {
+                "internalType": "uint32",
+                "name": "version",
+                "type": "uint32"
+              },
+              {
                 "internalType": "uint16",
                 "name": "shareBps",
                 "type": "uint16"
@@ -692,11 +765,6 @@ export const negotiationHubAbi = [
             "internalType": "uint16",
             "name": "referralFeeBps",
             "type": "uint16"
-          },
-          {
-            "internalType": "enum ReferrerPolicy",
-            "name": "referrerPolicy",
-            "type": "uint8"
           },
           {
             "internalType": "address[]",
@@ -719,6 +787,11 @@ export const negotiationHubAbi = [
             "type": "address"
           },
           {
+            "internalType": "address",
+            "name": "orderSigner",
+            "type": "address"
+          },
+          {
             "internalType": "uint8",
             "name": "dustPartyIndex",
             "type": "uint8"
@@ -737,6 +810,32 @@ export const negotiationHubAbi = [
     ],
     "name": "OfferMade",
     "type": "event"
+  },
+  {
+    "inputs": [],
+    "name": "MAX_DURATION",
+    "outputs": [
+      {
+        "internalType": "uint32",
+        "name": "",
+        "type": "uint32"
+      }
+    ],
+    "stateMutability": "view",
+    "type": "function"
+  },
+  {
+    "inputs": [],
+    "name": "MIN_MOVE_TIMEOUT",
+    "outputs": [
+      {
+        "internalType": "uint32",
+        "name": "",
+        "type": "uint32"
+      }
+    ],
+    "stateMutability": "view",
+    "type": "function"
   },
   {
     "inputs": [],
@@ -773,6 +872,11 @@ export const negotiationHubAbi = [
                 "type": "uint64"
               },
               {
+                "internalType": "uint32",
+                "name": "version",
+                "type": "uint32"
+              },
+              {
                 "internalType": "uint16",
                 "name": "shareBps",
                 "type": "uint16"
@@ -786,11 +890,6 @@ export const negotiationHubAbi = [
             "internalType": "uint16",
             "name": "referralFeeBps",
             "type": "uint16"
-          },
-          {
-            "internalType": "enum ReferrerPolicy",
-            "name": "referrerPolicy",
-            "type": "uint8"
           },
           {
             "internalType": "address[]",
@@ -810,6 +909,11 @@ export const negotiationHubAbi = [
           {
             "internalType": "address",
             "name": "refundAuthority",
+            "type": "address"
+          },
+          {
+            "internalType": "address",
+            "name": "orderSigner",
             "type": "address"
           },
           {
@@ -882,14 +986,14 @@ export const negotiationHubAbi = [
             "type": "uint32"
           },
           {
-            "internalType": "uint8",
+            "internalType": "uint16",
             "name": "participantCount",
-            "type": "uint8"
+            "type": "uint16"
           },
           {
-            "internalType": "uint8",
+            "internalType": "uint16",
             "name": "turn",
-            "type": "uint8"
+            "type": "uint16"
           },
           {
             "internalType": "uint32",
@@ -904,6 +1008,16 @@ export const negotiationHubAbi = [
           {
             "internalType": "uint64",
             "name": "deadline",
+            "type": "uint64"
+          },
+          {
+            "internalType": "uint32",
+            "name": "moveTimeout",
+            "type": "uint32"
+          },
+          {
+            "internalType": "uint64",
+            "name": "lastMoveAt",
             "type": "uint64"
           },
           {
@@ -971,6 +1085,11 @@ export const negotiationHubAbi = [
                 "type": "uint64"
               },
               {
+                "internalType": "uint32",
+                "name": "version",
+                "type": "uint32"
+              },
+              {
                 "internalType": "uint16",
                 "name": "shareBps",
                 "type": "uint16"
@@ -984,11 +1103,6 @@ export const negotiationHubAbi = [
             "internalType": "uint16",
             "name": "referralFeeBps",
             "type": "uint16"
-          },
-          {
-            "internalType": "enum ReferrerPolicy",
-            "name": "referrerPolicy",
-            "type": "uint8"
           },
           {
             "internalType": "address[]",
@@ -1008,6 +1122,11 @@ export const negotiationHubAbi = [
           {
             "internalType": "address",
             "name": "refundAuthority",
+            "type": "address"
+          },
+          {
+            "internalType": "address",
+            "name": "orderSigner",
             "type": "address"
           },
           {
@@ -1044,9 +1163,14 @@ export const negotiationHubAbi = [
         "type": "uint32"
       },
       {
-        "internalType": "uint64",
-        "name": "deadline",
-        "type": "uint64"
+        "internalType": "uint32",
+        "name": "duration",
+        "type": "uint32"
+      },
+      {
+        "internalType": "uint32",
+        "name": "moveTimeout",
+        "type": "uint32"
       },
       {
         "components": [
@@ -1063,6 +1187,11 @@ export const negotiationHubAbi = [
                 "type": "uint64"
               },
               {
+                "internalType": "uint32",
+                "name": "version",
+                "type": "uint32"
+              },
+              {
                 "internalType": "uint16",
                 "name": "shareBps",
                 "type": "uint16"
@@ -1076,11 +1205,6 @@ export const negotiationHubAbi = [
             "internalType": "uint16",
             "name": "referralFeeBps",
             "type": "uint16"
-          },
-          {
-            "internalType": "enum ReferrerPolicy",
-            "name": "referrerPolicy",
-            "type": "uint8"
           },
           {
             "internalType": "address[]",
@@ -1100,6 +1224,11 @@ export const negotiationHubAbi = [
           {
             "internalType": "address",
             "name": "refundAuthority",
+            "type": "address"
+          },
+          {
+            "internalType": "address",
+            "name": "orderSigner",
             "type": "address"
           },
           {
@@ -1132,6 +1261,11 @@ export const negotiationHubAbi = [
                 "type": "uint64"
               },
               {
+                "internalType": "uint32",
+                "name": "version",
+                "type": "uint32"
+              },
+              {
                 "internalType": "uint16",
                 "name": "shareBps",
                 "type": "uint16"
@@ -1145,11 +1279,6 @@ export const negotiationHubAbi = [
             "internalType": "uint16",
             "name": "referralFeeBps",
             "type": "uint16"
-          },
-          {
-            "internalType": "enum ReferrerPolicy",
-            "name": "referrerPolicy",
-            "type": "uint8"
           },
           {
             "internalType": "address[]",
@@ -1172,6 +1301,11 @@ export const negotiationHubAbi = [
             "type": "address"
           },
           {
+            "internalType": "address",
+            "name": "orderSigner",
+            "type": "address"
+          },
+          {
             "internalType": "uint8",
             "name": "dustPartyIndex",
             "type": "uint8"
@@ -1185,6 +1319,97 @@ export const negotiationHubAbi = [
         "internalType": "struct Terms",
         "name": "currentTerms",
         "type": "tuple"
+      },
+      {
+        "components": [
+          {
+            "internalType": "uint64",
+            "name": "agreementId",
+            "type": "uint64"
+          },
+          {
+            "internalType": "uint32",
+            "name": "version",
+            "type": "uint32"
+          },
+          {
+            "components": [
+              {
+                "components": [
+                  {
+                    "internalType": "address",
+                    "name": "account",
+                    "type": "address"
+                  },
+                  {
+                    "internalType": "uint64",
+                    "name": "agreementId",
+                    "type": "uint64"
+                  },
+                  {
+                    "internalType": "uint32",
+                    "name": "version",
+                    "type": "uint32"
+                  },
+                  {
+                    "internalType": "uint16",
+                    "name": "shareBps",
+                    "type": "uint16"
+                  }
+                ],
+                "internalType": "struct Party[]",
+                "name": "parties",
+                "type": "tuple[]"
+              },
+              {
+                "internalType": "uint16",
+                "name": "referralFeeBps",
+                "type": "uint16"
+              },
+              {
+                "internalType": "address[]",
+                "name": "referrers",
+                "type": "address[]"
+              },
+              {
+                "internalType": "uint16",
+                "name": "reserveBps",
+                "type": "uint16"
+              },
+              {
+                "internalType": "uint32",
+                "name": "disputeWindow",
+                "type": "uint32"
+              },
+              {
+                "internalType": "address",
+                "name": "refundAuthority",
+                "type": "address"
+              },
+              {
+                "internalType": "address",
+                "name": "orderSigner",
+                "type": "address"
+              },
+              {
+                "internalType": "uint8",
+                "name": "dustPartyIndex",
+                "type": "uint8"
+              },
+              {
+                "internalType": "bytes32",
+                "name": "documentHash",
+                "type": "bytes32"
+              }
+            ],
+            "internalType": "struct Terms",
+            "name": "terms",
+            "type": "tuple"
+          }
+        ],
+        "internalType": "struct NestedTerms[]",
+        "name": "children",
+        "type": "tuple[]"
       }
     ],
     "name": "open",
@@ -1228,6 +1453,19 @@ export const negotiationHubAbi = [
       }
     ],
     "stateMutability": "view",
+    "type": "function"
+  },
+  {
+    "inputs": [
+      {
+        "internalType": "uint64",
+        "name": "agreementId",
+        "type": "uint64"
+      }
+    ],
+    "name": "withdrawAcceptance",
+    "outputs": [],
+    "stateMutability": "nonpayable",
     "type": "function"
   }
 ] as const;

@@ -12,19 +12,8 @@ export const settlementLedgerAbi = [
     "type": "constructor"
   },
   {
-    "inputs": [
-      {
-        "internalType": "address",
-        "name": "target",
-        "type": "address"
-      }
-    ],
-    "name": "AddressEmptyCode",
-    "type": "error"
-  },
-  {
     "inputs": [],
-    "name": "FailedCall",
+    "name": "InvalidShortString",
     "type": "error"
   },
   {
@@ -33,11 +22,6 @@ export const settlementLedgerAbi = [
         "internalType": "uint64",
         "name": "agreementId",
         "type": "uint64"
-      },
-      {
-        "internalType": "enum AgreementStatus",
-        "name": "status",
-        "type": "uint8"
       }
     ],
     "name": "LedgerAgreementNotActive",
@@ -57,9 +41,20 @@ export const settlementLedgerAbi = [
   {
     "inputs": [
       {
-        "internalType": "bytes32",
-        "name": "orderRef",
-        "type": "bytes32"
+        "internalType": "uint256",
+        "name": "index",
+        "type": "uint256"
+      }
+    ],
+    "name": "LedgerBatchInvalid",
+    "type": "error"
+  },
+  {
+    "inputs": [
+      {
+        "internalType": "uint256",
+        "name": "lotId",
+        "type": "uint256"
       },
       {
         "internalType": "uint256",
@@ -73,9 +68,9 @@ export const settlementLedgerAbi = [
   {
     "inputs": [
       {
-        "internalType": "bytes32",
-        "name": "orderRef",
-        "type": "bytes32"
+        "internalType": "uint256",
+        "name": "lotId",
+        "type": "uint256"
       },
       {
         "internalType": "uint256",
@@ -132,6 +127,38 @@ export const settlementLedgerAbi = [
     "inputs": [
       {
         "internalType": "address",
+        "name": "orderSigner",
+        "type": "address"
+      },
+      {
+        "internalType": "bytes32",
+        "name": "orderRef",
+        "type": "bytes32"
+      }
+    ],
+    "name": "LedgerInvalidIntent",
+    "type": "error"
+  },
+  {
+    "inputs": [
+      {
+        "internalType": "uint256",
+        "name": "lotId",
+        "type": "uint256"
+      },
+      {
+        "internalType": "uint256",
+        "name": "index",
+        "type": "uint256"
+      }
+    ],
+    "name": "LedgerLotEntriesMismatch",
+    "type": "error"
+  },
+  {
+    "inputs": [
+      {
+        "internalType": "address",
         "name": "caller",
         "type": "address"
       },
@@ -147,6 +174,11 @@ export const settlementLedgerAbi = [
   {
     "inputs": [
       {
+        "internalType": "address",
+        "name": "scope",
+        "type": "address"
+      },
+      {
         "internalType": "bytes32",
         "name": "orderRef",
         "type": "bytes32"
@@ -158,17 +190,54 @@ export const settlementLedgerAbi = [
   {
     "inputs": [
       {
-        "internalType": "uint256",
-        "name": "index",
-        "type": "uint256"
+        "internalType": "uint64",
+        "name": "agreementId",
+        "type": "uint64"
+      },
+      {
+        "internalType": "uint32",
+        "name": "version",
+        "type": "uint32"
+      }
+    ],
+    "name": "LedgerPartiesMismatch",
+    "type": "error"
+  },
+  {
+    "inputs": [
+      {
+        "internalType": "bytes32",
+        "name": "orderRef",
+        "type": "bytes32"
       },
       {
         "internalType": "uint256",
-        "name": "partyCount",
+        "name": "deadline",
         "type": "uint256"
       }
     ],
-    "name": "LedgerPartyIndexOutOfRange",
+    "name": "LedgerPaymentExpired",
+    "type": "error"
+  },
+  {
+    "inputs": [
+      {
+        "internalType": "uint64",
+        "name": "agreementId",
+        "type": "uint64"
+      },
+      {
+        "internalType": "uint32",
+        "name": "version",
+        "type": "uint32"
+      },
+      {
+        "internalType": "address",
+        "name": "token",
+        "type": "address"
+      }
+    ],
+    "name": "LedgerPoolStillOpen",
     "type": "error"
   },
   {
@@ -222,22 +291,6 @@ export const settlementLedgerAbi = [
   {
     "inputs": [
       {
-        "internalType": "uint64",
-        "name": "agreementId",
-        "type": "uint64"
-      },
-      {
-        "internalType": "uint32",
-        "name": "version",
-        "type": "uint32"
-      }
-    ],
-    "name": "LedgerTermsMismatch",
-    "type": "error"
-  },
-  {
-    "inputs": [
-      {
         "internalType": "address",
         "name": "token",
         "type": "address"
@@ -264,7 +317,29 @@ export const settlementLedgerAbi = [
         "type": "bytes32"
       }
     ],
-    "name": "LedgerUnknownSettlement",
+    "name": "LedgerUnexpectedSignature",
+    "type": "error"
+  },
+  {
+    "inputs": [
+      {
+        "internalType": "uint256",
+        "name": "lotId",
+        "type": "uint256"
+      }
+    ],
+    "name": "LedgerUnknownLot",
+    "type": "error"
+  },
+  {
+    "inputs": [
+      {
+        "internalType": "address",
+        "name": "recipient",
+        "type": "address"
+      }
+    ],
+    "name": "LedgerUnreachableRecipient",
     "type": "error"
   },
   {
@@ -281,6 +356,27 @@ export const settlementLedgerAbi = [
       }
     ],
     "name": "LedgerValueMismatch",
+    "type": "error"
+  },
+  {
+    "inputs": [
+      {
+        "internalType": "uint64",
+        "name": "agreementId",
+        "type": "uint64"
+      },
+      {
+        "internalType": "uint32",
+        "name": "version",
+        "type": "uint32"
+      },
+      {
+        "internalType": "uint32",
+        "name": "activeVersion",
+        "type": "uint32"
+      }
+    ],
+    "name": "LedgerVersionNotActive",
     "type": "error"
   },
   {
@@ -315,6 +411,17 @@ export const settlementLedgerAbi = [
     "type": "error"
   },
   {
+    "inputs": [
+      {
+        "internalType": "string",
+        "name": "str",
+        "type": "string"
+      }
+    ],
+    "name": "StringTooLong",
+    "type": "error"
+  },
+  {
     "anonymous": false,
     "inputs": [
       {
@@ -337,18 +444,67 @@ export const settlementLedgerAbi = [
       },
       {
         "indexed": false,
-        "internalType": "uint64",
-        "name": "fromAgreementId",
-        "type": "uint64"
+        "internalType": "uint256",
+        "name": "partyIndex",
+        "type": "uint256"
       },
       {
         "indexed": false,
         "internalType": "uint256",
         "name": "amount",
         "type": "uint256"
+      },
+      {
+        "indexed": false,
+        "internalType": "uint256",
+        "name": "paidUpTo",
+        "type": "uint256"
       }
     ],
-    "name": "NestedShareReceived",
+    "name": "Claimed",
+    "type": "event"
+  },
+  {
+    "anonymous": false,
+    "inputs": [
+      {
+        "indexed": true,
+        "internalType": "uint64",
+        "name": "agreementId",
+        "type": "uint64"
+      },
+      {
+        "indexed": true,
+        "internalType": "uint32",
+        "name": "version",
+        "type": "uint32"
+      },
+      {
+        "indexed": true,
+        "internalType": "address",
+        "name": "token",
+        "type": "address"
+      },
+      {
+        "indexed": false,
+        "internalType": "uint256",
+        "name": "fromTotal",
+        "type": "uint256"
+      },
+      {
+        "indexed": false,
+        "internalType": "uint256",
+        "name": "toTotal",
+        "type": "uint256"
+      }
+    ],
+    "name": "Distributed",
+    "type": "event"
+  },
+  {
+    "anonymous": false,
+    "inputs": [],
+    "name": "EIP712DomainChanged",
     "type": "event"
   },
   {
@@ -380,29 +536,23 @@ export const settlementLedgerAbi = [
       },
       {
         "indexed": false,
-        "internalType": "address",
-        "name": "account",
-        "type": "address"
-      },
-      {
-        "indexed": false,
-        "internalType": "uint64",
-        "name": "childAgreementId",
-        "type": "uint64"
-      },
-      {
-        "indexed": false,
         "internalType": "uint256",
         "name": "amount",
         "type": "uint256"
       }
     ],
-    "name": "PartyCredited",
+    "name": "RemainderSwept",
     "type": "event"
   },
   {
     "anonymous": false,
     "inputs": [
+      {
+        "indexed": true,
+        "internalType": "uint256",
+        "name": "lotId",
+        "type": "uint256"
+      },
       {
         "indexed": true,
         "internalType": "bytes32",
@@ -411,27 +561,15 @@ export const settlementLedgerAbi = [
       },
       {
         "indexed": true,
-        "internalType": "uint64",
-        "name": "agreementId",
-        "type": "uint64"
-      },
-      {
-        "indexed": false,
-        "internalType": "uint32",
-        "name": "version",
-        "type": "uint32"
-      },
-      {
-        "indexed": false,
         "internalType": "address",
-        "name": "token",
+        "name": "beneficiary",
         "type": "address"
       },
       {
         "indexed": false,
-        "internalType": "address",
-        "name": "payer",
-        "type": "address"
+        "internalType": "uint256",
+        "name": "entryIndex",
+        "type": "uint256"
       },
       {
         "indexed": false,
@@ -454,9 +592,9 @@ export const settlementLedgerAbi = [
     "inputs": [
       {
         "indexed": true,
-        "internalType": "bytes32",
-        "name": "orderRef",
-        "type": "bytes32"
+        "internalType": "uint256",
+        "name": "lotId",
+        "type": "uint256"
       },
       {
         "indexed": true,
@@ -491,6 +629,55 @@ export const settlementLedgerAbi = [
     "inputs": [
       {
         "indexed": true,
+        "internalType": "uint256",
+        "name": "lotId",
+        "type": "uint256"
+      },
+      {
+        "indexed": true,
+        "internalType": "uint64",
+        "name": "agreementId",
+        "type": "uint64"
+      },
+      {
+        "indexed": false,
+        "internalType": "uint32",
+        "name": "version",
+        "type": "uint32"
+      },
+      {
+        "indexed": false,
+        "internalType": "address",
+        "name": "token",
+        "type": "address"
+      },
+      {
+        "indexed": false,
+        "internalType": "uint40",
+        "name": "releaseAt",
+        "type": "uint40"
+      },
+      {
+        "indexed": false,
+        "internalType": "uint256",
+        "name": "held",
+        "type": "uint256"
+      },
+      {
+        "indexed": false,
+        "internalType": "bytes32",
+        "name": "entriesHash",
+        "type": "bytes32"
+      }
+    ],
+    "name": "ReservesHeld",
+    "type": "event"
+  },
+  {
+    "anonymous": false,
+    "inputs": [
+      {
+        "indexed": true,
         "internalType": "bytes32",
         "name": "orderRef",
         "type": "bytes32"
@@ -504,7 +691,7 @@ export const settlementLedgerAbi = [
       {
         "indexed": true,
         "internalType": "address",
-        "name": "payer",
+        "name": "scope",
         "type": "address"
       },
       {
@@ -517,6 +704,12 @@ export const settlementLedgerAbi = [
         "indexed": false,
         "internalType": "address",
         "name": "token",
+        "type": "address"
+      },
+      {
+        "indexed": false,
+        "internalType": "address",
+        "name": "payer",
         "type": "address"
       },
       {
@@ -545,9 +738,15 @@ export const settlementLedgerAbi = [
       },
       {
         "indexed": false,
-        "internalType": "uint40",
-        "name": "releaseAt",
-        "type": "uint40"
+        "internalType": "address",
+        "name": "refundBeneficiary",
+        "type": "address"
+      },
+      {
+        "indexed": false,
+        "internalType": "uint256",
+        "name": "lotId",
+        "type": "uint256"
       }
     ],
     "name": "Settled",
@@ -583,6 +782,19 @@ export const settlementLedgerAbi = [
     ],
     "name": "Withdrawn",
     "type": "event"
+  },
+  {
+    "inputs": [],
+    "name": "PAYMENT_INTENT_TYPEHASH",
+    "outputs": [
+      {
+        "internalType": "bytes32",
+        "name": "",
+        "type": "bytes32"
+      }
+    ],
+    "stateMutability": "view",
+    "type": "function"
   },
   {
     "inputs": [],
@@ -639,78 +851,41 @@ export const settlementLedgerAbi = [
         "type": "address"
       },
       {
-        "components": [
-          {
-            "components": [
-              {
-                "internalType": "address",
-                "name": "account",
-                "type": "address"
-              },
-              {
-                "internalType": "uint64",
-                "name": "agreementId",
-                "type": "uint64"
-              },
-              {
-                "internalType": "uint16",
-                "name": "shareBps",
-                "type": "uint16"
-              }
-            ],
-            "internalType": "struct Party[]",
-            "name": "parties",
-            "type": "tuple[]"
-          },
-          {
-            "internalType": "uint16",
-            "name": "referralFeeBps",
-            "type": "uint16"
-          },
-          {
-            "internalType": "enum ReferrerPolicy",
-            "name": "referrerPolicy",
-            "type": "uint8"
-          },
-          {
-            "internalType": "address[]",
-            "name": "referrers",
-            "type": "address[]"
-          },
-          {
-            "internalType": "uint16",
-            "name": "reserveBps",
-            "type": "uint16"
-          },
-          {
-            "internalType": "uint32",
-            "name": "disputeWindow",
-            "type": "uint32"
-          },
-          {
-            "internalType": "address",
-            "name": "refundAuthority",
-            "type": "address"
-          },
-          {
-            "internalType": "uint8",
-            "name": "dustPartyIndex",
-            "type": "uint8"
-          },
-          {
-            "internalType": "bytes32",
-            "name": "documentHash",
-            "type": "bytes32"
-          }
-        ],
-        "internalType": "struct Terms",
-        "name": "terms",
-        "type": "tuple"
-      },
-      {
         "internalType": "uint256",
         "name": "partyIndex",
         "type": "uint256"
+      },
+      {
+        "components": [
+          {
+            "internalType": "address",
+            "name": "account",
+            "type": "address"
+          },
+          {
+            "internalType": "uint64",
+            "name": "agreementId",
+            "type": "uint64"
+          },
+          {
+            "internalType": "uint32",
+            "name": "version",
+            "type": "uint32"
+          },
+          {
+            "internalType": "uint16",
+            "name": "shareBps",
+            "type": "uint16"
+          }
+        ],
+        "internalType": "struct Party",
+        "name": "party",
+        "type": "tuple"
+      },
+      {
+        "internalType": "bytes32[]",
+        "name": "proof",
+        "type": "bytes32[]"
       }
     ],
     "name": "claim",
@@ -738,84 +913,261 @@ export const settlementLedgerAbi = [
       {
         "components": [
           {
-            "components": [
-              {
-                "internalType": "address",
-                "name": "account",
-                "type": "address"
-              },
-              {
-                "internalType": "uint64",
-                "name": "agreementId",
-                "type": "uint64"
-              },
-              {
-                "internalType": "uint16",
-                "name": "shareBps",
-                "type": "uint16"
-              }
-            ],
-            "internalType": "struct Party[]",
-            "name": "parties",
-            "type": "tuple[]"
+            "internalType": "address",
+            "name": "account",
+            "type": "address"
           },
           {
-            "internalType": "uint16",
-            "name": "referralFeeBps",
-            "type": "uint16"
-          },
-          {
-            "internalType": "enum ReferrerPolicy",
-            "name": "referrerPolicy",
-            "type": "uint8"
-          },
-          {
-            "internalType": "address[]",
-            "name": "referrers",
-            "type": "address[]"
-          },
-          {
-            "internalType": "uint16",
-            "name": "reserveBps",
-            "type": "uint16"
+            "internalType": "uint64",
+            "name": "agreementId",
+            "type": "uint64"
           },
           {
             "internalType": "uint32",
-            "name": "disputeWindow",
+            "name": "version",
+            "type": "uint32"
+          },
+          {
+            "internalType": "uint16",
+            "name": "shareBps",
+            "type": "uint16"
+          }
+        ],
+        "internalType": "struct Party[]",
+        "name": "parties",
+        "type": "tuple[]"
+      }
+    ],
+    "name": "distribute",
+    "outputs": [],
+    "stateMutability": "nonpayable",
+    "type": "function"
+  },
+  {
+    "inputs": [],
+    "name": "eip712Domain",
+    "outputs": [
+      {
+        "internalType": "bytes1",
+        "name": "fields",
+        "type": "bytes1"
+      },
+      {
+        "internalType": "string",
+        "name": "name",
+        "type": "string"
+      },
+      {
+        "internalType": "string",
+        "name": "version",
+        "type": "string"
+      },
+      {
+        "internalType": "uint256",
+        "name": "chainId",
+        "type": "uint256"
+      },
+      {
+        "internalType": "address",
+        "name": "verifyingContract",
+        "type": "address"
+      },
+      {
+        "internalType": "bytes32",
+        "name": "salt",
+        "type": "bytes32"
+      },
+      {
+        "internalType": "uint256[]",
+        "name": "extensions",
+        "type": "uint256[]"
+      }
+    ],
+    "stateMutability": "view",
+    "type": "function"
+  },
+  {
+    "inputs": [
+      {
+        "internalType": "bytes32[]",
+        "name": "slots",
+        "type": "bytes32[]"
+      }
+    ],
+    "name": "extsload",
+    "outputs": [
+      {
+        "internalType": "bytes32[]",
+        "name": "values",
+        "type": "bytes32[]"
+      }
+    ],
+    "stateMutability": "view",
+    "type": "function"
+  },
+  {
+    "inputs": [
+      {
+        "components": [
+          {
+            "internalType": "uint64",
+            "name": "agreementId",
+            "type": "uint64"
+          },
+          {
+            "internalType": "uint32",
+            "name": "version",
             "type": "uint32"
           },
           {
             "internalType": "address",
-            "name": "refundAuthority",
+            "name": "token",
             "type": "address"
           },
           {
-            "internalType": "uint8",
-            "name": "dustPartyIndex",
-            "type": "uint8"
+            "internalType": "uint40",
+            "name": "releaseAt",
+            "type": "uint40"
+          },
+          {
+            "internalType": "uint128",
+            "name": "held",
+            "type": "uint128"
           },
           {
             "internalType": "bytes32",
-            "name": "documentHash",
+            "name": "entriesHash",
             "type": "bytes32"
           }
         ],
-        "internalType": "struct Terms",
-        "name": "terms",
+        "internalType": "struct ReserveLot",
+        "name": "lot",
         "type": "tuple"
-      },
-      {
-        "internalType": "uint256",
-        "name": "partyIndex",
-        "type": "uint256"
       }
     ],
-    "name": "claimable",
+    "name": "hashLot",
+    "outputs": [
+      {
+        "internalType": "bytes32",
+        "name": "",
+        "type": "bytes32"
+      }
+    ],
+    "stateMutability": "pure",
+    "type": "function"
+  },
+  {
+    "inputs": [
+      {
+        "components": [
+          {
+            "internalType": "uint64",
+            "name": "agreementId",
+            "type": "uint64"
+          },
+          {
+            "internalType": "uint32",
+            "name": "version",
+            "type": "uint32"
+          },
+          {
+            "internalType": "address",
+            "name": "token",
+            "type": "address"
+          },
+          {
+            "internalType": "uint256",
+            "name": "gross",
+            "type": "uint256"
+          },
+          {
+            "internalType": "address",
+            "name": "referrer",
+            "type": "address"
+          },
+          {
+            "internalType": "bytes32",
+            "name": "orderRef",
+            "type": "bytes32"
+          },
+          {
+            "internalType": "address",
+            "name": "refundBeneficiary",
+            "type": "address"
+          },
+          {
+            "internalType": "uint256",
+            "name": "deadline",
+            "type": "uint256"
+          }
+        ],
+        "internalType": "struct Payment",
+        "name": "payment",
+        "type": "tuple"
+      }
+    ],
+    "name": "intentDigest",
+    "outputs": [
+      {
+        "internalType": "bytes32",
+        "name": "",
+        "type": "bytes32"
+      }
+    ],
+    "stateMutability": "view",
+    "type": "function"
+  },
+  {
+    "inputs": [
+      {
+        "internalType": "address",
+        "name": "scope",
+        "type": "address"
+      },
+      {
+        "internalType": "bytes32",
+        "name": "orderRef",
+        "type": "bytes32"
+      }
+    ],
+    "name": "isOrderSettled",
+    "outputs": [
+      {
+        "internalType": "bool",
+        "name": "",
+        "type": "bool"
+      }
+    ],
+    "stateMutability": "view",
+    "type": "function"
+  },
+  {
+    "inputs": [],
+    "name": "lotCount",
     "outputs": [
       {
         "internalType": "uint256",
         "name": "",
         "type": "uint256"
+      }
+    ],
+    "stateMutability": "view",
+    "type": "function"
+  },
+  {
+    "inputs": [
+      {
+        "internalType": "uint256",
+        "name": "lotId",
+        "type": "uint256"
+      }
+    ],
+    "name": "lotHash",
+    "outputs": [
+      {
+        "internalType": "bytes32",
+        "name": "",
+        "type": "bytes32"
       }
     ],
     "stateMutability": "view",
@@ -839,148 +1191,20 @@ export const settlementLedgerAbi = [
         "type": "address"
       },
       {
-        "components": [
-          {
-            "components": [
-              {
-                "internalType": "address",
-                "name": "account",
-                "type": "address"
-              },
-              {
-                "internalType": "uint64",
-                "name": "agreementId",
-                "type": "uint64"
-              },
-              {
-                "internalType": "uint16",
-                "name": "shareBps",
-                "type": "uint16"
-              }
-            ],
-            "internalType": "struct Party[]",
-            "name": "parties",
-            "type": "tuple[]"
-          },
-          {
-            "internalType": "uint16",
-            "name": "referralFeeBps",
-            "type": "uint16"
-          },
-          {
-            "internalType": "enum ReferrerPolicy",
-            "name": "referrerPolicy",
-            "type": "uint8"
-          },
-          {
-            "internalType": "address[]",
-            "name": "referrers",
-            "type": "address[]"
-          },
-          {
-            "internalType": "uint16",
-            "name": "reserveBps",
-            "type": "uint16"
-          },
-          {
-            "internalType": "uint32",
-            "name": "disputeWindow",
-            "type": "uint32"
-          },
-          {
-            "internalType": "address",
-            "name": "refundAuthority",
-            "type": "address"
-          },
-          {
-            "internalType": "uint8",
-            "name": "dustPartyIndex",
-            "type": "uint8"
-          },
-          {
-            "internalType": "bytes32",
-            "name": "documentHash",
-            "type": "bytes32"
-          }
-        ],
-        "internalType": "struct Terms",
-        "name": "terms",
-        "type": "tuple"
+        "internalType": "uint256",
+        "name": "partyIndex",
+        "type": "uint256"
       }
     ],
-    "name": "distribute",
-    "outputs": [],
-    "stateMutability": "nonpayable",
-    "type": "function"
-  },
-  {
-    "inputs": [
-      {
-        "components": [
-          {
-            "internalType": "uint64",
-            "name": "agreementId",
-            "type": "uint64"
-          },
-          {
-            "internalType": "uint32",
-            "name": "version",
-            "type": "uint32"
-          },
-          {
-            "internalType": "address",
-            "name": "token",
-            "type": "address"
-          },
-          {
-            "internalType": "address",
-            "name": "payer",
-            "type": "address"
-          },
-          {
-            "internalType": "uint128",
-            "name": "reserve",
-            "type": "uint128"
-          },
-          {
-            "internalType": "uint40",
-            "name": "releaseAt",
-            "type": "uint40"
-          }
-        ],
-        "internalType": "struct SettlementRecord",
-        "name": "record",
-        "type": "tuple"
-      }
-    ],
-    "name": "hashRecord",
+    "name": "paidUpTo",
     "outputs": [
       {
-        "internalType": "bytes32",
+        "internalType": "uint256",
         "name": "",
-        "type": "bytes32"
+        "type": "uint256"
       }
     ],
-    "stateMutability": "pure",
-    "type": "function"
-  },
-  {
-    "inputs": [
-      {
-        "internalType": "bytes[]",
-        "name": "data",
-        "type": "bytes[]"
-      }
-    ],
-    "name": "multicall",
-    "outputs": [
-      {
-        "internalType": "bytes[]",
-        "name": "results",
-        "type": "bytes[]"
-      }
-    ],
-    "stateMutability": "nonpayable",
+    "stateMutability": "view",
     "type": "function"
   },
   {
@@ -1007,12 +1231,17 @@ export const settlementLedgerAbi = [
         "components": [
           {
             "internalType": "uint128",
-            "name": "distributable",
+            "name": "total",
             "type": "uint128"
           },
           {
             "internalType": "uint128",
-            "name": "dust",
+            "name": "distributed",
+            "type": "uint128"
+          },
+          {
+            "internalType": "uint128",
+            "name": "held",
             "type": "uint128"
           }
         ],
@@ -1027,9 +1256,9 @@ export const settlementLedgerAbi = [
   {
     "inputs": [
       {
-        "internalType": "bytes32",
-        "name": "orderRef",
-        "type": "bytes32"
+        "internalType": "uint256",
+        "name": "lotId",
+        "type": "uint256"
       },
       {
         "components": [
@@ -1049,8 +1278,40 @@ export const settlementLedgerAbi = [
             "type": "address"
           },
           {
+            "internalType": "uint40",
+            "name": "releaseAt",
+            "type": "uint40"
+          },
+          {
+            "internalType": "uint128",
+            "name": "held",
+            "type": "uint128"
+          },
+          {
+            "internalType": "bytes32",
+            "name": "entriesHash",
+            "type": "bytes32"
+          }
+        ],
+        "internalType": "struct ReserveLot",
+        "name": "lot",
+        "type": "tuple"
+      },
+      {
+        "components": [
+          {
             "internalType": "address",
-            "name": "payer",
+            "name": "scope",
+            "type": "address"
+          },
+          {
+            "internalType": "bytes32",
+            "name": "orderRef",
+            "type": "bytes32"
+          },
+          {
+            "internalType": "address",
+            "name": "beneficiary",
             "type": "address"
           },
           {
@@ -1059,14 +1320,19 @@ export const settlementLedgerAbi = [
             "type": "uint128"
           },
           {
-            "internalType": "uint40",
-            "name": "releaseAt",
-            "type": "uint40"
+            "internalType": "bool",
+            "name": "refunded",
+            "type": "bool"
           }
         ],
-        "internalType": "struct SettlementRecord",
-        "name": "record",
-        "type": "tuple"
+        "internalType": "struct LotEntry[]",
+        "name": "entries",
+        "type": "tuple[]"
+      },
+      {
+        "internalType": "uint256",
+        "name": "index",
+        "type": "uint256"
       },
       {
         "internalType": "uint256",
@@ -1095,9 +1361,9 @@ export const settlementLedgerAbi = [
   {
     "inputs": [
       {
-        "internalType": "bytes32",
-        "name": "orderRef",
-        "type": "bytes32"
+        "internalType": "uint256",
+        "name": "lotId",
+        "type": "uint256"
       },
       {
         "components": [
@@ -1117,63 +1383,29 @@ export const settlementLedgerAbi = [
             "type": "address"
           },
           {
-            "internalType": "address",
-            "name": "payer",
-            "type": "address"
-          },
-          {
-            "internalType": "uint128",
-            "name": "reserve",
-            "type": "uint128"
-          },
-          {
             "internalType": "uint40",
             "name": "releaseAt",
             "type": "uint40"
+          },
+          {
+            "internalType": "uint128",
+            "name": "held",
+            "type": "uint128"
+          },
+          {
+            "internalType": "bytes32",
+            "name": "entriesHash",
+            "type": "bytes32"
           }
         ],
-        "internalType": "struct SettlementRecord",
-        "name": "record",
+        "internalType": "struct ReserveLot",
+        "name": "lot",
         "type": "tuple"
       }
     ],
     "name": "releaseReserve",
     "outputs": [],
     "stateMutability": "nonpayable",
-    "type": "function"
-  },
-  {
-    "inputs": [
-      {
-        "internalType": "uint64",
-        "name": "agreementId",
-        "type": "uint64"
-      },
-      {
-        "internalType": "uint32",
-        "name": "version",
-        "type": "uint32"
-      },
-      {
-        "internalType": "address",
-        "name": "token",
-        "type": "address"
-      },
-      {
-        "internalType": "uint256",
-        "name": "partyIndex",
-        "type": "uint256"
-      }
-    ],
-    "name": "released",
-    "outputs": [
-      {
-        "internalType": "uint256",
-        "name": "",
-        "type": "uint256"
-      }
-    ],
-    "stateMutability": "view",
     "type": "function"
   },
   {
@@ -1209,9 +1441,9 @@ export const settlementLedgerAbi = [
             "type": "uint64"
           },
           {
-            "internalType": "uint256",
+            "internalType": "uint128",
             "name": "refundedVolume",
-            "type": "uint256"
+            "type": "uint128"
           }
         ],
         "internalType": "struct RiskCounters",
@@ -1225,29 +1457,56 @@ export const settlementLedgerAbi = [
   {
     "inputs": [
       {
-        "internalType": "uint64",
-        "name": "agreementId",
-        "type": "uint64"
+        "components": [
+          {
+            "internalType": "uint64",
+            "name": "agreementId",
+            "type": "uint64"
+          },
+          {
+            "internalType": "uint32",
+            "name": "version",
+            "type": "uint32"
+          },
+          {
+            "internalType": "address",
+            "name": "token",
+            "type": "address"
+          },
+          {
+            "internalType": "uint256",
+            "name": "gross",
+            "type": "uint256"
+          },
+          {
+            "internalType": "address",
+            "name": "referrer",
+            "type": "address"
+          },
+          {
+            "internalType": "bytes32",
+            "name": "orderRef",
+            "type": "bytes32"
+          },
+          {
+            "internalType": "address",
+            "name": "refundBeneficiary",
+            "type": "address"
+          },
+          {
+            "internalType": "uint256",
+            "name": "deadline",
+            "type": "uint256"
+          }
+        ],
+        "internalType": "struct Payment",
+        "name": "payment",
+        "type": "tuple"
       },
       {
-        "internalType": "address",
-        "name": "token",
-        "type": "address"
-      },
-      {
-        "internalType": "uint256",
-        "name": "gross",
-        "type": "uint256"
-      },
-      {
-        "internalType": "address",
-        "name": "referrer",
-        "type": "address"
-      },
-      {
-        "internalType": "bytes32",
-        "name": "orderRef",
-        "type": "bytes32"
+        "internalType": "bytes",
+        "name": "signature",
+        "type": "bytes"
       }
     ],
     "name": "settle",
@@ -1258,29 +1517,116 @@ export const settlementLedgerAbi = [
   {
     "inputs": [
       {
-        "internalType": "uint64",
-        "name": "agreementId",
-        "type": "uint64"
+        "components": [
+          {
+            "internalType": "uint64",
+            "name": "agreementId",
+            "type": "uint64"
+          },
+          {
+            "internalType": "uint32",
+            "name": "version",
+            "type": "uint32"
+          },
+          {
+            "internalType": "address",
+            "name": "token",
+            "type": "address"
+          },
+          {
+            "internalType": "uint256",
+            "name": "gross",
+            "type": "uint256"
+          },
+          {
+            "internalType": "address",
+            "name": "referrer",
+            "type": "address"
+          },
+          {
+            "internalType": "bytes32",
+            "name": "orderRef",
+            "type": "bytes32"
+          },
+          {
+            "internalType": "address",
+            "name": "refundBeneficiary",
+            "type": "address"
+          },
+          {
+            "internalType": "uint256",
+            "name": "deadline",
+            "type": "uint256"
+          }
+        ],
+        "internalType": "struct Payment[]",
+        "name": "payments",
+        "type": "tuple[]"
       },
       {
-        "internalType": "address",
-        "name": "token",
-        "type": "address"
+        "internalType": "bytes[]",
+        "name": "signatures",
+        "type": "bytes[]"
+      }
+    ],
+    "name": "settleBatch",
+    "outputs": [],
+    "stateMutability": "payable",
+    "type": "function"
+  },
+  {
+    "inputs": [
+      {
+        "components": [
+          {
+            "internalType": "uint64",
+            "name": "agreementId",
+            "type": "uint64"
+          },
+          {
+            "internalType": "uint32",
+            "name": "version",
+            "type": "uint32"
+          },
+          {
+            "internalType": "address",
+            "name": "token",
+            "type": "address"
+          },
+          {
+            "internalType": "uint256",
+            "name": "gross",
+            "type": "uint256"
+          },
+          {
+            "internalType": "address",
+            "name": "referrer",
+            "type": "address"
+          },
+          {
+            "internalType": "bytes32",
+            "name": "orderRef",
+            "type": "bytes32"
+          },
+          {
+            "internalType": "address",
+            "name": "refundBeneficiary",
+            "type": "address"
+          },
+          {
+            "internalType": "uint256",
+            "name": "deadline",
+            "type": "uint256"
+          }
+        ],
+        "internalType": "struct Payment",
+        "name": "payment",
+        "type": "tuple"
       },
       {
-        "internalType": "uint256",
-        "name": "gross",
-        "type": "uint256"
-      },
-      {
-        "internalType": "address",
-        "name": "referrer",
-        "type": "address"
-      },
-      {
-        "internalType": "bytes32",
-        "name": "orderRef",
-        "type": "bytes32"
+        "internalType": "bytes",
+        "name": "signature",
+        "type": "bytes"
       },
       {
         "internalType": "uint256",
@@ -1311,20 +1657,56 @@ export const settlementLedgerAbi = [
   {
     "inputs": [
       {
-        "internalType": "bytes32",
-        "name": "orderRef",
-        "type": "bytes32"
-      }
-    ],
-    "name": "settlementState",
-    "outputs": [
+        "internalType": "uint64",
+        "name": "agreementId",
+        "type": "uint64"
+      },
       {
-        "internalType": "bytes32",
-        "name": "",
-        "type": "bytes32"
+        "internalType": "uint32",
+        "name": "version",
+        "type": "uint32"
+      },
+      {
+        "internalType": "address",
+        "name": "token",
+        "type": "address"
+      },
+      {
+        "components": [
+          {
+            "internalType": "address",
+            "name": "account",
+            "type": "address"
+          },
+          {
+            "internalType": "uint64",
+            "name": "agreementId",
+            "type": "uint64"
+          },
+          {
+            "internalType": "uint32",
+            "name": "version",
+            "type": "uint32"
+          },
+          {
+            "internalType": "uint16",
+            "name": "shareBps",
+            "type": "uint16"
+          }
+        ],
+        "internalType": "struct Party",
+        "name": "dustParty",
+        "type": "tuple"
+      },
+      {
+        "internalType": "bytes32[]",
+        "name": "proof",
+        "type": "bytes32[]"
       }
     ],
-    "stateMutability": "view",
+    "name": "sweepRemainder",
+    "outputs": [],
+    "stateMutability": "nonpayable",
     "type": "function"
   },
   {
