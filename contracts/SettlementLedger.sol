@@ -51,20 +51,27 @@ contract SettlementLedger is ISettlementLedger, EIP712, ReentrancyGuardTransient
     mapping(bytes32 poolKey => mapping(uint256 word => uint256 bits)) private _claimedSince;
     mapping(address scope => mapping(uint256 word => uint256 bits)) private _orderBitmaps;
     mapping(uint256 lotId => bytes32 lotHash) private _lots;
-    uint256 private _lotCount;
     mapping(uint64 agreementId => mapping(address token => RiskCounters)) private _risk;
 
-    /// @dev What one settling call carries from one payment to the next.
+    /// @dev What one settling call carries from one payment to the next: the agreement's terms,
+    /// the last allowed referrer, the order bitmap word in use, and the current run of payments
+    /// into one pool, whose pool, risk and lot words are written once when the run ends.
     struct Call {
         address token;
         uint256 grossSum;
         uint64 cachedAgreement;
         SettlementTerms terms;
+        address allowedReferrer;
+        address bitsScope;
+        uint256 bitsWord;
+        uint256 bits;
+        uint64 runAgreement;
+        uint32 runVersion;
+        uint256 runNet;
+        uint256 runGross;
+        uint256 runCount;
         uint256 lotId;
-        uint64 lotAgreement;
-        uint32 lotVersion;
-        uint40 releaseAt;
-        uint128 lotHeld;
+        uint256 lotHeld;
         bytes32 lotEntries;
     }
 
@@ -313,11 +320,6 @@ contract SettlementLedger is ISettlementLedger, EIP712, ReentrancyGuardTransient
     }
 
     /// @inheritdoc ISettlementLedger
-    function lotCount() external view returns (uint256) {
-        return _lotCount;
-    }
-
-    /// @inheritdoc ISettlementLedger
     function isOrderSettled(address scope, bytes32 orderRef) external view returns (bool) {
         return _orderBitmaps[scope][uint256(orderRef) >> 8] & (uint256(1) << (uint256(orderRef) & 0xff)) != 0;
     }
@@ -376,27 +378,30 @@ contract SettlementLedger is ISettlementLedger, EIP712, ReentrancyGuardTransient
         if (payment.orderRef == bytes32(0)) revert LedgerZeroOrderRef();
         if (block.timestamp > payment.deadline) revert LedgerPaymentExpired(payment.orderRef, payment.deadline);
         if (payment.agreementId != call_.cachedAgreement) {
+            if (call_.runCount != 0) _flushRun(call_);
             call_.terms = REGISTRY.settlementTerms(payment.agreementId);
             call_.cachedAgreement = payment.agreementId;
+            call_.allowedReferrer = address(0);
         }
         SettlementTerms memory terms = call_.terms;
         if (terms.version == 0) revert LedgerAgreementNotActive(payment.agreementId);
         if (payment.version != terms.version) {
             revert LedgerVersionNotActive(payment.agreementId, payment.version, terms.version);
         }
-        address scope = _authorize(terms, payment, signature);
-        _useOrderRef(scope, payment.orderRef);
+        address scope = _authorize(call_, terms, payment, signature);
+        _useOrderRef(call_, scope, payment.orderRef);
         call_.grossSum += payment.gross;
         _book(call_, terms, payment, scope);
     }
 
     /// @dev The order reference's scope: the order signer, whose intent (or own call) attests the
     /// payment and its referrer, or else the payer, whose referrer the terms must list.
-    function _authorize(SettlementTerms memory terms, Payment calldata payment, bytes calldata signature)
-        private
-        view
-        returns (address scope)
-    {
+    function _authorize(
+        Call memory call_,
+        SettlementTerms memory terms,
+        Payment calldata payment,
+        bytes calldata signature
+    ) private view returns (address scope) {
         address referrer = payment.referrer;
         if (terms.orderSigner != address(0)) {
             scope = terms.orderSigner;
@@ -406,8 +411,11 @@ contract SettlementLedger is ISettlementLedger, EIP712, ReentrancyGuardTransient
         } else {
             if (signature.length != 0) revert LedgerUnexpectedSignature(payment.orderRef);
             scope = msg.sender;
-            if (referrer != address(0) && !REGISTRY.isReferrerAllowed(payment.agreementId, terms.version, referrer)) {
-                revert LedgerReferrerNotAllowed(payment.agreementId, terms.version, referrer);
+            if (referrer != address(0) && referrer != call_.allowedReferrer) {
+                if (!REGISTRY.isReferrerAllowed(payment.agreementId, terms.version, referrer)) {
+                    revert LedgerReferrerNotAllowed(payment.agreementId, terms.version, referrer);
+                }
+                call_.allowedReferrer = referrer;
             }
         }
         if (referrer != address(0)) {
@@ -417,23 +425,41 @@ contract SettlementLedger is ISettlementLedger, EIP712, ReentrancyGuardTransient
         if (payment.refundBeneficiary != address(0)) _checkReachable(payment.refundBeneficiary, payment.token);
     }
 
-    /// @dev Splits the gross: the net into the pool, the fee to the referrer's balance, the
-    /// reserve into the call's lot for this pool; counts the risk and emits {Settled}.
+    /// @dev Splits the gross: the fee to the referrer's balance, the net and the reserve into the
+    /// call's run for this pool (the reserve as an entry of the run's lot); emits {Settled}.
     function _book(Call memory call_, SettlementTerms memory terms, Payment calldata payment, address scope) private {
+        // A run is one pool: _settleOne ends it when the agreement (hence the version) changes.
+        if (call_.runCount == 0) {
+            call_.runAgreement = payment.agreementId;
+            call_.runVersion = terms.version;
+        }
         Booking memory booking;
         uint256 net;
         (booking.referralFee, booking.reserve, net) =
             SplitMath.split(payment.gross, terms.referralFeeBps, terms.reserveBps, payment.referrer != address(0));
-        Pool storage pool_ = _pools[payment.agreementId][terms.version][payment.token];
-        pool_.total = _toUint128(uint256(pool_.total) + net);
+        call_.runNet += net;
+        call_.runGross += payment.gross;
+        call_.runCount += 1;
         if (booking.referralFee != 0) _credit(payment.referrer, payment.token, booking.referralFee);
         booking.beneficiary = payment.refundBeneficiary == address(0) ? msg.sender : payment.refundBeneficiary;
         if (booking.reserve != 0) {
-            booking.lotId = _holdReserve(call_, terms, payment, scope, booking.beneficiary, booking.reserve);
+            if (call_.lotId == 0) call_.lotId = uint256(keccak256(abi.encode(scope, payment.orderRef)));
+            booking.lotId = call_.lotId;
+            call_.lotHeld += booking.reserve;
+            call_.lotEntries = keccak256(
+                abi.encode(
+                    call_.lotEntries,
+                    LotEntry({
+                        scope: scope,
+                        orderRef: payment.orderRef,
+                        beneficiary: booking.beneficiary,
+                        // reserve < gross <= the run's gross, which _flushRun checks fits 128 bits.
+                        reserve: uint128(booking.reserve),
+                        refunded: false
+                    })
+                )
+            );
         }
-        RiskCounters storage risk = _risk[payment.agreementId][payment.token];
-        risk.settledVolume = _toUint128(uint256(risk.settledVolume) + payment.gross);
-        risk.settledCount += 1;
         _emitSettled(payment, scope, booking);
     }
 
@@ -454,63 +480,45 @@ contract SettlementLedger is ISettlementLedger, EIP712, ReentrancyGuardTransient
         );
     }
 
-    /// @dev Adds a settlement's reserve to the call's lot for its pool, opening one if needed.
-    function _holdReserve(
-        Call memory call_,
-        SettlementTerms memory terms,
-        Payment calldata payment,
-        address scope,
-        address beneficiary,
-        uint256 reserve
-    ) private returns (uint256 lotId) {
-        if (call_.lotId != 0 && (call_.lotAgreement != payment.agreementId || call_.lotVersion != terms.version)) {
-            _flushLot(call_);
+    /// @dev Writes the run's pool word (net and reserves), risk counters and lot, once.
+    function _flushRun(Call memory call_) private {
+        uint64 agreementId = call_.runAgreement;
+        uint32 version = call_.runVersion;
+        address token = call_.token;
+        Pool storage pool_ = _pools[agreementId][version][token];
+        pool_.total = _toUint128(uint256(pool_.total) + call_.runNet);
+        RiskCounters storage risk = _risk[agreementId][token];
+        risk.settledVolume = _toUint128(uint256(risk.settledVolume) + call_.runGross);
+        // A run has fewer payments than a call's calldata could hold: far below 2**64.
+        risk.settledCount += uint64(call_.runCount);
+        if (call_.lotId != 0) {
+            uint128 held = _toUint128(call_.lotHeld);
+            pool_.held = _toUint128(uint256(pool_.held) + held);
+            // A dispute window is at most 365 days, so the release time fits 40 bits for ages.
+            uint40 releaseAt = uint40(block.timestamp + call_.terms.disputeWindow);
+            ReserveLot memory lot = ReserveLot({
+                agreementId: agreementId,
+                version: version,
+                token: token,
+                releaseAt: releaseAt,
+                held: held,
+                entriesHash: call_.lotEntries
+            });
+            _lots[call_.lotId] = keccak256(abi.encode(lot));
+            emit ReservesHeld(call_.lotId, agreementId, version, token, releaseAt, held, call_.lotEntries);
         }
-        if (call_.lotId == 0) {
-            call_.lotId = ++_lotCount;
-            call_.lotAgreement = payment.agreementId;
-            call_.lotVersion = terms.version;
-            // A dispute window is at most 365 days: fits 40 bits for ages.
-            call_.releaseAt = uint40(block.timestamp + terms.disputeWindow);
-        }
-        // reserve < gross, and the pool total check bounds what a call can add.
-        call_.lotHeld = _toUint128(uint256(call_.lotHeld) + reserve);
-        call_.lotEntries = keccak256(
-            abi.encode(
-                call_.lotEntries,
-                LotEntry({
-                    scope: scope,
-                    orderRef: payment.orderRef,
-                    beneficiary: beneficiary,
-                    reserve: uint128(reserve),
-                    refunded: false
-                })
-            )
-        );
-        return call_.lotId;
-    }
-
-    function _flushLot(Call memory call_) private {
-        ReserveLot memory lot = ReserveLot({
-            agreementId: call_.lotAgreement,
-            version: call_.lotVersion,
-            token: call_.token,
-            releaseAt: call_.releaseAt,
-            held: call_.lotHeld,
-            entriesHash: call_.lotEntries
-        });
-        _lots[call_.lotId] = keccak256(abi.encode(lot));
-        Pool storage pool_ = _pools[lot.agreementId][lot.version][lot.token];
-        pool_.held = _toUint128(uint256(pool_.held) + lot.held);
-        emit ReservesHeld(call_.lotId, lot.agreementId, lot.version, lot.token, lot.releaseAt, lot.held, lot.entriesHash);
+        call_.runNet = 0;
+        call_.runGross = 0;
+        call_.runCount = 0;
         call_.lotId = 0;
         call_.lotHeld = 0;
         call_.lotEntries = bytes32(0);
     }
 
-    /// @dev Closes the call's lot, then takes the payment: interaction last, with the guard held.
+    /// @dev Closes the call's run and bitmap word, then takes the payment: interaction last, with the guard held.
     function _finishCall(Call memory call_) private {
-        if (call_.lotId != 0) _flushLot(call_);
+        _flushRun(call_);
+        if (call_.bitsScope != address(0)) _orderBitmaps[call_.bitsScope][call_.bitsWord] = call_.bits;
         uint256 expectedValue = call_.token == ETH ? call_.grossSum : 0;
         if (msg.value != expectedValue) revert LedgerValueMismatch(msg.value, expectedValue);
         if (call_.token != ETH) _collectToken(call_.token, call_.grossSum);
@@ -524,12 +532,19 @@ contract SettlementLedger is ISettlementLedger, EIP712, ReentrancyGuardTransient
         if (received != gross) revert LedgerTokenDeliveryShort(token, gross, received);
     }
 
-    function _useOrderRef(address scope, bytes32 orderRef) private {
+    /// @dev Marks `orderRef` settled in `scope` in the call's cached bitmap word (written back
+    /// when another word is needed and at the end of the call).
+    function _useOrderRef(Call memory call_, address scope, bytes32 orderRef) private {
         uint256 word = uint256(orderRef) >> 8;
+        if (scope != call_.bitsScope || word != call_.bitsWord) {
+            if (call_.bitsScope != address(0)) _orderBitmaps[call_.bitsScope][call_.bitsWord] = call_.bits;
+            call_.bitsScope = scope;
+            call_.bitsWord = word;
+            call_.bits = _orderBitmaps[scope][word];
+        }
         uint256 bit = uint256(1) << (uint256(orderRef) & 0xff);
-        uint256 bits = _orderBitmaps[scope][word];
-        if (bits & bit != 0) revert LedgerOrderAlreadySettled(scope, orderRef);
-        _orderBitmaps[scope][word] = bits | bit;
+        if (call_.bits & bit != 0) revert LedgerOrderAlreadySettled(scope, orderRef);
+        call_.bits |= bit;
     }
 
     function _checkReachable(address recipient, address token) private view {

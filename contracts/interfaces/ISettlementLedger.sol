@@ -25,7 +25,9 @@ struct Payment {
 }
 
 /// @notice Reserves held for the settlements of one pool made in one call, released together.
-/// @dev Only its hash is stored, under its lot id; {ISettlementLedger-ReservesHeld} carries every field.
+/// @dev Only its hash is stored, under its lot id: uint256(keccak256(abi.encode(scope, orderRef)))
+/// of its first entry, unique because that reference settles once in its scope.
+/// {ISettlementLedger-ReservesHeld} carries every field.
 struct ReserveLot {
     uint64 agreementId;
     uint32 version;
@@ -52,10 +54,10 @@ struct LotEntry {
 struct Pool {
     /// Net credited so far (settlements, releases, parents' shares), less remainders swept.
     uint128 total;
+    /// Reserves still held for this pool (in the same word as `total`: a settlement writes one word).
+    uint128 held;
     /// The whole-unit part of `total` already paid to every party by {ISettlementLedger-distribute}.
     uint128 distributed;
-    /// Reserves still held for this pool.
-    uint128 held;
 }
 
 /// @notice Risk counters of an agreement in one token, the input of risk measurement.
@@ -276,9 +278,6 @@ interface ISettlementLedger {
 
     /// @notice The stored hash of a reserve lot (zero: unknown or released).
     function lotHash(uint256 lotId) external view returns (bytes32);
-
-    /// @notice The number of reserve lots created so far (ids run 1..count).
-    function lotCount() external view returns (uint256);
 
     /// @notice Whether `orderRef` was settled in `scope`.
     function isOrderSettled(address scope, bytes32 orderRef) external view returns (bool);

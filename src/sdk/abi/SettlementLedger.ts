@@ -1142,19 +1142,6 @@ export const settlementLedgerAbi = [
     "type": "function"
   },
   {
-    "inputs": [],
-    "name": "lotCount",
-    "outputs": [
-      {
-        "internalType": "uint256",
-        "name": "",
-        "type": "uint256"
-      }
-    ],
-    "stateMutability": "view",
-    "type": "function"
-  },
-  {
     "inputs": [
       {
         "internalType": "uint256",
@@ -1236,12 +1223,12 @@ export const settlementLedgerAbi = [
           },
           {
             "internalType": "uint128",
-            "name": "distributed",
+            "name": "held",
             "type": "uint128"
           },
           {
             "internalType": "uint128",
-            "name": "held",
+            "name": "distributed",
             "type": "uint128"
           }
         ],
