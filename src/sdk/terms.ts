@@ -1,32 +1,36 @@
 import { getAddress, isAddress, isHex, zeroAddress, zeroHash, type Address, type Hex } from "viem";
 import { InvalidInputError } from "./errors/base";
 
-/** Who may earn the referral fee (the contract's ReferrerPolicy enum). */
-export const ReferrerPolicy = { None: 0, Open: 1, Allowlist: 2 } as const;
-export type ReferrerPolicy = (typeof ReferrerPolicy)[keyof typeof ReferrerPolicy];
-
 /** An agreement's status (the contract's AgreementStatus enum). */
 export const AgreementStatus = { None: 0, Proposed: 1, Active: 2, Terminated: 3 } as const;
 export type AgreementStatus = (typeof AgreementStatus)[keyof typeof AgreementStatus];
 export const AGREEMENT_STATUS_NAMES = ["none", "proposed", "active", "terminated"] as const;
 
-/** One party, exactly as the contracts take it: an account, or a nested agreement (account zero). */
-export type Party = { account: Address; agreementId: bigint; shareBps: number };
+/**
+ * One party, exactly as the contracts take it: an account (`agreementId` 0n and `version` 0), or a
+ * nested agreement (`account` zero) whose share flows into the pool of its pinned `version`.
+ */
+export type Party = { account: Address; agreementId: bigint; version: number; shareBps: number };
 
 /** One version of an agreement, exactly as the contracts take it. */
 export type Terms = {
   parties: readonly Party[];
   referralFeeBps: number;
-  referrerPolicy: number;
+  /** Who a direct payment may name as referrer; empty with an order signer or without a fee. */
   referrers: readonly Address[];
   reserveBps: number;
   disputeWindow: number;
   refundAuthority: Address;
+  /** The merchant of record whose payment intents are the only settlements accepted (zero: direct payments). */
+  orderSigner: Address;
   dustPartyIndex: number;
   documentHash: Hex;
 };
 
-/** The contracts' limits (contracts/libraries/TermsLib.sol). */
+/** The terms of a nested agreement's pinned version, as the registry takes them for consent checks. */
+export type NestedTerms = { agreementId: bigint; version: number; terms: Terms };
+
+/** The contracts' limits (contracts/libraries/TermsLib.sol, AgreementRegistry.MAX_NESTING_DEPTH). */
 export const LIMITS = {
   totalBps: 10_000,
   maxParties: 255,
@@ -37,39 +41,72 @@ export const LIMITS = {
   maxNestingDepth: 4,
 } as const;
 
-export type PartyInput = { account: Address | string; shareBps: number } | { agreementId: bigint | number; shareBps: number };
+/**
+ * Thrown by {@link validateTerms} and {@link buildTerms}: `rule` is the name of the registry's
+ * custom error the same terms would revert with, so a caller can tell which rule failed.
+ */
+export class TermsValidationError extends InvalidInputError {
+  override name = "TermsValidationError";
+  readonly rule: string;
+
+  constructor(rule: string, shortMessage: string) {
+    super(shortMessage, { details: rule });
+    this.rule = rule;
+  }
+}
+
+/** An account party, or a nested agreement pinned to one of its versions. */
+export type PartyInput =
+  | { account: Address | string; shareBps: number }
+  | { agreementId: bigint | number; version: number; shareBps: number };
 
 export type BuildTermsParameters = {
   parties: readonly PartyInput[];
-  /** Referral fee in basis points (0 with policy "none"). */
+  /** Referral fee in basis points (default 0). */
   referralFeeBps?: number;
-  /** "none" | "open" | "allowlist"; default "open" when a fee is set, else "none". */
-  referrerPolicy?: "none" | "open" | "allowlist";
+  /** Who may earn the fee on direct payments; sorted here. Leave empty with an order signer. */
   referrers?: readonly (Address | string)[];
   reserveBps?: number;
-  /** Seconds; required with a reserve. */
+  /** Seconds; required with a reserve, 0 without one. */
   disputeWindow?: number;
   refundAuthority?: Address | string;
-  /** The party (account address or nested agreement id) that receives rounding dust; default the first after sorting. */
+  /** The merchant of record that signs payment intents (default: none, direct payments). */
+  orderSigner?: Address | string;
+  /** The party (account address, or nested agreement id) that receives a pool's final remainder; default the first after sorting. */
   dustParty?: Address | string | bigint;
   documentHash?: Hex;
 };
 
-const fmt = (v: number) => v.toLocaleString("en-US");
+const fmt = (v: number | bigint) => v.toLocaleString("en-US");
 
-function partyKey(p: Party): bigint {
-  return p.agreementId !== 0n ? (1n << 160n) | p.agreementId : BigInt(p.account);
+/** The contract's sort key of a party: accounts by address, then nested agreements by id. */
+export function partyKey(party: Pick<Party, "account" | "agreementId">): bigint {
+  return party.agreementId !== 0n ? (1n << 160n) | party.agreementId : BigInt(party.account);
+}
+
+function uint(value: number, bits: number, what: string): number {
+  if (!Number.isInteger(value) || value < 0 || value >= 2 ** bits) {
+    throw new InvalidInputError(`${what} is ${String(value)}; it must be a whole number from 0 to ${fmt(2 ** bits - 1)}`);
+  }
+  return value;
+}
+
+function address(value: string, what: string): Address {
+  if (!isAddress(value, { strict: false })) throw new InvalidInputError(`${what} "${value}" is not an address`);
+  return getAddress(value);
 }
 
 /**
- * Builds terms the contracts accept: parties sorted by the contract's key (accounts by address,
- * then nested agreements by id), referrers sorted, and every rule of TermsLib checked here first,
- * with an error that names the offending value.
+ * Builds terms the registry accepts: parties sorted by the contract's key (accounts by address,
+ * then nested agreements by id), referrers sorted, and every rule of TermsLib checked here first
+ * ({@link validateTerms}), with an error that names the offending value. Nested parties name the
+ * child version their share flows into: the child's active version when proposed.
  *
  * @example
  * const terms = buildTerms({
- *   parties: [{ account: hotel, shareBps: 5_000 }, { account: restaurant, shareBps: 3_000 }, { account: airline, shareBps: 2_000 }],
+ *   parties: [{ account: hotel, shareBps: 5_000 }, { account: restaurant, shareBps: 3_000 }, { agreementId: 1n, version: 1, shareBps: 2_000 }],
  *   referralFeeBps: 500,
+ *   orderSigner: hotel,
  *   reserveBps: 1_000,
  *   disputeWindow: 7 * 86_400,
  *   refundAuthority: hotel,
@@ -77,40 +114,26 @@ function partyKey(p: Party): bigint {
  */
 export function buildTerms(parameters: BuildTermsParameters): Terms {
   const parties: Party[] = parameters.parties.map((p, i) => {
-    if (!Number.isInteger(p.shareBps) || p.shareBps <= 0 || p.shareBps > LIMITS.totalBps) {
-      throw new InvalidInputError(`share of party ${i} is ${p.shareBps} basis points; it must be a whole number from 1 to 10,000`);
-    }
+    const shareBps = uint(p.shareBps, 16, `share of party ${i}`);
     if ("agreementId" in p) {
-      const id = BigInt(p.agreementId);
-      if (id <= 0n) throw new InvalidInputError(`nested agreement id of party ${i} is ${id}; it must be positive`);
-      return { account: zeroAddress, agreementId: id, shareBps: p.shareBps };
+      const agreementId = BigInt(p.agreementId);
+      if (agreementId <= 0n || agreementId >= 2n ** 64n) {
+        throw new InvalidInputError(`nested agreement id of party ${i} is ${agreementId}; it must be from 1 to 2^64 - 1`);
+      }
+      return { account: zeroAddress, agreementId, version: uint(p.version, 32, `pinned version of party ${i}`), shareBps };
     }
-    if (!isAddress(p.account, { strict: false }) || BigInt(p.account) === 0n) {
-      throw new InvalidInputError(`party ${i} account "${p.account}" is not a non-zero address`);
-    }
-    return { account: getAddress(p.account), agreementId: 0n, shareBps: p.shareBps };
+    return { account: address(p.account, `party ${i} account`), agreementId: 0n, version: 0, shareBps };
   });
   parties.sort((a, b) => (partyKey(a) < partyKey(b) ? -1 : partyKey(a) > partyKey(b) ? 1 : 0));
-  const fee = parameters.referralFeeBps ?? 0;
-  const policyName = parameters.referrerPolicy ?? (fee > 0 ? "open" : "none");
-  const policy = { none: ReferrerPolicy.None, open: ReferrerPolicy.Open, allowlist: ReferrerPolicy.Allowlist }[policyName];
-  if (policy === undefined) throw new InvalidInputError(`referrer policy "${String(policyName)}" is not none, open or allowlist`);
-  const referrers = (parameters.referrers ?? []).map((r, i) => {
-    if (!isAddress(r, { strict: false })) throw new InvalidInputError(`referrer ${i} "${r}" is not an address`);
-    return getAddress(r);
-  });
-  referrers.sort((a, b) => (BigInt(a) < BigInt(b) ? -1 : 1));
+  const referrers = (parameters.referrers ?? []).map((r, i) => address(r, `referrer ${i}`));
+  referrers.sort((a, b) => (BigInt(a) < BigInt(b) ? -1 : BigInt(a) > BigInt(b) ? 1 : 0));
   let dustPartyIndex = 0;
   if (parameters.dustParty !== undefined) {
     const target = parameters.dustParty;
     dustPartyIndex = parties.findIndex((p) =>
-      typeof target === "bigint" ? p.agreementId === target : p.agreementId === 0n && p.account === getAddress(target),
+      typeof target === "bigint" ? p.agreementId === target : p.agreementId === 0n && p.account === address(target, "dust party"),
     );
     if (dustPartyIndex < 0) throw new InvalidInputError(`dust party ${String(target)} is not a party of the terms`);
-  }
-  const refundAuthority = parameters.refundAuthority ?? zeroAddress;
-  if (!isAddress(refundAuthority, { strict: false })) {
-    throw new InvalidInputError(`refund authority "${refundAuthority}" is not an address`);
   }
   const documentHash = parameters.documentHash ?? zeroHash;
   if (!isHex(documentHash) || documentHash.length !== 66) {
@@ -118,12 +141,12 @@ export function buildTerms(parameters: BuildTermsParameters): Terms {
   }
   const terms: Terms = {
     parties,
-    referralFeeBps: fee,
-    referrerPolicy: policy,
+    referralFeeBps: uint(parameters.referralFeeBps ?? 0, 16, "referral fee"),
     referrers,
-    reserveBps: parameters.reserveBps ?? 0,
-    disputeWindow: parameters.disputeWindow ?? 0,
-    refundAuthority: getAddress(refundAuthority),
+    reserveBps: uint(parameters.reserveBps ?? 0, 16, "reserve"),
+    disputeWindow: uint(parameters.disputeWindow ?? 0, 32, "dispute window"),
+    refundAuthority: address(parameters.refundAuthority ?? zeroAddress, "refund authority"),
+    orderSigner: address(parameters.orderSigner ?? zeroAddress, "order signer"),
     dustPartyIndex,
     documentHash,
   };
@@ -132,61 +155,79 @@ export function buildTerms(parameters: BuildTermsParameters): Terms {
 }
 
 /**
- * Checks every rule the registry checks without reading the chain (TermsLib.validate), so that
- * bad terms fail here with a clear message instead of as a revert.
+ * Checks every rule the registry checks without reading the chain (TermsLib.validate), in the
+ * contract's order, so that bad terms fail here with a clear message instead of as a revert. The
+ * error's `rule` names the registry error the same terms would revert with. What needs the chain
+ * (a nested agreement that is active, older and pinned to its active version, the depth limit) is
+ * left to the registry.
  */
 export function validateTerms(terms: Terms): void {
+  const fail = (rule: string, message: string): never => {
+    throw new TermsValidationError(rule, message);
+  };
   const count = terms.parties.length;
   if (count === 0 || count > LIMITS.maxParties) {
-    throw new InvalidInputError(`terms have ${fmt(count)} parties; they must have 1 to ${LIMITS.maxParties}`);
+    fail("RegistryPartyCountOutOfRange", `terms have ${fmt(count)} parties; they must have 1 to ${LIMITS.maxParties}`);
   }
   let sum = 0;
+  let previousKey = 0n;
   terms.parties.forEach((p, i) => {
     const isAccount = BigInt(p.account) !== 0n;
-    if (!isAccount && p.agreementId === 0n) throw new InvalidInputError(`party ${i} has neither an account nor an agreement id`);
-    if (isAccount && p.agreementId !== 0n) throw new InvalidInputError(`party ${i} has both an account and an agreement id`);
-    if (p.shareBps <= 0) throw new InvalidInputError(`party ${i} has a share of ${p.shareBps} basis points; every share must be positive`);
-    if (i > 0) {
-      const prev = partyKey(terms.parties[i - 1]!);
-      const key = partyKey(p);
-      if (key === prev) throw new InvalidInputError(`party ${i} (${isAccount ? p.account : `agreement ${p.agreementId}`}) appears twice`);
-      if (key < prev) throw new InvalidInputError(`party ${i} is out of order: sort by address, nested agreements last by id`);
+    if (!isAccount) {
+      if (p.agreementId === 0n) fail("RegistryZeroAddress", `party ${i} has neither an account nor a nested agreement id`);
+      if (p.version === 0) {
+        fail("RegistryNestedAgreementInvalid", `nested party ${i} (agreement ${p.agreementId}) is pinned to version 0; pin the child's active version`);
+      }
+    } else if (p.agreementId !== 0n || p.version !== 0) {
+      fail("RegistryAmbiguousParty", `party ${i} (${p.account}) sets an account and also agreement id ${p.agreementId} or version ${p.version}`);
     }
+    if (p.shareBps === 0) fail("RegistryZeroShare", `party ${i} has a share of 0 basis points; every share must be positive`);
+    const key = partyKey(p);
+    const name = isAccount ? p.account : `agreement ${p.agreementId}`;
+    if (i > 0 && key === previousKey) fail("RegistryDuplicateParty", `party ${i} (${name}) appears twice`);
+    if (i > 0 && key < previousKey) {
+      fail("RegistryPartiesNotSorted", `party ${i} (${name}) is out of order: sort accounts by address, then nested agreements by id`);
+    }
+    previousKey = key;
     sum += p.shareBps;
   });
-  if (sum !== LIMITS.totalBps) throw new InvalidInputError(`shares sum to ${fmt(sum)} basis points; they must sum to 10,000`);
-  if (terms.dustPartyIndex < 0 || terms.dustPartyIndex >= count) {
-    throw new InvalidInputError(`dust party index ${terms.dustPartyIndex} is out of range for ${count} parties`);
+  if (sum !== LIMITS.totalBps) fail("RegistrySharesSumInvalid", `shares sum to ${fmt(sum)} basis points; they must sum to 10,000`);
+  if (terms.dustPartyIndex >= count) {
+    fail("RegistryDustPartyOutOfRange", `dust party index ${terms.dustPartyIndex} is out of range for ${count} parties`);
   }
-  if (terms.referralFeeBps < 0 || terms.referralFeeBps > LIMITS.maxReferralFeeBps) {
-    throw new InvalidInputError(`referral fee is ${fmt(terms.referralFeeBps)} basis points; the cap is ${fmt(LIMITS.maxReferralFeeBps)}`);
-  }
-  if (terms.reserveBps < 0 || terms.reserveBps > LIMITS.maxReserveBps) {
-    throw new InvalidInputError(`reserve is ${fmt(terms.reserveBps)} basis points; the cap is ${fmt(LIMITS.maxReserveBps)}`);
-  }
-  if (terms.reserveBps === 0 ? terms.disputeWindow !== 0 : terms.disputeWindow < LIMITS.minDisputeWindow || terms.disputeWindow > LIMITS.maxDisputeWindow) {
-    throw new InvalidInputError(
-      `dispute window is ${fmt(terms.disputeWindow)} s; with a reserve it must be from 3,600 s (1 hour) to 31,536,000 s (365 days), and 0 without one`,
+  if (terms.referralFeeBps > LIMITS.maxReferralFeeBps) {
+    fail(
+      "RegistryReferralFeeTooHigh",
+      `referral fee is ${fmt(terms.referralFeeBps)} basis points; the cap is ${fmt(LIMITS.maxReferralFeeBps)}`,
     );
   }
-  const policy = terms.referrerPolicy;
-  if (policy === ReferrerPolicy.None && (terms.referralFeeBps !== 0 || terms.referrers.length !== 0)) {
-    throw new InvalidInputError("referrer policy none takes no referral fee and no referrers");
+  if (terms.reserveBps > LIMITS.maxReserveBps) {
+    fail("RegistryReserveTooHigh", `reserve is ${fmt(terms.reserveBps)} basis points; the cap is ${fmt(LIMITS.maxReserveBps)}`);
   }
-  if (policy !== ReferrerPolicy.None && terms.referralFeeBps === 0) {
-    throw new InvalidInputError("a referrer policy other than none needs a referral fee above 0 basis points");
+  const window = terms.disputeWindow;
+  if (terms.reserveBps === 0 ? window !== 0 : window < LIMITS.minDisputeWindow || window > LIMITS.maxDisputeWindow) {
+    fail(
+      "RegistryDisputeWindowOutOfRange",
+      `dispute window is ${fmt(window)} s; with a reserve it must be from 3,600 s (1 hour) to 31,536,000 s (365 days), and 0 without one`,
+    );
   }
-  if (policy === ReferrerPolicy.Open && terms.referrers.length !== 0) {
-    throw new InvalidInputError("referrer policy open takes no referrer list; use allowlist");
+  const referrerCount = terms.referrers.length;
+  const withSigner = BigInt(terms.orderSigner) !== 0n;
+  if (withSigner ? referrerCount !== 0 : (terms.referralFeeBps === 0) !== (referrerCount === 0)) {
+    fail(
+      "RegistryReferralTermsInvalid",
+      withSigner
+        ? `terms with order signer ${terms.orderSigner} list ${referrerCount} referrers; the signer's intents name the referrer, so the list must be empty`
+        : terms.referralFeeBps === 0
+          ? `terms list ${referrerCount} referrers but charge no referral fee`
+          : `a referral fee of ${fmt(terms.referralFeeBps)} basis points needs an order signer or at least one listed referrer`,
+    );
   }
-  if (policy === ReferrerPolicy.Allowlist) {
-    if (terms.referrers.length === 0) throw new InvalidInputError("referrer policy allowlist needs at least one referrer");
-    terms.referrers.forEach((r, i) => {
-      if (BigInt(r) === 0n || (i > 0 && BigInt(r) <= BigInt(terms.referrers[i - 1]!))) {
-        throw new InvalidInputError(`referrer ${i} (${r}) is zero, duplicated or out of order`);
-      }
-    });
-  }
+  let previous = 0n;
+  terms.referrers.forEach((r, i) => {
+    if (BigInt(r) <= previous) fail("RegistryReferrerListInvalid", `referrer ${i} (${r}) is zero, repeated or out of order (sort ascending)`);
+    previous = BigInt(r);
+  });
 }
 
 /** The split-rule view of terms (src/sdk/split.ts). */
