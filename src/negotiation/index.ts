@@ -10,18 +10,19 @@ export { createRng } from "./prng";
 export type { Rng } from "./prng";
 export { describeOffer, describeOutcome, formatRound, roundHeader } from "./report";
 export {
+  DEFAULT_OBSERVATION_GROSS,
   DEFAULT_PRIOR,
+  MAX_EVIDENCE,
   MAX_RESERVE_BPS,
+  RiskInputError,
   betaCdf,
   betaQuantile,
   detectDrift,
   estimateAgreementRisk,
   estimatePartyRisk,
-  readRiskCounters,
   recommendReserve,
-  riskCountersAbi,
 } from "./risk";
-export type { DriftReport, Membership, ReserveRecommendation, RiskCounters, RiskEstimate, RiskPrior } from "./risk";
+export type { DriftReport, Membership, ReserveRecommendation, RiskCounters, RiskEstimate, RiskOptions, RiskPrior } from "./risk";
 export { agentsFor, randomScenario } from "./scenario";
 export type { PartyProfile, Scenario, ScenarioOptions } from "./scenario";
 export { simulate } from "./simulate";
