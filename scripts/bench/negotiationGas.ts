@@ -25,13 +25,14 @@ export async function benchNegotiationGas(): Promise<Array<{ operation: string; 
   for (const n of [3, 5]) {
     const parties = all.slice(1, 1 + n).sort((a, b) => (BigInt(a.address) < BigInt(b.address) ? -1 : 1));
     const termsWith = (shares: number[], reserveBps: number) => ({
-      parties: parties.map((p, i) => ({ account: p.address, agreementId: 0n, shareBps: shares[i]! })),
+      parties: parties.map((p, i) => ({ account: p.address, agreementId: 0n, version: 0, shareBps: shares[i]! })),
       referralFeeBps: 500,
-      referrerPolicy: 1,
       referrers: [],
       reserveBps,
       disputeWindow: 7 * 86_400,
       refundAuthority: parties[0]!.address,
+      // The merchant of record attests the referrer of each sale, so the terms list none.
+      orderSigner: parties[0]!.address,
       dustPartyIndex: 0,
       documentHash: ethers.id("bench:negotiation"),
     });
@@ -39,8 +40,11 @@ export async function benchNegotiationGas(): Promise<Array<{ operation: string; 
     const current = termsWith(even(0), 1_000);
     await (await registry.connect(parties[0]!).propose(current)).wait();
     const id = await registry.agreementCount();
-    const deadline = BigInt((await ethers.provider.getBlock("latest"))!.timestamp) + 86_400n;
-    rows.push({ operation: "negotiation open (opening offer)", parties: n, gas: await gasOf(hub.connect(parties[0]!).open(id, 10, deadline, termsWith(even(1), 1_000), current)) });
+    rows.push({
+      operation: "negotiation open (opening offer)",
+      parties: n,
+      gas: await gasOf(hub.connect(parties[0]!).open(id, 10, 86_400, 3_600, termsWith(even(1), 1_000), current, [])),
+    });
     // Steady-state offer: the previous offer's slots are already set.
     const counter = termsWith(even(1), 1_500);
     rows.push({ operation: "negotiation offer", parties: n, gas: await gasOf(hub.connect(parties[1]!).offer(id, counter)) });
