@@ -1,5 +1,16 @@
 import type { ConcordContext, CreateConcordContextParameters } from "./client";
 import { createConcordContext } from "./client";
+import { acceptOffer } from "./actions/acceptOffer";
+import { endNegotiation } from "./actions/endNegotiation";
+import { expireNegotiation } from "./actions/expireNegotiation";
+import { getConsenters } from "./actions/getConsenters";
+import { getNegotiation } from "./actions/getNegotiation";
+import { getNestedTerms } from "./actions/getNestedTerms";
+import { offerTerms } from "./actions/offerTerms";
+import { openNegotiation } from "./actions/openNegotiation";
+import { revokeApproval } from "./actions/revokeApproval";
+import { revokeTerminationApproval } from "./actions/revokeTerminationApproval";
+import { withdrawAcceptance } from "./actions/withdrawAcceptance";
 import { activateAgreement } from "./actions/activateAgreement";
 import { activateAmendment } from "./actions/activateAmendment";
 import { approveTermination } from "./actions/approveTermination";
@@ -60,6 +71,18 @@ export async function createConcordClient(parameters: CreateConcordContextParame
   const context = await createConcordContext(parameters);
   return {
     context,
+    // agreements, consent and negotiation
+    acceptOffer: (p: Parameters<typeof acceptOffer>[1]) => acceptOffer(context, p),
+    endNegotiation: (p: Parameters<typeof endNegotiation>[1]) => endNegotiation(context, p),
+    expireNegotiation: (p: Parameters<typeof expireNegotiation>[1]) => expireNegotiation(context, p),
+    getConsenters: (p: Parameters<typeof getConsenters>[1]) => getConsenters(context, p),
+    getNegotiation: (p: Parameters<typeof getNegotiation>[1]) => getNegotiation(context, p),
+    getNestedTerms: (p: Parameters<typeof getNestedTerms>[1]) => getNestedTerms(context, p),
+    offerTerms: (p: Parameters<typeof offerTerms>[1]) => offerTerms(context, p),
+    openNegotiation: (p: Parameters<typeof openNegotiation>[1]) => openNegotiation(context, p),
+    revokeApproval: (p: Parameters<typeof revokeApproval>[1]) => revokeApproval(context, p),
+    revokeTerminationApproval: (p: Parameters<typeof revokeTerminationApproval>[1]) => revokeTerminationApproval(context, p),
+    withdrawAcceptance: (p: Parameters<typeof withdrawAcceptance>[1]) => withdrawAcceptance(context, p),
     activateAgreement: (p: Parameters<typeof activateAgreement>[1]) => activateAgreement(context, p),
     activateAmendment: (p: Parameters<typeof activateAmendment>[1]) => activateAmendment(context, p),
     approveTermination: (p: Parameters<typeof approveTermination>[1]) => approveTermination(context, p),

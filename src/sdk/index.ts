@@ -10,8 +10,8 @@ export { createConcordContext } from "./client";
 export type { ConcordContext, CreateConcordContextParameters } from "./client";
 export { createConcordClient } from "./createConcordClient";
 export type { ConcordClient } from "./createConcordClient";
-export { hardhatTransport } from "./transports";
-export type { EngineRequest, HardhatTransport, HardhatTransportValue } from "./transports";
+export { hardhatTransport, normalizeRevert } from "./transports";
+export type { HardhatTransport } from "./transports";
 
 // Errors
 export { ConcordError, ContractRevertError, DeploymentNotFoundError, InvalidInputError, RpcError } from "./errors/base";
@@ -19,13 +19,38 @@ export type { ConcordReadErrorType, ConcordWriteErrorType } from "./errors/base"
 export { toConcordError, withConcordErrors } from "./errors/decode";
 export { ERROR_MESSAGES } from "./errors/messages";
 
-// Terms, EIP-712 typed data, the split rule
-export { AGREEMENT_STATUS_NAMES, AgreementStatus, LIMITS, ReferrerPolicy, buildTerms, splitTermsOf, validateTerms } from "./terms";
-export type { BuildTermsParameters, Party, PartyInput, Terms } from "./terms";
-export { concordDomain, consentTypes, getConsentTypedData, getTerminationTypedData, hashTerms, terminationTypes } from "./typedData";
-export type { ConsentMessage } from "./typedData";
-export { computeSplit, distributionUnit, partyShare, prepareSplit, splitAmongParties, splitNet, splitPrepared, SplitInputError, TOTAL_BPS, type PreparedSplit } from "./split";
-export type { Split, SplitTerms } from "./split";
+// Terms, EIP-712 typed data, the party tree, the split rule
+export { AGREEMENT_STATUS_NAMES, AgreementStatus, LIMITS, TermsValidationError, buildTerms, partyKey, splitTermsOf, validateTerms } from "./terms";
+export type { BuildTermsParameters, NestedTerms, Party, PartyInput, Terms } from "./terms";
+export {
+  concordDomain,
+  consentDigest,
+  consentTypes,
+  getConsentTypedData,
+  getPaymentIntentTypedData,
+  getTerminationTypedData,
+  hashTerms,
+  ledgerDomain,
+  paymentIntentDigest,
+  paymentIntentTypes,
+  terminationDigest,
+  terminationTypes,
+} from "./typedData";
+export type { ConsentMessage, Payment, TerminationMessage } from "./typedData";
+export { commutativeKeccak256, partiesRoot, partyLeaf, partyProof, verifyPartyProof } from "./partyTree";
+export {
+  SplitInputError,
+  TOTAL_BPS,
+  claimCredit,
+  distributable,
+  distributionCredits,
+  distributionUnit,
+  entitlements,
+  partyShare,
+  poolRemainder,
+  quoteSplit,
+} from "./split";
+export type { PartyCredit as PoolPartyCredit, PoolState, SettlementSplit } from "./split";
 
 // Writing: simulate, send, wait, decode
 export { decodeEvents, eventArgs, eventsArgs, simulateAndWrite, writeConcord } from "./write";
@@ -36,7 +61,7 @@ export { proposeAgreement } from "./actions/proposeAgreement";
 export type { ProposeAgreementErrorType, ProposeAgreementParameters, ProposeAgreementReturnType } from "./actions/proposeAgreement";
 export { randomNonce, signConsent, sortSignatures } from "./actions/signConsent";
 export type { ConsentSignature, SignConsentErrorType, SignConsentParameters, SignConsentReturnType } from "./actions/signConsent";
-export { approveVersion } from "./actions/approveVersion";
+export { DEFAULT_APPROVAL_SECONDS, approveVersion } from "./actions/approveVersion";
 export type { ApproveVersionErrorType, ApproveVersionParameters, ApproveVersionReturnType } from "./actions/approveVersion";
 export { activateAgreement } from "./actions/activateAgreement";
 export type { ActivateAgreementErrorType, ActivateAgreementParameters, ActivateAgreementReturnType } from "./actions/activateAgreement";
@@ -50,12 +75,24 @@ export { approveTermination } from "./actions/approveTermination";
 export type { ApproveTerminationErrorType, ApproveTerminationParameters, ApproveTerminationReturnType } from "./actions/approveTermination";
 export { terminateAgreement } from "./actions/terminateAgreement";
 export type { TerminateAgreementErrorType, TerminateAgreementParameters, TerminateAgreementReturnType } from "./actions/terminateAgreement";
+export { revokeApproval } from "./actions/revokeApproval";
+export type { RevokeApprovalErrorType, RevokeApprovalParameters, RevokeApprovalReturnType } from "./actions/revokeApproval";
+export { revokeTerminationApproval } from "./actions/revokeTerminationApproval";
+export type {
+  RevokeTerminationApprovalErrorType,
+  RevokeTerminationApprovalParameters,
+  RevokeTerminationApprovalReturnType,
+} from "./actions/revokeTerminationApproval";
 export { cancelNonce } from "./actions/cancelNonce";
 export type { CancelNonceErrorType, CancelNonceParameters, CancelNonceReturnType } from "./actions/cancelNonce";
 export { getAgreement } from "./actions/getAgreement";
 export type { GetAgreementErrorType, GetAgreementParameters, GetAgreementReturnType } from "./actions/getAgreement";
-export { getVersion } from "./actions/getVersion";
+export { getVersion, readProposedTerms, readTermsInForce } from "./actions/getVersion";
 export type { GetVersionErrorType, GetVersionParameters, GetVersionReturnType, VersionStatus } from "./actions/getVersion";
+export { consentersOf, getNestedTerms, sortNestedTerms } from "./actions/getNestedTerms";
+export type { GetNestedTermsErrorType, GetNestedTermsParameters, GetNestedTermsReturnType } from "./actions/getNestedTerms";
+export { getConsenters } from "./actions/getConsenters";
+export type { GetConsentersErrorType, GetConsentersParameters, GetConsentersReturnType } from "./actions/getConsenters";
 export { getAgreementHistory } from "./actions/getAgreementHistory";
 export type { GetAgreementHistoryErrorType, GetAgreementHistoryParameters, GetAgreementHistoryReturnType } from "./actions/getAgreementHistory";
 export { getAgreementsOfParty } from "./actions/getAgreementsOfParty";
@@ -65,6 +102,28 @@ export type {
   GetAgreementsOfPartyParameters,
   GetAgreementsOfPartyReturnType,
 } from "./actions/getAgreementsOfParty";
+
+// Actions: negotiation
+export { openNegotiation } from "./actions/openNegotiation";
+export type { OpenNegotiationErrorType, OpenNegotiationParameters, OpenNegotiationReturnType } from "./actions/openNegotiation";
+export { offerTerms } from "./actions/offerTerms";
+export type { OfferTermsErrorType, OfferTermsParameters, OfferTermsReturnType } from "./actions/offerTerms";
+export { acceptOffer } from "./actions/acceptOffer";
+export type { AcceptOfferErrorType, AcceptOfferParameters, AcceptOfferReturnType } from "./actions/acceptOffer";
+export { withdrawAcceptance } from "./actions/withdrawAcceptance";
+export type { WithdrawAcceptanceErrorType, WithdrawAcceptanceParameters, WithdrawAcceptanceReturnType } from "./actions/withdrawAcceptance";
+export { endNegotiation } from "./actions/endNegotiation";
+export type { EndNegotiationErrorType, EndNegotiationParameters, EndNegotiationReturnType } from "./actions/endNegotiation";
+export { expireNegotiation } from "./actions/expireNegotiation";
+export type { ExpireNegotiationErrorType, ExpireNegotiationParameters, ExpireNegotiationReturnType } from "./actions/expireNegotiation";
+export { NEGOTIATION_STATUS_NAMES, getNegotiation } from "./actions/getNegotiation";
+export type {
+  GetNegotiationErrorType,
+  GetNegotiationParameters,
+  GetNegotiationReturnType,
+  NegotiationOffer,
+  NegotiationStatusName,
+} from "./actions/getNegotiation";
 
 // Actions: settlement
 export { quoteSettlement } from "./actions/quoteSettlement";

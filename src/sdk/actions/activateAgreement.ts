@@ -1,9 +1,10 @@
-import type { Address } from "viem";
+import type { Address, Hex } from "viem";
 import { agreementRegistryAbi } from "../abi";
 import type { ConcordContext } from "../client";
 import type { ConcordWriteErrorType } from "../errors/base";
-import { validateTerms, type Terms } from "../terms";
+import { validateTerms, type NestedTerms, type Terms } from "../terms";
 import { eventArgs, eventsArgs, writeConcord, type WriteResult } from "../write";
+import { getNestedTerms } from "./getNestedTerms";
 import { sortSignatures, type ConsentSignature } from "./signConsent";
 
 export type ActivateAgreementParameters = {
@@ -12,20 +13,26 @@ export type ActivateAgreementParameters = {
   version?: number;
   /** The full terms of that version (checked on chain against the stored hash). */
   terms: Terms;
-  /** The consent signatures of every party that did not approve on chain; any order (sorted by signer here). */
+  /** The nested terms reachable from `terms` (default: read with {@link getNestedTerms}). */
+  children?: readonly NestedTerms[];
+  /** The consent signatures of every consenter without a live on-chain approval; any order (sorted by signer here). */
   signatures: readonly ConsentSignature[];
 };
 export type ActivateAgreementReturnType = WriteResult & {
   version: number;
   /** The version's distribution unit (10,000 / gcd of the shares). */
   unit: number;
-  /** The parties whose signatures were consumed, in order. */
+  /** The Merkle root of the parties the ledger pays out against. */
+  partiesRoot: Hex;
+  /** The accounts whose signatures were consumed, in order. */
   signers: Address[];
 };
 export type ActivateAgreementErrorType = ConcordWriteErrorType;
 
 /**
- * Submits every party's consent signature and activates a proposed agreement, in one transaction.
+ * Submits the consent signatures and activates a proposed agreement, in one transaction. Every
+ * consenter of the terms (the account parties and the members of nested parties, see
+ * {@link getConsenters}) has signed or holds a live on-chain approval.
  *
  * @param context - Any context with a wallet client: the sender need not be a party.
  * @param parameters - {@link ActivateAgreementParameters}
@@ -45,13 +52,14 @@ export async function activateAgreement(
 ): Promise<ActivateAgreementReturnType> {
   validateTerms(parameters.terms);
   const version = parameters.version ?? 1;
+  const children = parameters.children ?? (await getNestedTerms(context, { terms: parameters.terms }));
   const result = await writeConcord(context, {
     address: context.addresses.registry,
     abi: agreementRegistryAbi,
     functionName: "activate",
-    args: [parameters.agreementId, version, parameters.terms, sortSignatures(parameters.signatures)],
+    args: [parameters.agreementId, version, parameters.terms, children, sortSignatures(parameters.signatures)],
   });
   const activated = eventArgs(result, agreementRegistryAbi, "VersionActivated");
   const signers = eventsArgs(result, agreementRegistryAbi, "ConsentSigned").map((e) => e.party);
-  return { ...result, version, unit: activated.unit, signers };
+  return { ...result, version, unit: activated.unit, partiesRoot: activated.partiesRoot, signers };
 }

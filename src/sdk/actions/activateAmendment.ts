@@ -1,9 +1,11 @@
-import type { Address } from "viem";
+import type { Address, Hex } from "viem";
 import { agreementRegistryAbi } from "../abi";
 import type { ConcordContext } from "../client";
 import type { ConcordWriteErrorType } from "../errors/base";
-import { validateTerms, type Terms } from "../terms";
+import { validateTerms, type NestedTerms, type Terms } from "../terms";
 import { eventArgs, eventsArgs, writeConcord, type WriteResult } from "../write";
+import { getNestedTerms } from "./getNestedTerms";
+import { readTermsInForce } from "./getVersion";
 import { sortSignatures, type ConsentSignature } from "./signConsent";
 
 export type ActivateAmendmentParameters = {
@@ -12,46 +14,45 @@ export type ActivateAmendmentParameters = {
   version: number;
   /** Its full terms. */
   terms: Terms;
-  /** The terms of the version in force: their parties must consent too. */
-  currentTerms: Terms;
-  /** Signatures of every party of either version that did not approve on chain; any order. */
+  /** The terms of the version in force (default: read from its VersionProposed event): their consenters consent too. */
+  currentTerms?: Terms;
+  /** The nested terms reachable from either (default: read with {@link getNestedTerms}). */
+  children?: readonly NestedTerms[];
+  /** Signatures of every consenter of either version without a live on-chain approval; any order. */
   signatures: readonly ConsentSignature[];
 };
-export type ActivateAmendmentReturnType = WriteResult & { unit: number; signers: Address[] };
+export type ActivateAmendmentReturnType = WriteResult & { unit: number; partiesRoot: Hex; signers: Address[] };
 export type ActivateAmendmentErrorType = ConcordWriteErrorType;
 
 /**
- * Activates an amendment with the consent of the parties of the new and of the current version,
- * in one transaction. Settlements from the next block use the new version.
+ * Activates an amendment with the consent of every consenter of the new and of the current
+ * version (members of nested parties included), in one transaction. Settlements from the next
+ * block use the new version.
  *
  * @param context - Any context with a wallet client.
  * @param parameters - {@link ActivateAmendmentParameters}
- * @returns The transaction, the new distribution unit and the signers.
+ * @returns The transaction, the new distribution unit, its parties root and the signers.
  *
  * @example
  * import { activateAmendment, signConsent } from "./src/sdk"
- * const signatures = await Promise.all(partyContexts.map((c) => signConsent(c, { agreementId: 1n, version: 2, terms: v2 })))
- * await activateAmendment(context, { agreementId: 1n, version: 2, terms: v2, currentTerms: v1, signatures })
+ * const signatures = await Promise.all(consenterContexts.map((c) => signConsent(c, { agreementId: 1n, version: 2, terms: v2 })))
+ * await activateAmendment(context, { agreementId: 1n, version: 2, terms: v2, signatures })
  */
 export async function activateAmendment(
   context: ConcordContext,
   parameters: ActivateAmendmentParameters,
 ): Promise<ActivateAmendmentReturnType> {
   validateTerms(parameters.terms);
-  validateTerms(parameters.currentTerms);
+  const currentTerms = parameters.currentTerms ?? (await readTermsInForce(context, { agreementId: parameters.agreementId })).terms;
+  validateTerms(currentTerms);
+  const children = parameters.children ?? (await getNestedTerms(context, { terms: [parameters.terms, currentTerms] }));
   const result = await writeConcord(context, {
     address: context.addresses.registry,
     abi: agreementRegistryAbi,
     functionName: "activateAmendment",
-    args: [
-      parameters.agreementId,
-      parameters.version,
-      parameters.terms,
-      parameters.currentTerms,
-      sortSignatures(parameters.signatures),
-    ],
+    args: [parameters.agreementId, parameters.version, parameters.terms, currentTerms, children, sortSignatures(parameters.signatures)],
   });
   const activated = eventArgs(result, agreementRegistryAbi, "VersionActivated");
   const signers = eventsArgs(result, agreementRegistryAbi, "ConsentSigned").map((e) => e.party);
-  return { ...result, unit: activated.unit, signers };
+  return { ...result, unit: activated.unit, partiesRoot: activated.partiesRoot, signers };
 }

@@ -3,18 +3,28 @@ import { agreementRegistryAbi } from "../abi";
 import type { ConcordContext } from "../client";
 import type { ConcordWriteErrorType } from "../errors/base";
 import { eventArgs, writeConcord, type WriteResult } from "../write";
+import { DEFAULT_APPROVAL_SECONDS } from "./approveVersion";
+import { readTermsInForce } from "./getVersion";
+import { chainTimeFromNow } from "./signConsent";
 
-export type ApproveTerminationParameters = { agreementId: bigint };
-export type ApproveTerminationReturnType = WriteResult & { version: number; party: Address };
+export type ApproveTerminationParameters = {
+  agreementId: bigint;
+  /** The active version (default: read from the registry). */
+  version?: number;
+  /** Unix time until which the approval counts (default: 30 days after the latest block). */
+  expiry?: bigint;
+};
+export type ApproveTerminationReturnType = WriteResult & { version: number; party: Address; expiry: bigint };
 export type ApproveTerminationErrorType = ConcordWriteErrorType;
 
 /**
- * Consents on chain to terminating the version in force, from the context's account; replaces
- * that party's signature in {@link terminateAgreement}.
+ * Consents on chain, until `expiry`, to terminating the agreement while `version` is active, as
+ * the context's account; while live it replaces the account's signature in
+ * {@link terminateAgreement}, and {@link revokeTerminationApproval} withdraws it.
  *
- * @param context - A context whose account is a party of the version in force.
+ * @param context - A context whose account is a consenter of the active version.
  * @param parameters - {@link ApproveTerminationParameters}
- * @returns The transaction, the version and the approving party.
+ * @returns The transaction, the version, the approving account and the expiry.
  *
  * @example
  * import { approveTermination } from "./src/sdk"
@@ -24,12 +34,14 @@ export async function approveTermination(
   context: ConcordContext,
   parameters: ApproveTerminationParameters,
 ): Promise<ApproveTerminationReturnType> {
+  const version = parameters.version ?? (await readTermsInForce(context, { agreementId: parameters.agreementId })).activeVersion;
+  const expiry = await chainTimeFromNow(context, DEFAULT_APPROVAL_SECONDS, parameters.expiry, "approval expiry");
   const result = await writeConcord(context, {
     address: context.addresses.registry,
     abi: agreementRegistryAbi,
     functionName: "approveTermination",
-    args: [parameters.agreementId],
+    args: [parameters.agreementId, version, expiry],
   });
   const approved = eventArgs(result, agreementRegistryAbi, "TerminationApproved");
-  return { ...result, version: approved.version, party: approved.party };
+  return { ...result, version: approved.version, party: approved.party, expiry: approved.expiry };
 }

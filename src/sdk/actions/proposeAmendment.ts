@@ -2,14 +2,20 @@ import type { Hex } from "viem";
 import { agreementRegistryAbi } from "../abi";
 import type { ConcordContext } from "../client";
 import type { ConcordWriteErrorType } from "../errors/base";
-import { validateTerms, type Terms } from "../terms";
+import { AgreementStatus, validateTerms, type NestedTerms, type Terms } from "../terms";
 import { eventArgs, writeConcord, type WriteResult } from "../write";
+import { getNestedTerms } from "./getNestedTerms";
+import { readTermsInForce } from "./getVersion";
 
 export type ProposeAmendmentParameters = {
-  /** An active agreement. */
+  /** A proposed agreement (only its proposer amends it) or an active one (any consenter of the active version). */
   agreementId: bigint;
   /** The terms of the next version. */
   terms: Terms;
+  /** The terms of the active version (default: read from its VersionProposed event). */
+  currentTerms?: Terms;
+  /** The nested terms reachable from `currentTerms` (default: read with {@link getNestedTerms}). */
+  children?: readonly NestedTerms[];
 };
 export type ProposeAmendmentReturnType = WriteResult & {
   /** The number of the proposed version. */
@@ -19,10 +25,13 @@ export type ProposeAmendmentReturnType = WriteResult & {
 export type ProposeAmendmentErrorType = ConcordWriteErrorType;
 
 /**
- * Proposes a new version of an active agreement. It takes effect with {@link activateAmendment},
- * once every party of the new and of the current version consented.
+ * Proposes a new version of an agreement. On an active agreement only a consenter of the version
+ * in force may propose (an account of its tree, members of nested parties included); the
+ * registry checks that against the current terms and children, which are read here when not
+ * given. It takes effect with {@link activateAmendment}, once every consenter of the new and of
+ * the current version consented.
  *
- * @param context - A context with a wallet client.
+ * @param context - A context with a wallet client whose account is a consenter.
  * @param parameters - {@link ProposeAmendmentParameters}
  * @returns The transaction, the new version number and its terms hash.
  *
@@ -36,11 +45,20 @@ export async function proposeAmendment(
   parameters: ProposeAmendmentParameters,
 ): Promise<ProposeAmendmentReturnType> {
   validateTerms(parameters.terms);
+  let currentTerms = parameters.currentTerms;
+  let children = parameters.children;
+  if (!currentTerms) {
+    const inForce = await readTermsInForce(context, { agreementId: parameters.agreementId });
+    // A proposed agreement's current terms are not read by the registry: any valid terms do.
+    currentTerms = inForce.status === AgreementStatus.Active ? inForce.terms : parameters.terms;
+    if (inForce.status !== AgreementStatus.Active) children ??= [];
+  }
+  children ??= await getNestedTerms(context, { terms: currentTerms });
   const result = await writeConcord(context, {
     address: context.addresses.registry,
     abi: agreementRegistryAbi,
     functionName: "proposeAmendment",
-    args: [parameters.agreementId, parameters.terms],
+    args: [parameters.agreementId, parameters.terms, currentTerms, children],
   });
   const proposed = eventArgs(result, agreementRegistryAbi, "VersionProposed");
   return { ...result, version: proposed.version, termsHash: proposed.termsHash };

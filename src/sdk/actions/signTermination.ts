@@ -17,10 +17,11 @@ export type SignTerminationReturnType = ConsentSignature;
 export type SignTerminationErrorType = ConcordReadErrorType;
 
 /**
- * Signs consent to terminate the version in force (EIP-712, {@link getTerminationTypedData}),
- * with a local or JSON-RPC account.
+ * Signs consent to terminate the agreement at the version in force (EIP-712,
+ * {@link getTerminationTypedData}), as the context's account, named as the signer: any consenter
+ * of the active version, members of nested parties included. Local or JSON-RPC accounts.
  *
- * @param context - A context whose account is a party of the version in force.
+ * @param context - A context whose account is a consenter of the version in force.
  * @param parameters - {@link SignTerminationParameters}
  * @returns The signature with its signer, nonce and deadline, for {@link terminateAgreement}.
  *
@@ -33,6 +34,7 @@ export async function signTermination(
   parameters: SignTerminationParameters,
 ): Promise<SignTerminationReturnType> {
   const account = signerOf(context);
+  const signer = accountAddress(account);
   const nonce = parameters.nonce ?? randomNonce();
   const deadline = await defaultDeadline(context, parameters.deadline);
   const typedData = getTerminationTypedData({
@@ -40,9 +42,10 @@ export async function signTermination(
     registry: context.addresses.registry,
     agreementId: parameters.agreementId,
     version: parameters.version,
+    signer,
     nonce,
     deadline,
   });
   const signature = await withConcordErrors(() => walletOf(context).signTypedData({ account, ...typedData }));
-  return { signer: accountAddress(account), nonce, deadline, signature };
+  return { signer, nonce, deadline, signature };
 }

@@ -2,15 +2,19 @@ import type { Address } from "viem";
 import { agreementRegistryAbi } from "../abi";
 import type { ConcordContext } from "../client";
 import type { ConcordWriteErrorType } from "../errors/base";
-import { validateTerms, type Terms } from "../terms";
+import { validateTerms, type NestedTerms, type Terms } from "../terms";
 import { eventArgs, eventsArgs, writeConcord, type WriteResult } from "../write";
+import { getNestedTerms } from "./getNestedTerms";
+import { readTermsInForce } from "./getVersion";
 import { sortSignatures, type ConsentSignature } from "./signConsent";
 
 export type TerminateAgreementParameters = {
   agreementId: bigint;
-  /** The terms of the version in force (checked on chain against the stored hash). */
-  currentTerms: Terms;
-  /** Termination signatures ({@link signTermination}) of the parties that did not approve on chain; any order. */
+  /** The terms of the version in force (default: read from its VersionProposed event; checked on chain against the stored hash). */
+  currentTerms?: Terms;
+  /** The nested terms reachable from `currentTerms` (default: read with {@link getNestedTerms}). */
+  children?: readonly NestedTerms[];
+  /** Termination signatures ({@link signTermination}) of the consenters without a live on-chain approval; any order. */
   signatures: readonly ConsentSignature[];
 };
 export type TerminateAgreementReturnType = WriteResult & {
@@ -21,8 +25,9 @@ export type TerminateAgreementReturnType = WriteResult & {
 export type TerminateAgreementErrorType = ConcordWriteErrorType;
 
 /**
- * Terminates an agreement with the consent of every party of its current version: no new
- * settlements; held reserves and undistributed pools still pay out.
+ * Terminates an agreement with the consent of every consenter of its active version (members of
+ * nested parties included): no new settlements; held reserves and undistributed pools still pay
+ * out, and the final remainders can be swept.
  *
  * @param context - Any context with a wallet client.
  * @param parameters - {@link TerminateAgreementParameters}
@@ -31,18 +36,20 @@ export type TerminateAgreementErrorType = ConcordWriteErrorType;
  * @example
  * import { signTermination, terminateAgreement } from "./src/sdk"
  * const signatures = [await signTermination(hotelContext, { agreementId: 1n, version: 2 })]
- * await terminateAgreement(context, { agreementId: 1n, currentTerms: v2, signatures })
+ * await terminateAgreement(context, { agreementId: 1n, signatures })
  */
 export async function terminateAgreement(
   context: ConcordContext,
   parameters: TerminateAgreementParameters,
 ): Promise<TerminateAgreementReturnType> {
-  validateTerms(parameters.currentTerms);
+  const currentTerms = parameters.currentTerms ?? (await readTermsInForce(context, { agreementId: parameters.agreementId })).terms;
+  validateTerms(currentTerms);
+  const children = parameters.children ?? (await getNestedTerms(context, { terms: currentTerms }));
   const result = await writeConcord(context, {
     address: context.addresses.registry,
     abi: agreementRegistryAbi,
     functionName: "terminate",
-    args: [parameters.agreementId, parameters.currentTerms, sortSignatures(parameters.signatures)],
+    args: [parameters.agreementId, currentTerms, children, sortSignatures(parameters.signatures)],
   });
   const terminated = eventArgs(result, agreementRegistryAbi, "AgreementTerminated");
   const signers = eventsArgs(result, agreementRegistryAbi, "TerminationSigned").map((e) => e.party);

@@ -1,0 +1,36 @@
+import type { Hex } from "viem";
+import { negotiationHubAbi } from "../abi";
+import type { ConcordContext } from "../client";
+import type { ConcordWriteErrorType } from "../errors/base";
+import { validateTerms, type Terms } from "../terms";
+import { eventArgs, writeConcord, type WriteResult } from "../write";
+import { contractAddresses } from "./getConcordEvents";
+
+export type OfferTermsParameters = { agreementId: bigint; terms: Terms };
+export type OfferTermsReturnType = WriteResult & { move: number; offerHash: Hex };
+export type OfferTermsErrorType = ConcordWriteErrorType;
+
+/**
+ * Makes a counter-offer on the context account's turn: it becomes the latest offer, accepted by
+ * its proposer only (everyone else's acceptance is cleared).
+ *
+ * @param context - A context whose account is the participant to move.
+ * @param parameters - {@link OfferTermsParameters}
+ * @returns The transaction, the move number and the offer's hash.
+ *
+ * @example
+ * import { offerTerms } from "./src/sdk"
+ * const { move } = await offerTerms(restaurantContext, { agreementId: 1n, terms: counterOffer })
+ */
+export async function offerTerms(context: ConcordContext, parameters: OfferTermsParameters): Promise<OfferTermsReturnType> {
+  validateTerms(parameters.terms);
+  const { negotiationHub } = await contractAddresses(context);
+  const result = await writeConcord(context, {
+    address: negotiationHub,
+    abi: negotiationHubAbi,
+    functionName: "offer",
+    args: [parameters.agreementId, parameters.terms],
+  });
+  const made = eventArgs(result, negotiationHubAbi, "OfferMade");
+  return { ...result, move: made.move, offerHash: made.offerHash };
+}

@@ -1,0 +1,34 @@
+import type { Address } from "viem";
+import { agreementRegistryAbi } from "../abi";
+import type { ConcordContext } from "../client";
+import type { ConcordWriteErrorType } from "../errors/base";
+import { eventArgs, writeConcord, type WriteResult } from "../write";
+
+export type RevokeTerminationApprovalParameters = { agreementId: bigint; version: number };
+export type RevokeTerminationApprovalReturnType = WriteResult & { party: Address };
+export type RevokeTerminationApprovalErrorType = ConcordWriteErrorType;
+
+/**
+ * Withdraws the context account's on-chain approval of terminating the agreement at `version`
+ * ({@link approveTermination}).
+ *
+ * @param context - A context whose account approved the termination.
+ * @param parameters - {@link RevokeTerminationApprovalParameters}
+ * @returns The transaction and the account.
+ *
+ * @example
+ * import { revokeTerminationApproval } from "./src/sdk"
+ * await revokeTerminationApproval(airlineContext, { agreementId: 1n, version: 1 })
+ */
+export async function revokeTerminationApproval(
+  context: ConcordContext,
+  parameters: RevokeTerminationApprovalParameters,
+): Promise<RevokeTerminationApprovalReturnType> {
+  const result = await writeConcord(context, {
+    address: context.addresses.registry,
+    abi: agreementRegistryAbi,
+    functionName: "revokeTerminationApproval",
+    args: [parameters.agreementId, parameters.version],
+  });
+  return { ...result, party: eventArgs(result, agreementRegistryAbi, "TerminationApprovalRevoked").party };
+}
