@@ -594,20 +594,30 @@ contract SettlementLedger is ISettlementLedger, EIP712, ReentrancyGuardTransient
         mapping(uint256 => uint256) storage claimedSince = _claimedSince[poolKey];
         uint256 bits;
         uint256 count = parties.length;
+        uint256 units = upTo - from;
         for (uint256 i; i < count; ++i) {
             if (i & 0xff == 0) {
                 bits = claimedSince[i >> 8];
                 if (bits != 0) claimedSince[i >> 8] = 0;
             }
-            uint256 start = from;
-            if ((bits >> (i & 0xff)) & 1 != 0) {
-                uint256 paid = _paidUpTo[_poolPartyKey(poolKey, i)];
-                if (paid > start) start = paid;
+            Party calldata party = parties[i];
+            uint256 amount;
+            if ((bits >> (i & 0xff)) & 1 == 0) {
+                // units is a whole number of units, so the share is exact.
+                amount = SplitMath.partyShare(units, party.shareBps);
+            } else {
+                uint256 start = _startAfterClaim(poolKey, i, from);
+                if (upTo == start) continue;
+                amount = SplitMath.partyShare(upTo - start, party.shareBps);
             }
-            if (upTo == start) continue;
-            // upTo - start is a whole number of units, so the share is exact.
-            _creditParty(parties[i], token, SplitMath.partyShare(upTo - start, parties[i].shareBps));
+            _creditParty(party, token, amount);
         }
+    }
+
+    /// @dev Where a party that claimed since the last distribution starts: its own claim's mark.
+    function _startAfterClaim(bytes32 poolKey, uint256 partyIndex, uint256 from) private view returns (uint256) {
+        uint256 paid = _paidUpTo[_poolPartyKey(poolKey, partyIndex)];
+        return paid > from ? paid : from;
     }
 
     function _credit(address account, address token, uint256 amount) private {

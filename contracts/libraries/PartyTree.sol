@@ -12,9 +12,16 @@ import {Party} from "../interfaces/IConcordTypes.sol";
 /// hashes pairs (2j, 2j+1) with OpenZeppelin's commutative keccak and carries an odd last node up
 /// unchanged. Leaves are 160-byte preimages and inner nodes 64-byte ones, so neither can pass for the other.
 library PartyTree {
-    /// @notice The leaf of party `index`.
-    function leaf(uint256 index, Party calldata party) internal pure returns (bytes32) {
-        return keccak256(abi.encode(index, party.account, party.agreementId, party.version, party.shareBps));
+    /// @notice The leaf of party `index`: keccak256(abi.encode(index, account, agreementId, version, shareBps)).
+    /// @dev Hashes the party's four calldata words in scratch memory, without allocating. Calldata
+    /// with dirty high bits hashes differently from the clean encoding, so it can only fail a check.
+    function leaf(uint256 index, Party calldata party) internal pure returns (bytes32 hash_) {
+        assembly ("memory-safe") {
+            let ptr := mload(0x40)
+            mstore(ptr, index)
+            calldatacopy(add(ptr, 0x20), party, 0x80)
+            hash_ := keccak256(ptr, 0xa0)
+        }
     }
 
     /// @notice The root of the tree of `parties`.
