@@ -5,24 +5,19 @@
  */
 import type { Abi, AbiEvent } from "viem";
 import { agreementRegistryAbi, negotiationHubAbi, settlementLedgerAbi } from "../sdk/abi";
+import type { ContractRole } from "./types";
 
-/** The Concord contracts whose events the auditor replays. */
-export type ContractRole = "registry" | "ledger" | "negotiationHub";
+export { agreementRegistryAbi, negotiationHubAbi, settlementLedgerAbi };
 
 const ABIS: Record<ContractRole, Abi> = {
-  registry: agreementRegistryAbi as Abi,
-  ledger: settlementLedgerAbi as Abi,
-  negotiationHub: negotiationHubAbi as Abi,
+  registry: agreementRegistryAbi,
+  ledger: settlementLedgerAbi,
+  negotiationHub: negotiationHubAbi,
 };
 
 /** The ABI of a Concord contract. */
 export function abiOf(role: ContractRole): Abi {
   return ABIS[role];
-}
-
-/** The ABI of a Concord contract, or null when that contract is not part of this build. */
-export function optionalAbiOf(role: ContractRole): Abi | null {
-  return ABIS[role] ?? null;
 }
 
 /** The events of an ABI. */

@@ -4,10 +4,12 @@
  * refunds and withdrawals.
  * Built by replaying the stored events, so figures are exactly what the events say.
  */
-import { zeroAddress, type Address, type Hex } from "viem";
-import { partyShare, splitNet } from "../sdk/split";
-import { ConcordLogDecoder, rawRequest, type RpcClient } from "./fetch";
-import { ReplayState, owedFromPool, type TermsValue } from "./replay";
+import { getAddress, zeroAddress, type Address, type Hex } from "viem";
+import { claimCredit, distributable, partyShare } from "../sdk/split";
+import type { Terms } from "../sdk/terms";
+import { ConcordLogDecoder, rawRequest } from "./fetch";
+import { ReplayState } from "./replay";
+import type { RpcClient } from "./types";
 import { AuditStore, defaultDataDir, toJson } from "./store";
 import { sync, type AuditParameters, type SyncResult } from "./sync";
 
@@ -24,9 +26,9 @@ export type TokenStatement = {
   reservesHeld: bigint;
   /** The partner's share of reserves released during the period. */
   reservesReleased: bigint;
-  /** The partner's share of reserves refunded to payers during the period. */
+  /** The partner's share of reserves refunded to beneficiaries during the period. */
   refundsIssued: bigint;
-  /** Refunds credited to the partner as a payer. */
+  /** Refunds credited to the partner as a refund beneficiary. */
   refundsReceived: bigint;
   withdrawn: bigint;
 };
@@ -58,14 +60,12 @@ const emptyStatement = (): TokenStatement => ({
   withdrawn: 0n,
 });
 
-/** What one account party would be credited if `amount` alone entered the pool of `terms`. */
-function shareOf(terms: TermsValue, unit: bigint, partner: string, amount: bigint): bigint {
-  const { distributable, dust } = splitNet(amount, unit);
+/** What one account party's share of `amount`'s whole units in the pool of `terms` is. */
+function shareOf(terms: Terms, unit: bigint, partner: Address, amount: bigint): bigint {
   let total = 0n;
-  terms.parties.forEach((party, index) => {
-    if (party.agreementId !== 0n || party.account.toLowerCase() !== partner) return;
-    total += partyShare(distributable, party.shareBps) + (index === terms.dustPartyIndex ? dust : 0n);
-  });
+  for (const party of terms.parties) {
+    if (party.agreementId === 0n && party.account === partner) total += partyShare(distributable(amount, unit), party.shareBps);
+  }
   return total;
 }
 
@@ -113,10 +113,10 @@ export async function auditReport(
     if (period.toTime !== undefined) toBlock = (await blockAtOrAfter(parameters.client, period.toTime + 1n, meta.startBlock, cursor.blockNumber + 1n)) - 1n;
     if (toBlock > cursor.blockNumber) toBlock = cursor.blockNumber;
 
-    const wanted = parameters.partners ? new Set(parameters.partners.map((p) => p.toLowerCase())) : undefined;
+    const wanted = parameters.partners ? new Set(parameters.partners.map((p) => getAddress(p))) : undefined;
     const partners = new Map<string, PartnerStatement>();
     const statement = (partner: Address, token: Address): TokenStatement | undefined => {
-      const key = partner.toLowerCase();
+      const key = partner;
       if (partner === zeroAddress || (wanted && !wanted.has(key))) return undefined;
       let p = partners.get(key);
       if (!p) {
@@ -136,61 +136,50 @@ export async function auditReport(
       for (const party of v.terms.parties) {
         if (party.agreementId !== 0n) continue;
         const t = statement(party.account, token);
-        if (t) apply(t, shareOf(v.terms, v.unit, party.account.toLowerCase(), amount));
+        if (t) apply(t, shareOf(v.terms, v.unit, party.account, amount));
       }
     };
 
-    const state = new ReplayState();
+    const state = new ReplayState({ negotiationHub: meta.addresses.negotiationHub });
     const decoder = new ConcordLogDecoder(meta.addresses);
     for await (const page of store.events(decoder, { toBlock })) {
       for (const log of page) {
+        // Refunds are read from the lot before the event empties it.
+        const refunded = log.eventName === "ReserveRefunded" ? state.lots.get(log.args.lotId as bigint) : undefined;
         state.apply(log);
         if (log.blockNumber < fromBlock || log.contract !== "ledger") continue;
+        for (const credit of state.lastCredits) {
+          const t = statement(credit.account, credit.token);
+          if (!t) continue;
+          if (credit.kind === "referral-fee") t.referralFees += credit.amount;
+          else if (credit.kind === "refund") t.refundsReceived += credit.amount;
+          else if (credit.agreementId !== undefined) t.earnedByAgreement.set(credit.agreementId, (t.earnedByAgreement.get(credit.agreementId) ?? 0n) + credit.amount);
+        }
         const a = log.args;
-        const token = a.token as Address;
-        switch (log.eventName) {
-          case "Settled": {
-            const t = statement(a.referrer as Address, token);
-            if (t) t.referralFees += a.referralFee as bigint;
-            break;
-          }
-          case "PartyCredited": {
-            if ((a.childAgreementId as bigint) !== 0n) break;
-            const t = statement(a.account as Address, token);
-            if (t) {
-              const id = a.agreementId as bigint;
-              t.earnedByAgreement.set(id, (t.earnedByAgreement.get(id) ?? 0n) + (a.amount as bigint));
-            }
-            break;
-          }
-          case "ReserveReleased":
-            eachAccountParty(state, a.agreementId as bigint, Number(a.version), token, a.amount as bigint, (t, share) => (t.reservesReleased += share));
-            break;
-          case "ReserveRefunded": {
-            eachAccountParty(state, a.agreementId as bigint, Number(a.version), token, a.amount as bigint, (t, share) => (t.refundsIssued += share));
-            const t = statement(a.payer as Address, token);
-            if (t) t.refundsReceived += a.amount as bigint;
-            break;
-          }
-          case "Withdrawn": {
-            const t = statement(a.account as Address, token);
-            if (t) t.withdrawn += a.amount as bigint;
-            break;
-          }
+        if (log.eventName === "ReserveReleased") {
+          eachAccountParty(state, a.agreementId as bigint, Number(a.version), a.token as Address, a.amount as bigint, (t, share) => (t.reservesReleased += share));
+        } else if (refunded) {
+          eachAccountParty(state, refunded.agreementId, refunded.version, refunded.token, a.amount as bigint, (t, share) => (t.refundsIssued += share));
+        } else if (log.eventName === "Withdrawn") {
+          const t = statement(a.account as Address, a.token as Address);
+          if (t) t.withdrawn += a.amount as bigint;
         }
       }
     }
+    state.finish();
     for (const pool of state.pools.values()) {
       const v = state.termsOf(pool.agreementId, pool.version);
-      v?.terms.parties.forEach((party, index) => {
+      if (!v || v.unit === undefined) continue;
+      const unit = v.unit;
+      v.terms.parties.forEach((party, index) => {
         if (party.agreementId !== 0n) return; // a nested agreement's share is its own parties' to claim
-        const owed = owedFromPool(pool, v.terms, index);
+        const owed = claimCredit(pool, unit, party.shareBps, pool.paidUpTo[index] ?? 0n).amount;
         const t = owed > 0n ? statement(party.account, pool.token) : undefined;
         if (t) t.toClaimByAgreement.set(pool.agreementId, (t.toClaimByAgreement.get(pool.agreementId) ?? 0n) + owed);
       });
     }
-    for (const s of state.settlements.values()) {
-      if (!s.closed) eachAccountParty(state, s.agreementId, s.version, s.token, s.reserve, (t, share) => (t.reservesHeld += share));
+    for (const lot of state.lots.values()) {
+      if (lot.open) eachAccountParty(state, lot.agreementId, lot.version, lot.token, lot.held, (t, share) => (t.reservesHeld += share));
     }
     const result: AuditReport & { synced?: SyncResult } = {
       fromBlock,

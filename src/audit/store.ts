@@ -7,7 +7,8 @@ import fs from "node:fs";
 import path from "node:path";
 import { PGlite } from "@electric-sql/pglite";
 import type { Address, Hex } from "viem";
-import type { ConcordAddresses, ConcordLog, ConcordLogDecoder } from "./fetch";
+import type { ConcordLogDecoder } from "./decode";
+import type { ConcordAddresses, ConcordLog } from "./types";
 import { int4Array, textArray } from "./pg-arrays";
 import type { ReplayState, Violation } from "./replay";
 
@@ -43,6 +44,7 @@ CREATE TABLE IF NOT EXISTS events (
   data TEXT NOT NULL,
   PRIMARY KEY (block_number, log_index)
 );
+ALTER TABLE events ADD COLUMN IF NOT EXISTS block_time NUMERIC;
 CREATE INDEX IF NOT EXISTS events_by_name ON events (event_name, block_number);
 CREATE TABLE IF NOT EXISTS balances (
   account TEXT NOT NULL,
@@ -50,22 +52,23 @@ CREATE TABLE IF NOT EXISTS balances (
   amount NUMERIC(78, 0) NOT NULL,
   PRIMARY KEY (account, token)
 );
-CREATE TABLE IF NOT EXISTS reserves (
-  order_ref TEXT PRIMARY KEY,
+CREATE TABLE IF NOT EXISTS reserve_lots (
+  lot_id NUMERIC PRIMARY KEY,
   agreement_id NUMERIC NOT NULL,
   version INT NOT NULL,
   token TEXT NOT NULL,
-  payer TEXT NOT NULL,
-  amount NUMERIC(78, 0) NOT NULL,
-  release_at NUMERIC NOT NULL
+  held NUMERIC(78, 0) NOT NULL,
+  release_at NUMERIC NOT NULL,
+  entries JSONB NOT NULL
 );
-CREATE TABLE IF NOT EXISTS pools (
+CREATE TABLE IF NOT EXISTS payout_pools (
   agreement_id NUMERIC NOT NULL,
   version INT NOT NULL,
   token TEXT NOT NULL,
-  distributable NUMERIC(78, 0) NOT NULL,
-  dust NUMERIC(78, 0) NOT NULL,
-  released JSONB NOT NULL,
+  total NUMERIC(78, 0) NOT NULL,
+  held NUMERIC(78, 0) NOT NULL,
+  distributed NUMERIC(78, 0) NOT NULL,
+  paid_up_to JSONB NOT NULL,
   PRIMARY KEY (agreement_id, version, token)
 );
 CREATE TABLE IF NOT EXISTS snapshot (
@@ -112,6 +115,7 @@ function eventColumns(logs: readonly ConcordLog[]): Uint8Array[] {
     textArray(logs.map((l) => toJson(l.args))),
     textArray(logs.map((l) => l.topics.join(","))),
     textArray(logs.map((l) => l.data)),
+    textArray(logs.map((l) => l.blockTimestamp?.toString() ?? "")),
   ];
 }
 
@@ -199,9 +203,9 @@ export class AuditStore {
     await this.db.transaction(async (tx) => {
       if (logs.length > 0) {
         await tx.query(
-          `INSERT INTO events (block_number, block_hash, tx_index, log_index, tx_hash, address, event_name, args, topics, data)
-           SELECT b::numeric, bh, ti, li, th, a, n, j::jsonb, t, d
-           FROM unnest($1::text[], $2::text[], $3::int4[], $4::int4[], $5::text[], $6::text[], $7::text[], $8::text[], $9::text[], $10::text[]) AS u(b, bh, ti, li, th, a, n, j, t, d)`,
+          `INSERT INTO events (block_number, block_hash, tx_index, log_index, tx_hash, address, event_name, args, topics, data, block_time)
+           SELECT b::numeric, bh, ti, li, th, a, n, j::jsonb, t, d, NULLIF(bt, '')::numeric
+           FROM unnest($1::text[], $2::text[], $3::int4[], $4::int4[], $5::text[], $6::text[], $7::text[], $8::text[], $9::text[], $10::text[], $11::text[]) AS u(b, bh, ti, li, th, a, n, j, t, d, bt)`,
           eventColumns(logs),
         );
       }
@@ -258,8 +262,9 @@ export class AuditStore {
         address: string;
         topics: string;
         data: Hex;
+        block_time: string | null;
       }>(
-        `SELECT block_number::text, block_hash, tx_index, log_index, tx_hash, address, topics, data FROM events
+        `SELECT block_number::text, block_hash, tx_index, log_index, tx_hash, address, topics, data, block_time::text FROM events
          WHERE (block_number, log_index) > ($1::numeric, $2::int) AND ($3::numeric IS NULL OR block_number <= $3::numeric)
          ORDER BY events.block_number, events.log_index LIMIT $4`,
         [after[0], after[1], toBlock, pageSize],
@@ -275,6 +280,7 @@ export class AuditStore {
           transactionHash: row.tx_hash,
           transactionIndex: `0x${row.tx_index.toString(16)}`,
           logIndex: `0x${row.log_index.toString(16)}`,
+          blockTimestamp: row.block_time === null ? undefined : `0x${BigInt(row.block_time).toString(16)}`,
         }),
       );
       const last = rows.at(-1)!;
@@ -283,41 +289,42 @@ export class AuditStore {
     }
   }
 
-  /** Replaces the rebuilt balances, held reserves and pools with the state at `blockNumber`. */
+  /** Replaces the rebuilt balances, open reserve lots and pools with the state at `blockNumber`. */
   async writeSnapshot(state: ReplayState, blockNumber: bigint, violations: readonly Violation[]): Promise<void> {
     await this.db.transaction(async (tx) => {
-      await tx.exec("DELETE FROM balances; DELETE FROM reserves; DELETE FROM pools; DELETE FROM snapshot;");
+      await tx.exec("DELETE FROM balances; DELETE FROM reserve_lots; DELETE FROM payout_pools; DELETE FROM snapshot;");
       const balances = [...state.balances.values()];
       await tx.query("INSERT INTO balances (account, token, amount) SELECT * FROM unnest($1::text[], $2::text[], $3::numeric[])", [
         balances.map((b) => b.account),
         balances.map((b) => b.token),
         balances.map((b) => b.amount.toString()),
       ]);
-      const held = [...state.settlements.values()].filter((s) => !s.closed);
+      const lots = [...state.lots.values()].filter((lot) => lot.open);
       await tx.query(
-        `INSERT INTO reserves (order_ref, agreement_id, version, token, payer, amount, release_at)
-         SELECT * FROM unnest($1::text[], $2::numeric[], $3::int[], $4::text[], $5::text[], $6::numeric[], $7::numeric[])`,
+        `INSERT INTO reserve_lots (lot_id, agreement_id, version, token, held, release_at, entries)
+         SELECT * FROM unnest($1::numeric[], $2::numeric[], $3::int[], $4::text[], $5::numeric[], $6::numeric[], $7::jsonb[])`,
         [
-          held.map((s) => s.orderRef),
-          held.map((s) => s.agreementId.toString()),
-          held.map((s) => s.version),
-          held.map((s) => s.token),
-          held.map((s) => s.payer),
-          held.map((s) => s.reserve.toString()),
-          held.map((s) => s.releaseAt.toString()),
+          lots.map((l) => l.lotId.toString()),
+          lots.map((l) => l.agreementId.toString()),
+          lots.map((l) => l.version),
+          lots.map((l) => l.token),
+          lots.map((l) => l.held.toString()),
+          lots.map((l) => l.releaseAt.toString()),
+          lots.map((l) => toJson(l.entries)),
         ],
       );
       const pools = [...state.pools.values()];
       await tx.query(
-        `INSERT INTO pools (agreement_id, version, token, distributable, dust, released)
-         SELECT * FROM unnest($1::numeric[], $2::int[], $3::text[], $4::numeric[], $5::numeric[], $6::jsonb[])`,
+        `INSERT INTO payout_pools (agreement_id, version, token, total, held, distributed, paid_up_to)
+         SELECT * FROM unnest($1::numeric[], $2::int[], $3::text[], $4::numeric[], $5::numeric[], $6::numeric[], $7::jsonb[])`,
         [
           pools.map((p) => p.agreementId.toString()),
           pools.map((p) => p.version),
           pools.map((p) => p.token),
-          pools.map((p) => p.distributable.toString()),
-          pools.map((p) => p.dust.toString()),
-          pools.map((p) => toJson(p.released)),
+          pools.map((p) => p.total.toString()),
+          pools.map((p) => p.held.toString()),
+          pools.map((p) => p.distributed.toString()),
+          pools.map((p) => toJson(p.paidUpTo)),
         ],
       );
       await tx.query("INSERT INTO snapshot (id, block_number, events, violations) VALUES (1, $1, $2, $3)", [

@@ -3,29 +3,17 @@
  * a reorganisation first) and rebuilds the state; `verify` syncs, then reconciles the rebuilt
  * state with the chain at the target block.
  */
-import type { Address, Hex } from "viem";
-import { optionalAbiOf } from "./abis";
-import {
-  ConcordLogDecoder,
-  fetchConcordLogs,
-  rawRequest,
-  type ConcordAddresses,
-  type ConcordLog,
-  type FetchLogsParameters,
-  type RangeEvent,
-  type RpcClient,
-} from "./fetch";
-import { prefetchSettlementStates, type SettlementPrefetch } from "./reads";
+import { decodeAbiParameters, encodeFunctionData, getAddress, zeroAddress, type Address, type Hex } from "viem";
+import { agreementRegistryAbi, settlementLedgerAbi } from "./abis";
+import { ConcordLogDecoder, fetchConcordLogs, rawRequest, type FetchLogsParameters, type RangeEvent } from "./fetch";
+import { ChainReader } from "./reads";
 import { reconcile, type Difference, type OrderReferenceReads, type ReconcileResult } from "./reconcile";
 import { ReplayState, type Violation } from "./replay";
 import { AuditStore, defaultDataDir, type Cursor } from "./store";
+import type { ConcordAddresses, ConcordLog, RpcClient } from "./types";
 
 export type AuditParameters = {
-  /**
-   * A viem client: an `http` transport for a node; for Hardhat's in-process chain, the SDK's
-   * `hardhatTransport(hre.network.provider)`, which takes the engine's log answers without the
-   * second copy Hardhat's provider makes (any EIP-1193 `custom` transport works, more slowly).
-   */
+  /** A viem client: an `http` transport for a node, or `custom(provider)` for an EIP-1193 provider. */
   client: RpcClient;
   /** The settlement ledger to audit; the registry and negotiation hub are read from the chain. */
   ledger: Address;
@@ -91,28 +79,23 @@ export type SyncResult = {
 
 const hex = (n: bigint): Hex => `0x${n.toString(16)}`;
 
-async function call(client: RpcClient, to: Address, data: Hex, block: Hex | "latest" = "latest"): Promise<Hex> {
-  return (await rawRequest(client)({ method: "eth_call", params: [{ to, data }, block] })) as Hex;
-}
-
 /** Reads the registry (and negotiation hub) of a ledger from the chain, unless given. */
 export async function resolveAddresses(parameters: AuditParameters): Promise<ConcordAddresses> {
-  const { client, ledger } = parameters;
-  const registry = parameters.registry ?? (`0x${(await call(client, ledger, "0x7b103999")).slice(26)}` as Address); // registry()
+  const reader = new ChainReader(parameters.client, getAddress(parameters.ledger), 0n);
+  const latest = async (to: Address, abi: typeof agreementRegistryAbi | typeof settlementLedgerAbi, name: string) =>
+    (await reader.send("eth_call", [{ to, data: encodeCall(abi, name) }, "latest"])) as Hex;
+  const registry = parameters.registry ? getAddress(parameters.registry) : decodeAddress(await latest(reader.ledger, settlementLedgerAbi, "registry"));
   let negotiationHub: Address | undefined;
-  if (parameters.negotiationHub !== null && optionalAbiOf("negotiationHub")) {
-    negotiationHub = parameters.negotiationHub;
-    if (!negotiationHub) {
-      try {
-        const answer = await call(client, registry, "0xbdef1746"); // negotiationHub()
-        if (answer.length === 66 && BigInt(answer) !== 0n) negotiationHub = `0x${answer.slice(26)}` as Address;
-      } catch {
-        negotiationHub = undefined; // a registry without a hub
-      }
-    }
+  if (parameters.negotiationHub !== null) {
+    negotiationHub = parameters.negotiationHub ? getAddress(parameters.negotiationHub) : decodeAddress(await latest(registry, agreementRegistryAbi, "negotiationHub"));
+    if (negotiationHub === zeroAddress) negotiationHub = undefined;
   }
-  return { registry, ledger, negotiationHub };
+  return { registry, ledger: reader.ledger, negotiationHub };
 }
+
+const encodeCall = (abi: typeof agreementRegistryAbi | typeof settlementLedgerAbi, functionName: string): Hex =>
+  encodeFunctionData({ abi, functionName } as never);
+const decodeAddress = (data: Hex): Address => decodeAbiParameters([{ type: "address" }], data)[0];
 
 async function blockHash(client: RpcClient, blockNumber: bigint): Promise<Hex | undefined> {
   const block = (await rawRequest(client)({ method: "eth_getBlockByNumber", params: [hex(blockNumber), false] })) as { hash: Hex } | null;
@@ -177,7 +160,7 @@ export async function sync(parameters: AuditParameters): Promise<SyncResult> {
     let target = parameters.toBlock ?? head - (parameters.confirmations ?? 0n);
     if (target > head) target = head;
 
-    const state = new ReplayState();
+    const state = new ReplayState({ negotiationHub: storedAddresses.negotiationHub });
     let storedEvents = 0;
     if (store) {
       for await (const page of store.events(decoder)) {
@@ -259,27 +242,13 @@ export type VerifyResult = {
  * const result = await verify({ client, ledger });
  * for (const d of result.differences) console.log(d.kind, d.account, d.token, d.expected, d.actual);
  */
-export async function verify(parameters: AuditParameters & { batchSize?: number }): Promise<VerifyResult> {
-  const orderReferences = parameters.orderReferences ?? "reserves";
-  // Settlement states are read at the target block while the sync replays, and checked after.
-  let prefetched: SettlementPrefetch | undefined;
-  const synced = await sync({
-    ...parameters,
-    onEvents: (logs, targetBlock) => {
-      prefetched ??= prefetchSettlementStates(parameters.client, { ledger: parameters.ledger, blockNumber: targetBlock, orderReferences });
-      prefetched.observe(logs);
-      parameters.onEvents?.(logs, targetBlock);
-    },
-  });
-  const prefetch = prefetched as SettlementPrefetch | undefined;
-  const usable = prefetch && prefetch.blockNumber === synced.toBlock && prefetch.ledger.toLowerCase() === synced.addresses.ledger.toLowerCase();
-  if (prefetch && !usable) await prefetch.drain(); // synced to another block (nothing new): read afresh
+export async function verify(parameters: AuditParameters & { chunkSize?: number }): Promise<VerifyResult> {
+  const synced = await sync(parameters);
   const reconciled = await reconcile(parameters.client, synced.state, {
     ledger: synced.addresses.ledger,
     blockNumber: synced.toBlock,
-    batchSize: parameters.batchSize,
-    orderReferences,
-    prefetched: usable ? prefetch : undefined,
+    chunkSize: parameters.chunkSize,
+    orderReferences: parameters.orderReferences,
   });
   return {
     ok: synced.violations.length === 0 && reconciled.differences.length === 0,

@@ -1,0 +1,312 @@
+/**
+ * Replays the ledger's events. Every credit is derived from the version's terms, never taken on
+ * trust: a settlement's fee, reserve and net from the split rule (src/sdk/split.ts), a
+ * distribution's and a claim's amounts from the pool and each party's paidUpTo, a nested party's
+ * amount into its pinned child's pool (docs/contracts.md, "Pools and payouts"). Checks exactness,
+ * single attribution, idempotency per scope and conservation (DESIGN.md laws 1-4) after each event.
+ */
+import { hexToBigInt, zeroAddress, zeroHash, type Address, type Hex } from "viem";
+import { distributable, partyShare, poolRemainder, quoteSplit } from "../../sdk/split";
+import type { ConcordLog, EventRef } from "../types";
+import { entriesHashOf, lotIdOf } from "./lots";
+import type { LotState, PoolState, ReplayBook, VersionState } from "./state";
+
+type Args = Readonly<Record<string, unknown>>;
+
+/** Marks `orderRef` settled in `scope`'s bitmap; false if it already was (docs/contracts.md, "Settlement"). */
+function useOrderRef(book: ReplayBook, scope: Address, orderRef: Hex): boolean {
+  const ref = hexToBigInt(orderRef);
+  let words = book.orderBitmaps.get(scope);
+  if (!words) book.orderBitmaps.set(scope, (words = new Map()));
+  const word = ref >> 8n;
+  const bit = 1n << (ref & 0xffn);
+  const bits = words.get(word) ?? 0n;
+  words.set(word, bits | bit);
+  return (bits & bit) === 0n;
+}
+
+function onSettled(book: ReplayBook, args: Args, event: EventRef): void {
+  const orderRef = args.orderRef as Hex;
+  const agreementId = args.agreementId as bigint;
+  const scope = args.scope as Address;
+  const version = args.version as number;
+  const token = args.token as Address;
+  const payer = args.payer as Address;
+  const gross = args.gross as bigint;
+  const referrer = args.referrer as Address;
+  const referralFee = args.referralFee as bigint;
+  const reserve = args.reserve as bigint;
+  const beneficiary = args.refundBeneficiary as Address;
+  const lotId = args.lotId as bigint;
+  const totals = book.totalsFor(token);
+  totals.holdings += gross; // value arrives first, whatever the checks below find
+  book.settlementCount += 1;
+  const where = `settlement ${orderRef} in scope ${scope}`;
+  book.accounts.add(payer).add(beneficiary);
+  if (referrer !== zeroAddress) book.accounts.add(referrer);
+
+  // Idempotency: once per scope, and the scope is the order signer (intents) or the payer.
+  if (orderRef === zeroHash) book.violate("unique-order-reference", `${where} has a zero order reference`, event, token);
+  else if (!useOrderRef(book, scope, orderRef)) book.violate("unique-order-reference", `${where} settled twice`, event, token);
+  const agreement = book.agreements.get(agreementId);
+  const v = agreement?.versions.get(version);
+  if (!agreement || !v || v.unit === undefined) {
+    book.violate("consistency", `${where} names agreement ${agreementId} version ${version}, never activated`, event, token);
+  } else if (agreement.status !== "active" || agreement.activeVersion !== version) {
+    book.violate("consistency", `${where} under agreement ${agreementId} version ${version} while the agreement is ${agreement.status} at version ${agreement.activeVersion}`, event, token);
+  }
+  const expectedScope = v && v.terms.orderSigner !== zeroAddress ? v.terms.orderSigner : payer;
+  if (v && scope !== expectedScope) book.violate("unique-order-reference", `${where}: the scope must be ${expectedScope} (${v.terms.orderSigner !== zeroAddress ? "the order signer" : "the payer"})`, event, token, scope);
+
+  // Single attribution: one referrer, never the payer, attested or listed, at most the agreed rate.
+  const hasReferrer = referrer !== zeroAddress;
+  if (hasReferrer && referrer === payer) book.violate("single-attribution", `${where}: payer ${payer} is its own referrer`, event, token, payer);
+  if (!hasReferrer && referralFee !== 0n) book.violate("single-attribution", `${where} pays a referral fee of ${referralFee} without a referrer`, event, token);
+  if (v && hasReferrer && v.terms.orderSigner === zeroAddress && !v.terms.referrers.includes(referrer)) {
+    book.violate("single-attribution", `${where}: referrer ${referrer} is not on version ${version}'s list`, event, token, referrer);
+  }
+  if (v && gross > 0n) {
+    const split = quoteSplit(gross, v.terms.referralFeeBps, v.terms.reserveBps, hasReferrer);
+    if (split.referralFee !== referralFee) {
+      book.violate(referralFee > split.referralFee ? "single-attribution" : "exactness", `${where}: referral fee ${referralFee}, the terms give ${split.referralFee}`, event, token, referrer);
+    }
+    if (split.reserve !== reserve) book.violate("exactness", `${where}: reserve ${reserve}, the terms give ${split.reserve}`, event, token);
+  }
+  const net = gross - referralFee - reserve;
+  if (gross <= 0n || net < 0n) book.violate("exactness", `${where}: fee ${referralFee} + reserve ${reserve} against gross ${gross}`, event, token);
+  if ((reserve === 0n) !== (lotId === 0n)) book.violate("consistency", `${where}: reserve ${reserve} in lot ${lotId}`, event, token);
+  if (beneficiary === zeroAddress) book.violate("consistency", `${where} names no refund beneficiary`, event, token);
+
+  if (referralFee !== 0n) book.credit(referrer, token, referralFee, event, "referral-fee", agreementId);
+  const pool = book.poolFor(agreementId, version, token);
+  book.addToPool(pool, net, event);
+  pool.held += reserve;
+  totals.heldReserves += reserve;
+  const risk = book.riskFor(agreementId, token);
+  risk.settledVolume += gross;
+  risk.settledCount += 1n;
+  if (reserve !== 0n && lotId !== 0n) {
+    let lot = book.lots.get(lotId);
+    if (!lot) {
+      lot = { lotId, agreementId, version, token, releaseAt: 0, held: 0n, entries: [], open: true, announced: false, transactionHash: event.transactionHash, provenance: { count: 0, recent: [] } };
+      book.lots.set(lotId, lot);
+      book.pendingLots.push(lot);
+      if (lotIdOf({ scope, orderRef }) !== lotId) book.violate("consistency", `lot ${lotId} is not named after its first entry ${orderRef} in scope ${scope}`, event, token);
+    }
+    if (lot.announced || lot.transactionHash !== event.transactionHash || lot.agreementId !== agreementId || lot.version !== version || lot.token !== token) {
+      book.violate("consistency", `${where} joins lot ${lotId} of another pool or call`, event, token);
+    }
+    lot.entries.push({ scope, orderRef, beneficiary, reserve, refunded: false });
+    lot.held += reserve;
+  }
+  book.checkConservation(token, event);
+}
+
+/** The lot an event names, checked to be open and of the event's pool. */
+function lotFor(book: ReplayBook, args: Args, event: EventRef): LotState | undefined {
+  const lotId = args.lotId as bigint;
+  const lot = book.lots.get(lotId);
+  if (!lot || !lot.open || !lot.announced) {
+    book.violate("consistency", `${event.eventName} for lot ${lotId}, ${lot ? "which holds nothing" : "never held"}`, event);
+    return undefined;
+  }
+  if (args.agreementId !== undefined && (args.agreementId !== lot.agreementId || args.version !== lot.version || args.token !== lot.token)) {
+    book.violate("consistency", `${event.eventName} for lot ${lotId} names another pool than its settlements`, event, lot.token);
+  }
+  touch(lot, event);
+  return lot;
+}
+
+const touch = (lot: LotState, event: EventRef) => {
+  lot.provenance.count += 1;
+  lot.provenance.recent.push(event);
+  if (lot.provenance.recent.length > 16) lot.provenance.recent.shift();
+};
+
+function onReservesHeld(book: ReplayBook, args: Args, event: EventRef): void {
+  const lotId = args.lotId as bigint;
+  const lot = book.lots.get(lotId);
+  if (!lot || lot.announced || lot.transactionHash !== event.transactionHash) {
+    book.violate("consistency", `reserves held in lot ${lotId} without its settlements in the same call`, event);
+    return;
+  }
+  lot.announced = true;
+  lot.releaseAt = args.releaseAt as number;
+  touch(lot, event);
+  if (args.agreementId !== lot.agreementId || args.version !== lot.version || args.token !== lot.token) book.violate("consistency", `lot ${lotId} is announced for another pool than its settlements`, event, lot.token);
+  if (args.held !== lot.held) book.violate("exactness", `lot ${lotId} holds ${String(args.held)}; its settlements reserved ${lot.held}`, event, lot.token);
+  lot.entriesHash = entriesHashOf(lot.entries);
+  if (args.entriesHash !== lot.entriesHash) book.violate("consistency", `lot ${lotId}: entries hash ${String(args.entriesHash)}, its settlements give ${lot.entriesHash}`, event, lot.token);
+}
+
+function onReserveReleased(book: ReplayBook, args: Args, event: EventRef): void {
+  const amount = args.amount as bigint;
+  const token = args.token as Address;
+  const lot = lotFor(book, args, event);
+  if (lot) {
+    if (amount !== lot.held) book.violate("exactness", `release of lot ${lot.lotId} moved ${amount}; ${lot.held} was held`, event, token);
+    lot.held = 0n;
+    lot.open = false;
+  }
+  const pool = book.poolFor(args.agreementId as bigint, args.version as number, token);
+  pool.held -= amount;
+  book.totalsFor(token).heldReserves -= amount;
+  book.addToPool(pool, amount, event);
+  book.checkConservation(token, event);
+}
+
+function onReserveRefunded(book: ReplayBook, args: Args, event: EventRef): void {
+  const amount = args.amount as bigint;
+  const index = Number(args.entryIndex);
+  const beneficiary = args.beneficiary as Address;
+  const remaining = args.remainingReserve as bigint;
+  const lot = lotFor(book, args, event);
+  if (!lot) return;
+  const entry = lot.entries[index];
+  if (!entry || entry.orderRef !== args.orderRef || entry.beneficiary !== beneficiary) {
+    book.violate("consistency", `refund of entry ${index} of lot ${lot.lotId} names ${String(args.orderRef)} / ${beneficiary}, not the entry's settlement`, event, lot.token, beneficiary);
+    return;
+  }
+  if (amount <= 0n || amount > entry.reserve || entry.reserve - amount !== remaining) {
+    book.violate("exactness", `refund of ${amount} from ${entry.orderRef}: ${entry.reserve} held, ${remaining} said to remain`, event, lot.token);
+  }
+  const risk = book.riskFor(lot.agreementId, lot.token);
+  risk.refundedVolume += amount;
+  if (!entry.refunded) risk.refundCount += 1n; // a settlement counts once however often it is refunded
+  if (risk.refundCount > risk.settledCount) book.violate("consistency", `agreement ${lot.agreementId} counts ${risk.refundCount} refunds of ${risk.settledCount} settlements`, event, lot.token);
+  entry.reserve -= amount;
+  entry.refunded = true;
+  lot.held -= amount;
+  lot.entriesHash = undefined; // recomputed when asked for
+  if (lot.held === 0n) lot.open = false;
+  book.poolFor(lot.agreementId, lot.version, lot.token).held -= amount;
+  book.totalsFor(lot.token).heldReserves -= amount;
+  book.credit(beneficiary, lot.token, amount, event, "refund", lot.agreementId);
+  book.checkConservation(lot.token, event);
+}
+
+/** The pool and activated version an event pays from, or undefined (with a violation). */
+function payoutOf(book: ReplayBook, args: Args, event: EventRef): { pool: PoolState; v: VersionState & { unit: bigint } } | undefined {
+  const agreementId = args.agreementId as bigint;
+  const version = args.version as number;
+  const token = args.token as Address;
+  const v = book.termsOf(agreementId, version);
+  if (!v || v.unit === undefined) {
+    book.violate("consistency", `${event.eventName} from agreement ${agreementId} version ${version}, never activated`, event, token);
+    return undefined;
+  }
+  return { pool: book.poolFor(agreementId, version, token), v: v as VersionState & { unit: bigint } };
+}
+
+/** Pays party `i` of a pool `amount` of its whole units, checking it never exceeds its pro-rata share. */
+function payParty(book: ReplayBook, pool: PoolState, v: VersionState & { unit: bigint }, i: number, amount: bigint, event: EventRef): void {
+  const party = v.terms.parties[i]!;
+  pool.received[i] = (pool.received[i] ?? 0n) + amount;
+  pool.paidOut += amount;
+  book.totalsFor(pool.token).undistributed -= amount;
+  const entitled = partyShare(distributable(pool.total, v.unit), party.shareBps);
+  if (pool.received[i]! > entitled) {
+    book.violate("exactness", `party ${i} of agreement ${pool.agreementId} version ${pool.version} received ${pool.received[i]} of ${pool.token}; its share of the pool is ${entitled}`, event, pool.token, party.account);
+  }
+  book.creditParty(party, pool.token, amount, event, pool.agreementId, "payout");
+}
+
+function onDistributed(book: ReplayBook, args: Args, event: EventRef): void {
+  const payout = payoutOf(book, args, event);
+  if (!payout) return;
+  const { pool, v } = payout;
+  const from = args.fromTotal as bigint;
+  const upTo = args.toTotal as bigint;
+  const where = `distribution of agreement ${pool.agreementId} version ${pool.version} in ${pool.token}`;
+  if (from !== pool.distributed) book.violate("consistency", `${where} from ${from}; ${pool.distributed} was distributed`, event, pool.token);
+  if (upTo !== distributable(pool.total, v.unit)) book.violate("exactness", `${where} up to ${upTo}; the pool's whole units are ${distributable(pool.total, v.unit)}`, event, pool.token);
+  v.terms.parties.forEach((party, i) => {
+    // From the pool's distributed total, or from where the party's own claim since left it.
+    const paid = pool.paidUpTo[i] ?? 0n;
+    const start = paid > pool.distributed ? paid : pool.distributed;
+    if (upTo > start) payParty(book, pool, v, i, partyShare(upTo - start, party.shareBps), event);
+  });
+  pool.distributed = upTo;
+  book.checkConservation(pool.token, event);
+}
+
+function onClaimed(book: ReplayBook, args: Args, event: EventRef): void {
+  const payout = payoutOf(book, args, event);
+  if (!payout) return;
+  const { pool, v } = payout;
+  const i = Number(args.partyIndex);
+  const amount = args.amount as bigint;
+  const paidUpTo = args.paidUpTo as bigint;
+  const party = v.terms.parties[i];
+  const where = `claim of party ${i} of agreement ${pool.agreementId} version ${pool.version} in ${pool.token}`;
+  if (!party) {
+    book.violate("consistency", `${where}: the version has ${v.terms.parties.length} parties`, event, pool.token);
+    return;
+  }
+  const upTo = distributable(pool.total, v.unit);
+  const paid = pool.paidUpTo[i] ?? 0n;
+  const start = paid > pool.distributed ? paid : pool.distributed;
+  const owed = upTo > start ? partyShare(upTo - start, party.shareBps) : 0n;
+  if (paidUpTo !== upTo) book.violate("exactness", `${where} up to ${paidUpTo}; the pool's whole units are ${upTo}`, event, pool.token, party.account);
+  if (amount !== owed) book.violate("exactness", `${where} paid ${amount}; it was owed ${owed}`, event, pool.token, party.account);
+  pool.paidUpTo[i] = paidUpTo;
+  payParty(book, pool, v, i, amount, event);
+  book.checkConservation(pool.token, event);
+}
+
+function onRemainderSwept(book: ReplayBook, args: Args, event: EventRef): void {
+  const payout = payoutOf(book, args, event);
+  if (!payout) return;
+  const { pool, v } = payout;
+  const amount = args.amount as bigint;
+  const index = Number(args.partyIndex);
+  const where = `remainder of agreement ${pool.agreementId} version ${pool.version} in ${pool.token}`;
+  const agreement = book.agreements.get(pool.agreementId)!;
+  const closed = (agreement.status !== "active" || agreement.activeVersion !== pool.version) && pool.held === 0n && v.activePins === 0;
+  if (!closed) book.violate("exactness", `${where} swept while the pool can still receive value`, event, pool.token);
+  if (index !== v.terms.dustPartyIndex) book.violate("exactness", `${where} went to party ${index}, not the dust party ${v.terms.dustPartyIndex}`, event, pool.token);
+  if (amount !== poolRemainder(pool.total, v.unit)) book.violate("exactness", `${where}: ${amount} swept; the final remainder is ${poolRemainder(pool.total, v.unit)}`, event, pool.token);
+  book.addToPool(pool, -amount, event);
+  book.creditParty(v.terms.parties[v.terms.dustPartyIndex]!, pool.token, amount, event, pool.agreementId, "remainder");
+  book.checkConservation(pool.token, event);
+}
+
+function onWithdrawn(book: ReplayBook, args: Args, event: EventRef): void {
+  const token = args.token as Address;
+  const amount = args.amount as bigint;
+  book.totalsFor(token).holdings -= amount;
+  book.credit(args.account as Address, token, -amount, event);
+  book.checkConservation(token, event);
+}
+
+/** Applies one ledger event. */
+export function applyLedger(book: ReplayBook, log: ConcordLog): void {
+  switch (log.eventName) {
+    case "Settled":
+      return onSettled(book, log.args, log);
+    case "ReservesHeld":
+      return onReservesHeld(book, log.args, log);
+    case "ReserveReleased":
+      return onReserveReleased(book, log.args, log);
+    case "ReserveRefunded":
+      return onReserveRefunded(book, log.args, log);
+    case "Distributed":
+      return onDistributed(book, log.args, log);
+    case "Claimed":
+      return onClaimed(book, log.args, log);
+    case "RemainderSwept":
+      return onRemainderSwept(book, log.args, log);
+    case "Withdrawn":
+      return onWithdrawn(book, log.args, log);
+    default:
+      book.violate("consistency", `unknown ledger event ${log.eventName}`, log);
+  }
+}
+
+/** At the end of a transaction: the lots whose settlements no {ReservesHeld} announced. */
+export function checkLotsAnnounced(book: ReplayBook, event: EventRef): void {
+  for (const lot of book.pendingLots) {
+    if (!lot.announced) book.violate("consistency", `lot ${lot.lotId} holds reserves that no ReservesHeld announced`, event, lot.token);
+  }
+  book.pendingLots = [];
+}
