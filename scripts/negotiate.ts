@@ -8,9 +8,10 @@
  *   NEGOTIATE_SEED=7  NEGOTIATE_PARTIES=3..5  NEGOTIATE_ROUNDS=12  NEGOTIATE_OVERLAP=overlap|none
  */
 import hre, { ethers } from "hardhat";
-import { getAddress, type Address, type EIP1193Provider, type Hex } from "viem";
+import { createPublicClient, createWalletClient, custom, getAddress, type Address, type EIP1193Provider, type Hex, type PublicClient } from "viem";
 import { hardhat } from "viem/chains";
-import { clientsFromProvider, negotiationHubOf, proposeAgreement, runOnchainNegotiation } from "../src/negotiation/onchain";
+import { createConcordContext, getAgreement, getVersion, proposeAgreement } from "../src/sdk";
+import { runOnchainNegotiation } from "../src/negotiation/onchain";
 import { describeOutcome, formatRound, roundHeader } from "../src/negotiation/report";
 import { agentsFor, randomScenario } from "../src/negotiation/scenario";
 import { offerToTerms } from "../src/negotiation/terms";
@@ -32,13 +33,15 @@ async function main(): Promise<void> {
   const signers = (await ethers.getSigners()).slice(1, 1 + partyCount);
   const order = signers.map((s) => getAddress(s.address)).sort((a, b) => (BigInt(a) < BigInt(b) ? -1 : 1)) as Address[];
   const registry = await ethers.deployContract("AgreementRegistry");
-  await registry.waitForDeployment();
   const ledger = await ethers.deployContract("SettlementLedger", [await registry.getAddress()]);
-  await ledger.waitForDeployment();
-  const registryAddress = getAddress(await registry.getAddress());
-  const { publicClient, wallets } = clientsFromProvider(hre.network.provider as unknown as EIP1193Provider, hardhat, order);
-  const hub = await negotiationHubOf(publicClient, registryAddress);
-  console.log(`network ${hre.network.name}: registry ${registryAddress}, hub ${hub}, ledger ${await ledger.getAddress()}`);
+  const addresses = { registry: getAddress(await registry.getAddress()), ledger: getAddress(await ledger.getAddress()) };
+  const transport = custom(hre.network.provider as unknown as EIP1193Provider);
+  const chain = { ...hardhat, id: Number((await ethers.provider.getNetwork()).chainId) };
+  const publicClient = createPublicClient({ chain, transport, pollingInterval: 50 }) as PublicClient;
+  const contexts = await Promise.all(
+    order.map((account) => createConcordContext({ publicClient, walletClient: createWalletClient({ account, chain, transport }), addresses, chainId: chain.id })),
+  );
+  console.log(`network ${hre.network.name}: registry ${addresses.registry}, ledger ${addresses.ledger}`);
 
   const scenario = randomScenario(seed, { parties: partyCount, overlap, roundLimit });
   const agents = agentsFor(scenario);
@@ -50,34 +53,33 @@ async function main(): Promise<void> {
     ),
   );
 
-  const fixed = { refundAuthority: order[0]!, documentHash: ethers.id(`concord:negotiation:${seed}`) as Hex };
+  // The first partner is the merchant of record: its payment intents attest each sale's referrer.
+  const fixed = { refundAuthority: order[0]!, orderSigner: order[0]!, documentHash: ethers.id(`concord:negotiation:${seed}`) as Hex };
   const even = Array.from({ length: partyCount }, (_, i) => (i === 0 ? 10_000 - Math.floor(10_000 / partyCount) * (partyCount - 1) : Math.floor(10_000 / partyCount)));
   const proposal = offerToTerms({ shares: even, referralFeeBps: 500, reserveBps: 1_000, disputeWindow: 7 * 86_400 }, order, fixed);
-  const agreementId = await proposeAgreement(publicClient, wallets[0]!, registryAddress, proposal);
-  const now = (await publicClient.getBlock()).timestamp;
-  const deadline = now + BigInt(scenario.timeLimitSeconds);
-  console.log(`\nagreement ${agreementId} proposed; negotiating: ${roundLimit} rounds, deadline ${new Date(Number(deadline) * 1000).toISOString()}\n`);
+  const { agreementId } = await proposeAgreement(contexts[0]!, { terms: proposal });
+  console.log(`\nagreement ${agreementId} proposed; negotiating: ${roundLimit} rounds, ${scenario.timeLimitSeconds} s, a day per move at most\n`);
   console.log(roundHeader(names));
 
   const result = await runOnchainNegotiation({
-    publicClient,
-    wallets,
-    hub,
+    contexts,
     agreementId,
     agents,
     currentTerms: proposal,
     fixed,
     roundLimit,
-    deadline,
+    duration: scenario.timeLimitSeconds,
+    moveTimeout: Math.min(86_400, scenario.timeLimitSeconds),
     onRound: (r) => console.log(formatRound(r, names, r.gasUsed)),
   });
 
   console.log(`\n${describeOutcome(result.transcript.outcome, names)}`);
-  const [status, , active] = await registry.agreement(agreementId);
+  const agreement = await getAgreement(contexts[0]!, { agreementId });
   if (result.version !== undefined) {
-    console.log(`agreement ${agreementId} is active at version ${active} (terms hash ${await registry.termsHash(agreementId, active)})`);
+    const { termsHash } = await getVersion(contexts[0]!, { agreementId, version: agreement.activeVersion });
+    console.log(`agreement ${agreementId} is active at version ${agreement.activeVersion} (terms hash ${termsHash})`);
   } else {
-    console.log(`agreement ${agreementId} stays ${["none", "proposed", "active", "terminated"][Number(status)]}; no terms changed`);
+    console.log(`agreement ${agreementId} stays ${agreement.status}; no terms changed`);
   }
 }
 

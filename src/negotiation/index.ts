@@ -1,10 +1,9 @@
 /** Negotiation: agents, tactics, risk, and the on-chain driver. Every public export, in one place. */
 export { NegotiationAgent, estimateDemands, estimatedUtility } from "./agent";
 export type { AgentConfig, Demand, NegotiationView, OfferRecord } from "./agent";
-export { negotiationHubAbi, registryNegotiationAbi, NEGOTIATION_STATUS } from "./abi";
-export { OnchainNegotiationError, clientsFromProvider, negotiationHubOf, proposeAgreement, runOnchainNegotiation } from "./onchain";
+export { OnchainNegotiationError, clientsFromProvider, runOnchainNegotiation } from "./onchain";
 export type { OnchainRound, ParticipantWallet, RunOnchainNegotiationParameters, RunOnchainNegotiationReturnType } from "./onchain";
-export { PartyMoveError, PartySetupError, playParty, termsForOffer, walletMoveSender } from "./party";
+export { PartyMoveError, PartySetupError, contextMoveSender, playParty, termsForOffer } from "./party";
 export type { HubMove, PartyOutcome, PartyRound, PartySetup, PlayPartyParameters, PlayPartyReturnType, SendHubMove } from "./party";
 export { createRng } from "./prng";
 export type { Rng } from "./prng";
@@ -31,7 +30,7 @@ export type { MeasuredRisk, PartyAgentParameters, PartyAgentReturnType, PartySta
 export type { SimulationOptions } from "./simulate";
 export { TACTICS, boulware, conceder, hardliner, linear, relativeTime, tacticByName, timeDependentTarget, titForTat, titForTatTarget } from "./tactics";
 export type { Tactic, TimeDependentTactic, TitForTatTactic } from "./tactics";
-export { offerToTerms, termsToOffer } from "./terms";
+export { fixedTermsOf, offerToTerms, termsToOffer } from "./terms";
 export type { ChainTerms, FixedTerms } from "./terms";
 export { DAY_SECONDS, TOTAL_BPS, assertOfferInSpace, defaultIssueSpace, issueGrid, offersEqual } from "./types";
 export type { IssuePoint, IssueSpace, Move, Offer, Outcome, Transcript, TranscriptEntry } from "./types";

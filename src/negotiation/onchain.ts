@@ -1,26 +1,21 @@
 /**
- * Drives a negotiation between agents on a chain: each agent's move becomes a transaction to the
- * {NegotiationHub} from that participant's wallet, and what the agents see is rebuilt from the
- * hub's events (OfferMade, OfferAccepted), so the agents negotiate on exactly the chain's record.
+ * Drives a negotiation between agents on a chain: each agent's move goes through the SDK's
+ * negotiation actions from that participant's context, and what the agents see is rebuilt from the
+ * hub's events in each move's receipt (OfferMade, OfferAccepted), so the agents negotiate on
+ * exactly the chain's record.
  */
+import { createPublicClient, createWalletClient, custom, type Account, type Address, type Chain, type EIP1193Provider, type Hex, type PublicClient, type Transport, type WalletClient } from "viem";
 import {
-  BaseError,
-  createPublicClient,
-  createWalletClient,
-  custom,
-  type EIP1193Provider,
-  ContractFunctionRevertedError,
-  decodeEventLog,
-  type Account,
-  type Address,
-  type Chain,
-  type Hex,
-  type PublicClient,
-  type TransactionReceipt,
-  type Transport,
-  type WalletClient,
-} from "viem";
-import { negotiationHubAbi, registryNegotiationAbi } from "./abi";
+  ContractRevertError,
+  acceptOffer,
+  endNegotiation,
+  expireNegotiation,
+  offerTerms,
+  openNegotiation,
+  type ConcordContext,
+  type DecodedEvent,
+  type WriteResult,
+} from "../sdk";
 import type { NegotiationAgent, NegotiationView, OfferRecord } from "./agent";
 import { offerToTerms, termsToOffer, type ChainTerms, type FixedTerms } from "./terms";
 import type { Move, Outcome, Transcript, TranscriptEntry } from "./types";
@@ -31,10 +26,8 @@ export type ParticipantWallet = WalletClient<Transport, Chain | undefined, Accou
 export type OnchainRound = TranscriptEntry & { mover: Address; txHash: Hex; gasUsed: bigint };
 
 export type RunOnchainNegotiationParameters = {
-  publicClient: PublicClient;
-  /** A wallet per participant (any order; matched by address). */
-  wallets: readonly ParticipantWallet[];
-  hub: Address;
+  /** A context per participant, each with its wallet (any order; matched by account). */
+  contexts: readonly ConcordContext[];
   agreementId: bigint;
   /** Agents in participant order (the account parties of `currentTerms`, sorted by address). */
   agents: readonly NegotiationAgent[];
@@ -43,8 +36,10 @@ export type RunOnchainNegotiationParameters = {
   /** Terms fields that are not negotiated. */
   fixed: FixedTerms;
   roundLimit: number;
-  /** Unix time after which no move is accepted. */
-  deadline: bigint;
+  /** Seconds from the opening until no move is accepted (at most the hub's 90 days). */
+  duration: number;
+  /** Seconds a move may wait before anyone may expire the negotiation (at least the hub's 5 minutes). */
+  moveTimeout: number;
   /** Participant index of the opener (default 0). */
   opener?: number;
   /** Called after every move with what happened. */
@@ -73,37 +68,39 @@ export class OnchainNegotiationError extends Error {
   }
 }
 
-function revertName(err: unknown): string | undefined {
-  if (!(err instanceof BaseError)) return undefined;
-  const reverted = err.walk((e) => e instanceof ContractFunctionRevertedError);
-  return reverted instanceof ContractFunctionRevertedError ? reverted.data?.errorName : undefined;
-}
+const accountOf = (context: ConcordContext): Address | undefined => {
+  const account = context.account ?? context.walletClient?.account;
+  return account === undefined ? undefined : typeof account === "string" ? account : account.address;
+};
 
 /**
  * Runs the negotiation to its end on chain and returns the transcript, every move's gas, and the
  * activated version when the participants agreed.
  * @example
- *   const result = await runOnchainNegotiation({ publicClient, wallets, hub, agreementId, agents,
- *     currentTerms, fixed, roundLimit: 10, deadline, onRound: (r) => console.log(r.move, r.kind) });
+ *   const result = await runOnchainNegotiation({ contexts, agreementId, agents, currentTerms, fixed,
+ *     roundLimit: 10, duration: 7 * 86_400, moveTimeout: 86_400, onRound: (r) => console.log(r.move, r.kind) });
  */
 export async function runOnchainNegotiation(params: RunOnchainNegotiationParameters): Promise<RunOnchainNegotiationReturnType> {
-  const { publicClient, hub, agreementId, agents, currentTerms, fixed, roundLimit, deadline } = params;
-  const participants = currentTerms.parties.filter((p) => p.agreementId === 0n).map((p) => p.account);
+  const { agreementId, agents, currentTerms, fixed, roundLimit } = params;
+  const participants = currentTerms.parties.map((p) => {
+    if (p.agreementId !== 0n) throw new Error(`the terms in force nest agreement #${p.agreementId}: agents negotiate among account parties only`);
+    return p.account;
+  });
   const n = participants.length;
   if (agents.length !== n) throw new Error(`${agents.length} agents for ${n} participants`);
   agents.forEach((a, i) => {
     if (a.self !== i) throw new Error(`agent ${a.name} is participant ${a.self} but sits at index ${i}`);
   });
-  const walletOf = participants.map((address) => {
-    const w = params.wallets.find((x) => x.account.address.toLowerCase() === address.toLowerCase());
-    if (!w) throw new Error(`no wallet for participant ${address}`);
-    return w;
+  const contextOf = participants.map((address) => {
+    const c = params.contexts.find((x) => accountOf(x)?.toLowerCase() === address.toLowerCase());
+    if (!c) throw new Error(`no context with the account of participant ${address}`);
+    return c;
   });
   const opener = params.opener ?? 0;
   if (opener < 0 || opener >= n) throw new Error(`opener ${opener} is not a participant`);
+  const publicClient: PublicClient = contextOf[0]!.publicClient;
 
   const openedAt = (await publicClient.getBlock()).timestamp;
-  const timeLimitSeconds = Number(deadline - openedAt);
   const offers: OfferRecord[] = [];
   const rounds: OnchainRound[] = [];
   let accepted = Array.from({ length: n }, () => false);
@@ -117,46 +114,45 @@ export async function runOnchainNegotiation(params: RunOnchainNegotiationParamet
     move,
     roundLimit,
     elapsedSeconds: Number((await publicClient.getBlock()).timestamp - openedAt),
-    timeLimitSeconds,
+    timeLimitSeconds: params.duration,
     offers: offers.map((o) => ({ ...o, acceptedBy: [...o.acceptedBy] })),
     accepted: [...accepted],
   });
 
-  /** Applies the hub's events in a receipt to what the agents see; returns the kind of move. */
-  const apply = (receipt: TransactionReceipt, mover: number): { kind: Move["kind"]; move: number } => {
+  /** Applies the hub's events of a move to what the agents see; returns the kind of move. */
+  const apply = (events: readonly DecodedEvent[], hash: Hex, mover: number): { kind: Move["kind"]; move: number } => {
     let kind: Move["kind"] | undefined;
     let move = 0;
-    for (const log of receipt.logs) {
-      if (log.address.toLowerCase() !== hub.toLowerCase()) continue;
-      const event = decodeEventLog({ abi: negotiationHubAbi, data: log.data, topics: log.topics });
-      if (event.eventName === "NegotiationOpened") negotiationId = event.args.negotiationId;
+    for (const event of events) {
+      const args = event.args as Record<string, unknown>;
+      if (event.eventName === "NegotiationOpened") negotiationId = Number(args.negotiationId);
       if (event.eventName === "OfferMade") {
         kind = "offer";
-        move = event.args.move;
-        offers.push({ by: mover, move, offer: termsToOffer(event.args.terms, participants), acceptedBy: [mover] });
+        move = Number(args.move);
+        offers.push({ by: mover, move, offer: termsToOffer(args.terms as ChainTerms, participants), acceptedBy: [mover] });
         accepted = accepted.map((_, i) => i === mover);
       } else if (event.eventName === "OfferAccepted") {
         kind = "accept";
-        move = event.args.move;
+        move = Number(args.move);
         offers[offers.length - 1]!.acceptedBy.push(mover);
         accepted[mover] = true;
       } else if (event.eventName === "NegotiationBroken") {
         kind = "end";
-        move = event.args.move;
+        move = Number(args.moves);
       } else if (event.eventName === "NegotiationAgreed") {
-        version = event.args.version;
-        termsHash = event.args.termsHash;
+        version = Number(args.version);
+        termsHash = args.termsHash as Hex;
       }
     }
-    if (!kind) throw new Error(`transaction ${receipt.transactionHash} emitted no move event`);
+    if (!kind) throw new Error(`transaction ${hash} emitted no move event`);
     return { kind, move };
   };
 
-  const record = (receipt: TransactionReceipt, mover: number, kind: Move["kind"], move: number, reason?: string) => {
+  const record = (result: WriteResult, mover: number, kind: Move["kind"], move: number, reason?: string) => {
     const offer = offers[offers.length - 1]!.offer;
     const round: OnchainRound = {
       move,
-      round: Math.floor((move - 1) / n) + 1,
+      round: Math.floor((Math.max(move, 1) - 1) / n) + 1,
       by: mover,
       kind,
       offer,
@@ -164,85 +160,62 @@ export async function runOnchainNegotiation(params: RunOnchainNegotiationParamet
       accepted: [...accepted],
       ...(reason === undefined ? {} : { reason }),
       mover: participants[mover]!,
-      txHash: receipt.transactionHash,
-      gasUsed: receipt.gasUsed,
+      txHash: result.hash,
+      gasUsed: result.receipt.gasUsed,
     };
     rounds.push(round);
     params.onRound?.(round);
   };
 
-  const send = async (mover: number, call: () => Promise<Hex>): Promise<TransactionReceipt> => {
-    const hash = await call();
-    const receipt = await publicClient.waitForTransactionReceipt({ hash });
-    if (receipt.status !== "success") throw new Error(`move by ${participants[mover]} reverted in ${hash}`);
-    return receipt;
-  };
-
   // Opening offer.
   const opening = agents[opener]!.decide(await viewFor(opener, 1));
   if (opening.kind !== "offer") throw new Error(`opener ${agents[opener]!.name} must open with an offer, chose ${opening.kind}`);
-  const openReceipt = await send(opener, () =>
-    walletOf[opener]!.writeContract({
-      address: hub,
-      abi: negotiationHubAbi,
-      functionName: "open",
-      args: [agreementId, roundLimit, deadline, offerToTerms(opening.offer, participants, fixed), currentTerms],
-      chain: walletOf[opener]!.chain,
-    }),
-  );
-  const opened = apply(openReceipt, opener);
-  record(openReceipt, opener, opened.kind, opened.move);
+  const openResult = await openNegotiation(contextOf[opener]!, {
+    agreementId,
+    roundLimit,
+    duration: params.duration,
+    moveTimeout: params.moveTimeout,
+    initialOffer: offerToTerms(opening.offer, participants, fixed),
+    currentTerms,
+  });
+  const opened = apply(openResult.events, openResult.hash, opener);
+  record(openResult, opener, opened.kind, opened.move);
 
   let moves = 1;
   let turn = (opener + 1) % n;
   let outcome: Outcome | undefined;
   const expire = async (reason: string): Promise<Outcome> => {
-    await send(turn, () =>
-      walletOf[turn]!.writeContract({ address: hub, abi: negotiationHubAbi, functionName: "expire", args: [agreementId], chain: walletOf[turn]!.chain }),
-    );
+    await expireNegotiation(contextOf[turn]!, { agreementId });
     return { status: "expired", moves, reason };
   };
 
   while (!outcome) {
     if (moves >= roundLimit * n) {
-      outcome = await expire(
-        `round limit reached: ${roundLimit} rounds x ${n} participants = ${moves} moves without a unanimous acceptance`,
-      );
+      outcome = await expire(`round limit reached: ${roundLimit} rounds x ${n} participants = ${moves} moves without a unanimous acceptance`);
       break;
     }
     const decision = agents[turn]!.decide(await viewFor(turn, moves + 1));
     const latestTerms = offerToTerms(offers[offers.length - 1]!.offer, participants, fixed);
-    const wallet = walletOf[turn]!;
-    let receipt: TransactionReceipt;
+    const context = contextOf[turn]!;
+    let result: WriteResult;
     try {
-      receipt = await send(turn, () =>
+      result =
         decision.kind === "offer"
-          ? wallet.writeContract({
-              address: hub,
-              abi: negotiationHubAbi,
-              functionName: "offer",
-              args: [agreementId, offerToTerms(decision.offer, participants, fixed)],
-              chain: wallet.chain,
-            })
+          ? await offerTerms(context, { agreementId, terms: offerToTerms(decision.offer, participants, fixed) })
           : decision.kind === "accept"
-            ? wallet.writeContract({ address: hub, abi: negotiationHubAbi, functionName: "accept", args: [agreementId, latestTerms], chain: wallet.chain })
-            : wallet.writeContract({ address: hub, abi: negotiationHubAbi, functionName: "end", args: [agreementId], chain: wallet.chain }),
-      );
+            ? await acceptOffer(context, { agreementId, terms: latestTerms })
+            : await endNegotiation(context, { agreementId });
     } catch (err) {
-      const name = revertName(err);
-      if (name === "NegotiationDeadlinePassed") {
-        outcome = await expire(`deadline passed: no move after ${new Date(Number(deadline) * 1000).toISOString()}`);
+      const name = err instanceof ContractRevertError ? err.errorName : undefined;
+      if (name === "NegotiationExpiredAlready") {
+        outcome = await expire(`the negotiation lapsed (deadline ${params.duration} s after opening, or move timeout ${params.moveTimeout} s) before move ${moves + 1}`);
         break;
       }
-      throw new OnchainNegotiationError(
-        `${decision.kind} by ${agents[turn]!.name} (${participants[turn]}) failed${name ? `: ${name}` : ""}`,
-        name,
-        err,
-      );
+      throw new OnchainNegotiationError(`${decision.kind} by ${agents[turn]!.name} (${participants[turn]}) failed${name ? `: ${name}` : ""}`, name, err);
     }
-    const applied = apply(receipt, turn);
+    const applied = apply(result.events, result.hash, turn);
     moves = applied.move;
-    record(receipt, turn, applied.kind, applied.move, decision.kind === "end" ? decision.reason : undefined);
+    record(result, turn, applied.kind, applied.move, decision.kind === "end" ? decision.reason : undefined);
     if (applied.kind === "end" && decision.kind === "end") {
       outcome = { status: "broken", moves, by: turn, reason: decision.reason };
     } else if (version !== undefined) {
@@ -259,32 +232,6 @@ export async function runOnchainNegotiation(params: RunOnchainNegotiationParamet
     ...(version === undefined ? {} : { version }),
     ...(termsHash === undefined ? {} : { termsHash }),
   };
-}
-
-/** Proposes `terms` as a new agreement from `wallet`; returns its id. */
-export async function proposeAgreement(
-  publicClient: PublicClient,
-  wallet: ParticipantWallet,
-  registry: Address,
-  terms: ChainTerms,
-): Promise<bigint> {
-  const hash = await wallet.writeContract({ address: registry, abi: registryNegotiationAbi, functionName: "propose", args: [terms], chain: wallet.chain });
-  const receipt = await publicClient.waitForTransactionReceipt({ hash });
-  for (const log of receipt.logs) {
-    if (log.address.toLowerCase() !== registry.toLowerCase()) continue;
-    try {
-      const event = decodeEventLog({ abi: registryNegotiationAbi, data: log.data, topics: log.topics });
-      if (event.eventName === "AgreementProposed") return event.args.agreementId;
-    } catch {
-      // VersionProposed and other registry events are not in this ABI slice.
-    }
-  }
-  throw new Error(`propose transaction ${hash} emitted no AgreementProposed`);
-}
-
-/** The negotiation hub deployed by `registry`. */
-export async function negotiationHubOf(publicClient: PublicClient, registry: Address): Promise<Address> {
-  return publicClient.readContract({ address: registry, abi: registryNegotiationAbi, functionName: "negotiationHub" });
 }
 
 /**

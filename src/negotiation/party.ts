@@ -3,25 +3,48 @@
  * counterpart of {@link runOnchainNegotiation}, for an agent that runs in its own process beside
  * the other parties' agents (the `concord negotiate agent` command, a partner's server).
  *
- * It reads the negotiation from the {NegotiationHub} (its state, and every round from the hub's
- * events), waits for this party's turn by polling, and makes the agent's move through a `send`
- * function the caller supplies, so that the caller decides how to sign and how to check a move
- * before sending it. What the agent sees is rebuilt from the chain's record and its decisions
- * depend only on that and its seed: an agent stopped and started again resumes where it was.
+ * It reads the negotiation through the SDK (its state with getNegotiation, every round from the
+ * hub's events with getConcordEvents), waits for this party's turn by polling, and makes the
+ * agent's move through a `send` function (by default the SDK's negotiation actions from the
+ * context's account), so that the caller may decide how to sign and check a move before sending
+ * it. What the agent sees is rebuilt from the chain's record and its decisions depend only on that
+ * and its seed: an agent stopped and started again resumes where it was.
  */
-import { decodeEventLog, getAddress, numberToHex, pad, type Address, type Hex, type Log, type PublicClient } from "viem";
-import { NEGOTIATION_STATUS, negotiationHubAbi } from "./abi";
-import type { NegotiationAgent, NegotiationView, OfferRecord } from "./agent";
-import type { ParticipantWallet } from "./onchain";
-import { offerToTerms, termsToOffer, type ChainTerms } from "./terms";
-import type { Move, Offer } from "./types";
+import { getAddress, numberToHex, pad, type Address, type Hex } from "viem";
+import {
+  acceptOffer,
+  contractAddresses,
+  endNegotiation,
+  expireNegotiation,
+  getConcordEvents,
+  getNegotiation,
+  offerTerms,
+  ContractRevertError,
+  NEGOTIATION_STATUS_NAMES as STATUS_NAMES,
+  type ConcordContext,
+} from "../sdk";
+import type { NegotiationAgent } from "./agent";
+import {
+  NegotiationRecord,
+  PartySetupError,
+  expiryReason,
+  offerOf,
+  termsForOffer,
+  type HubEvent,
+  type PartyRound,
+  type PartySetup,
+} from "./partyRecord";
+import type { ChainTerms } from "./terms";
+import type { Offer } from "./types";
+
+export { PartySetupError, termsForOffer, type PartyRound, type PartySetup } from "./partyRecord";
 
 /** A call of the hub that this party makes. */
 export type HubMove =
-  | { functionName: "offer"; args: readonly [agreementId: bigint, terms: ChainTerms] }
-  | { functionName: "accept"; args: readonly [agreementId: bigint, terms: ChainTerms] }
-  | { functionName: "end"; args: readonly [agreementId: bigint] }
-  | { functionName: "expire"; args: readonly [agreementId: bigint] };
+  | { functionName: "offer"; agreementId: bigint; terms: ChainTerms }
+  | { functionName: "accept"; agreementId: bigint; terms: ChainTerms }
+  | { functionName: "end"; agreementId: bigint }
+  | { functionName: "expire"; agreementId: bigint };
 
 /**
  * Sends `move` to the hub from this party's account and resolves with the transaction hash once
@@ -30,49 +53,6 @@ export type HubMove =
  */
 export type SendHubMove = (move: HubMove) => Promise<Hex>;
 
-/** The negotiation as this party found it when it sat down. */
-export type PartySetup = {
-  hub: Address;
-  agreementId: bigint;
-  negotiationId: number;
-  /** The participants in turn order (sorted by address, as on chain). */
-  participants: Address[];
-  account: Address;
-  /** This party's index among the participants. */
-  self: number;
-  opener: number;
-  roundLimit: number;
-  /** Unix time after which no move is accepted. */
-  deadline: bigint;
-  openedAt: bigint;
-  openedBlock: bigint;
-  /** The opening offer: its refund authority, document hash and referrer list are kept in this party's offers. */
-  opening: ChainTerms;
-};
-
-/** One move of the negotiation (by any participant), as this party saw it. */
-export type PartyRound = {
-  move: number;
-  /** 1-based round: every participant moves once per round. */
-  round: number;
-  by: number;
-  mover: Address;
-  /** Whether this party made the move. */
-  mine: boolean;
-  kind: Move["kind"];
-  /** The latest offer after this move, and its terms as on chain. */
-  offer: Offer;
-  terms: ChainTerms;
-  /** This party's utility of the latest offer. */
-  utility: number;
-  /** Who has accepted the latest offer after this move. */
-  accepted: boolean[];
-  /** Why this party ended the negotiation (its own "end" moves only). */
-  reason?: string;
-  transactionHash: Hex;
-  blockNumber: bigint;
-};
-
 export type PartyOutcome =
   | { status: "agreed"; moves: number; version: number; termsHash: Hex; offer: Offer; terms: ChainTerms; utility: number }
   | { status: "broken"; moves: number; by: number; party: Address; reason?: string }
@@ -80,14 +60,15 @@ export type PartyOutcome =
   | { status: "stopped"; moves: number; cause: "signal" | "max-wait"; reason: string };
 
 export type PlayPartyParameters = {
-  publicClient: PublicClient;
-  hub: Address;
+  /** Reads go through this context; its account is the party unless `account` says otherwise. */
+  context: ConcordContext;
   agreementId: bigint;
-  /** This party's account: it must be a participant of the open negotiation. */
-  account: Address;
+  /** This party's account (default: the context's): it must be a participant of the open negotiation. */
+  account?: Address;
   /** The agent, or a function that makes it once the participants are known (it may throw to refuse). */
   agent: NegotiationAgent | ((setup: PartySetup) => NegotiationAgent);
-  send: SendHubMove;
+  /** How moves are sent (default {@link contextMoveSender} of `context`). */
+  send?: SendHubMove;
   /** Between reads while waiting for a turn (default 1,000 ms). */
   pollIntervalMs?: number;
   /** Stop when no participant has moved for this long (default: wait until the negotiation ends). */
@@ -114,11 +95,6 @@ export type PlayPartyReturnType = {
   transactions: Hex[];
 };
 
-/** The negotiation cannot be played by this party (nothing was sent): no open negotiation, not a participant, ... */
-export class PartySetupError extends Error {
-  override name = "PartySetupError";
-}
-
 /** A move of this party failed while the negotiation was still waiting for it. */
 export class PartyMoveError extends Error {
   override name = "PartyMoveError";
@@ -134,6 +110,7 @@ export class PartyMoveError extends Error {
 const STATUS_OPEN = 1;
 const STATUS_AGREED = 2;
 const STATUS_BROKEN = 3;
+const STATUS_EXPIRED = 4;
 /** Failed reads in a row after which the loop gives up (each waits one more poll interval). */
 const MAX_READ_FAILURES = 5;
 
@@ -145,11 +122,11 @@ type HubState = {
   moves: number;
   roundLimit: number;
   deadline: bigint;
+  moveTimeout: number;
+  lastMoveAt: bigint;
 };
 
 type Snapshot = { blockNumber: bigint; timestamp: bigint; state: HubState };
-
-type HubEvent = { eventName: string; args: Record<string, unknown>; blockNumber: bigint; transactionHash: Hex; id: string };
 
 const topicOf = (n: bigint | number): Hex => pad(numberToHex(n), { size: 32 });
 
@@ -167,166 +144,37 @@ function sleep(ms: number, signal?: AbortSignal): Promise<void> {
   });
 }
 
-/** The events of one negotiation over a block range, in chain order, in chunks of `chunk` blocks. */
-async function readEvents(
-  client: PublicClient,
-  hub: Address,
-  agreementId: bigint,
-  negotiationId: number,
-  from: bigint,
-  to: bigint,
-  chunk: bigint,
-): Promise<HubEvent[]> {
-  const out: HubEvent[] = [];
-  for (let start = from; start <= to; start += chunk) {
-    const end = start + chunk - 1n < to ? start + chunk - 1n : to;
-    const logs = (await client.request({
-      method: "eth_getLogs",
-      params: [{ address: hub, fromBlock: numberToHex(start), toBlock: numberToHex(end), topics: [null, topicOf(agreementId), topicOf(negotiationId)] }],
-    })) as unknown as Log<string, string>[];
-    for (const log of logs) {
-      const event = decodeEventLog({ abi: negotiationHubAbi, data: log.data, topics: log.topics as [Hex, ...Hex[]] });
-      out.push({
-        eventName: event.eventName,
-        args: event.args as unknown as Record<string, unknown>,
-        blockNumber: BigInt(log.blockNumber!),
-        transactionHash: log.transactionHash as Hex,
-        id: `${log.transactionHash}:${Number(log.logIndex)}`,
-      });
-    }
-  }
-  return out;
+/** The events of one negotiation over a block range, in chain order (the SDK's reader, filtered by agreement and negotiation). */
+async function readEvents(context: ConcordContext, agreementId: bigint, negotiationId: number, fromBlock: bigint, toBlock: bigint, chunkSize: bigint): Promise<HubEvent[]> {
+  if (fromBlock > toBlock) return [];
+  const events = await getConcordEvents(context, {
+    contracts: ["negotiationHub"],
+    fromBlock,
+    toBlock,
+    chunkSize,
+    topics: [topicOf(agreementId), topicOf(negotiationId)],
+  });
+  return events.map((e) => ({ eventName: e.eventName, args: e.args as unknown as Record<string, unknown>, blockNumber: e.blockNumber, transactionHash: e.transactionHash, logIndex: e.logIndex }));
 }
 
-/** The chain's record of one negotiation as one participant follows it. */
-class NegotiationRecord {
-  readonly offers: OfferRecord[] = [];
-  readonly terms: ChainTerms[] = [];
-  readonly rounds: PartyRound[] = [];
-  accepted: boolean[];
-  moves = 0;
-  agreed?: { version: number; termsHash: Hex };
-  broken?: { party: Address; move: number };
-  expired?: { moves: number; transactionHash: Hex };
-  private readonly seen = new Set<string>();
-  /** Why this party ended the negotiation, by move number (the chain does not record it). */
-  readonly reasons = new Map<number, string>();
-
-  constructor(
-    private readonly setup: PartySetup,
-    private readonly agent: NegotiationAgent,
-    private readonly onRound?: (round: PartyRound) => void,
-  ) {
-    this.accepted = setup.participants.map(() => false);
-  }
-
-  private indexOf(account: unknown): number {
-    const i = this.setup.participants.findIndex((p) => p.toLowerCase() === String(account).toLowerCase());
-    if (i < 0) throw new Error(`${String(account)} moved in negotiation ${this.setup.negotiationId} but is not a participant`);
-    return i;
-  }
-
-  apply(events: readonly HubEvent[]): void {
-    for (const e of events) {
-      if (this.seen.has(e.id)) continue;
-      this.seen.add(e.id);
-      let kind: Move["kind"] | undefined;
-      let by = -1;
-      let move = 0;
-      if (e.eventName === "OfferMade") {
-        kind = "offer";
-        by = this.indexOf(e.args.proposer);
-        move = Number(e.args.move);
-        const terms = e.args.terms as ChainTerms;
-        this.offers.push({ by, move, offer: offerOf(terms, this.setup, move), acceptedBy: [by] });
-        this.terms.push(terms);
-        this.accepted = this.accepted.map((_, i) => i === by);
-      } else if (e.eventName === "OfferAccepted") {
-        kind = "accept";
-        by = this.indexOf(e.args.party);
-        move = Number(e.args.move);
-        this.offers[this.offers.length - 1]!.acceptedBy.push(by);
-        this.accepted[by] = true;
-      } else if (e.eventName === "NegotiationBroken") {
-        kind = "end";
-        by = this.indexOf(e.args.party);
-        move = Number(e.args.move);
-        this.broken = { party: this.setup.participants[by]!, move };
-      } else if (e.eventName === "NegotiationAgreed") {
-        this.agreed = { version: Number(e.args.version), termsHash: e.args.termsHash as Hex };
-      } else if (e.eventName === "NegotiationExpired") {
-        this.expired = { moves: Number(e.args.moves), transactionHash: e.transactionHash };
-      }
-      if (!kind) continue;
-      this.moves = move;
-      const latest = this.offers[this.offers.length - 1]!;
-      const reason = by === this.setup.self ? this.reasons.get(move) : undefined;
-      const round: PartyRound = {
-        move,
-        round: Math.floor((move - 1) / this.setup.participants.length) + 1,
-        by,
-        mover: this.setup.participants[by]!,
-        mine: by === this.setup.self,
-        kind,
-        offer: latest.offer,
-        terms: this.terms[this.terms.length - 1]!,
-        utility: this.agent.utility.utility(latest.offer),
-        accepted: [...this.accepted],
-        ...(reason === undefined ? {} : { reason }),
-        transactionHash: e.transactionHash,
-        blockNumber: e.blockNumber,
-      };
-      this.rounds.push(round);
-      this.onRound?.(round);
-    }
-  }
-
-  view(move: number, elapsedSeconds: number): NegotiationView {
-    const { setup } = this;
-    return {
-      self: setup.self,
-      participants: setup.participants.length,
-      move,
-      roundLimit: setup.roundLimit,
-      elapsedSeconds,
-      timeLimitSeconds: Number(setup.deadline - setup.openedAt),
-      offers: this.offers.map((o) => ({ ...o, acceptedBy: [...o.acceptedBy] })),
-      accepted: [...this.accepted],
-    };
-  }
-}
-
-/** The offer that `terms` make among the participants; only account parties can be negotiated by an agent. */
-function offerOf(terms: ChainTerms, setup: Pick<PartySetup, "participants" | "agreementId" | "negotiationId">, move: number): Offer {
-  const nested = terms.parties.find((p) => p.agreementId !== 0n);
-  if (nested) {
-    throw new PartySetupError(
-      `the offer at move ${move} of negotiation ${setup.negotiationId} on agreement ${setup.agreementId} gives a share to nested agreement #${nested.agreementId}; ` +
-        "an agent negotiates shares among account parties only",
-    );
-  }
-  return termsToOffer(terms, setup.participants);
-}
-
-/** The terms of this party's offer: the negotiated issues from the agent, the rest as in the opening offer. */
-export function termsForOffer(offer: Offer, setup: Pick<PartySetup, "participants" | "opening">): ChainTerms {
-  const { opening } = setup;
-  const terms = offerToTerms(offer, setup.participants, { refundAuthority: opening.refundAuthority, documentHash: opening.documentHash });
-  // An allowlist of referrers set by the opener stays, as long as there is a fee to earn.
-  if (opening.referrerPolicy === 2 && opening.referrers.length > 0 && offer.referralFeeBps > 0) {
-    return { ...terms, referrerPolicy: 2, referrers: [...opening.referrers] };
-  }
-  return terms;
-}
-
-/** Why a negotiation that is no longer open expired. */
-function expiryReason(setup: PartySetup, moves: number, timestamp: bigint): string {
-  const n = setup.participants.length;
-  if (moves >= setup.roundLimit * n) {
-    return `round limit reached: ${setup.roundLimit} rounds x ${n} participants = ${moves} moves without a unanimous acceptance`;
-  }
-  if (timestamp > setup.deadline) return `deadline passed: no move after ${new Date(Number(setup.deadline) * 1000).toISOString()}`;
-  return "the agreement changed since the negotiation opened (a new active version, or a termination)";
+/**
+ * A {@link SendHubMove} through the SDK's negotiation actions, from the context's account: each
+ * move is simulated first (a revert throws before anything is signed), sent and waited for.
+ * @example
+ *   const send = contextMoveSender(hotelContext);
+ */
+export function contextMoveSender(context: ConcordContext): SendHubMove {
+  return async (move) => {
+    const result =
+      move.functionName === "offer"
+        ? await offerTerms(context, { agreementId: move.agreementId, terms: move.terms })
+        : move.functionName === "accept"
+          ? await acceptOffer(context, { agreementId: move.agreementId, terms: move.terms })
+          : move.functionName === "end"
+            ? await endNegotiation(context, { agreementId: move.agreementId })
+            : await expireNegotiation(context, { agreementId: move.agreementId });
+    return result.hash;
+  };
 }
 
 /**
@@ -338,32 +186,53 @@ function expiryReason(setup: PartySetup, moves: number, timestamp: bigint): stri
  *
  * @example
  *   const result = await playParty({
- *     publicClient, hub, agreementId: 3n, account: hotel.account.address,
+ *     context: hotelContext, agreementId: 3n,
  *     agent: (setup) => partyAgent({ ...setup, stance, refundRate: 0.02, seed: 7 }).agent,
- *     send: walletMoveSender(publicClient, hotel, hub),
  *     onRound: (r) => console.log(r.move, r.kind, r.utility.toFixed(3)),
  *   });
  *   if (result.outcome.status === "agreed") console.log(`version ${result.outcome.version} is active`);
  */
 export async function playParty(params: PlayPartyParameters): Promise<PlayPartyReturnType> {
-  const { publicClient, hub, agreementId, signal } = params;
-  const account = getAddress(params.account);
+  const { context, agreementId, signal } = params;
+  const { publicClient } = context;
+  const account = getAddress(params.account ?? signerAddressOf(context));
+  const send = params.send ?? contextMoveSender(context);
   const pollIntervalMs = params.pollIntervalMs ?? 1_000;
   const chunk = params.chunkSize ?? 5_000n;
   const recordExpiry = params.recordExpiry ?? true;
   if (!(pollIntervalMs > 0)) throw new Error(`pollIntervalMs must be positive, got ${pollIntervalMs}`);
   if (chunk <= 0n) throw new Error(`chunkSize must be at least 1 block, got ${chunk}`);
 
+  let participants: Address[] = [];
+  /** Where the negotiation's events start, once known (getNegotiation reads the offers from there). */
+  let eventsFrom = params.fromBlock ?? 0n;
+  /** The opener's index, once known: the turn is (opener + moves) mod participants. */
+  let openerIndex = 0;
+  /**
+   * Set when this party's move was refused because the negotiation lapsed: a node's view at its
+   * latest block may still read it open when time has moved on (a dev chain's time travel).
+   */
+  let lapsed = false;
   const read = async (): Promise<Snapshot> => {
     const block = await publicClient.getBlock({ blockTag: "latest" });
-    const state = await publicClient.readContract({
-      address: hub,
-      abi: negotiationHubAbi,
-      functionName: "negotiation",
-      args: [agreementId],
+    const found = await getNegotiation(context, { agreementId, fromBlock: eventsFrom });
+    if (participants.length === 0) participants = found.participants.map((p) => getAddress(p));
+    const count = Math.max(1, found.participants.length);
+    return {
       blockNumber: block.number,
-    });
-    return { blockNumber: block.number, timestamp: block.timestamp, state };
+      timestamp: block.timestamp,
+      state: {
+        status: lapsed && found.status === "open" ? STATUS_EXPIRED : STATUS_NAMES.indexOf(found.status),
+        negotiationId: found.negotiationId,
+        participantCount: found.participants.length,
+        turn: (openerIndex + found.moves) % count,
+        moves: found.moves,
+        roundLimit: found.roundLimit,
+        deadline: found.deadline,
+        moveTimeout: found.moveTimeout,
+        lastMoveAt: found.lastMoveAt,
+      },
+    };
   };
 
   // ---- sit down: the open negotiation, its participants and its rounds so far
@@ -373,25 +242,23 @@ export async function playParty(params: PlayPartyParameters): Promise<PlayPartyR
     throw new PartySetupError(
       s0.negotiationId === 0
         ? `agreement ${agreementId} has no negotiation`
-        : `agreement ${agreementId} has no open negotiation: negotiation ${s0.negotiationId} is ${NEGOTIATION_STATUS[s0.status] ?? s0.status}`,
+        : `agreement ${agreementId} has no open negotiation: negotiation ${s0.negotiationId} is ${STATUS_NAMES[s0.status] ?? s0.status}`,
     );
   }
   const negotiationId = s0.negotiationId;
-  const participants = (
-    await publicClient.readContract({ address: hub, abi: negotiationHubAbi, functionName: "participants", args: [agreementId], blockNumber: first.blockNumber })
-  ).map((p) => getAddress(p));
   const self = participants.indexOf(account);
   if (self < 0) {
     throw new PartySetupError(`${account} is not a participant of negotiation ${negotiationId} on agreement ${agreementId} (participants: ${participants.join(", ")})`);
   }
   const fromBlock = params.fromBlock ?? 0n;
-  const history = await readEvents(publicClient, hub, agreementId, negotiationId, fromBlock, first.blockNumber, chunk);
+  const history = await readEvents(context, agreementId, negotiationId, fromBlock, first.blockNumber, chunk);
   const opened = history.find((e) => e.eventName === "NegotiationOpened");
   const openingOffer = history.find((e) => e.eventName === "OfferMade");
   if (!opened || !openingOffer) {
     throw new PartySetupError(`no NegotiationOpened event for negotiation ${negotiationId} of agreement ${agreementId} from block ${fromBlock}: give an earlier first block`);
   }
   const openedAt = (await publicClient.getBlock({ blockNumber: opened.blockNumber })).timestamp;
+  const { negotiationHub: hub } = await contractAddresses(context);
   const setup: PartySetup = {
     hub,
     agreementId,
@@ -402,6 +269,7 @@ export async function playParty(params: PlayPartyParameters): Promise<PlayPartyR
     opener: participants.findIndex((p) => p.toLowerCase() === String(opened.args.opener).toLowerCase()),
     roundLimit: s0.roundLimit,
     deadline: s0.deadline,
+    moveTimeout: s0.moveTimeout,
     openedAt,
     openedBlock: opened.blockNumber,
     opening: openingOffer.args.terms as ChainTerms,
@@ -415,6 +283,9 @@ export async function playParty(params: PlayPartyParameters): Promise<PlayPartyR
     );
   }
   params.onStart?.(setup, agent);
+  openerIndex = setup.opener;
+  eventsFrom = setup.openedBlock;
+  first.state.turn = (openerIndex + first.state.moves) % participants.length;
 
   const record = new NegotiationRecord(setup, agent, params.onRound);
   record.apply(history);
@@ -434,7 +305,7 @@ export async function playParty(params: PlayPartyParameters): Promise<PlayPartyR
   const refresh = async (): Promise<Snapshot> => {
     const snap = await read();
     if (!explains(snap.state) || snap.state.status !== STATUS_OPEN) {
-      record.apply(await readEvents(publicClient, hub, agreementId, negotiationId, scannedTo + 1n, snap.blockNumber, chunk));
+      record.apply(await readEvents(context, agreementId, negotiationId, scannedTo + 1n, snap.blockNumber, chunk));
       // Read the same blocks again next time unless they explain the state.
       if (explains(snap.state)) scannedTo = snap.blockNumber;
     }
@@ -491,10 +362,10 @@ export async function playParty(params: PlayPartyParameters): Promise<PlayPartyR
       }
       if (record.broken) {
         const by = participants.indexOf(record.broken.party);
-        const reason = record.reasons.get(record.broken.move);
+        const reason = record.reasons.get(record.broken.moves);
         return finish({ status: "broken", moves: record.moves, by, party: record.broken.party, ...(reason === undefined ? {} : { reason }) });
       }
-      const reason = expiryReason(setup, record.moves, snap.timestamp);
+      const reason = expiryReason(setup, record.moves, snap.timestamp, state.lastMoveAt);
       if (record.expired) {
         const mine = transactions.includes(record.expired.transactionHash);
         return finish({ status: "expired", moves: record.moves, reason, ...(mine ? { expireTransaction: record.expired.transactionHash } : {}) });
@@ -504,7 +375,7 @@ export async function playParty(params: PlayPartyParameters): Promise<PlayPartyR
         if (recordExpiry && !expiryTried && !signal?.aborted && state.turn === self) {
           expiryTried = true;
           try {
-            transactions.push(await params.send({ functionName: "expire", args: [agreementId] }));
+            transactions.push(await send({ functionName: "expire", agreementId }));
           } catch {
             // Someone else recorded it first, or the node refused: the expiry stands either way.
           }
@@ -526,15 +397,17 @@ export async function playParty(params: PlayPartyParameters): Promise<PlayPartyR
       const decision = agent.decide(record.view(move, Number(snap.timestamp - setup.openedAt)));
       const call: HubMove =
         decision.kind === "offer"
-          ? { functionName: "offer", args: [agreementId, termsForOffer(decision.offer, setup)] }
+          ? { functionName: "offer", agreementId, terms: termsForOffer(decision.offer, setup) }
           : decision.kind === "accept"
-            ? { functionName: "accept", args: [agreementId, record.terms[record.terms.length - 1]!] }
-            : { functionName: "end", args: [agreementId] };
-      if (decision.kind === "end") record.reasons.set(move, decision.reason);
+            ? { functionName: "accept", agreementId, terms: record.terms[record.terms.length - 1]! }
+            : { functionName: "end", agreementId };
+      // An end is not a move: the broken negotiation records the moves made before it.
+      if (decision.kind === "end") record.reasons.set(state.moves, decision.reason);
       try {
-        transactions.push(await params.send(call));
+        transactions.push(await send(call));
         atLeastMoves = move;
       } catch (error) {
+        if (error instanceof ContractRevertError && error.errorName === "NegotiationExpiredAlready") lapsed = true;
         snap = await refresh();
         // The negotiation moved on without this move (its deadline passed, say): the loop reports it.
         if (snap.state.negotiationId === negotiationId && snap.state.status === STATUS_OPEN && snap.state.turn === self && snap.state.moves === move - 1) {
@@ -561,24 +434,9 @@ export async function playParty(params: PlayPartyParameters): Promise<PlayPartyR
   }
 }
 
-/**
- * A {@link SendHubMove} for a viem wallet: simulates the move (a revert throws before anything is
- * signed), sends it and waits for its receipt.
- * @example
- *   const send = walletMoveSender(publicClient, wallet, hub);
- */
-export function walletMoveSender(publicClient: PublicClient, wallet: ParticipantWallet, hub: Address): SendHubMove {
-  return async (move) => {
-    const { request } = await publicClient.simulateContract({
-      address: hub,
-      abi: negotiationHubAbi,
-      functionName: move.functionName,
-      args: move.args,
-      account: wallet.account,
-    } as Parameters<PublicClient["simulateContract"]>[0]);
-    const hash = await wallet.writeContract({ ...request, chain: wallet.chain } as Parameters<ParticipantWallet["writeContract"]>[0]);
-    const receipt = await publicClient.waitForTransactionReceipt({ hash });
-    if (receipt.status !== "success") throw new Error(`${move.functionName} by ${wallet.account.address} reverted in ${hash}`);
-    return hash;
-  };
+
+function signerAddressOf(context: ConcordContext): Address {
+  const account = context.account ?? context.walletClient?.account;
+  if (!account) throw new PartySetupError("playParty needs the party's account: give the context an account or pass `account`");
+  return typeof account === "string" ? account : account.address;
 }

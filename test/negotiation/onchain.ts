@@ -1,58 +1,44 @@
 import { expect } from "chai";
-import hre, { ethers } from "hardhat";
 import { loadFixture } from "@nomicfoundation/hardhat-network-helpers";
-import { getAddress, toFunctionSelector, toEventSelector, type Abi, type AbiEvent, type AbiFunction, type Address, type EIP1193Provider } from "viem";
-import { hardhat } from "viem/chains";
-import { negotiationHubAbi, registryNegotiationAbi } from "../../src/negotiation/abi";
-import { clientsFromProvider, runOnchainNegotiation, type OnchainRound } from "../../src/negotiation/onchain";
+import { zeroAddress, type Hex } from "viem";
+import { getAgreement, getVersion, hashTerms, proposeAgreement } from "../../src/sdk";
+import { runOnchainNegotiation, type OnchainRound } from "../../src/negotiation/onchain";
 import { agentsFor, randomScenario } from "../../src/negotiation/scenario";
 import { simulate } from "../../src/negotiation/simulate";
 import { offerToTerms } from "../../src/negotiation/terms";
-import { computeSplit } from "../../src/sdk/split";
-import { AgreementStatus, ETH, deployConcord, makeTerms } from "../helpers/concord";
+import { deployConcord, sortAddresses } from "./fixture";
 
 describe("negotiation on chain (end to end)", function () {
+  this.timeout(120_000);
+
   async function fixture() {
-    const signers = await ethers.getSigners();
-    const parties = signers.slice(1, 4).sort((a, b) => (BigInt(a.address) < BigInt(b.address) ? -1 : 1));
-    const payer = signers[6]!;
-    const { registry, ledger } = await deployConcord();
-    const hub = getAddress(await registry.negotiationHub());
-    const current = makeTerms(parties.map((p) => [p.address, p === parties[0] ? 3_400 : 3_300] as [string, number]));
-    await registry.connect(parties[0]!).propose(current);
-    const id = await registry.agreementCount();
-    return { registry, ledger, hub, parties, payer, current, id };
+    const d = await deployConcord();
+    const participants = sortAddresses(d.accounts.slice(1, 4));
+    const contexts = await Promise.all(participants.map((a) => d.contextOf(a)));
+    const fixed = { refundAuthority: participants[0]!, orderSigner: participants[0]!, documentHash: `0x${"ab".repeat(32)}` as Hex };
+    const current = offerToTerms({ shares: [3_400, 3_300, 3_300], referralFeeBps: 0, reserveBps: 0, disputeWindow: 0 }, participants, fixed);
+    const { agreementId } = await proposeAgreement(contexts[0]!, { terms: current });
+    return { ...d, participants, contexts, fixed, current, agreementId };
   }
 
-  it("agents agree on chain exactly as in the chain-free simulation, and a settlement splits by the negotiated shares", async function () {
-    const { registry, ledger, hub, parties, payer, current, id } = await loadFixture(fixture);
+  it("agents agree on chain exactly as in the chain-free simulation, and the last offer is the active version", async function () {
+    const f = await loadFixture(fixture);
     const scenario = randomScenario(4242, { parties: 3, overlap: "overlap", margin: 0.1, roundLimit: 8 });
-    const participants = parties.map((p) => getAddress(p.address)) as Address[];
-    const { publicClient, wallets } = clientsFromProvider(hre.network.provider as unknown as EIP1193Provider, hardhat, participants);
-    const fixed = { refundAuthority: getAddress(parties[0]!.address), documentHash: current.documentHash as `0x${string}` };
-    const deadline = BigInt((await ethers.provider.getBlock("latest"))!.timestamp) + BigInt(scenario.timeLimitSeconds);
     const seen: OnchainRound[] = [];
-
     const result = await runOnchainNegotiation({
-      publicClient,
-      wallets,
-      hub,
-      agreementId: id,
+      contexts: f.contexts,
+      agreementId: f.agreementId,
       agents: agentsFor(scenario),
-      currentTerms: {
-        ...current,
-        parties: current.parties.map((p) => ({ ...p, account: getAddress(p.account) })),
-        refundAuthority: getAddress(current.refundAuthority),
-        referrers: [],
-        documentHash: current.documentHash as `0x${string}`,
-      },
-      fixed,
+      currentTerms: f.current,
+      fixed: f.fixed,
       roundLimit: scenario.roundLimit,
-      deadline,
+      duration: scenario.timeLimitSeconds,
+      moveTimeout: 86_400,
       onRound: (r) => seen.push(r),
     });
 
     expect(result.transcript.outcome.status).to.equal("agreed");
+    expect(result.participants).to.deep.equal(f.participants);
     expect(seen.length).to.equal(result.rounds.length);
     expect(seen.every((r) => r.gasUsed > 21_000n)).to.equal(true);
     // The same agents with the same seeds play the same moves without a chain.
@@ -60,65 +46,47 @@ describe("negotiation on chain (end to end)", function () {
     expect(result.transcript.entries.map((e) => [e.kind, e.by, e.offer])).to.deep.equal(offline.entries.map((e) => [e.kind, e.by, e.offer]));
     expect(result.transcript.outcome).to.deep.equal(offline.outcome);
 
-    // The last offer is the active version.
     if (result.transcript.outcome.status !== "agreed") throw new Error("not agreed");
-    const chainTerms = offerToTerms(result.transcript.outcome.offer, participants, fixed);
-    const agreed = { ...chainTerms, parties: chainTerms.parties.map((p) => ({ ...p })), referrers: [...chainTerms.referrers] };
-    const [status, , active] = await registry.agreement(id);
-    expect(status).to.equal(AgreementStatus.Active);
-    expect(active).to.equal(BigInt(result.version!));
-    expect(await registry.termsHash(id, active)).to.equal(await registry.hashTerms(agreed));
-    expect(result.termsHash).to.equal(await registry.hashTerms(agreed));
-
-    // A settlement under the negotiated version splits by the negotiated shares.
-    const gross = ethers.parseEther("3");
-    await ledger.connect(payer).settle(id, ETH, gross, ETH, ethers.id("negotiated-order-1"), { value: gross });
-    await ledger.distribute(id, active, ETH, agreed);
-    const split = computeSplit(
-      { shares: agreed.parties.map((p) => p.shareBps), referralFeeBps: agreed.referralFeeBps, reserveBps: agreed.reserveBps, dustPartyIndex: 0 },
-      gross,
-      false,
-    );
-    for (let i = 0; i < parties.length; i++) {
-      expect(await ledger.balanceOf(parties[i]!.address, ETH)).to.equal(split.credits[i]);
-    }
-    expect(split.credits[1]! * 10_000n / split.net).to.be.closeTo(BigInt(agreed.parties[1]!.shareBps), 1n);
+    const agreed = offerToTerms(result.transcript.outcome.offer, f.participants, f.fixed);
+    const info = await getAgreement(f.contexts[0]!, { agreementId: f.agreementId });
+    expect(info.status).to.equal("active");
+    expect(info.activeVersion).to.equal(result.version);
+    const active = await getVersion(f.contexts[0]!, { agreementId: f.agreementId, version: info.activeVersion });
+    expect(active.termsHash).to.equal(hashTerms(agreed));
+    expect(result.termsHash).to.equal(hashTerms(agreed));
+    // The order signer and the empty referrer list were kept in every offer: the merchant attests referrers.
+    expect(active.terms.orderSigner).to.equal(f.participants[0]);
+    expect(active.terms.referrers).to.deep.equal([]);
   });
 
   it("reports a negotiation without overlap as ended, and the agreement stays proposed", async function () {
-    const { registry, hub, parties, current, id } = await loadFixture(fixture);
+    const f = await loadFixture(fixture);
     const scenario = randomScenario(77, { parties: 3, overlap: "none", roundLimit: 3 });
-    const participants = parties.map((p) => getAddress(p.address)) as Address[];
-    const { publicClient, wallets } = clientsFromProvider(hre.network.provider as unknown as EIP1193Provider, hardhat, participants);
     const result = await runOnchainNegotiation({
-      publicClient,
-      wallets,
-      hub,
-      agreementId: id,
+      contexts: f.contexts,
+      agreementId: f.agreementId,
       agents: agentsFor(scenario),
-      currentTerms: { ...current, parties: current.parties.map((p) => ({ ...p, account: getAddress(p.account) })), refundAuthority: getAddress(current.refundAuthority), referrers: [], documentHash: current.documentHash as `0x${string}` },
-      fixed: { refundAuthority: participants[0]!, documentHash: current.documentHash as `0x${string}` },
+      currentTerms: f.current,
+      fixed: f.fixed,
       roundLimit: scenario.roundLimit,
-      deadline: BigInt((await ethers.provider.getBlock("latest"))!.timestamp) + 86_400n,
+      duration: 86_400,
+      moveTimeout: 3_600,
     });
     expect(result.transcript.outcome.status).to.be.oneOf(["broken", "expired"]);
     expect(result.version).to.equal(undefined);
-    expect((await registry.agreement(id)).status).to.equal(AgreementStatus.Proposed);
+    expect((await getAgreement(f.contexts[0]!, { agreementId: f.agreementId })).status).to.equal("proposed");
   });
 
-  it("uses ABI slices that match the compiled contracts", async function () {
-    const check = (slice: Abi, artifact: Abi) => {
-      for (const item of slice) {
-        if (item.type === "function") {
-          const found = artifact.filter((a): a is AbiFunction => a.type === "function" && a.name === item.name);
-          expect(found.map((f) => toFunctionSelector(f)), item.name).to.include(toFunctionSelector(item));
-        } else if (item.type === "event") {
-          const found = artifact.filter((a): a is AbiEvent => a.type === "event" && a.name === item.name);
-          expect(found.map((e) => toEventSelector(e)), item.name).to.include(toEventSelector(item));
-        }
-      }
-    };
-    check(negotiationHubAbi, (await hre.artifacts.readArtifact("NegotiationHub")).abi as Abi);
-    check(registryNegotiationAbi, (await hre.artifacts.readArtifact("AgreementRegistry")).abi as Abi);
+  it("refuses terms in force that nest an agreement before sending anything", async function () {
+    const f = await loadFixture(fixture);
+    const nested = { ...f.current, parties: [...f.current.parties.slice(0, 2), { account: zeroAddress, agreementId: 9n, version: 1, shareBps: 3_300 }] };
+    const scenario = randomScenario(5, { parties: 3, overlap: "overlap" });
+    const before = await f.publicClient.getBlockNumber({ cacheTime: 0 });
+    let error: unknown;
+    await runOnchainNegotiation({ contexts: f.contexts, agreementId: f.agreementId, agents: agentsFor(scenario), currentTerms: nested, fixed: f.fixed, roundLimit: 4, duration: 86_400, moveTimeout: 3_600 }).catch(
+      (e: unknown) => (error = e),
+    );
+    expect((error as Error | undefined)?.message).to.contain("the terms in force nest agreement #9");
+    expect(await f.publicClient.getBlockNumber({ cacheTime: 0 })).to.equal(before);
   });
 });

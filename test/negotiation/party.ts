@@ -1,66 +1,37 @@
 import { expect } from "chai";
-import hre, { ethers } from "hardhat";
+import hre from "hardhat";
 import { loadFixture } from "@nomicfoundation/hardhat-network-helpers";
-import { createPublicClient, getAddress, zeroAddress, type Address, type EIP1193Provider, type Hex, type PublicClient } from "viem";
-import { hardhat } from "viem/chains";
-import { negotiationHubAbi } from "../../src/negotiation/abi";
-import { clientsFromProvider } from "../../src/negotiation/onchain";
-import {
-  PartySetupError,
-  playParty,
-  termsForOffer,
-  walletMoveSender,
-  type PartyRound,
-  type PlayPartyReturnType,
-} from "../../src/negotiation/party";
+import { zeroAddress, type Address, type Hex } from "viem";
+import { contextMoveSender, PartySetupError, playParty, termsForOffer, type PartyRound, type PlayPartyReturnType } from "../../src/negotiation/party";
 import { agentsFor, randomScenario } from "../../src/negotiation/scenario";
 import { simulate } from "../../src/negotiation/simulate";
-import { DEFAULT_STANCE, StanceError, measuredRisk, membershipsOf, partyAgent, partySeed, readPartyRisk, type PartyStance } from "../../src/negotiation/stance";
-import { boulware, conceder, linear } from "../../src/negotiation/tactics";
+import { DEFAULT_STANCE, StanceError, partyAgent, type PartyStance } from "../../src/negotiation/stance";
+import { boulware, linear } from "../../src/negotiation/tactics";
 import { offerToTerms, type ChainTerms } from "../../src/negotiation/terms";
-import { createConcordContext, hardhatTransport, InvalidInputError } from "../../src/sdk";
-import { AgreementStatus, ETH, activateWithSignatures, deployConcord, makeTerms } from "../helpers/concord";
+import { getAgreement, getNegotiation, getVersion, hashTerms, openNegotiation, proposeAgreement } from "../../src/sdk";
+import { deployConcord, sortAddresses } from "./fixture";
 
 describe("playing one party of an on-chain negotiation (playParty)", function () {
   this.timeout(120_000);
 
   async function fixture() {
-    const signers = await ethers.getSigners();
-    const parties = signers.slice(1, 4).sort((a, b) => (BigInt(a.address) < BigInt(b.address) ? -1 : 1));
-    const { registry } = await deployConcord();
-    const hub = getAddress(await registry.negotiationHub());
-    const current = makeTerms(parties.map((p) => [p.address, p === parties[0] ? 3_400 : 3_300] as [string, number]));
-    await registry.connect(parties[0]!).propose(current);
-    const id = await registry.agreementCount();
-    const participants = parties.map((p) => getAddress(p.address)) as Address[];
-    const outsider = getAddress(signers[7]!.address);
-    const { publicClient, wallets } = clientsFromProvider(hre.network.provider as unknown as EIP1193Provider, hardhat, [...participants, outsider]);
-    const currentTerms: ChainTerms = {
-      ...current,
-      parties: current.parties.map((p) => ({ ...p, account: getAddress(p.account) })),
-      refundAuthority: getAddress(current.refundAuthority),
-      referrers: [],
-      documentHash: current.documentHash as Hex,
-    };
-    const fixed = { refundAuthority: participants[0]!, documentHash: current.documentHash as Hex };
-    return { registry, hub, id, participants, outsider, publicClient, wallets, currentTerms, fixed };
+    const d = await deployConcord();
+    const participants = sortAddresses(d.accounts.slice(1, 4));
+    const outsider = d.accounts[7]!;
+    const contexts = await Promise.all([...participants, outsider].map((a) => d.contextOf(a)));
+    const fixed = { refundAuthority: participants[0]!, orderSigner: participants[0]!, documentHash: `0x${"cd".repeat(32)}` as Hex };
+    const currentTerms = offerToTerms({ shares: [3_400, 3_300, 3_300], referralFeeBps: 0, reserveBps: 0, disputeWindow: 0 }, participants, fixed);
+    const { agreementId: id } = await proposeAgreement(contexts[0]!, { terms: currentTerms });
+    return { ...d, id, participants, outsider, contexts, currentTerms, fixed };
   }
 
   type Fixture = Awaited<ReturnType<typeof fixture>>;
 
-  /** Opens the negotiation from participant 0 with `opening` terms. */
+  /** Opens the negotiation from participant 0 with `opening` terms: a week, a day per move. */
   async function open(f: Fixture, opening: ChainTerms, roundLimit: number): Promise<void> {
-    const deadline = (await f.publicClient.getBlock()).timestamp + 7n * 86_400n;
-    const { request } = await f.publicClient.simulateContract({
-      address: f.hub,
-      abi: negotiationHubAbi,
-      functionName: "open",
-      args: [f.id, roundLimit, deadline, opening, f.currentTerms],
-      account: f.wallets[0]!.account,
-    });
-    const hash = await f.wallets[0]!.writeContract({ ...request, chain: f.wallets[0]!.chain });
-    await f.publicClient.waitForTransactionReceipt({ hash });
+    await openNegotiation(f.contexts[0]!, { agreementId: f.id, roundLimit, duration: 7 * 86_400, moveTimeout: 86_400, initialOffer: opening, currentTerms: f.currentTerms });
   }
+  const stateOf = (f: Fixture) => getNegotiation(f.contexts[0]!, { agreementId: f.id });
 
   const blockNumber = async (f: Fixture) => f.publicClient.getBlockNumber({ cacheTime: 0 });
 
@@ -75,13 +46,8 @@ describe("playing one party of an on-chain negotiation (playParty)", function ()
     const seen: PartyRound[][] = [[], [], []];
     const results = await Promise.all(
       f.participants.map((account, i) =>
-        playParty({
-          publicClient: f.publicClient,
-          hub: f.hub,
-          agreementId: f.id,
-          account,
+        playParty({ context: f.contexts[i]!, agreementId: f.id,
           agent: agents[i]!,
-          send: walletMoveSender(f.publicClient, f.wallets[i]!, f.hub),
           pollIntervalMs: 5,
           onRound: (r) => seen[i]!.push(r),
         }),
@@ -101,12 +67,11 @@ describe("playing one party of an on-chain negotiation (playParty)", function ()
     expect(outcome.offer).to.deep.equal(offline.outcome.offer);
     expect(results.map((r) => (r.outcome.status === "agreed" ? r.outcome.version : 0))).to.deep.equal([outcome.version, outcome.version, outcome.version]);
 
-    const [status, , active] = await f.registry.agreement(f.id);
-    expect(status).to.equal(AgreementStatus.Active);
-    expect(active).to.equal(BigInt(outcome.version));
-    const agreed = { ...outcome.terms, parties: outcome.terms.parties.map((p) => ({ ...p })), referrers: [...outcome.terms.referrers] };
-    expect(await f.registry.termsHash(f.id, active)).to.equal(await f.registry.hashTerms(agreed));
-    expect(outcome.termsHash).to.equal(await f.registry.hashTerms(agreed));
+    const info = await getAgreement(f.contexts[0]!, { agreementId: f.id });
+    expect(info.status).to.equal("active");
+    expect(info.activeVersion).to.equal(outcome.version);
+    expect((await getVersion(f.contexts[0]!, { agreementId: f.id, version: info.activeVersion })).termsHash).to.equal(hashTerms(outcome.terms));
+    expect(outcome.termsHash).to.equal(hashTerms(outcome.terms));
   });
 
   it("without an overlap every party reports the same end: broken by the same party, which alone knows why", async function () {
@@ -117,27 +82,27 @@ describe("playing one party of an on-chain negotiation (playParty)", function ()
     await open(f, offerToTerms(offline.entries[0]!.offer, f.participants, f.fixed), 3);
     const results = await Promise.all(
       f.participants.map((account, i) =>
-        playParty({ publicClient: f.publicClient, hub: f.hub, agreementId: f.id, account, agent: agents[i]!, send: walletMoveSender(f.publicClient, f.wallets[i]!, f.hub), pollIntervalMs: 5 }),
+        playParty({ context: f.contexts[i]!, agreementId: f.id, agent: agents[i]!, pollIntervalMs: 5 }),
       ),
     );
     const statuses = results.map((r) => r.outcome.status);
     expect(new Set(statuses).size).to.equal(1);
     const ended = offline.outcome;
     if (ended.status !== "broken") throw new Error(`scenario 77 should break offline, it ${ended.status}`);
-    for (const r of results) expect(r.outcome).to.include({ status: "broken", by: ended.by, moves: ended.moves });
+    // Offline the end is the breaker's move; on chain a participant may end at any time, so it is no move.
+    for (const r of results) expect(r.outcome).to.include({ status: "broken", by: ended.by, moves: ended.moves - 1 });
     expect(results[ended.by]!.outcome).to.have.property("reason", ended.reason);
     expect(results.filter((_, i) => i !== ended.by).every((r) => !("reason" in r.outcome))).to.equal(true);
-    expect((await f.registry.agreement(f.id)).status).to.equal(AgreementStatus.Proposed);
+    expect((await getAgreement(f.contexts[0]!, { agreementId: f.id })).status).to.equal("proposed");
   });
 
   it("when the deadline passes before its move, reports the expiry and records it on chain (the party whose turn it was)", async function () {
     const f = await loadFixture(fixture);
     await open(f, f.currentTerms, 5);
     const stance: PartyStance = { ...DEFAULT_STANCE, tactic: linear, idealReserveBps: 1_000, reservation: { utility: 0.2 } };
-    const send = walletMoveSender(f.publicClient, f.wallets[1]!, f.hub);
+    const send = contextMoveSender(f.contexts[1]!);
     const calls: string[] = [];
-    const result = await playParty({
-      publicClient: f.publicClient, hub: f.hub, agreementId: f.id, account: f.participants[1]!,
+    const result = await playParty({ context: f.contexts[1]!, agreementId: f.id,
       agent: (setup) => partyAgent({ ...setup, stance, refundRate: 0.02, seed: 5 }).agent,
       send: async (move) => {
         calls.push(move.functionName);
@@ -153,8 +118,7 @@ describe("playing one party of an on-chain negotiation (playParty)", function ()
     if (result.outcome.status !== "expired") throw new Error("not expired");
     expect(result.outcome.reason).to.match(/^deadline passed/);
     expect(result.transactions).to.deep.equal([result.outcome.expireTransaction]);
-    const state = await f.publicClient.readContract({ address: f.hub, abi: negotiationHubAbi, functionName: "negotiation", args: [f.id] });
-    expect(state.status).to.equal(4);
+    expect((await stateOf(f)).status).to.equal("expired");
   });
 
   describe("refuses before sending anything", function () {
@@ -164,7 +128,7 @@ describe("playing one party of an on-chain negotiation (playParty)", function ()
     it("when there is no open negotiation", async function () {
       const f = await loadFixture(fixture);
       const before = await blockNumber(f);
-      const run = playParty({ publicClient: f.publicClient, hub: f.hub, agreementId: f.id, account: f.participants[1]!, agent: agentFor, send: walletMoveSender(f.publicClient, f.wallets[1]!, f.hub) });
+      const run = playParty({ context: f.contexts[1]!, agreementId: f.id, agent: agentFor });
       await expectSetupError(run, /agreement \d+ has no negotiation/);
       expect(await blockNumber(f)).to.equal(before);
     });
@@ -173,7 +137,7 @@ describe("playing one party of an on-chain negotiation (playParty)", function ()
       const f = await loadFixture(fixture);
       await open(f, f.currentTerms, 5);
       const before = await blockNumber(f);
-      const run = playParty({ publicClient: f.publicClient, hub: f.hub, agreementId: f.id, account: f.outsider, agent: agentFor, send: walletMoveSender(f.publicClient, f.wallets[3]!, f.hub) });
+      const run = playParty({ context: f.contexts[3]!, agreementId: f.id, agent: agentFor });
       await expectSetupError(run, /is not a participant of negotiation 1/);
       expect(await blockNumber(f)).to.equal(before);
     });
@@ -182,10 +146,8 @@ describe("playing one party of an on-chain negotiation (playParty)", function ()
       const f = await loadFixture(fixture);
       await open(f, f.currentTerms, 5);
       const before = await blockNumber(f);
-      const run = playParty({
-        publicClient: f.publicClient, hub: f.hub, agreementId: f.id, account: f.participants[1]!,
+      const run = playParty({ context: f.contexts[1]!, agreementId: f.id,
         agent: (setup) => partyAgent({ ...setup, stance: { ...stance, reservation: { walkAwayShareBps: 9_500 } }, refundRate: 0.02, seed: 1 }).agent,
-        send: walletMoveSender(f.publicClient, f.wallets[1]!, f.hub),
       });
       let error: unknown;
       await run.catch((e: unknown) => (error = e));
@@ -204,10 +166,8 @@ describe("playing one party of an on-chain negotiation (playParty)", function ()
       const before = await blockNumber(f);
       const controller = new AbortController();
       let started = false;
-      const run = playParty({
-        publicClient: f.publicClient, hub: f.hub, agreementId: f.id, account: f.participants[2]!,
+      const run = playParty({ context: f.contexts[2]!, agreementId: f.id,
         agent: (setup) => partyAgent({ ...setup, stance, refundRate: 0.02, seed: 3 }).agent,
-        send: walletMoveSender(f.publicClient, f.wallets[2]!, f.hub),
         pollIntervalMs: 60_000,
         signal: controller.signal,
         onRound: () => {
@@ -226,9 +186,8 @@ describe("playing one party of an on-chain negotiation (playParty)", function ()
       const f = await loadFixture(fixture);
       await open(f, f.currentTerms, 5);
       const controller = new AbortController();
-      const send = walletMoveSender(f.publicClient, f.wallets[1]!, f.hub);
-      const result = await playParty({
-        publicClient: f.publicClient, hub: f.hub, agreementId: f.id, account: f.participants[1]!,
+      const send = contextMoveSender(f.contexts[1]!);
+      const result = await playParty({ context: f.contexts[1]!, agreementId: f.id,
         agent: (setup) => partyAgent({ ...setup, stance, refundRate: 0.02, seed: 3 }).agent,
         send: (move) => {
           controller.abort("SIGINT");
@@ -241,18 +200,15 @@ describe("playing one party of an on-chain negotiation (playParty)", function ()
       expect(result.transactions).to.have.length(1);
       const last = result.rounds[result.rounds.length - 1]!;
       expect(last).to.include({ move: 2, mine: true, transactionHash: result.transactions[0] });
-      const state = await f.publicClient.readContract({ address: f.hub, abi: negotiationHubAbi, functionName: "negotiation", args: [f.id] });
-      expect(state.moves).to.equal(2);
+      expect((await stateOf(f)).moves).to.equal(2);
     });
 
     it("after --max-wait without a move by anyone", async function () {
       const f = await loadFixture(fixture);
       await open(f, f.currentTerms, 5);
       const started = Date.now();
-      const result = await playParty({
-        publicClient: f.publicClient, hub: f.hub, agreementId: f.id, account: f.participants[2]!,
+      const result = await playParty({ context: f.contexts[2]!, agreementId: f.id,
         agent: (setup) => partyAgent({ ...setup, stance, refundRate: 0.02, seed: 3 }).agent,
-        send: walletMoveSender(f.publicClient, f.wallets[2]!, f.hub),
         pollIntervalMs: 10,
         maxWaitMs: 150,
       });
@@ -280,9 +236,9 @@ describe("playing one party of an on-chain negotiation (playParty)", function ()
     };
     const play = (publicClient: typeof f.publicClient) =>
       playParty({
-        publicClient, hub: f.hub, agreementId: f.id, account: f.participants[2]!,
+        context: { ...f.contexts[2]!, publicClient },
+        agreementId: f.id,
         agent: (setup) => partyAgent({ ...setup, stance, refundRate: 0.02, seed: 3 }).agent,
-        send: walletMoveSender(f.publicClient, f.wallets[2]!, f.hub),
         pollIntervalMs: 5,
         maxWaitMs: 300,
       });
@@ -293,22 +249,47 @@ describe("playing one party of an on-chain negotiation (playParty)", function ()
     expect((error as Error | undefined)?.message).to.equal("socket hang up");
   });
 
-  it("keeps the opener's refund authority, document hash and referrer allowlist in its offers", function () {
+  it("when nobody moves within the move timeout, reports it as the reason of the expiry", async function () {
+    const f = await loadFixture(fixture);
+    await open(f, f.currentTerms, 5);
+    const stance: PartyStance = { ...DEFAULT_STANCE, tactic: linear, idealReserveBps: 1_000, reservation: { utility: 0.2 } };
+    // Participant 2 sits down; participant 1, whose turn it is, never moves: two days pass (the timeout is one day, the deadline a week).
+    const result = await playParty({
+      context: f.contexts[2]!,
+      agreementId: f.id,
+      agent: (setup) => partyAgent({ ...setup, stance, refundRate: 0.02, seed: 5 }).agent,
+      pollIntervalMs: 5,
+      onStart: () => {
+        void hre.network.provider.send("evm_increaseTime", [2 * 86_400]).then(() => hre.network.provider.send("evm_mine", []));
+      },
+    });
+    expect(result.outcome).to.include({ status: "expired", moves: 1 });
+    if (result.outcome.status !== "expired") throw new Error("not expired");
+    expect(result.outcome.reason).to.equal("move timeout: nobody moved for 86400 s after move 1");
+    // Not its turn: it leaves recording the expiry to the party that was to move (or anyone else).
+    expect(result.transactions).to.deep.equal([]);
+  });
+
+  it("keeps the opener's refund authority, order signer, document hash and referrer list in its offers", function () {
     const participants = ["0x0000000000000000000000000000000000000001", "0x0000000000000000000000000000000000000002"] as Address[];
     const opening: ChainTerms = {
-      parties: participants.map((account) => ({ account, agreementId: 0n, shareBps: 5_000 })),
+      parties: participants.map((account) => ({ account, agreementId: 0n, version: 0, shareBps: 5_000 })),
       referralFeeBps: 500,
-      referrerPolicy: 2,
       referrers: ["0x00000000000000000000000000000000000000aa"],
       reserveBps: 1_000,
       disputeWindow: 86_400,
       refundAuthority: participants[1]!,
+      orderSigner: zeroAddress,
       dustPartyIndex: 0,
       documentHash: `0x${"11".repeat(32)}`,
     };
     const offer = { shares: [6_000, 4_000], referralFeeBps: 300, reserveBps: 500, disputeWindow: 3 * 86_400 };
-    expect(termsForOffer(offer, { participants, opening })).to.deep.include({ referrerPolicy: 2, referrers: opening.referrers, refundAuthority: participants[1], documentHash: opening.documentHash });
-    expect(termsForOffer({ ...offer, referralFeeBps: 0 }, { participants, opening })).to.deep.include({ referrerPolicy: 0, referrers: [] });
+    expect(termsForOffer(offer, { participants, opening })).to.deep.include({ referrers: opening.referrers, refundAuthority: participants[1], orderSigner: zeroAddress, documentHash: opening.documentHash });
+    // No fee, no referrers (the registry's rule); with an order signer its intents name the referrer.
+    expect(termsForOffer({ ...offer, referralFeeBps: 0 }, { participants, opening })).to.deep.include({ referralFeeBps: 0, referrers: [] });
+    const merchant = "0x00000000000000000000000000000000000000bb" as Address;
+    expect(termsForOffer(offer, { participants, opening: { ...opening, referrers: [], orderSigner: merchant } })).to.deep.include({ orderSigner: merchant, referrers: [] });
+    expect(() => termsForOffer(offer, { participants, opening: { ...opening, referralFeeBps: 0, referrers: [] } })).to.throw("needs the referrers who may earn it");
   });
 });
 
@@ -318,144 +299,3 @@ async function expectSetupError(run: Promise<unknown>, message: RegExp): Promise
   expect(error).to.be.instanceOf(PartySetupError);
   expect((error as Error).message).to.match(message);
 }
-
-describe("a party's stance (partyAgent, measured risk)", function () {
-  const participants = [1, 2, 3];
-  const stance: PartyStance = { ...DEFAULT_STANCE, tactic: conceder, idealReserveBps: 750, reservation: { walkAwayShareBps: 3_000 } };
-
-  it("turns a walk-away share into the utility of that share at the ideal point, and back", function () {
-    const made = partyAgent({ participants, self: 1, stance, refundRate: 0.025, seed: 9 });
-    expect(made.walkAwayShareBps).to.equal(3_000);
-    expect(made.reservation).to.be.greaterThan(0).and.lessThan(made.maxUtility);
-    const higher = partyAgent({ participants, self: 1, stance: { ...stance, reservation: { walkAwayShareBps: 4_000 } }, refundRate: 0.025, seed: 9 });
-    expect(higher.reservation).to.be.greaterThan(made.reservation);
-    const asUtility = partyAgent({ participants, self: 1, stance: { ...stance, reservation: { utility: made.reservation } }, refundRate: 0.025, seed: 9 });
-    expect(asUtility.reservation).to.equal(made.reservation);
-    expect(asUtility.agent.tactic).to.equal(conceder);
-  });
-
-  it("names what is wrong: a share or utility out of range, a reservation no offer reaches, bad weights", function () {
-    const make = (s: Partial<PartyStance>) => () => partyAgent({ participants, self: 0, stance: { ...stance, ...s }, refundRate: 0.025, seed: 1 });
-    expect(make({ reservation: { walkAwayShareBps: 0 } })).to.throw(StanceError, /more than 0% and at most 100%/);
-    expect(make({ reservation: { walkAwayShareBps: 9_100 } })).to.throw(StanceError, /at most 90%/);
-    expect(make({ reservation: { utility: 1.5 } })).to.throw(StanceError, /from 0 to 1, got 1.5/);
-    expect(make({ reservation: { utility: 0.9999 } })).to.throw(StanceError, /above the most any offer gives/);
-    expect(make({ weights: { value: 0.5, referralFee: 0.1, reserve: 0.1, disputeWindow: 0.1 } })).to.throw(StanceError, /weights must be non-negative and sum to 1/);
-  });
-
-  it("pools the latest version of every agreement the party belongs to; no history leaves the prior", function () {
-    const counters = new Map([[1n, { settledVolume: 1_000n, settledCount: 40n, refundCount: 8n, refundedVolume: 100n }]]);
-    const memberships = membershipsOf(
-      [
-        { agreementId: 1n, version: 1, shareBps: 5_000 },
-        { agreementId: 1n, version: 2, shareBps: 4_000 },
-        { agreementId: 2n, version: 1, shareBps: 3_000 },
-      ],
-      counters,
-    );
-    expect(memberships.map((m) => [m.agreementId, m.shareBps])).to.deep.equal([[1n, 4_000], [2n, 3_000]]);
-    expect(memberships[1]!.counters.settledCount).to.equal(0n);
-    const risky = measuredRisk(memberships);
-    const fresh = measuredRisk([]);
-    expect(risky.estimate.evidence).to.be.closeTo(16, 1e-9);
-    expect(risky.estimate.refundProbability).to.be.greaterThan(fresh.estimate.refundProbability);
-    expect(risky.reserveBps).to.be.greaterThan(0);
-    expect(fresh.estimate.evidence).to.equal(0);
-  });
-
-  it("seeds the same party in the same negotiation alike, and others differently", function () {
-    const a = partySeed(3n, 1, zeroAddress);
-    expect(partySeed(3n, 1, zeroAddress)).to.equal(a);
-    expect(partySeed(3n, 2, zeroAddress)).to.not.equal(a);
-    expect(partySeed(4n, 1, zeroAddress)).to.not.equal(a);
-    expect(a).to.be.within(0, 2 ** 31 - 1);
-  });
-});
-
-describe("a party's measured risk read from the chain (readPartyRisk)", function () {
-  async function fixture() {
-    const [, hotel, restaurant, airline, payer, desk, stranger] = await ethers.getSigners();
-    const { registry, ledger } = await deployConcord();
-    const options = { reserveBps: 2_000, refundAuthority: desk!.address };
-    const stay = await activateWithSignatures(registry, makeTerms([[hotel!.address, 6_000], [restaurant!.address, 4_000]], options), [hotel!, restaurant!]);
-    const flight = await activateWithSignatures(registry, makeTerms([[hotel!.address, 2_000], [airline!.address, 8_000]], options), [hotel!, airline!]);
-    // Version 2 of the flight agreement, proposed only: the hotel's latest share there is 50%.
-    await (await registry.connect(hotel!).proposeAmendment(flight, makeTerms([[hotel!.address, 5_000], [airline!.address, 5_000]], options))).wait();
-    const gross = ethers.parseEther("1");
-    const settle = async (id: bigint, order: string) => {
-      const receipt = await (await ledger.connect(payer!).settle(id, ETH, gross, ETH, ethers.id(order), { value: gross })).wait();
-      return receipt!.blockNumber;
-    };
-    for (let i = 0; i < 4; i++) await settle(stay, `stay-${i}`);
-    for (let i = 0; i < 2; i++) await settle(flight, `flight-${i}`);
-    const [settled] = await ledger.queryFilter(ledger.filters.Settled(ethers.id("stay-0")));
-    const record = { agreementId: stay, version: 1n, token: ETH, payer: payer!.address, reserve: settled!.args.reserve, releaseAt: settled!.args.releaseAt };
-    await (await ledger.connect(desk!).refund(ethers.id("stay-0"), record, ethers.parseEther("0.1"))).wait();
-    const addresses = { registry: getAddress(await registry.getAddress()), ledger: getAddress(await ledger.getAddress()) };
-    const accounts = { hotel: getAddress(hotel!.address), airline: getAddress(airline!.address), stranger: getAddress(stranger!.address) };
-    return { addresses, accounts, stay, flight, gross };
-  }
-
-  /** A read-only SDK context over the in-process network (built per test: nothing cached across snapshots). */
-  const contextOf = (f: Awaited<ReturnType<typeof fixture>>) =>
-    createConcordContext({ publicClient: createPublicClient({ transport: hardhatTransport(hre.network.provider) }) as PublicClient, addresses: { ...f.addresses }, chainId: hardhat.id });
-
-  const none = { settledVolume: 0n, settledCount: 0n, refundCount: 0n, refundedVolume: 0n };
-
-  it("pools every agreement the party belongs to, at its latest share, with the ledger's counters in the token", async function () {
-    const f = await loadFixture(fixture);
-    const context = await contextOf(f);
-    const stayCounters = { settledVolume: 4n * f.gross, settledCount: 4n, refundCount: 1n, refundedVolume: ethers.parseEther("0.1") };
-    const flightCounters = { settledVolume: 2n * f.gross, settledCount: 2n, refundCount: 0n, refundedVolume: 0n };
-
-    const hotel = await readPartyRisk(context, { account: f.accounts.hotel });
-    expect(hotel).to.deep.equal(
-      measuredRisk([
-        { agreementId: f.stay, shareBps: 6_000, counters: stayCounters },
-        { agreementId: f.flight, shareBps: 5_000, counters: flightCounters },
-      ]),
-    );
-    expect(hotel.estimate.evidence).to.be.closeTo(4 * 0.6 + 2 * 0.5, 1e-9);
-    expect(hotel.reserveBps).to.be.greaterThan(0);
-    expect(await readPartyRisk(context, { account: f.accounts.hotel, token: ETH as Address })).to.deep.equal(hotel);
-
-    const airline = await readPartyRisk(context, { account: f.accounts.airline });
-    expect(airline).to.deep.equal(measuredRisk([{ agreementId: f.flight, shareBps: 5_000, counters: flightCounters }]));
-    expect(airline.estimate.evidence).to.be.closeTo(1, 1e-9);
-  });
-
-  it("leaves the prior for a stranger, a token nothing settled in, and a fromBlock after every proposal", async function () {
-    const f = await loadFixture(fixture);
-    const context = await contextOf(f);
-    const prior = measuredRisk([]);
-    expect(await readPartyRisk(context, { account: f.accounts.stranger })).to.deep.equal(prior);
-
-    const otherToken = f.addresses.ledger; // any address in which nothing settled
-    const inOtherToken = await readPartyRisk(context, { account: f.accounts.hotel, token: otherToken });
-    expect(inOtherToken).to.deep.equal(
-      measuredRisk([
-        { agreementId: f.stay, shareBps: 6_000, counters: none },
-        { agreementId: f.flight, shareBps: 5_000, counters: none },
-      ]),
-    );
-    expect(inOtherToken.estimate.evidence).to.equal(0);
-
-    const after = (await context.publicClient.getBlockNumber({ cacheTime: 0 })) + 1n;
-    expect(await readPartyRisk(context, { account: f.accounts.hotel, fromBlock: after })).to.deep.equal(prior);
-  });
-
-  it("names an account or token that is not an address", async function () {
-    const f = await loadFixture(fixture);
-    const context = await contextOf(f);
-    const cases: Array<[() => Promise<unknown>, string]> = [
-      [() => readPartyRisk(context, { account: f.accounts.hotel, token: "0xnot-a-token" as Address }), 'token "0xnot-a-token" is not an address'],
-      [() => readPartyRisk(context, { account: "0x1234" as Address }), 'account "0x1234" is not an address'],
-    ];
-    for (const [run, message] of cases) {
-      let error: unknown;
-      await run().catch((e: unknown) => (error = e));
-      expect(error, message).to.be.instanceOf(InvalidInputError);
-      expect((error as Error).message).to.contain(message);
-    }
-  });
-});
