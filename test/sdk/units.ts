@@ -28,7 +28,10 @@ import {
   InvalidInputError,
   LIMITS,
   ORDER_REF_DOMAIN,
-  ReferrerPolicy,
+  AgreementStatus,
+  TermsValidationError,
+  partyKey,
+  proposeAgreement,
   RpcError,
   agreementRegistryAbi,
   buildTerms,
@@ -40,7 +43,6 @@ import {
   makeOrderRef,
   negotiationHubAbi,
   randomSalt,
-  settle,
   settlementLedgerAbi,
   toConcordError,
   validateTerms,
@@ -96,11 +98,13 @@ describe("SDK units", function () {
 
   describe("buildTerms", function () {
     const partyArb = fc
-      .uniqueArray(fc.oneof(fc.integer({ min: 1, max: 5_000 }).map((i) => ({ account: address(i) })), fc.integer({ min: 1, max: 50 }).map((id) => ({ agreementId: BigInt(id) }))), {
-        minLength: 1,
-        maxLength: 12,
-        selector: (p) => ("account" in p ? p.account : `#${p.agreementId}`),
-      })
+      .uniqueArray(
+        fc.oneof(
+          fc.integer({ min: 1, max: 5_000 }).map((i) => ({ account: address(i) })),
+          fc.record({ agreementId: fc.integer({ min: 1, max: 50 }).map(BigInt), version: fc.integer({ min: 1, max: 9 }) }),
+        ),
+        { minLength: 1, maxLength: 12, selector: (p) => ("account" in p ? p.account : `#${p.agreementId}`) },
+      )
       .chain((parties) =>
         fc
           .array(fc.integer({ min: 1, max: 100 }), { minLength: parties.length, maxLength: parties.length })
@@ -120,32 +124,47 @@ describe("SDK units", function () {
           partyArb.chain((ps) => fc.tuple(fc.constant(ps), fc.shuffledSubarray(ps, { minLength: ps.length, maxLength: ps.length }))),
           fc.uniqueArray(fc.integer({ min: 1, max: 9_999 }), { minLength: 1, maxLength: 5 }),
           ([parties, shuffled], refs) => {
-          const referrers = refs.map((i) => address(10_000 + i));
-          const a = buildTerms({ parties, referralFeeBps: 300, referrerPolicy: "allowlist", referrers });
-          const b = buildTerms({ parties: shuffled, referralFeeBps: 300, referrerPolicy: "allowlist", referrers: [...referrers].reverse() });
-          expect(b).to.deep.equal(a);
-          const key = (p: Terms["parties"][number]) => (p.agreementId !== 0n ? (1n << 160n) | p.agreementId : BigInt(p.account));
-          a.parties.forEach((p, i) => i > 0 && expect(key(p) > key(a.parties[i - 1]!)).to.equal(true));
-          a.referrers.forEach((r, i) => i > 0 && expect(BigInt(r) > BigInt(a.referrers[i - 1]!)).to.equal(true));
+            const referrers = refs.map((i) => address(10_000 + i));
+            const a = buildTerms({ parties, referralFeeBps: 300, referrers });
+            const b = buildTerms({ parties: shuffled, referralFeeBps: 300, referrers: [...referrers].reverse() });
+            expect(b).to.deep.equal(a);
+            a.parties.forEach((p, i) => i > 0 && expect(partyKey(p) > partyKey(a.parties[i - 1]!)).to.equal(true));
+            // Accounts carry version 0; a nested party keeps the version it was pinned to.
+            const pinOf = (p: Terms["parties"][number]) => parties.find((q) => "agreementId" in q && BigInt(q.agreementId) === p.agreementId);
+            a.parties.forEach((p) => expect(p.version).to.equal(p.agreementId === 0n ? 0 : (pinOf(p) as { version: number }).version));
+            a.referrers.forEach((r, i) => i > 0 && expect(BigInt(r) > BigInt(a.referrers[i - 1]!)).to.equal(true));
           },
         ),
         { numRuns: 200 },
       );
     });
 
-    it("names the offending value", function () {
+    it("names the offending value and the registry rule it breaks", function () {
       const hotel = address(1);
-      const cases: Array<[() => unknown, string]> = [
-        [() => buildTerms({ parties: [{ account: hotel, shareBps: 9_900 }] }), "shares sum to 9,900 basis points; they must sum to 10,000"],
-        [() => buildTerms({ parties: [{ account: hotel, shareBps: 10_000 }], referralFeeBps: 2_001 }), "referral fee is 2,001 basis points; the cap is 2,000"],
-        [() => buildTerms({ parties: [{ account: hotel, shareBps: 10_000 }], reserveBps: 5_001, disputeWindow: 3_600 }), "reserve is 5,001 basis points; the cap is 5,000"],
-        [() => buildTerms({ parties: [{ account: hotel, shareBps: 10_000 }], reserveBps: 100, disputeWindow: 3_599 }), "dispute window is 3,599 s"],
-        [() => buildTerms({ parties: [{ account: "0x1234", shareBps: 10_000 }] }), 'party 0 account "0x1234" is not a non-zero address'],
-        [() => buildTerms({ parties: [{ account: hotel, shareBps: 5_000 }, { account: hotel, shareBps: 5_000 }] }), `party 1 (${hotel}) appears twice`],
-        [() => buildTerms({ parties: [{ account: hotel, shareBps: 10_000 }], dustParty: address(2) }), `dust party ${address(2)} is not a party`],
-        [() => buildTerms({ parties: [{ account: hotel, shareBps: 10_000 }], referralFeeBps: 100, referrerPolicy: "allowlist" }), "allowlist needs at least one referrer"],
+      const one = [{ account: hotel, shareBps: 10_000 }];
+      const cases: Array<[() => unknown, string, string]> = [
+        [() => buildTerms({ parties: [{ account: hotel, shareBps: 9_900 }] }), "RegistrySharesSumInvalid", "shares sum to 9,900 basis points; they must sum to 10,000"],
+        [() => buildTerms({ parties: one, referralFeeBps: 2_001, orderSigner: hotel }), "RegistryReferralFeeTooHigh", "referral fee is 2,001 basis points; the cap is 2,000"],
+        [() => buildTerms({ parties: one, reserveBps: 5_001, disputeWindow: 3_600 }), "RegistryReserveTooHigh", "reserve is 5,001 basis points; the cap is 5,000"],
+        [() => buildTerms({ parties: one, reserveBps: 100, disputeWindow: 3_599 }), "RegistryDisputeWindowOutOfRange", "dispute window is 3,599 s"],
+        [() => buildTerms({ parties: [{ account: hotel, shareBps: 5_000 }, { account: hotel, shareBps: 5_000 }] }), "RegistryDuplicateParty", `party 1 (${hotel}) appears twice`],
+        [() => buildTerms({ parties: [{ agreementId: 3n, version: 0, shareBps: 10_000 }] }), "RegistryNestedAgreementInvalid", "pinned to version 0"],
+        [() => buildTerms({ parties: one, referralFeeBps: 100 }), "RegistryReferralTermsInvalid", "a referral fee of 100 basis points needs an order signer or at least one listed referrer"],
+        [() => buildTerms({ parties: one, referrers: [address(9)] }), "RegistryReferralTermsInvalid", "terms list 1 referrers but charge no referral fee"],
+        [() => buildTerms({ parties: one, referralFeeBps: 100, orderSigner: hotel, referrers: [address(9)] }), "RegistryReferralTermsInvalid", `order signer ${hotel} list 1 referrers`],
+        [() => buildTerms({ parties: one, referralFeeBps: 100, referrers: [address(9), address(9)] }), "RegistryReferrerListInvalid", `referrer 1 (${address(9)}) is zero, repeated or out of order`],
       ];
-      for (const [build, message] of cases) expect(build, message).to.throw(InvalidInputError, message);
+      for (const [build, rule, message] of cases) {
+        expect(build, message).to.throw(TermsValidationError, message);
+        try {
+          build();
+        } catch (error) {
+          expect((error as TermsValidationError).rule, message).to.equal(rule);
+        }
+      }
+      expect(() => buildTerms({ parties: [{ account: "0x1234", shareBps: 10_000 }] })).to.throw(InvalidInputError, 'party 0 account "0x1234" is not an address');
+      expect(() => buildTerms({ parties: one, dustParty: address(2) })).to.throw(InvalidInputError, `dust party ${address(2)} is not a party`);
+      expect(() => buildTerms({ parties: [{ account: hotel, shareBps: 70_000 }] })).to.throw(InvalidInputError, "share of party 0 is 70000");
     });
 
     describe("against the registry", function () {
@@ -160,7 +179,7 @@ describe("SDK units", function () {
         await node?.stop();
       });
 
-      it("accepts exactly the terms the registry accepts (validateTerms vs propose, on random near-limit terms)", async function () {
+      it("refuses exactly the terms the registry refuses, naming the same rule (validateTerms vs propose, on random near-limit terms)", async function () {
         const { publicClient } = node;
         const registry = node.addresses.registry;
         const pool = [1, 2, 3, 4].map(address);
@@ -170,39 +189,44 @@ describe("SDK units", function () {
             members: fc.subarray(pool, { minLength: 1, maxLength: 4 }),
             cut: fc.array(fc.integer({ min: 1, max: 9_999 }), { minLength: 3, maxLength: 3 }),
             fee: fc.constantFrom(0, 1, 2_000),
-            policy: fc.constantFrom(1, 2),
+            withSigner: fc.boolean(),
             referrers: fc.subarray([address(7), address(8)], { minLength: 1 }),
             reserve: fc.constantFrom(0, 1, 5_000),
             window: fc.constantFrom(3_600, LIMITS.maxDisputeWindow),
             dust: fc.nat(),
           })
-          .map(({ members, cut, fee, policy, referrers, reserve, window, dust }): Terms => {
+          .map(({ members, cut, fee, withSigner, referrers, reserve, window, dust }): Terms => {
             const points = [...new Set(cut.slice(0, members.length - 1))].sort((a, b) => a - b);
             const bounds = [0, ...points, 10_000];
-            const parties = members.map((account, i) => ({ account, agreementId: 0n, shareBps: (bounds[i + 1] ?? 10_000) - (bounds[i] ?? 0) }));
+            const parties = members.map((account, i) => ({ account, agreementId: 0n, version: 0, shareBps: (bounds[i + 1] ?? 10_000) - (bounds[i] ?? 0) }));
             parties[parties.length - 1]!.shareBps += 10_000 - parties.reduce((a, p) => a + p.shareBps, 0);
+            const kept = parties.filter((p) => p.shareBps > 0);
             return {
-              parties: parties.filter((p) => p.shareBps > 0),
+              parties: kept,
               referralFeeBps: fee,
-              referrerPolicy: fee === 0 ? 0 : policy,
-              referrers: fee !== 0 && policy === 2 ? referrers : [],
+              referrers: fee !== 0 && !withSigner ? referrers : [],
               reserveBps: reserve,
               disputeWindow: reserve === 0 ? 0 : window,
               refundAuthority: zeroAddress,
-              dustPartyIndex: dust % Math.max(1, parties.filter((p) => p.shareBps > 0).length),
+              orderSigner: withSigner ? address(9) : zeroAddress,
+              dustPartyIndex: dust % Math.max(1, kept.length),
               documentHash: zeroHash,
             };
           });
         const mutations: Array<(t: Terms) => Terms> = [
           (t) => t,
           (t) => ({ ...t, parties: t.parties.map((p, i) => (i === 0 ? { ...p, shareBps: p.shareBps - 1 } : p)) }),
+          (t) => ({ ...t, parties: t.parties.map((p, i) => (i === 0 ? { ...p, shareBps: 0 } : p)) }),
           (t) => ({ ...t, parties: [...t.parties].reverse() }),
           (t) => ({ ...t, parties: [...t.parties, t.parties[t.parties.length - 1]!] }),
           (t) => ({ ...t, parties: t.parties.map((p, i) => (i === 0 ? { ...p, account: zeroAddress } : p)) }),
+          (t) => ({ ...t, parties: t.parties.map((p, i) => (i === 0 ? { ...p, version: 1 } : p)) }),
+          (t) => ({ ...t, parties: t.parties.map((p, i) => (i === 0 ? { ...p, agreementId: 5n } : p)) }),
+          (t) => ({ ...t, parties: t.parties.map((p, i) => (i === 0 ? { ...p, account: zeroAddress, agreementId: 5n } : p)) }),
           (t) => ({ ...t, parties: [] }),
           (t) => ({ ...t, referralFeeBps: t.referralFeeBps === 0 ? 1 : 2_001 }),
           (t) => ({ ...t, referralFeeBps: 0 }),
-          (t) => ({ ...t, referrerPolicy: (t.referrerPolicy + 1) % 3 }),
+          (t) => ({ ...t, orderSigner: BigInt(t.orderSigner) === 0n ? address(9) : zeroAddress }),
           (t) => ({ ...t, referrers: [...t.referrers].reverse() }),
           (t) => ({ ...t, referrers: [zeroAddress, ...t.referrers] }),
           (t) => ({ ...t, referrers: [...t.referrers, ...t.referrers] }),
@@ -216,27 +240,30 @@ describe("SDK units", function () {
         let accepted = 0;
         await fc.assert(
           fc.asyncProperty(termsArb, async (terms) => {
-            let sdkAccepts = true;
+            let sdkRule: string | undefined;
             try {
               validateTerms(terms);
             } catch (error) {
-              expect(error).to.be.instanceOf(InvalidInputError);
-              sdkAccepts = false;
+              expect(error).to.be.instanceOf(TermsValidationError);
+              sdkRule = (error as TermsValidationError).rule;
             }
-            let chainAccepts = true;
+            let chainRule: string | undefined;
             try {
               await publicClient.simulateContract({ address: registry, abi: agreementRegistryAbi, functionName: "propose", args: [terms], account: address(1) });
             } catch (error) {
-              expect(toConcordError(error)).to.be.instanceOf(ContractRevertError);
-              chainAccepts = false;
+              const reverted = toConcordError(error);
+              expect(reverted).to.be.instanceOf(ContractRevertError);
+              chainRule = (reverted as ContractRevertError).errorName;
             }
-            if (chainAccepts) accepted += 1;
-            expect(sdkAccepts, JSON.stringify(terms, (_, v) => (typeof v === "bigint" ? v.toString() : v))).to.equal(chainAccepts);
+            if (chainRule === undefined) accepted += 1;
+            // A nested party the SDK cannot check without the chain (agreement 5 does not exist).
+            if (sdkRule === undefined && chainRule === "RegistryNestedAgreementInvalid") return;
+            expect(sdkRule, JSON.stringify(terms, (_, v) => (typeof v === "bigint" ? v.toString() : v))).to.equal(chainRule);
           }),
-          { numRuns: 250 },
+          { numRuns: 300 },
         );
         expect(accepted, "some generated terms should be valid").to.be.greaterThan(25);
-        expect(accepted, "some generated terms should be invalid").to.be.lessThan(225);
+        expect(accepted, "some generated terms should be invalid").to.be.lessThan(250);
       });
     });
   });
@@ -303,7 +330,7 @@ describe("SDK units", function () {
       };
       const attempts: Array<[string, () => Promise<unknown>]> = [
         ["getAgreement", () => getAgreement(context, { agreementId: 1n })],
-        ["settle", () => settle(context, { agreementId: 1n, gross: 1n, orderRef: makeOrderRef({ orderId: "x", salt: randomSalt() }) })],
+        ["proposeAgreement", () => proposeAgreement(context, { terms: buildTerms({ parties: [{ account: address(3), shareBps: 10_000 }] }) })],
         ["createConcordContext", () => createConcordContext({ publicClient })],
       ];
       for (const [name, attempt] of attempts) {
@@ -319,8 +346,7 @@ describe("SDK units", function () {
     });
   });
 
-  it("keeps ReferrerPolicy equal to the contract enum", function () {
-    expect(ReferrerPolicy).to.deep.equal({ None: 0, Open: 1, Allowlist: 2 });
+  it("keeps AgreementStatus equal to the contract enum", function () {
+    expect(AgreementStatus).to.deep.equal({ None: 0, Proposed: 1, Active: 2, Terminated: 3 });
   });
 });
-
