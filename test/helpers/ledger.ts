@@ -1,0 +1,108 @@
+/**
+ * Ledger fixtures for the contract suites: the law's arithmetic written from DESIGN.md's words
+ * (never from the contract's helpers), reserve lots and their entries rebuilt from events, and a
+ * conservation check over the accounts and pools a scenario knows.
+ */
+import { expect } from "chai";
+import { ethers } from "hardhat";
+import type { ContractTransactionResponse } from "ethers";
+import type { Address } from "viem";
+import type { SettlementLedger } from "../../typechain-types";
+import { partyProof } from "../../src/sdk/partyTree";
+import type { PartyInput } from "./concord";
+
+/** A reserve lot in the ledger's shape. */
+export type Lot = { agreementId: bigint; version: bigint; token: string; releaseAt: bigint; held: bigint; entriesHash: string };
+/** One settlement's entry of a lot. */
+export type Entry = { scope: string; orderRef: string; beneficiary: string; reserve: bigint; refunded: boolean };
+export type LotRecord = { lotId: bigint; lot: Lot; entries: Entry[] };
+
+/** The split from the law's words: the fee only with a referrer, the reserve, the net the rest. */
+export function expectedSplit(gross: bigint, feeBps: number, reserveBps: number, hasReferrer: boolean) {
+  const referralFee = hasReferrer ? (gross * BigInt(feeBps)) / 10_000n : 0n;
+  const reserve = (gross * BigInt(reserveBps)) / 10_000n;
+  return { referralFee, reserve, net: gross - referralFee - reserve };
+}
+
+const gcd = (a: bigint, b: bigint): bigint => (b === 0n ? a : gcd(b, a % b));
+/** The pool unit from the rule: 10,000 / gcd(shares). */
+export const unitOf = (shares: number[]): bigint => 10_000n / shares.reduce((g, s) => gcd(g, BigInt(s)), 10_000n);
+
+/** Each party's credit once a pool of `total` is paid out in whole units (in shares' order). */
+export function expectedCredits(total: bigint, shares: number[]): bigint[] {
+  const whole = total - (total % unitOf(shares));
+  return shares.map((s) => (whole * BigInt(s)) / 10_000n);
+}
+
+const ENTRY_TUPLE = "tuple(address scope, bytes32 orderRef, address beneficiary, uint128 reserve, bool refunded)";
+
+/** The lot's hash chain over `entries`, h = keccak256(abi.encode(h, entry)) from h = 0, as docs/contracts.md defines it. */
+export function entriesHash(entries: Entry[]): string {
+  const coder = ethers.AbiCoder.defaultAbiCoder();
+  let h = ethers.ZeroHash;
+  for (const e of entries) h = ethers.keccak256(coder.encode(["bytes32", ENTRY_TUPLE], [h, [e.scope, e.orderRef, e.beneficiary, e.reserve, e.refunded]]));
+  return h;
+}
+
+/** The reserve lots a transaction created, with their entries, from its Settled and ReservesHeld events. */
+export async function lotsOf(ledger: SettlementLedger, tx: ContractTransactionResponse): Promise<LotRecord[]> {
+  const receipt = await tx.wait();
+  if (receipt === null) throw new Error(`no receipt for ${tx.hash}`);
+  const entries = new Map<bigint, Entry[]>();
+  const lots: LotRecord[] = [];
+  for (const log of receipt.logs) {
+    const parsed = ledger.interface.parseLog(log);
+    if (parsed === null) continue;
+    if (parsed.name === "Settled" && parsed.args.lotId !== 0n) {
+      const list = entries.get(parsed.args.lotId) ?? [];
+      list.push({ scope: parsed.args.scope, orderRef: parsed.args.orderRef, beneficiary: parsed.args.refundBeneficiary, reserve: parsed.args.reserve, refunded: false });
+      entries.set(parsed.args.lotId, list);
+    }
+    if (parsed.name === "ReservesHeld") {
+      const a = parsed.args;
+      lots.push({
+        lotId: a.lotId,
+        lot: { agreementId: a.agreementId, version: a.version, token: a.token, releaseAt: a.releaseAt, held: a.held, entriesHash: a.entriesHash },
+        entries: entries.get(a.lotId) ?? [],
+      });
+    }
+  }
+  return lots;
+}
+
+/** The lot after refunding `amount` of entry `index`, as the ledger must store it. */
+export function afterRefund(record: LotRecord, index: number, amount: bigint): LotRecord {
+  const entries = record.entries.map((e, i) => (i === index ? { ...e, reserve: e.reserve - amount, refunded: true } : e));
+  return { lotId: record.lotId, entries, lot: { ...record.lot, held: record.lot.held - amount, entriesHash: entriesHash(entries) } };
+}
+
+/** Pool key for the conservation check. */
+export type PoolRef = { agreementId: bigint; version: number };
+
+/**
+ * Law 1 for one token: what the ledger holds equals the balances of `accounts` plus, over
+ * `pools`, the held reserves and the part of the total not yet distributed. Valid only where no
+ * party claimed on its own (claims pay ahead of `distributed`).
+ */
+export async function expectConservation(ledger: SettlementLedger, token: string, accounts: string[], pools: PoolRef[]): Promise<void> {
+  let owed = 0n;
+  for (const a of new Set(accounts)) owed += await ledger.balanceOf(a, token);
+  for (const p of pools) {
+    const pool = await ledger.pool(p.agreementId, p.version, token);
+    owed += pool.total - pool.distributed + pool.held;
+  }
+  const address = await ledger.getAddress();
+  const holds =
+    token === ethers.ZeroAddress ? await ethers.provider.getBalance(address) : await (await ethers.getContractAt("IERC20", token)).balanceOf(address);
+  expect(holds, "ledger's holdings against balances, reserves and undistributed pools").to.equal(owed);
+}
+
+/** The Merkle proof of party `index` of `parties` (the SDK's twin of the registry's tree, an encoding, not an oracle). */
+export function proofOf(parties: PartyInput[], index: number): string[] {
+  return partyProof(parties.map((p) => ({ ...p, account: p.account as Address })), index);
+}
+
+/** The lot id docs/contracts.md defines: uint256(keccak256(abi.encode(scope, orderRef))) of the lot's first entry. */
+export function lotIdOf(scope: string, orderRef: string): bigint {
+  return BigInt(ethers.keccak256(ethers.AbiCoder.defaultAbiCoder().encode(["address", "bytes32"], [scope, orderRef])));
+}
