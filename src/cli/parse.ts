@@ -47,12 +47,13 @@ export function parseDuration(value: string, what: string): number {
   return Number(match[1]) * DURATION_UNITS[match[2] || "s"]!;
 }
 
-/** A party as given on the command line. */
-export type PartyArg = { account?: Address; agreementId?: bigint; shareBps: number };
+/** A party as given on the command line: an account, or a nested agreement with its pinned version (undefined: its active one). */
+export type PartyArg = { account?: Address; agreementId?: bigint; version?: number; shareBps: number };
 
 /**
- * Parses a share list: "0xHotel=5000,0xRestaurant=3000,#4=2000" (#N is a nested agreement).
- * Shares are basis points; the SDK checks that they sum to 10,000.
+ * Parses a share list: "0xHotel=5000,0xRestaurant=3000,#4@2=2000" (#N@V is nested agreement N
+ * pinned to its version V; #N alone pins its active version). Shares are basis points; the SDK
+ * checks that they sum to 10,000.
  */
 export function parseShares(value: string, what = "--shares"): PartyArg[] {
   const items = value.split(",").map((s) => s.trim()).filter(Boolean);
@@ -60,10 +61,15 @@ export function parseShares(value: string, what = "--shares"): PartyArg[] {
   return items.map((item) => {
     const [who, share] = item.split("=");
     if (!who || share === undefined) {
-      throw new UsageError(`${what} entry "${item}" is not party=basisPoints (for example 0xabc...=5000)`);
+      throw new UsageError(`${what} entry "${item}" is not party=basisPoints (for example 0xabc...=5000 or #4@1=2000)`);
     }
     const shareBps = parseInteger(share, `share of ${who}`, 1, 10_000);
-    if (who.startsWith("#")) return { agreementId: parseId(who.slice(1), `${what} nested agreement`), shareBps };
+    if (who.startsWith("#")) {
+      const [id, pinned] = who.slice(1).split("@");
+      const agreementId = parseId(id ?? "", `${what} nested agreement`);
+      if (pinned === undefined) return { agreementId, shareBps };
+      return { agreementId, version: parseInteger(pinned, `${what} pinned version of #${agreementId}`, 1, 2 ** 32 - 1), shareBps };
+    }
     return { account: parseAddress(who, `${what} party`), shareBps };
   });
 }

@@ -15,9 +15,12 @@ import {
   getVersion,
   proposeAgreement,
   proposeAmendment,
+  revokeApproval,
+  revokeTerminationApproval,
   signConsent,
   signTermination,
   terminateAgreement,
+  type ConcordContext,
   type ConsentSignature,
   type Terms,
 } from "../../sdk";
@@ -27,11 +30,11 @@ import { emit, table } from "../output";
 import { parseAddress, parseBytes32, parseDuration, parseId, parseInteger, parseShares } from "../parse";
 import { examples, optionsOf } from "./shared";
 
-type TermsOptions = {
+export type TermsOptions = {
   shares: string;
   referralFee?: string;
-  referrerPolicy?: "none" | "open" | "allowlist";
   referrers?: string;
+  orderSigner?: string;
   reserve?: string;
   disputeWindow?: string;
   refundAuthority?: string;
@@ -40,12 +43,12 @@ type TermsOptions = {
   documentHash?: string;
 };
 
-function withTermsOptions(command: Command): Command {
+export function withTermsOptions(command: Command): Command {
   return command
-    .requiredOption("--shares <list>", "parties and basis points: 0xHotel=5000,0xRestaurant=3000,#4=2000 (#N: nested agreement)")
+    .requiredOption("--shares <list>", "parties and basis points: 0xHotel=5000,0xRestaurant=3000,#4@1=2000 (#N@V: nested agreement N pinned to version V; #N: its active version)")
     .option("--referral-fee <bps>", "referral fee in basis points (at most 2,000)", "0")
-    .option("--referrer-policy <policy>", "none | open | allowlist (default: open with a fee, none without)")
-    .option("--referrers <list>", "comma-separated allowlist of referrer addresses")
+    .option("--order-signer <address>", "the merchant of record: only its signed payment intents settle, and they name the referrer")
+    .option("--referrers <list>", "without an order signer: the referrers a direct payment may name (required with a fee)")
     .option("--reserve <bps>", "reserve held per settlement, in basis points (at most 5,000)", "0")
     .option("--dispute-window <duration>", "how long reserves are held: seconds or 7d, 12h (required with a reserve)")
     .option("--refund-authority <address>", "who may refund from reserves")
@@ -54,15 +57,23 @@ function withTermsOptions(command: Command): Command {
     .option("--document-hash <bytes32>", "the document hash itself");
 }
 
-/** Terms from command-line options; the SDK checks every rule and names the bad value. */
-export function termsFromOptions(o: TermsOptions): Terms {
-  const parties = parseShares(o.shares).map((p) =>
-    p.account ? { account: p.account, shareBps: p.shareBps } : { agreementId: p.agreementId!, shareBps: p.shareBps },
+/**
+ * Terms from command-line options; the SDK checks every rule and names the bad value. A nested
+ * party given without its version (#N) is pinned to agreement N's active version, read from the chain.
+ */
+export async function termsFromOptions(o: TermsOptions, context: ConcordContext): Promise<Terms> {
+  const parties = await Promise.all(
+    parseShares(o.shares).map(async (p) => {
+      if (p.account) return { account: p.account, shareBps: p.shareBps };
+      const agreementId = p.agreementId!;
+      if (p.version !== undefined) return { agreementId, version: p.version, shareBps: p.shareBps };
+      const child = await getAgreement(context, { agreementId });
+      if (child.status !== "active") {
+        throw new UsageError(`nested agreement #${agreementId} is ${child.status}; a nested party must be active (pin a version with #${agreementId}@V)`);
+      }
+      return { agreementId, version: child.activeVersion, shareBps: p.shareBps };
+    }),
   );
-  const policy = o.referrerPolicy;
-  if (policy !== undefined && !["none", "open", "allowlist"].includes(policy)) {
-    throw new UsageError(`--referrer-policy "${policy}" is not none, open or allowlist`);
-  }
   let documentHash: Hex | undefined;
   if (o.document) {
     let bytes: Buffer;
@@ -79,7 +90,7 @@ export function termsFromOptions(o: TermsOptions): Terms {
   return buildTerms({
     parties,
     referralFeeBps: parseInteger(o.referralFee ?? "0", "--referral-fee", 0, 10_000),
-    referrerPolicy: policy,
+    orderSigner: o.orderSigner ? parseAddress(o.orderSigner, "--order-signer") : undefined,
     referrers: o.referrers ? o.referrers.split(",").map((r) => parseAddress(r.trim(), "--referrers")) : [],
     reserveBps,
     disputeWindow: o.disputeWindow ? parseDuration(o.disputeWindow, "--dispute-window") : 0,
@@ -93,19 +104,25 @@ export function termsFromOptions(o: TermsOptions): Terms {
   });
 }
 
-function describeTerms(terms: Terms): string {
+export function describeTerms(terms: Terms): string {
   const parties = table(
     terms.parties.map((p, i) => ({
       "#": i,
-      party: p.agreementId !== 0n ? `agreement ${p.agreementId}` : p.account,
+      party: p.agreementId !== 0n ? `agreement #${p.agreementId} version ${p.version}` : p.account,
       share: `${(p.shareBps / 100).toFixed(2)}%`,
       dust: i === terms.dustPartyIndex ? "yes" : "",
     })),
   );
-  const policy = ["none", "open", "allowlist"][terms.referrerPolicy] ?? String(terms.referrerPolicy);
+  const signer = BigInt(terms.orderSigner) === 0n ? undefined : terms.orderSigner;
+  const referral = signer
+    ? `the referrer each intent of the order signer names`
+    : terms.referrers.length
+      ? `only ${terms.referrers.join(", ")}`
+      : "nobody";
   return [
     parties,
-    `referral fee   ${terms.referralFeeBps} bps (${policy}${terms.referrers.length ? `: ${terms.referrers.join(", ")}` : ""})`,
+    `referral fee   ${terms.referralFeeBps} bps (${referral})`,
+    `order signer   ${signer ?? "none: direct payments, each scoped to its payer"}`,
     `reserve        ${terms.reserveBps} bps, dispute window ${terms.disputeWindow} s`,
     `refund by      ${terms.refundAuthority}`,
     `document hash  ${terms.documentHash}`,
@@ -158,12 +175,13 @@ export function agreementCommand(): Command {
   examples(
     withTermsOptions(agreement.command("propose").description("propose a new agreement (first version of its terms)")),
     [
-      "concord agreement propose --account 1 --shares 0xHotel=5000,0xRestaurant=3000,0xAirline=2000 --referral-fee 500 --reserve 1000 --dispute-window 7d --refund-authority 0xHotel",
+        "concord agreement propose --account 1 --shares 0xHotel=5000,0xRestaurant=3000,0xAirline=2000 --referral-fee 500 --order-signer 0xTravelSite --reserve 1000 --dispute-window 7d --refund-authority 0xHotel",
+      "concord agreement propose --account 1 --shares 0xHotel=7000,#2@1=3000 --referral-fee 300 --referrers 0xTravelSite",
     ],
   ).action(async (_o, command: Command) => {
     const o = optionsOf<TermsOptions>(command);
-    const terms = termsFromOptions(o);
     const context = await contextFor(o, { signer: true });
+    const terms = await termsFromOptions(o, context);
     const result = await proposeAgreement(context, { terms });
     emit(o, { agreementId: result.agreementId, version: 1, termsHash: result.termsHash, transactionHash: result.hash }, () =>
       [`agreement ${result.agreementId} proposed (version 1, terms hash ${result.termsHash})`, `tx ${result.hash}`, "", describeTerms(terms)].join("\n"),
@@ -175,8 +193,8 @@ export function agreementCommand(): Command {
     ["concord agreement amend 1 --account 1 --shares 0xHotel=6000,0xRestaurant=4000"],
   ).action(async (id: string, _o, command: Command) => {
     const o = optionsOf<TermsOptions>(command);
-    const terms = termsFromOptions(o);
     const context = await contextFor(o, { signer: true });
+    const terms = await termsFromOptions(o, context);
     const result = await proposeAmendment(context, { agreementId: parseId(id, "agreement id"), terms });
     emit(o, { agreementId: BigInt(id), version: result.version, termsHash: result.termsHash, transactionHash: result.hash }, () =>
       `agreement ${id}: version ${result.version} proposed (terms hash ${result.termsHash}); it takes effect with every party's consent`,
@@ -187,13 +205,17 @@ export function agreementCommand(): Command {
     agreement
       .command("sign")
       .argument("<agreementId>")
-      .description("sign consent to a version (EIP-712), offline: writes a signature file for `activate`")
+      .description("sign consent to a version (EIP-712) as any consenter, a member of a nested party included: writes a signature file, naming you as its signer, for `activate`")
       .option("--version <n>", "the version (default: the latest)")
       .option("--termination", "sign consent to terminate the active version instead")
       .option("--out <file>", "write the signature here (default: standard output)")
       .option("--deadline <duration>", "validity from now, e.g. 7d", "7d")
       .option("--nonce <n>", "an unused nonce of yours (default: random)"),
-    ["concord agreement sign 1 --account 2 --out restaurant.sig.json", "concord agreement sign 1 --termination --keystore hotel.json --password-file pw.txt"],
+    [
+      "concord agreement sign 1 --account 2 --out restaurant.sig.json",
+      "concord agreement sign 3 --account 5 --out member.sig.json   # a member of nested agreement #2, consenting to #3",
+      "concord agreement sign 1 --termination --keystore hotel.json --password-file pw.txt",
+    ],
   ).action(async (id: string, _o, command: Command) => {
     const o = optionsOf<{ version?: string; termination?: boolean; out?: string; deadline: string; nonce?: string }>(command);
     const agreementId = parseId(id, "agreement id");
@@ -237,30 +259,46 @@ export function agreementCommand(): Command {
     agreement
       .command("approve")
       .argument("<agreementId>")
-      .description("consent on chain, by a transaction from your account")
-      .option("--version <n>", "the version (default: the latest)")
-      .option("--termination", "approve terminating the active version instead"),
-    ["concord agreement approve 1 --account 3"],
+      .description("consent on chain, by a transaction from your account; it counts until --expiry and can be revoked")
+      .option("--version <n>", "the version (default: the latest; with --termination the active one)")
+      .option("--termination", "approve terminating the active version instead")
+      .option("--expiry <duration>", "how long the approval counts, from the latest block (e.g. 30d, 12h)", "30d")
+      .option("--revoke", "withdraw your approval instead"),
+    ["concord agreement approve 1 --account 3 --expiry 7d", "concord agreement approve 1 --account 3 --revoke", "concord agreement approve 1 --account 2 --termination"],
   ).action(async (id: string, _o, command: Command) => {
-    const o = optionsOf<{ version?: string; termination?: boolean }>(command);
+    const o = optionsOf<{ version?: string; termination?: boolean; expiry: string; revoke?: boolean }>(command);
     const agreementId = parseId(id, "agreement id");
     const context = await contextFor(o, { signer: true });
     const info = await getAgreement(context, { agreementId });
-    if (o.termination) {
-      const result = await approveTermination(context, { agreementId });
-      emit(o, { agreementId, termination: true, transactionHash: result.hash }, () => `${signerAddress(context)} approved terminating agreement ${id}`);
+    const me = signerAddress(context);
+    const version = o.version
+      ? parseInteger(o.version, "--version", 1, info.latestVersion)
+      : o.termination
+        ? info.activeVersion
+        : info.latestVersion;
+    if (o.termination && version === 0) throw new UsageError(`agreement ${id} is ${info.status}; only an active agreement can be terminated`);
+    const what = o.termination ? `terminating agreement ${id} at version ${version}` : `agreement ${id} version ${version}`;
+    if (o.revoke) {
+      const result = o.termination
+        ? await revokeTerminationApproval(context, { agreementId, version })
+        : await revokeApproval(context, { agreementId, version });
+      emit(o, { agreementId, version, termination: Boolean(o.termination), revoked: true, party: result.party, transactionHash: result.hash }, () => `${me} revoked its approval of ${what}`);
       return;
     }
-    const version = o.version ? parseInteger(o.version, "--version", 1, info.latestVersion) : info.latestVersion;
-    const result = await approveVersion(context, { agreementId, version });
-    emit(o, { agreementId, version, transactionHash: result.hash }, () => `${signerAddress(context)} approved agreement ${id} version ${version}`);
+    const expiry = (await chainNow(context)) + BigInt(parseDuration(o.expiry, "--expiry"));
+    const result = o.termination
+      ? await approveTermination(context, { agreementId, version, expiry })
+      : await approveVersion(context, { agreementId, version, expiry });
+    emit(o, { agreementId, version, termination: Boolean(o.termination), party: result.party, expiry: result.expiry, transactionHash: result.hash }, () =>
+      `${me} approved ${what}, until ${new Date(Number(result.expiry) * 1000).toISOString()}`,
+    );
   });
 
   examples(
     agreement
       .command("activate")
       .argument("<agreementId>")
-      .description("submit the parties' signature files and activate a version (or an amendment) in one transaction")
+      .description("submit the consenters' signature files and activate a version (or an amendment) in one transaction; the terms of nested parties go with it")
       .option("--version <n>", "the version (default: the latest)")
       .option("--signatures <files...>", "signature files written by `agreement sign`", []),
     ["concord agreement activate 1 --account 1 --signatures hotel.sig.json restaurant.sig.json airline.sig.json"],
@@ -288,14 +326,16 @@ export function agreementCommand(): Command {
     } else {
       throw new UsageError(`agreement ${id} is ${info.status}; it cannot be activated`);
     }
-    emit(o, { agreementId, version, transactionHash: result.hash }, () => `agreement ${id} version ${version} is active (tx ${result.hash})`);
+    emit(o, { agreementId, version, signers: result.signers, transactionHash: result.hash }, () =>
+      `agreement ${id} version ${version} is active (${signatures.length} signatures, the rest approved on chain; tx ${result.hash})`,
+    );
   });
 
   examples(
     agreement
       .command("terminate")
       .argument("<agreementId>")
-      .description("terminate with every party's consent (termination signature files and/or on-chain approvals)")
+      .description("terminate with every consenter's consent, nested members included (termination signature files and/or on-chain approvals)")
       .option("--signatures <files...>", "termination signature files (agreement sign --termination)", []),
     ["concord agreement terminate 1 --account 1 --signatures hotel.term.json restaurant.term.json"],
   ).action(async (id: string, _o, command: Command) => {

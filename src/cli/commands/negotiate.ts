@@ -1,85 +1,67 @@
 import { Command } from "commander";
-import { negotiationHubAbi, getAgreement, getConcordEvents, getVersion, simulateAndWrite, contractAddresses, type Terms } from "../../sdk";
-import type { ConcordContext } from "../../sdk";
+import {
+  acceptOffer,
+  endNegotiation,
+  expireNegotiation,
+  getNegotiation,
+  offerTerms,
+  openNegotiation,
+  withdrawAcceptance,
+  type Terms,
+} from "../../sdk";
 import { contextFor, signerAddress } from "../context";
 import { UsageError } from "../errors";
 import { emit, table } from "../output";
 import { parseDuration, parseId, parseInteger } from "../parse";
-import { termsFromOptions } from "./agreement";
+import { describeTerms, termsFromOptions, withTermsOptions, type TermsOptions } from "./agreement";
 import { negotiateAgentCommand } from "./negotiateAgent";
 import { examples, optionsOf } from "./shared";
 
-const STATUS = ["none", "open", "agreed", "broken", "expired"];
-
-/** The latest offer of the open negotiation of an agreement, from the hub's events. */
-async function latestOffer(context: ConcordContext, agreementId: bigint): Promise<Terms> {
-  const events = await getConcordEvents(context, { contracts: ["negotiationHub"], eventNames: ["OfferMade"] });
-  const mine = events.filter((e) => e.args.agreementId === agreementId);
-  const last = mine[mine.length - 1];
-  if (!last) throw new UsageError(`agreement ${agreementId} has no negotiation offer`);
-  return last.args.terms as Terms;
-}
-
-/** The terms in force: the active version, or the latest proposed one. */
-async function currentTerms(context: ConcordContext, agreementId: bigint): Promise<Terms> {
-  const info = await getAgreement(context, { agreementId });
-  return (await getVersion(context, { agreementId, version: info.activeVersion || info.latestVersion })).terms;
-}
-
-async function move(context: ConcordContext, functionName: "offer" | "accept" | "end" | "open" | "expire", args: readonly unknown[]) {
-  const { negotiationHub } = await contractAddresses(context);
-  return simulateAndWrite(context, { address: negotiationHub, abi: negotiationHubAbi, functionName, args });
-}
-
-function withOfferOptions(command: Command): Command {
-  return command
-    .requiredOption("--shares <list>", "offered parties and basis points: 0xHotel=5000,0xRestaurant=3000,0xAirline=2000")
-    .option("--referral-fee <bps>", "referral fee in basis points", "0")
-    .option("--referrer-policy <policy>", "none | open | allowlist")
-    .option("--referrers <list>", "allowlisted referrers")
-    .option("--reserve <bps>", "reserve in basis points", "0")
-    .option("--dispute-window <duration>", "seconds or 7d")
-    .option("--refund-authority <address>", "who may refund")
-    .option("--dust-party <address|#id>", "who receives rounding dust");
-}
+const iso = (seconds: bigint | number) => new Date(Number(seconds) * 1000).toISOString();
+const sharesOf = (terms: Terms) => terms.parties.map((p) => `${p.agreementId ? `#${p.agreementId}@${p.version}` : p.account.slice(0, 8)} ${p.shareBps}`).join(", ");
 
 export function negotiateCommand(): Command {
   const negotiate = new Command("negotiate").description(
-    "negotiate terms in rounds on chain (stacked alternating offers): open, offer, accept, end, show, or run an automated agent",
+    "negotiate terms in rounds on chain (stacked alternating offers): open, offer, accept, withdraw-acceptance, end, expire, show, or run an automated agent",
   );
 
   examples(
-    withOfferOptions(
+    withTermsOptions(
       negotiate
         .command("open")
         .argument("<agreementId>")
-        .description("open a negotiation with an opening offer (it counts as your acceptance)")
-        .option("--rounds <n>", "round limit", "10")
-        .option("--duration <duration>", "time limit from now, e.g. 1h or 2d", "1d"),
+        .description("open a negotiation with an opening offer (it counts as your acceptance); every account of the agreement's tree takes part")
+        .option("--rounds <n>", "round limit (a round is one turn of every participant)", "10")
+        .option("--duration <duration>", "time limit from now, at most 90 days, e.g. 2d", "1d")
+        .option("--move-timeout <duration>", "after this long without a move anyone may expire it (at least 5m, at most the duration)", "1h"),
     ),
-    ["concord negotiate open 1 --account 1 --shares 0xHotel=5000,0xRestaurant=3000,0xAirline=2000 --referral-fee 500 --reserve 1000 --dispute-window 7d"],
+    ["concord negotiate open 1 --account 1 --shares 0xHotel=5000,0xRestaurant=3000,0xAirline=2000 --referral-fee 500 --order-signer 0xTravelSite --reserve 1000 --dispute-window 7d --move-timeout 30m"],
   ).action(async (id: string, _o, command: Command) => {
-    const o = optionsOf<Parameters<typeof termsFromOptions>[0] & { rounds: string; duration: string }>(command);
+    const o = optionsOf<TermsOptions & { rounds: string; duration: string; moveTimeout: string }>(command);
     const agreementId = parseId(id, "agreement id");
-    const offer = termsFromOptions(o);
     const context = await contextFor(o, { signer: true });
-    const now = (await context.publicClient.getBlock({ blockTag: "latest" })).timestamp;
-    const deadline = now + BigInt(parseDuration(o.duration, "--duration"));
-    const rounds = parseInteger(o.rounds, "--rounds", 1, 1_000_000);
-    const result = await move(context, "open", [agreementId, rounds, deadline, offer, await currentTerms(context, agreementId)]);
-    emit(o, { agreementId, deadline, roundLimit: rounds, transactionHash: result.hash }, () =>
-      `${signerAddress(context)} opened a negotiation on agreement ${id}: ${rounds} rounds, until ${new Date(Number(deadline) * 1000).toISOString()}`,
+    const offer = await termsFromOptions(o, context);
+    const roundLimit = parseInteger(o.rounds, "--rounds", 1, 2 ** 32 - 1);
+    const duration = parseDuration(o.duration, "--duration");
+    const moveTimeout = parseDuration(o.moveTimeout, "--move-timeout");
+    const result = await openNegotiation(context, { agreementId, roundLimit, duration, moveTimeout, initialOffer: offer });
+    emit(o, { agreementId, negotiationId: result.negotiationId, participants: result.participants, deadline: result.deadline, roundLimit, moveTimeout, transactionHash: result.hash }, () =>
+      [
+        `${signerAddress(context)} opened negotiation ${result.negotiationId} on agreement ${id}: ${roundLimit} rounds, until ${iso(result.deadline)}, ${moveTimeout} s per move at most`,
+        `participants in turn order: ${result.participants.join(", ")}`,
+      ].join("\n"),
     );
   });
 
-  examples(withOfferOptions(negotiate.command("offer").argument("<agreementId>").description("make a counter-offer on your turn")), [
-    "concord negotiate offer 1 --account 2 --shares 0xHotel=4500,0xRestaurant=3500,0xAirline=2000 --referral-fee 500 --reserve 1000 --dispute-window 7d",
+  examples(withTermsOptions(negotiate.command("offer").argument("<agreementId>").description("make a counter-offer on your turn (it clears the others' acceptances)")), [
+    "concord negotiate offer 1 --account 2 --shares 0xHotel=4500,0xRestaurant=3500,0xAirline=2000 --referral-fee 500 --order-signer 0xTravelSite --reserve 1000 --dispute-window 7d",
   ]).action(async (id: string, _o, command: Command) => {
-    const o = optionsOf<Parameters<typeof termsFromOptions>[0]>(command);
-    const offer = termsFromOptions(o);
+    const o = optionsOf<TermsOptions>(command);
+    const agreementId = parseId(id, "agreement id");
     const context = await contextFor(o, { signer: true });
-    const result = await move(context, "offer", [parseId(id, "agreement id"), offer]);
-    emit(o, { agreementId: BigInt(id), transactionHash: result.hash }, () => `${signerAddress(context)} offered new terms on agreement ${id}`);
+    const terms = await termsFromOptions(o, context);
+    const result = await offerTerms(context, { agreementId, terms });
+    emit(o, { agreementId, move: result.move, offerHash: result.offerHash, transactionHash: result.hash }, () => `${signerAddress(context)} offered new terms on agreement ${id} (move ${result.move})`);
   });
 
   examples(negotiate.command("accept").argument("<agreementId>").description("accept the latest offer on your turn; the last acceptance activates it"), [
@@ -88,49 +70,62 @@ export function negotiateCommand(): Command {
     const o = optionsOf(command);
     const agreementId = parseId(id, "agreement id");
     const context = await contextFor(o, { signer: true });
-    const result = await move(context, "accept", [agreementId, await latestOffer(context, agreementId)]);
-    const agreed = result.events.find((e) => e.eventName === "NegotiationAgreed");
-    emit(o, { agreementId, agreed: Boolean(agreed), version: agreed?.args.version ?? null, transactionHash: result.hash }, () =>
-      agreed
-        ? `every party accepted: agreement ${id} version ${String(agreed.args.version)} is active`
-        : `${signerAddress(context)} accepted the latest offer on agreement ${id}`,
+    const result = await acceptOffer(context, { agreementId });
+    emit(o, { agreementId, move: result.move, agreed: result.agreed, version: result.version ?? null, transactionHash: result.hash }, () =>
+      result.agreed
+        ? `every participant accepted: agreement ${id} version ${result.version} is active`
+        : `${signerAddress(context)} accepted the latest offer on agreement ${id} (move ${result.move})`,
     );
   });
 
-  examples(negotiate.command("end").argument("<agreementId>").description("end the negotiation on your turn (it breaks)"), [
+  examples(negotiate.command("withdraw-acceptance").argument("<agreementId>").description("withdraw your acceptance of the latest offer, at any time (not a move)"), [
+    "concord negotiate withdraw-acceptance 1 --account 1",
+  ]).action(async (id: string, _o, command: Command) => {
+    const o = optionsOf(command);
+    const agreementId = parseId(id, "agreement id");
+    const context = await contextFor(o, { signer: true });
+    const result = await withdrawAcceptance(context, { agreementId });
+    emit(o, { agreementId, withdrawn: true, transactionHash: result.hash }, () => `${signerAddress(context)} no longer accepts the latest offer on agreement ${id}`);
+  });
+
+  examples(negotiate.command("end").argument("<agreementId>").description("end the negotiation without agreement; any participant, at any time"), [
     "concord negotiate end 1 --account 2",
   ]).action(async (id: string, _o, command: Command) => {
     const o = optionsOf(command);
+    const agreementId = parseId(id, "agreement id");
     const context = await contextFor(o, { signer: true });
-    const result = await move(context, "end", [parseId(id, "agreement id")]);
-    emit(o, { agreementId: BigInt(id), transactionHash: result.hash }, () => `negotiation on agreement ${id} broken by ${signerAddress(context)}`);
+    const result = await endNegotiation(context, { agreementId });
+    emit(o, { agreementId, broken: true, transactionHash: result.hash }, () => `negotiation on agreement ${id} ended by ${signerAddress(context)}`);
   });
 
-  examples(negotiate.command("show").argument("<agreementId>").description("the negotiation's state, whose turn it is and every round"), [
+  examples(negotiate.command("expire").argument("<agreementId>").description("close a negotiation past its deadline, round limit or move timeout; anyone may"), [
+    "concord negotiate expire 1 --account 4",
+  ]).action(async (id: string, _o, command: Command) => {
+    const o = optionsOf(command);
+    const agreementId = parseId(id, "agreement id");
+    const context = await contextFor(o, { signer: true });
+    const result = await expireNegotiation(context, { agreementId });
+    emit(o, { agreementId, expired: true, transactionHash: result.hash }, () => `negotiation on agreement ${id} closed as expired`);
+  });
+
+  examples(negotiate.command("show").argument("<agreementId>").description("the negotiation's state, whose turn it is, who accepts, and every offer"), [
     "concord negotiate show 1",
+    "concord negotiate show 1 --json",
   ]).action(async (id: string, _o, command: Command) => {
     const o = optionsOf(command);
     const agreementId = parseId(id, "agreement id");
     const context = await contextFor(o, { signer: false });
-    const { negotiationHub } = await contractAddresses(context);
-    const state = await context.publicClient.readContract({ address: negotiationHub, abi: negotiationHubAbi, functionName: "negotiation", args: [agreementId] });
-    const next = await context.publicClient
-      .readContract({ address: negotiationHub, abi: negotiationHubAbi, functionName: "nextMover", args: [agreementId] })
-      .catch(() => null);
-    const events = (await getConcordEvents(context, { contracts: ["negotiationHub"] })).filter((e) => e.args.agreementId === agreementId);
-    emit(o, { state, nextMover: next, rounds: events.map((e) => ({ event: e.eventName, block: e.blockNumber, args: e.args })) }, () =>
+    const n = await getNegotiation(context, { agreementId });
+    if (n.negotiationId === 0) throw new UsageError(`agreement ${id} was never negotiated`);
+    const accepts = new Set(n.accepted.map((a) => a.toLowerCase()));
+    emit(o, n, () =>
       [
-        `negotiation of agreement ${id}: ${STATUS[Number((state as { status: number }).status)] ?? "unknown"}${next ? `, next mover ${next}` : ""}`,
-        table(
-          events.map((e) => ({
-            block: e.blockNumber,
-            event: e.eventName,
-            by: String(e.args.proposer ?? e.args.party ?? e.args.opener ?? ""),
-            shares: e.args.terms ? (e.args.terms as Terms).parties.map((p) => p.shareBps).join("/") : "",
-            fee: e.args.terms ? String((e.args.terms as Terms).referralFeeBps) : "",
-            reserve: e.args.terms ? String((e.args.terms as Terms).reserveBps) : "",
-          })),
-        ),
+        `negotiation ${n.negotiationId} of agreement ${id}: ${n.status}${n.nextMover ? `, next mover ${n.nextMover}` : ""}`,
+        `${n.moves} moves of ${n.roundLimit * n.participants.length}; deadline ${iso(n.deadline)}; move timeout ${n.moveTimeout} s (last move ${iso(n.lastMoveAt)})`,
+        table(n.participants.map((p, i) => ({ "#": i, participant: p, accepts: accepts.has(p.toLowerCase()) ? "yes" : "" }))),
+        ...(n.latestOffer
+          ? [`latest offer (move ${n.latestOffer.move} by ${n.latestOffer.proposer}): ${sharesOf(n.latestOffer.terms)}`, describeTerms(n.latestOffer.terms)]
+          : []),
       ].join("\n"),
     );
   });

@@ -1,14 +1,10 @@
 import os from "node:os";
 import { Command } from "commander";
 import { zeroAddress, type Address } from "viem";
-import {
-  contractAddresses,
-  getAgreement,
-  negotiationHubAbi,
-  simulateAndWrite,
-} from "../../sdk";
+import { getAgreement } from "../../sdk";
 import {
   DEFAULT_STANCE,
+  contextMoveSender,
   PartyMoveError,
   PartySetupError,
   StanceError,
@@ -60,11 +56,12 @@ What the agent does:
   it happens (yours and the others'), with your utility of the latest offer.
   Your utility weighs your share (risk-adjusted: expected refunds at your measured refund rate, money
   held in reserve) and how close the fee, reserve and window are to your ideals. The reserve you ask for
-  follows your measured risk: a Beta-Binomial estimate of the refund rate over every agreement you are a
-  party of (the ledger's own counters), as \`concord risk\` shows, unless --ideal-reserve is given.
+  follows your measured risk: a Beta estimate of the refund rate by volume over every agreement you are a
+  party of (the ledger's own counters; dust settlements weigh nothing), as \`concord risk\` shows, unless
+  --ideal-reserve is given.
   Tactics: boulware concedes late, linear steadily, conceder early, hardliner only at the end;
   tit-for-tat mirrors the others' concessions.
-  When the negotiation lapses (deadline or round limit) on your turn, the agent records the expiry
+  When the negotiation lapses (deadline, round limit or move timeout) on your turn, the agent records the expiry
   on chain (one \`expire\` transaction). Run it again after a stop: it resumes from the chain's record.
 
 Output: each round as it happens; with --json one document at the end (the rounds and the outcome);
@@ -223,6 +220,7 @@ function startDocument(setup: PartySetup, stance: PartyStance, made: PartyAgentR
     participants: setup.participants,
     roundLimit: setup.roundLimit,
     deadline: setup.deadline,
+    moveTimeout: setup.moveTimeout,
     tactic: stance.tactic.name,
     seed,
     reservation: { utility: made.reservation, walkAwayShareBps: made.walkAwayShareBps ?? null, maxUtility: made.maxUtility },
@@ -230,9 +228,10 @@ function startDocument(setup: PartySetup, stance: PartyStance, made: PartyAgentR
     risk: {
       token,
       refundRate: risk.estimate.refundRate,
-      refundProbability: risk.estimate.refundProbability,
+      observedRefundRate: risk.estimate.observedRefundRate,
       interval: risk.estimate.interval,
       evidence: risk.estimate.evidence,
+      settlements: risk.estimate.settlements,
       recommendedReserveBps: risk.reserveBps,
       basis: risk.basis,
     },
@@ -249,8 +248,8 @@ function humanHeader(start: StartDocument, setup: PartySetup, stance: PartyStanc
     `agent for ${setup.account} on agreement ${setup.agreementId}, negotiation ${setup.negotiationId}: participant ${setup.self + 1} of ${setup.participants.length} (shares in the order ${order})`,
     `tactic ${start.tactic}; reservation ${reservation.utility.toFixed(3)} (${meaning}); the best offer for you is worth ${reservation.maxUtility.toFixed(3)}`,
     `measured risk: refund rate ${(risk.refundRate * 100).toFixed(2)}% (${Math.round(risk.interval.level * 100)}% upper ${(risk.interval.upper * 100).toFixed(2)}%) ` +
-      `over ${risk.evidence.toFixed(1)} settlements of evidence: asks a ${pct(risk.recommendedReserveBps)} reserve${reserveGiven ? ` (--ideal-reserve ${pct(stance.idealReserveBps)} used instead)` : ""}`,
-    `${setup.roundLimit} rounds, until ${new Date(Number(setup.deadline) * 1000).toISOString()}; seed ${start.seed}`,
+      `over ${risk.evidence.toFixed(1)} observations by volume (${risk.settlements} settlements): asks a ${pct(risk.recommendedReserveBps)} reserve${reserveGiven ? ` (--ideal-reserve ${pct(stance.idealReserveBps)} used instead)` : ""}`,
+    `${setup.roundLimit} rounds, until ${new Date(Number(setup.deadline) * 1000).toISOString()}, at most ${setup.moveTimeout} s per move; seed ${start.seed}`,
     ROW("move", "rnd", "by", "did", "offer", "utility", "accepted"),
   ].join("\n");
 }
@@ -339,7 +338,7 @@ export function negotiateAgentCommand(): Command {
     const context = await contextFor(o, { signer: true });
     const account = signerAddress(context);
     await getAgreement(context, { agreementId });
-    const { negotiationHub } = await contractAddresses(context);
+    const sendMove = contextMoveSender(context);
     const risk = await readPartyRisk(context, { account, token, fromBlock });
     const stance: PartyStance = { ...partial, idealReserveBps: partial.idealReserveBps ?? risk.reserveBps };
 
@@ -348,8 +347,7 @@ export function negotiateAgentCommand(): Command {
     const rounds: PartyRound[] = [];
     const result = await untilStopSignal((signal, moveInFlight) =>
       playParty({
-        publicClient: context.publicClient,
-        hub: negotiationHub,
+        context,
         agreementId,
         account,
         agent: (setup) => {
@@ -358,11 +356,7 @@ export function negotiateAgentCommand(): Command {
           start = startDocument(setup, stance, made, seed, risk, token);
           return made.agent;
         },
-        send: (move) =>
-          moveInFlight(async () => {
-            const { hash } = await simulateAndWrite(context, { address: negotiationHub, abi: negotiationHubAbi, functionName: move.functionName, args: move.args });
-            return hash;
-          }),
+        send: (move) => moveInFlight(() => sendMove(move)),
         pollIntervalMs,
         maxWaitMs,
         fromBlock,
