@@ -44,6 +44,7 @@ describe("Security: consent signatures", function () {
         agreementId: o.agreementId ?? id,
         version: o.version ?? 1n,
         terms,
+        signer: signer!.address,
         nonce: o.nonce ?? 1n,
         deadline: o.deadline ?? deadline,
       };
@@ -68,7 +69,7 @@ describe("Security: consent signatures", function () {
     it("refuses a signature made for another chain id", async function () {
       const { registry, id, terms, sign, hotel, restaurant } = await loadFixture(fixture);
       const sigs = sortConsents([await sign(hotel, { chainId: 1n }), await sign(restaurant)]);
-      await expect(registry.activate(id, 1, terms, sigs))
+      await expect(registry.activate(id, 1, terms, [], sigs))
         .to.be.revertedWithCustomError(registry, "RegistryInvalidSignature")
         .withArgs(hotel.address);
     });
@@ -78,12 +79,12 @@ describe("Security: consent signatures", function () {
       const { registry: other } = await deployConcord();
       await other.propose(terms);
       const forOther = sortConsents([await sign(hotel, { verifyingContract: await other.getAddress() }), await sign(restaurant)]);
-      await expect(registry.activate(id, 1, terms, forOther))
+      await expect(registry.activate(id, 1, terms, [], forOther))
         .to.be.revertedWithCustomError(registry, "RegistryInvalidSignature")
         .withArgs(hotel.address);
       // And the genuine signatures for this registry do not activate the other one.
       const genuine = sortConsents([await sign(hotel, { nonce: 2n }), await sign(restaurant, { nonce: 2n })]);
-      await expect(other.activate(1, 1, terms, genuine)).to.be.revertedWithCustomError(other, "RegistryInvalidSignature");
+      await expect(other.activate(1, 1, terms, [], genuine)).to.be.revertedWithCustomError(other, "RegistryInvalidSignature");
     });
 
     it("refuses a signature made for another agreement with identical terms", async function () {
@@ -91,7 +92,7 @@ describe("Security: consent signatures", function () {
       await registry.propose(terms);
       const twin = id + 1n;
       const forFirst = sortConsents([await sign(hotel), await sign(restaurant)]);
-      await expect(registry.activate(twin, 1, terms, forFirst)).to.be.revertedWithCustomError(
+      await expect(registry.activate(twin, 1, terms, [], forFirst)).to.be.revertedWithCustomError(
         registry,
         "RegistryInvalidSignature",
       );
@@ -99,10 +100,10 @@ describe("Security: consent signatures", function () {
 
     it("refuses a signature made for another version with identical terms", async function () {
       const { registry, id, terms, sign, hotel, restaurant } = await loadFixture(fixture);
-      await registry.activate(id, 1, terms, sortConsents([await sign(hotel), await sign(restaurant)]));
-      await registry.proposeAmendment(id, terms); // version 2, the very same terms
+      await registry.activate(id, 1, terms, [], sortConsents([await sign(hotel), await sign(restaurant)]));
+      await registry.connect(hotel).proposeAmendment(id, terms, terms, []); // version 2, the very same terms
       const forVersion1 = sortConsents([await sign(hotel, { nonce: 5n }), await sign(restaurant, { nonce: 5n })]);
-      await expect(registry.activateAmendment(id, 2, terms, terms, forVersion1)).to.be.revertedWithCustomError(
+      await expect(registry.activateAmendment(id, 2, terms, terms, [], forVersion1)).to.be.revertedWithCustomError(
         registry,
         "RegistryInvalidSignature",
       );
@@ -110,7 +111,7 @@ describe("Security: consent signatures", function () {
         await sign(hotel, { nonce: 6n, version: 2n }),
         await sign(restaurant, { nonce: 6n, version: 2n }),
       ]);
-      await expect(registry.activateAmendment(id, 2, terms, terms, forVersion2)).to.emit(registry, "VersionActivated");
+      await expect(registry.activateAmendment(id, 2, terms, terms, [], forVersion2)).to.emit(registry, "VersionActivated");
     });
 
     it("refuses a second signature with a nonce already used, even for another agreement", async function () {
@@ -119,13 +120,13 @@ describe("Security: consent signatures", function () {
       const twin = id + 1n;
       // Hotel signs both agreements with nonce 7; the first activation spends it.
       const first = sortConsents([await sign(hotel, { nonce: 7n }), await sign(restaurant, { nonce: 7n })]);
-      await registry.activate(id, 1, terms, first);
+      await registry.activate(id, 1, terms, [], first);
       expect(await registry.isNonceUsed(hotel.address, 7n)).to.equal(true);
       const second = sortConsents([
         await sign(hotel, { nonce: 7n, agreementId: twin }),
         await sign(restaurant, { nonce: 8n, agreementId: twin }),
       ]);
-      await expect(registry.activate(twin, 1, terms, second))
+      await expect(registry.activate(twin, 1, terms, [], second))
         .to.be.revertedWithCustomError(registry, "RegistryNonceUsed")
         .withArgs(hotel.address, 7n);
     });
@@ -134,7 +135,7 @@ describe("Security: consent signatures", function () {
       const { registry, id, terms, sign, hotel, restaurant, deadline } = await loadFixture(fixture);
       const sigs = sortConsents([await sign(hotel), await sign(restaurant)]);
       await time.setNextBlockTimestamp(deadline + 1n);
-      await expect(registry.activate(id, 1, terms, sigs))
+      await expect(registry.activate(id, 1, terms, [], sigs))
         .to.be.revertedWithCustomError(registry, "RegistrySignatureExpired")
         .withArgs(sigs[0]!.signer, deadline);
     });
@@ -143,14 +144,14 @@ describe("Security: consent signatures", function () {
       const { registry, id, terms, sign, hotel, restaurant, deadline } = await loadFixture(fixture);
       const sigs = sortConsents([await sign(hotel), await sign(restaurant)]);
       await time.setNextBlockTimestamp(deadline);
-      await expect(registry.activate(id, 1, terms, sigs)).to.emit(registry, "VersionActivated");
+      await expect(registry.activate(id, 1, terms, [], sigs)).to.emit(registry, "VersionActivated");
     });
 
     it("refuses a signature whose nonce its signer cancelled", async function () {
       const { registry, id, terms, sign, hotel, restaurant } = await loadFixture(fixture);
       const sigs = sortConsents([await sign(hotel, { nonce: 9n }), await sign(restaurant, { nonce: 9n })]);
       await expect(registry.connect(hotel).cancelNonce(9n)).to.emit(registry, "NonceCancelled").withArgs(hotel.address, 9n);
-      await expect(registry.activate(id, 1, terms, sigs))
+      await expect(registry.activate(id, 1, terms, [], sigs))
         .to.be.revertedWithCustomError(registry, "RegistryNonceUsed")
         .withArgs(hotel.address, 9n);
       await expect(registry.connect(hotel).cancelNonce(9n))
@@ -169,7 +170,7 @@ describe("Security: consent signatures", function () {
       const malleable = ethers.concat([sig.r, ethers.toBeHex(highS, 32), ethers.toBeHex(flippedV, 1)]);
 
       // The precompile recovers the hotel from the twin: only the low-s rule tells them apart.
-      const digest = await registry.consentDigest(id, 1, await registry.hashTerms(terms), good.nonce, good.deadline);
+      const digest = await registry.consentDigest(id, 1, await registry.hashTerms(terms), hotel.address, good.nonce, good.deadline);
       const recovered = await ethers.provider.call({
         to: "0x0000000000000000000000000000000000000001",
         data: ethers.AbiCoder.defaultAbiCoder().encode(
@@ -180,11 +181,11 @@ describe("Security: consent signatures", function () {
       expect(ethers.getAddress(ethers.dataSlice(recovered, 12))).to.equal(hotel.address);
 
       const sigs = sortConsents([{ ...good, signature: malleable }, await sign(restaurant)]);
-      await expect(registry.activate(id, 1, terms, sigs))
+      await expect(registry.activate(id, 1, terms, [], sigs))
         .to.be.revertedWithCustomError(registry, "RegistryInvalidSignature")
         .withArgs(hotel.address);
       // The canonical form still works: the refusal is about the encoding, not the consent.
-      await expect(registry.activate(id, 1, terms, sortConsents([good, await sign(restaurant)]))).to.emit(
+      await expect(registry.activate(id, 1, terms, [], sortConsents([good, await sign(restaurant)]))).to.emit(
         registry,
         "VersionActivated",
       );
@@ -196,7 +197,7 @@ describe("Security: consent signatures", function () {
       const sig = Signature.from(good.signature);
       for (const bad of [sig.compactSerialized, ethers.concat([sig.r, sig.s, "0x1d"])]) {
         const sigs = sortConsents([{ ...good, signature: bad }, await sign(restaurant)]);
-        await expect(registry.activate(id, 1, terms, sigs))
+        await expect(registry.activate(id, 1, terms, [], sigs))
           .to.be.revertedWithCustomError(registry, "RegistryInvalidSignature")
           .withArgs(hotel.address);
       }
@@ -206,7 +207,7 @@ describe("Security: consent signatures", function () {
       const { registry, id, terms, sign, hotel, restaurant } = await loadFixture(fixture);
       const byRestaurant = await sign(restaurant);
       const sigs = sortConsents([{ ...byRestaurant, signer: hotel.address }, await sign(restaurant, { nonce: 2n })]);
-      await expect(registry.activate(id, 1, terms, sigs))
+      await expect(registry.activate(id, 1, terms, [], sigs))
         .to.be.revertedWithCustomError(registry, "RegistryInvalidSignature")
         .withArgs(hotel.address);
     });
@@ -217,7 +218,7 @@ describe("Security: consent signatures", function () {
       const { registry, id, terms, sign, hotel, restaurant } = await loadFixture(fixture);
       const twice = [await sign(hotel, { nonce: 1n }), await sign(hotel, { nonce: 2n })];
       const sigs = sortConsents([...twice, await sign(restaurant)]);
-      await expect(registry.activate(id, 1, terms, sigs))
+      await expect(registry.activate(id, 1, terms, [], sigs))
         .to.be.revertedWithCustomError(registry, "RegistryDuplicateSigner")
         .withArgs(hotel.address);
     });
@@ -226,7 +227,7 @@ describe("Security: consent signatures", function () {
       const { registry, id, terms, sign, hotel, restaurant } = await loadFixture(fixture);
       const sorted = sortConsents([await sign(hotel), await sign(restaurant)]);
       const reversed = [sorted[1]!, sorted[0]!];
-      await expect(registry.activate(id, 1, terms, reversed))
+      await expect(registry.activate(id, 1, terms, [], reversed))
         .to.be.revertedWithCustomError(registry, "RegistrySignersNotSorted")
         .withArgs(sorted[0]!.signer);
     });
@@ -234,7 +235,7 @@ describe("Security: consent signatures", function () {
     it("refuses a valid signature from an address that is not a party", async function () {
       const { registry, id, terms, sign, hotel, restaurant, outsider } = await loadFixture(fixture);
       const sigs = sortConsents([await sign(hotel), await sign(restaurant), await sign(outsider)]);
-      await expect(registry.activate(id, 1, terms, sigs))
+      await expect(registry.activate(id, 1, terms, [], sigs))
         .to.be.revertedWithCustomError(registry, "RegistrySignerNotParty")
         .withArgs(outsider.address);
     });
@@ -255,10 +256,10 @@ describe("Security: consent signatures", function () {
         const id = await registry.agreementCount();
         return { terms, id };
       };
-      /** The owner's EIP-712 signature of the consent, presented as the wallet's. */
+      /** The owner's EIP-712 signature of the consent naming the wallet as signer. */
       const walletConsent = async (party: string, id: bigint, terms: ReturnType<typeof makeTerms>) => {
-        const [sig] = await signConsents(registry, [walletOwner], id, 1n, terms, { nonce: 1n });
-        return { ...sig!, signer: party };
+        const [sig] = await signConsents(registry, [{ owner: walletOwner, account: party }], id, 1n, terms, { nonce: 1n });
+        return sig!;
       };
       return { ...f, wallet, stateful, build, walletConsent };
     }
@@ -276,11 +277,11 @@ describe("Security: consent signatures", function () {
         const { terms, id } = await build(address);
         const sigs = sortConsents([await walletConsent(address, id, terms), ...(await signConsents(registry, [hotel], id, 1n, terms))]);
         await wallet.setMode(mode);
-        await expect(registry.activate(id, 1, terms, sigs))
+        await expect(registry.activate(id, 1, terms, [], sigs))
           .to.be.revertedWithCustomError(registry, "RegistryInvalidSignature")
           .withArgs(address);
         await wallet.setMode(0);
-        await expect(registry.activate(id, 1, terms, sigs)).to.emit(registry, "VersionActivated");
+        await expect(registry.activate(id, 1, terms, [], sigs)).to.emit(registry, "VersionActivated");
       });
     }
 
@@ -289,19 +290,18 @@ describe("Security: consent signatures", function () {
       const address = await stateful.getAddress();
       const { terms, id } = await build(address);
       const sigs = sortConsents([await walletConsent(address, id, terms), ...(await signConsents(registry, [hotel], id, 1n, terms))]);
-      await expect(registry.activate(id, 1, terms, sigs))
+      await expect(registry.activate(id, 1, terms, [], sigs))
         .to.be.revertedWithCustomError(registry, "RegistryInvalidSignature")
         .withArgs(address);
       expect(await stateful.checks()).to.equal(0n);
     });
 
-    it("does not count the owner's signature under the owner's own address as the wallet's consent", async function () {
-      const { registry, hotel, wallet, walletOwner, build, walletConsent } = await loadFixture(walletFixture);
+    it("does not count the owner's own valid consent as the wallet's", async function () {
+      const { registry, hotel, wallet, walletOwner, build } = await loadFixture(walletFixture);
       const address = await wallet.getAddress();
       const { terms, id } = await build(address);
-      const asOwner = { ...(await walletConsent(address, id, terms)), signer: walletOwner.address };
-      const sigs = sortConsents([asOwner, ...(await signConsents(registry, [hotel], id, 1n, terms))]);
-      await expect(registry.activate(id, 1, terms, sigs))
+      const sigs = await signConsents(registry, [walletOwner, hotel], id, 1n, terms);
+      await expect(registry.activate(id, 1, terms, [], sigs))
         .to.be.revertedWithCustomError(registry, "RegistryMissingConsent")
         .withArgs(address);
     });
