@@ -1,144 +1,127 @@
 import { expect } from "chai";
 import { ethers } from "hardhat";
 import { loadFixture } from "@nomicfoundation/hardhat-network-helpers";
-import { ETH, ReferrerPolicy, deployConcord, makeTerms, signConsents } from "../helpers/concord";
+import { Signature } from "ethers";
+import { ETH, deployConcord, makePayment, makeTerms, signConsents, signIntent, activateWithSignatures } from "../helpers/concord";
 
 /**
  * What an attacker watching the mempool can do with the calldata of an activation, an amendment or
  * a settlement: replay it with altered terms (refused), copy it unaltered (harmless: the result is
- * exactly what the parties signed), or take a version number or order reference first (griefing
- * that moves no value and is undone by re-signing or a fresh order reference).
+ * exactly what the parties or the merchant signed), or race a permit (the payment still settles).
  */
 describe("Security: front-running", function () {
   async function fixture() {
-    const [, hotel, restaurant, attacker, guest, travelSite] = await ethers.getSigners();
+    const [, hotel, restaurant, attacker, guest, merchant, travelSite] = await ethers.getSigners();
     const { registry, ledger } = await deployConcord();
-    const terms = makeTerms(
-      [
-        [hotel!.address, 6_000],
-        [restaurant!.address, 4_000],
-      ],
-      { referrerPolicy: ReferrerPolicy.Open, referralFeeBps: 500, reserveBps: 0, disputeWindow: 0 },
-    );
-    // The attacker's version: same parties, but the attacker takes the whole referral stream and the shares flip.
-    const altered = makeTerms(
-      [
-        [hotel!.address, 4_000],
-        [restaurant!.address, 6_000],
-      ],
-      { referrerPolicy: ReferrerPolicy.Allowlist, referrers: [attacker!.address], referralFeeBps: 2_000, reserveBps: 0, disputeWindow: 0 },
-    );
+    const terms = makeTerms([[hotel!.address, 6_000], [restaurant!.address, 4_000]], { reserveBps: 0, disputeWindow: 0 });
+    // The attacker's version: the attacker listed as the only referrer at the highest fee, the shares flipped.
+    const altered = makeTerms([[hotel!.address, 4_000], [restaurant!.address, 6_000]], {
+      referrers: [attacker!.address],
+      referralFeeBps: 2_000,
+      reserveBps: 0,
+      disputeWindow: 0,
+    });
     await registry.propose(terms);
     const id = await registry.agreementCount();
     const sigs = await signConsents(registry, [hotel!, restaurant!], id, 1n, terms);
-    return {
-      registry,
-      ledger,
-      terms,
-      altered,
-      id,
-      sigs,
-      hotel: hotel!,
-      restaurant: restaurant!,
-      attacker: attacker!,
-      guest: guest!,
-      travelSite: travelSite!,
-    };
+    return { registry, ledger, terms, altered, id, sigs, hotel: hotel!, restaurant: restaurant!, attacker: attacker!, guest: guest!, merchant: merchant!, travelSite: travelSite! };
   }
 
   describe("activation", function () {
     it("refuses the parties' signatures with altered terms, in place or as a new agreement", async function () {
       const { registry, terms, altered, id, sigs, attacker } = await loadFixture(fixture);
-      const expected = await registry.hashTerms(terms);
-      await expect(registry.connect(attacker).activate(id, 1, altered, sigs))
+      await expect(registry.connect(attacker).activate(id, 1, altered, [], sigs))
         .to.be.revertedWithCustomError(registry, "RegistryTermsMismatch")
-        .withArgs(id, 1n, expected, await registry.hashTerms(altered));
+        .withArgs(id, 1n, await registry.termsHash(id, 1), await registry.hashTerms(altered));
       await registry.connect(attacker).propose(altered);
-      await expect(registry.connect(attacker).activate(id + 1n, 1, altered, sigs))
+      await expect(registry.connect(attacker).activate(id + 1n, 1, altered, [], sigs))
         .to.be.revertedWithCustomError(registry, "RegistryInvalidSignature")
         .withArgs(sigs[0]!.signer);
     });
 
     it("activates exactly the signed terms when the calldata is copied unaltered; the original then fails harmlessly", async function () {
       const { registry, terms, id, sigs, attacker, hotel } = await loadFixture(fixture);
-      await expect(registry.connect(attacker).activate(id, 1, terms, sigs))
+      await expect(registry.connect(attacker).activate(id, 1, terms, [], sigs))
         .to.emit(registry, "VersionActivated")
-        .withArgs(id, 1n, await registry.hashTerms(terms), 5n);
-      await expect(registry.connect(hotel).activate(id, 1, terms, sigs))
+        .withArgs(id, 1n, await registry.termsHash(id, 1), () => true, 5n);
+      await expect(registry.connect(hotel).activate(id, 1, terms, [], sigs))
         .to.be.revertedWithCustomError(registry, "RegistryInvalidStatus")
         .withArgs(id, 2n);
-      const config = await registry.settlementConfig(id);
-      expect(config.referralFeeBps).to.equal(500n);
-      expect(config.referrerPolicy).to.equal(BigInt(ReferrerPolicy.Open));
+      expect((await registry.settlementTerms(id)).referralFeeBps).to.equal(0n);
     });
   });
 
   describe("amendment", function () {
-    it("lets an outsider take the next version number, but never with the parties' consent", async function () {
+    it("leaves an outsider no way to take the version number the parties signed for", async function () {
       const { registry, terms, altered, id, sigs, attacker, hotel, restaurant } = await loadFixture(fixture);
-      await registry.activate(id, 1, terms, sigs);
-      const amended = { ...terms, referralFeeBps: 800, documentHash: ethers.id("amendment-2") };
-      // The parties sign their amendment as version 2 before it is mined ...
-      const forV2 = await signConsents(registry, [hotel, restaurant], id, 2n, amended, { nonce: 42n });
-      // ... and an outsider's proposal lands first and takes version 2.
-      await registry.connect(attacker).proposeAmendment(id, altered);
-      await registry.connect(hotel).proposeAmendment(id, amended);
-      expect((await registry.agreement(id)).latestVersion).to.equal(3n);
-
-      await expect(registry.activateAmendment(id, 2, altered, terms, forV2))
-        .to.be.revertedWithCustomError(registry, "RegistryInvalidSignature")
-        .withArgs(forV2[0]!.signer);
-      await expect(registry.activateAmendment(id, 2, amended, terms, forV2)).to.be.revertedWithCustomError(
-        registry,
-        "RegistryTermsMismatch",
-      );
-      await expect(registry.activateAmendment(id, 3, amended, terms, forV2))
-        .to.be.revertedWithCustomError(registry, "RegistryInvalidSignature")
-        .withArgs(forV2[0]!.signer);
-      // Re-signing for version 3 is all it costs.
-      const forV3 = await signConsents(registry, [hotel, restaurant], id, 3n, amended, { nonce: 43n });
-      await expect(registry.activateAmendment(id, 3, amended, terms, forV3))
+      await registry.activate(id, 1, terms, [], sigs);
+      const amended = { ...terms, documentHash: ethers.id("amendment-2") };
+      const forV2 = await signConsents(registry, [hotel, restaurant], id, 2n, amended);
+      await expect(registry.connect(attacker).proposeAmendment(id, altered, terms, []))
+        .to.be.revertedWithCustomError(registry, "RegistryUnauthorized")
+        .withArgs(attacker.address);
+      await registry.connect(hotel).proposeAmendment(id, amended, terms, []);
+      await expect(registry.connect(attacker).activateAmendment(id, 2, amended, terms, [], forV2))
         .to.emit(registry, "VersionActivated")
-        .withArgs(id, 3n, await registry.hashTerms(amended), 5n);
-      // Version 2 is now superseded for good.
-      await expect(registry.connect(hotel).approve(id, 2))
+        .withArgs(id, 2n, await registry.termsHash(id, 2), () => true, 5n);
+      await expect(registry.connect(hotel).approve(id, 1, 2n ** 40n))
         .to.be.revertedWithCustomError(registry, "RegistryVersionSuperseded")
-        .withArgs(id, 2n, 3n);
+        .withArgs(id, 1n, 2n);
     });
   });
 
   describe("settlement", function () {
-    it("refuses to release or refund a forged record for an order reference never settled", async function () {
-      const { registry, ledger, terms, id, sigs, attacker } = await loadFixture(fixture);
-      await registry.activate(id, 1, terms, sigs);
-      const forged = ethers.id("never-settled");
-      const record = { agreementId: id, version: 1n, token: ETH, payer: attacker.address, reserve: 1n, releaseAt: 0n };
-      await expect(ledger.connect(attacker).releaseReserve(forged, record))
-        .to.be.revertedWithCustomError(ledger, "LedgerUnknownSettlement")
-        .withArgs(forged);
-      await expect(ledger.connect(attacker).refund(forged, { ...record, releaseAt: 2n ** 39n }, 1n))
-        .to.be.revertedWithCustomError(ledger, "LedgerUnknownSettlement")
-        .withArgs(forged);
+    async function intentFixture() {
+      const f = await fixture();
+      const terms = makeTerms([[f.hotel.address, 6_000], [f.restaurant.address, 4_000]], { referralFeeBps: 500, orderSigner: f.merchant.address });
+      const intent = await activateWithSignatures(f.registry, terms, [f.hotel, f.restaurant]);
+      return { ...f, intent };
+    }
+
+    it("refuses to release or refund a forged lot", async function () {
+      const { ledger, intent, attacker } = await loadFixture(intentFixture);
+      const lotId = 42n;
+      const lot = { agreementId: intent, version: 1n, token: ETH, releaseAt: 0n, held: 1n, entriesHash: ethers.ZeroHash };
+      await expect(ledger.connect(attacker).releaseReserve(lotId, lot)).to.be.revertedWithCustomError(ledger, "LedgerUnknownLot").withArgs(lotId);
+      await expect(ledger.connect(attacker).refund(lotId, { ...lot, releaseAt: 2n ** 39n }, [], 0, 1n))
+        .to.be.revertedWithCustomError(ledger, "LedgerUnknownLot")
+        .withArgs(lotId);
     });
 
-    it("lets a copied order reference move no value from the honest payer and earn the attacker nothing", async function () {
-      const { registry, ledger, terms, id, sigs, attacker, guest, travelSite } = await loadFixture(fixture);
-      await registry.activate(id, 1, terms, sigs);
-      const orderRef = ethers.id("booking-7781:salt");
-      // The attacker settles the honest order reference first, for 1 wei (it cannot name itself as referrer).
-      await expect(
-        ledger.connect(attacker).settle(id, ETH, 1n, attacker.address, orderRef, { value: 1n }),
-      ).to.be.revertedWithCustomError(ledger, "LedgerSelfReferral");
-      await ledger.connect(attacker).settle(id, ETH, 1n, ETH, orderRef, { value: 1n });
-      const honest = ledger.connect(guest).settle(id, ETH, 10n ** 18n, travelSite.address, orderRef, { value: 10n ** 18n });
-      await expect(honest).to.be.revertedWithCustomError(ledger, "LedgerOrderAlreadySettled").withArgs(orderRef);
-      // The honest payer retries with a fresh salt; the referrer it named is paid, not the attacker.
-      const retry = ethers.id("booking-7781:salt-2");
-      await expect(
-        ledger.connect(guest).settle(id, ETH, 10n ** 18n, travelSite.address, retry, { value: 10n ** 18n }),
-      ).to.changeEtherBalances([guest, ledger], [-(10n ** 18n), 10n ** 18n]);
-      expect(await ledger.balanceOf(travelSite.address, ETH)).to.equal(5n * 10n ** 16n);
+    it("lets a copied intent cost the copier the gross and change nobody's attribution", async function () {
+      const { ledger, intent, attacker, guest, merchant, travelSite } = await loadFixture(intentFixture);
+      const gross = 10n ** 18n;
+      const p = await makePayment({ agreementId: intent, gross, referrer: travelSite.address, refundBeneficiary: guest.address });
+      const sig = await signIntent(ledger, merchant, p);
+      await expect(ledger.connect(attacker).settle(p, sig, { value: gross })).to.changeEtherBalances([attacker, ledger], [-gross, gross]);
+      await expect(ledger.connect(guest).settle(p, sig, { value: gross }))
+        .to.be.revertedWithCustomError(ledger, "LedgerOrderAlreadySettled")
+        .withArgs(merchant.address, p.orderRef);
+      expect(await ledger.balanceOf(travelSite.address, ETH)).to.equal((gross * 500n) / 10_000n);
       expect(await ledger.balanceOf(attacker.address, ETH)).to.equal(0n);
+    });
+
+    it("settles with a permit that an attacker submitted first", async function () {
+      const { ledger, intent, attacker, guest, merchant } = await loadFixture(intentFixture);
+      const token = await ethers.deployContract("MockERC20", ["Dollar", "USD", 2]);
+      await token.mint(guest.address, 1_000n);
+      const spender = await ledger.getAddress();
+      const { chainId } = await ethers.provider.getNetwork();
+      const deadline = 2n ** 40n;
+      const permit = Signature.from(
+        await guest.signTypedData(
+          { name: "Dollar", version: "1", chainId, verifyingContract: await token.getAddress() },
+          { Permit: [{ name: "owner", type: "address" }, { name: "spender", type: "address" }, { name: "value", type: "uint256" }, { name: "nonce", type: "uint256" }, { name: "deadline", type: "uint256" }] },
+          { owner: guest.address, spender, value: 1_000n, nonce: 0n, deadline },
+        ),
+      );
+      await token.connect(attacker).permit(guest.address, spender, 1_000n, deadline, permit.v, permit.r, permit.s);
+      const p = await makePayment({ agreementId: intent, gross: 1_000n, token: await token.getAddress() });
+      await expect(ledger.connect(guest).settleWithPermit(p, await signIntent(ledger, merchant, p), deadline, permit.v, permit.r, permit.s)).to.changeTokenBalances(
+        token,
+        [guest, ledger],
+        [-1_000n, 1_000n],
+      );
     });
   });
 });
