@@ -90,7 +90,7 @@ contract AgreementRegistry is IAgreementRegistry, EIP712 {
     function propose(Terms calldata terms) external returns (uint64 agreementId) {
         agreementId = ++_agreementCount;
         TermsLib.validate(terms);
-        _checkNested(agreementId, terms, true);
+        _checkNested(agreementId, terms);
         bytes32 hash_ = TermsLib.hash(terms);
         AgreementState storage state = _agreements[agreementId];
         state.status = AgreementStatus.Proposed;
@@ -119,7 +119,7 @@ contract AgreementRegistry is IAgreementRegistry, EIP712 {
             revert RegistryInvalidStatus(agreementId, state.status);
         }
         TermsLib.validate(terms);
-        _checkNested(agreementId, terms, true);
+        _checkNested(agreementId, terms);
         bytes32 hash_ = TermsLib.hash(terms);
         version = ++state.latestVersion;
         _termsHashes[agreementId][version] = hash_;
@@ -204,7 +204,10 @@ contract AgreementRegistry is IAgreementRegistry, EIP712 {
     }
 
     /// @inheritdoc IAgreementRegistry
-    function activateNegotiated(uint64 agreementId, Terms calldata terms) external returns (uint32 version) {
+    function activateNegotiated(uint64 agreementId, Terms calldata terms, address offerer)
+        external
+        returns (uint32 version)
+    {
         if (msg.sender != address(NEGOTIATION)) revert RegistryUnauthorized(msg.sender);
         AgreementState storage state = _existing(agreementId);
         if (state.status == AgreementStatus.Terminated) revert RegistryInvalidStatus(agreementId, state.status);
@@ -212,7 +215,7 @@ contract AgreementRegistry is IAgreementRegistry, EIP712 {
         bytes32 hash_ = TermsLib.hash(terms);
         version = ++state.latestVersion;
         _termsHashes[agreementId][version] = hash_;
-        emit VersionProposed(agreementId, version, msg.sender, hash_, terms);
+        emit VersionProposed(agreementId, version, offerer, hash_, terms);
         _activate(state, agreementId, version, hash_, terms);
     }
 
@@ -369,10 +372,9 @@ contract AgreementRegistry is IAgreementRegistry, EIP712 {
         if (hash_ != expected) revert RegistryTermsMismatch(agreementId, version, expected, hash_);
     }
 
-    /// @dev Nested parties must be older than `agreementId` (no cycles), active, pinned to an
-    /// activated version (`fresh`: to the child's active version, for new proposals) and keep the
-    /// depth within {MAX_NESTING_DEPTH}. Returns the depth of `terms`.
-    function _checkNested(uint64 agreementId, Terms calldata terms, bool fresh) private view returns (uint8 depth) {
+    /// @dev Nested parties must be older than `agreementId` (no cycles), active, pinned to their
+    /// active version and keep the depth within {MAX_NESTING_DEPTH}. Returns the depth of `terms`.
+    function _checkNested(uint64 agreementId, Terms calldata terms) private view returns (uint8 depth) {
         // Parties are sorted with nested agreements last: walk back from the end.
         for (uint256 i = terms.parties.length; i != 0; --i) {
             Party calldata party = terms.parties[i - 1];
@@ -381,8 +383,8 @@ contract AgreementRegistry is IAgreementRegistry, EIP712 {
             AgreementState storage child = _agreements[childId];
             VersionPayout storage pinned = _payouts[childId][party.version];
             if (
-                childId >= agreementId || child.status != AgreementStatus.Active || pinned.unit == 0
-                    || (fresh && party.version != child.activeVersion) || pinned.depth >= MAX_NESTING_DEPTH
+                childId >= agreementId || child.status != AgreementStatus.Active || party.version != child.activeVersion
+                    || pinned.depth >= MAX_NESTING_DEPTH
             ) revert RegistryNestedAgreementInvalid(childId, party.version);
             if (pinned.depth + 1 > depth) depth = pinned.depth + 1;
         }
@@ -580,7 +582,9 @@ contract AgreementRegistry is IAgreementRegistry, EIP712 {
         uint32 previous = state.activeVersion;
         if (version <= previous) revert RegistryVersionSuperseded(agreementId, version, previous);
         uint16 unit = TermsLib.validate(terms);
-        uint8 depth = _checkNested(agreementId, terms, false);
+        // Pins must still be the children's active versions, so that every member of a child's
+        // active terms consents (a stale pin would let a removed member stand in for the new one).
+        uint8 depth = _checkNested(agreementId, terms);
         if (previous != 0) _unpin(agreementId, previous);
         _pinChildren(agreementId, version, terms);
 

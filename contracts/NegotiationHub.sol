@@ -35,6 +35,7 @@ contract NegotiationHub is INegotiationHub {
         uint32 moveTimeout;
         uint64 lastMoveAt;
         uint32 baseVersion;
+        address offerer;
         bytes32 offerHash;
         uint256 acceptedMask;
     }
@@ -92,6 +93,7 @@ contract NegotiationHub is INegotiationHub {
         n.moveTimeout = moveTimeout;
         n.lastMoveAt = uint64(block.timestamp);
         n.offerHash = offerHash;
+        n.offerer = msg.sender;
         n.acceptedMask = uint256(1) << openerIndex;
 
         _emitOpened(agreementId, n);
@@ -104,6 +106,7 @@ contract NegotiationHub is INegotiationHub {
         (uint256 index, uint32 move) = _takeTurn(agreementId, n);
         bytes32 offerHash = _checkOffer(agreementId, terms, n.participantCount);
         n.offerHash = offerHash;
+        n.offerer = msg.sender;
         n.acceptedMask = uint256(1) << index;
         emit OfferMade(agreementId, n.negotiationId, msg.sender, move, offerHash, terms);
     }
@@ -124,7 +127,7 @@ contract NegotiationHub is INegotiationHub {
         // Every participant, that is every account of the tree in force, accepted; the offer's tree
         // is within it (_checkOffer), and _takeTurn checked the agreement has not changed since open.
         n.status = NegotiationStatus.Agreed;
-        uint32 version = REGISTRY.activateNegotiated(agreementId, terms);
+        uint32 version = REGISTRY.activateNegotiated(agreementId, terms, n.offerer);
         emit NegotiationAgreed(agreementId, negotiationId, version, offerHash);
     }
 
@@ -330,6 +333,11 @@ contract NegotiationHub is INegotiationHub {
                 while (k < base.length && base[k] < pin) ++k;
                 if (k == base.length || base[k] != pin) {
                     revert NegotiationOfferNestedPartyChanged(agreementId, party.agreementId, party.version);
+                }
+                // The registry activates only pins to the child's active version: refuse stale ones now.
+                (AgreementStatus childStatus,, uint32 childActive) = REGISTRY.agreement(party.agreementId);
+                if (childStatus != AgreementStatus.Active || childActive != party.version) {
+                    revert IAgreementRegistry.RegistryNestedAgreementInvalid(party.agreementId, party.version);
                 }
                 ++k;
                 continue;

@@ -213,6 +213,7 @@ contract SettlementLedger is ISettlementLedger, EIP712, ReentrancyGuardTransient
         if (upTo <= start) return;
         // upTo - start is a whole number of units, so the share is exact.
         uint256 amount = SplitMath.partyShare(upTo - start, party.shareBps);
+        if (partyIndex == payout.dustPartyIndex) amount -= _recoverAdvance(pool_, amount, pool_.total - upTo);
         _paidUpTo[key] = upTo;
         _claimedSince[poolKey][partyIndex >> 8] |= uint256(1) << (partyIndex & 0xff);
         _creditParty(party, token, amount);
@@ -233,7 +234,15 @@ contract SettlementLedger is ISettlementLedger, EIP712, ReentrancyGuardTransient
         uint256 from = pool_.distributed;
         uint256 upTo = SplitMath.distributable(pool_.total, payout.unit);
         if (upTo == from) return;
-        _payEveryParty(_poolKey(agreementId, version, token), parties, token, from, upTo);
+        bytes32 poolKey = _poolKey(agreementId, version, token);
+        uint256 dustIndex = payout.dustPartyIndex;
+        // What the dust party gets of these units, before the loop forgets its claim mark.
+        uint256 dustCredit = pool_.dustAdvance == 0
+            ? 0
+            : SplitMath.partyShare(upTo - _startOf(poolKey, dustIndex, from), parties[dustIndex].shareBps);
+        _payEveryParty(poolKey, parties, token, from, upTo);
+        uint256 recovered = _recoverAdvance(pool_, dustCredit, pool_.total - upTo);
+        if (recovered != 0) _debitParty(parties[dustIndex], token, recovered);
         // upTo <= total < 2**128.
         pool_.distributed = uint128(upTo);
         emit Distributed(agreementId, version, token, from, upTo);
@@ -256,13 +265,12 @@ contract SettlementLedger is ISettlementLedger, EIP712, ReentrancyGuardTransient
             REGISTRY.settlementTerms(agreementId).version == version || pool_.held != 0 || payout.activePins != 0
         ) revert LedgerPoolStillOpen(agreementId, version, token);
         uint256 remainder = pool_.total % payout.unit;
-        if (remainder == 0) return;
-        // Cannot underflow: remainder <= total; the distributable part is unchanged.
-        unchecked {
-            pool_.total -= uint128(remainder);
-        }
-        _creditParty(dustParty, token, remainder);
-        emit RemainderSwept(agreementId, version, token, payout.dustPartyIndex, remainder);
+        uint256 advance = pool_.dustAdvance;
+        if (remainder <= advance) return;
+        // remainder < unit <= 10,000.
+        pool_.dustAdvance = uint128(remainder);
+        _creditParty(dustParty, token, remainder - advance);
+        emit RemainderSwept(agreementId, version, token, payout.dustPartyIndex, remainder - advance);
     }
 
     /// @inheritdoc ISettlementLedger
@@ -618,6 +626,34 @@ contract SettlementLedger is ISettlementLedger, EIP712, ReentrancyGuardTransient
     function _startAfterClaim(bytes32 poolKey, uint256 partyIndex, uint256 from) private view returns (uint256) {
         uint256 paid = _paidUpTo[_poolPartyKey(poolKey, partyIndex)];
         return paid > from ? paid : from;
+    }
+
+    /// @dev Where a distribution from `from` starts for a party, whether or not it claimed since.
+    function _startOf(bytes32 poolKey, uint256 partyIndex, uint256 from) private view returns (uint256) {
+        uint256 bits = _claimedSince[poolKey][partyIndex >> 8];
+        return (bits >> (partyIndex & 0xff)) & 1 == 0 ? from : _startAfterClaim(poolKey, partyIndex, from);
+    }
+
+    /// @dev The part of a dust-party credit that repays an advance beyond the pool's current
+    /// remainder (see {Pool-dustAdvance}); lowers the advance by it.
+    function _recoverAdvance(Pool storage pool_, uint256 credit, uint256 remainder) private returns (uint256 recovered) {
+        uint256 advance = pool_.dustAdvance;
+        if (advance <= remainder) return 0;
+        // Cannot underflow: remainder < advance; recovered <= advance - remainder.
+        unchecked {
+            recovered = advance - remainder;
+            if (recovered > credit) recovered = credit;
+            pool_.dustAdvance = uint128(advance - recovered);
+        }
+    }
+
+    /// @dev Takes back part of a credit made in this call (so the balance or pool holds at least it).
+    function _debitParty(Party calldata party, address token, uint256 amount) private {
+        if (party.agreementId == 0) {
+            _balances[party.account][token] -= amount;
+        } else {
+            _pools[party.agreementId][party.version][token].total -= uint128(amount);
+        }
     }
 
     function _credit(address account, address token, uint256 amount) private {

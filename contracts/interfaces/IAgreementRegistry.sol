@@ -52,7 +52,7 @@ interface IAgreementRegistry {
     /// @notice Thrown when the dust party index is out of range.
     error RegistryDustPartyOutOfRange(uint256 index, uint256 partyCount);
     /// @notice Thrown when a nested agreement is unknown, not active, not older than its parent,
-    /// pinned to a version that is not its active one, or too deep.
+    /// pinned to a version that is not its active one (at proposal and at activation), or too deep.
     error RegistryNestedAgreementInvalid(uint64 agreementId, uint32 version);
     /// @notice Thrown when the nested terms passed for consent are missing, unsorted or do not match.
     error RegistryNestedTermsInvalid(uint64 agreementId, uint32 version);
@@ -178,9 +178,12 @@ interface IAgreementRegistry {
     ) external;
 
     /// @notice Records and activates terms agreed in the negotiation hub; only the hub may call.
+    /// @param offerer The participant whose offer was agreed, named as the version's proposer.
     /// @dev The hub checked that every consenter of the new and the current tree accepted.
     /// Emits a {VersionProposed} and a {VersionActivated} event.
-    function activateNegotiated(uint64 agreementId, Terms calldata terms) external returns (uint32 version);
+    function activateNegotiated(uint64 agreementId, Terms calldata terms, address offerer)
+        external
+        returns (uint32 version);
 
     /// @notice Terminates an active agreement with the consent of every account of its tree.
     /// @dev Emits a {TerminationSigned} event per signature and an {AgreementTerminated} event.

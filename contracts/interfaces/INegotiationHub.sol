@@ -52,8 +52,9 @@ struct NegotiationState {
 /// - participants are every account of the tree of the version in force at open (account parties
 ///   and the members of nested parties, recursively), sorted by address, at most 256;
 /// - an offer's account parties are participants and its nested parties are nested parties of
-///   the version in force, pinned to the same versions, so every account of the offer's tree is a
-///   participant, and every participant must accept: activation has everyone's consent;
+///   the version in force, pinned to the same versions (which must still be the children's
+///   active versions), so every account of the offer's tree is a participant, and every
+///   participant must accept: activation has everyone's consent;
 /// - a negotiation ends: its deadline is at most {MAX_DURATION} after open, a move timeout set at
 ///   open lets anyone expire it, and any participant may end it or withdraw its acceptance at any time.
 interface INegotiationHub {

@@ -58,6 +58,10 @@ struct Pool {
     uint128 held;
     /// The whole-unit part of `total` already paid to every party by {ISettlementLedger-distribute}.
     uint128 distributed;
+    /// Paid to the dust party by {ISettlementLedger-sweepRemainder} ahead of its share: when later
+    /// credits turn part of a swept remainder into whole units, the dust party's share of them is
+    /// reduced by the excess, so that in all it receives its share plus the pool's final remainder.
+    uint128 dustAdvance;
 }
 
 /// @notice Risk counters of an agreement in one token, the input of risk measurement.
@@ -189,7 +193,8 @@ interface ISettlementLedger {
         uint256 amount,
         uint256 paidUpTo
     );
-    /// @notice Emitted when a pool's final remainder (under one unit) goes to the dust party.
+    /// @notice Emitted when a closed pool's remainder (under one unit), less what was advanced
+    /// before, goes to the dust party.
     event RemainderSwept(
         uint64 indexed agreementId, uint32 indexed version, address indexed token, uint256 partyIndex, uint256 amount
     );
@@ -246,6 +251,8 @@ interface ISettlementLedger {
 
     /// @notice Credits a closed pool's remainder to its dust party; anyone may call. A pool is
     /// closed when its version cannot settle, holds no reserve and no active version pins it.
+    /// A parent that still owes the pool can credit it later: the swept remainder is then an
+    /// advance (`Pool.dustAdvance`) against the dust party's share, never a second remainder.
     /// @dev Emits a {RemainderSwept} event.
     function sweepRemainder(
         uint64 agreementId,

@@ -1446,6 +1446,11 @@ export const agreementRegistryAbi = [
         "internalType": "struct Terms",
         "name": "terms",
         "type": "tuple"
+      },
+      {
+        "internalType": "address",
+        "name": "offerer",
+        "type": "address"
       }
     ],
     "name": "activateNegotiated",
