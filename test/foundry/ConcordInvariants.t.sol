@@ -5,16 +5,24 @@ import {AgreementRegistry} from "../../contracts/AgreementRegistry.sol";
 import {SettlementLedger} from "../../contracts/SettlementLedger.sol";
 import {MockERC20} from "../../contracts/mocks/MockERC20.sol";
 import {IAgreementRegistry} from "../../contracts/interfaces/IAgreementRegistry.sol";
-import {AgreementStatus, Party, Terms} from "../../contracts/interfaces/IConcordTypes.sol";
-import {Pool} from "../../contracts/interfaces/ISettlementLedger.sol";
+import {AgreementStatus, Terms} from "../../contracts/interfaces/IConcordTypes.sol";
+import {Pool, RiskCounters} from "../../contracts/interfaces/ISettlementLedger.sol";
+import {AgreementActions} from "./handlers/AgreementActions.sol";
 import {ConcordHandler} from "./handlers/ConcordHandler.sol";
+import {PayoutActions} from "./handlers/PayoutActions.sol";
+import {SettlementActions} from "./handlers/SettlementActions.sol";
+import {LedgerModel} from "./handlers/LedgerModel.sol";
+import {ConcordModel} from "./utils/ConcordModel.sol";
 import {Test} from "./utils/Test.sol";
 
 /// @notice The ledger's laws (DESIGN.md) as invariants over random sequences of every action.
-/// @dev Each invariant is checked after every handler call. Laws that concern one call (parts sum
-/// to gross, single attribution, idempotency, consent at activation) are checked inside the
-/// handler against its model and surface here through `handler.violations()`.
+/// @dev Checked after every handler call. What concerns one call (its split, its attribution, its
+/// consent, which shapes must be refused) is judged inside the handler against its model and
+/// surfaces here through `violations`; what concerns the whole state is checked here, from the
+/// ledger's own views against the model's sums.
 contract ConcordInvariantsTest is Test {
+    uint256 internal constant TOTAL_BPS = 10_000;
+
     AgreementRegistry internal registry;
     SettlementLedger internal ledger;
     MockERC20 internal token;
@@ -26,211 +34,203 @@ contract ConcordInvariantsTest is Test {
         token = new MockERC20("Concord USD", "cUSD", 6);
         handler = new ConcordHandler(registry, ledger, token);
 
-        bytes4[] memory selectors = new bytes4[](14);
-        selectors[0] = ConcordHandler.propose.selector;
-        selectors[1] = ConcordHandler.amend.selector;
-        selectors[2] = ConcordHandler.approve.selector;
-        selectors[3] = ConcordHandler.activate.selector;
-        selectors[4] = ConcordHandler.terminate.selector;
-        selectors[5] = ConcordHandler.cancelNonce.selector;
-        selectors[6] = ConcordHandler.settle.selector;
-        selectors[7] = ConcordHandler.releaseReserve.selector;
-        selectors[8] = ConcordHandler.refund.selector;
-        selectors[9] = ConcordHandler.claim.selector;
-        selectors[10] = ConcordHandler.distribute.selector;
-        selectors[11] = ConcordHandler.withdraw.selector;
-        selectors[12] = ConcordHandler.warp.selector;
-        // Settling is what the ledger is for: give it twice the weight.
-        selectors[13] = ConcordHandler.settle.selector;
+        bytes4[] memory selectors = new bytes4[](24);
+        selectors[0] = AgreementActions.propose.selector;
+        selectors[1] = AgreementActions.propose.selector;
+        selectors[2] = AgreementActions.proposeAmendment.selector;
+        selectors[3] = AgreementActions.approve.selector;
+        selectors[4] = AgreementActions.revokeApproval.selector;
+        selectors[5] = AgreementActions.approveTermination.selector;
+        selectors[6] = AgreementActions.revokeTerminationApproval.selector;
+        selectors[7] = AgreementActions.cancelNonce.selector;
+        selectors[8] = AgreementActions.activate.selector;
+        selectors[9] = AgreementActions.activate.selector;
+        selectors[10] = AgreementActions.terminate.selector;
+        selectors[11] = SettlementActions.settle.selector;
+        selectors[12] = SettlementActions.settle.selector;
+        selectors[13] = SettlementActions.settle.selector;
+        selectors[14] = SettlementActions.settleBatch.selector;
+        selectors[15] = SettlementActions.settleBatch.selector;
+        selectors[16] = PayoutActions.refund.selector;
+        selectors[17] = PayoutActions.releaseReserve.selector;
+        selectors[18] = PayoutActions.claim.selector;
+        selectors[19] = PayoutActions.distribute.selector;
+        selectors[20] = PayoutActions.sweepRemainder.selector;
+        selectors[21] = PayoutActions.withdraw.selector;
+        selectors[22] = PayoutActions.warp.selector;
+        selectors[23] = PayoutActions.claim.selector;
         targetContract(address(handler));
         targetSelector(FuzzSelector({addr: address(handler), selectors: selectors}));
     }
 
-    /// @notice Law 1: for each token, what the ledger holds equals withdrawable balances plus held
-    /// reserves plus what pools have not yet paid out; and it equals deposits minus withdrawals.
+    /// @notice Laws 3-7 within each call: no violation recorded by the handler (a split other than
+    /// the model's, a referrer other than the attested or listed one, the payer credited, a
+    /// reference settled twice in its scope or blocked from another, a version activated or an
+    /// agreement ended without every account of its tree, a refused shape accepted, a valid one refused).
+    function invariant_noLawBrokenWithinACall() public view {
+        assertEq(handler.violations(), 0, handler.firstViolation());
+    }
+
+    /// @notice Law 1, for ETH and the token: what the ledger holds equals the withdrawable balances
+    /// plus held reserves plus what pools have not paid out; and in the model's own sums, what was
+    /// settled less what was withdrawn equals the same three terms.
     function invariant_conservation() public view {
         _checkConservation(address(0));
         _checkConservation(address(token));
     }
 
-    /// @notice Law 2 and the version rule of reserves: every pool holds exactly what the model's own
-    /// split put there (each settlement's net under its version, each reserve under the version it
-    /// was settled under); no law broken inside a call (parts sum to gross, one referrer at the rate,
-    /// never the payer, order references once, consent at activation, pull safety).
-    function invariant_poolsMatchModelAndNoViolation() public view {
-        assertEq(handler.violations(), 0, handler.firstViolation());
+    /// @notice Law 2: every wei of gross is a referral fee, a reserve (refunded, released or held)
+    /// or a net; the ledger's balances are exactly the fees, refunds and pool payouts and
+    /// remainders credited; every pool's total, held and distributed are the model's.
+    function invariant_exactness() public view {
+        _checkExactness(address(0));
+        _checkExactness(address(token));
         uint256 count = handler.poolCount();
         for (uint256 i; i < count; ++i) {
-            ConcordHandler.PoolRef memory p = handler.poolAt(i);
-            bytes32 key = handler.poolKey(p.id, p.version, p.token);
-            Pool memory pool = ledger.pool(p.id, p.version, p.token);
-            assertEq(pool.distributable, handler.modelDistributable(key), "pool distributable differs from the model");
-            assertEq(pool.dust, handler.modelDust(key), "pool dust differs from the model");
+            LedgerModel.PoolRef memory ref = handler.poolAt(i);
+            Pool memory pool = ledger.pool(ref.id, ref.version, ref.token);
+            LedgerModel.GhostPool memory ghost = handler.ghostPool(ref.id, ref.version, ref.token);
+            assertEq(pool.total, ghost.total, "pool total differs from the model");
+            assertEq(pool.held, ghost.held, "pool held reserve differs from the model");
+            assertEq(pool.distributed, ghost.distributed, "pool distributed differs from the model");
+            assertLe(ghost.paidOut, ghost.total, "a pool paid out more than it was credited");
         }
     }
 
-    /// @notice No account ever receives more than its terms allow: balance + withdrawn equals what
-    /// the model credited, which never exceeds referral fees + refunds + pool entitlements; no
-    /// party's released amount exceeds its entitlement.
-    function invariant_accountsWithinTerms() public view {
-        uint256 actors = handler.actorCount();
-        for (uint256 i; i < actors; ++i) {
-            address account = handler.actors(i);
-            _checkAccount(account, address(0));
-            _checkAccount(account, address(token));
-        }
+    /// @notice Law 2's bound: no party receives one unit or more beyond its pro-rata share of what
+    /// its pool was ever credited; a party other than the dust party never beyond it at all.
+    function invariant_noPartyBeyondItsShare() public view {
         uint256 count = handler.poolCount();
         for (uint256 i; i < count; ++i) {
-            ConcordHandler.PoolRef memory p = handler.poolAt(i);
-            Terms memory terms = handler.termsOf(p.id, p.version);
-            for (uint256 j; j < terms.parties.length; ++j) {
-                assertLe(
-                    ledger.released(p.id, p.version, p.token, j),
-                    handler.modelEntitlement(p, terms, j),
-                    "party released more than its entitlement"
+            LedgerModel.PoolRef memory ref = handler.poolAt(i);
+            Terms memory terms = handler.termsOf(ref.id, ref.version);
+            LedgerModel.GhostPool memory ghost = handler.ghostPool(ref.id, ref.version, ref.token);
+            bytes32 key = handler.poolKey(ref.id, ref.version, ref.token);
+            uint256 unit = ConcordModel.unitOf(terms);
+            uint256 paidSum;
+            for (uint256 p; p < terms.parties.length; ++p) {
+                uint256 paid = handler.ghostPartyPaid(key, p);
+                paidSum += paid;
+                uint256 entitled = ghost.creditedIn * terms.parties[p].shareBps;
+                if (p == terms.dustPartyIndex) {
+                    assertTrue((paid + ghost.swept) * TOTAL_BPS < entitled + unit * TOTAL_BPS, "dust party paid a unit or more beyond its share");
+                } else {
+                    assertLe(paid * TOTAL_BPS, entitled, "party paid beyond its pro-rata share");
+                }
+            }
+            assertEq(paidSum, ghost.paidOut, "pool payouts differ from the sum of its parties' payments");
+        }
+    }
+
+    /// @notice Law 4: every reference the model settled is marked in its scope, and in no other
+    /// scope unless that scope settled it too (nobody outside the scope takes or blocks it).
+    function invariant_orderReferencesOncePerScope() public view {
+        uint256 count = handler.orderCount();
+        uint256 from = count > 24 ? count - 24 : 0;
+        uint256 actors = handler.actorCount();
+        for (uint256 i = from; i < count; ++i) {
+            LedgerModel.OrderKey memory o = handler.orderAt(i);
+            assertTrue(ledger.isOrderSettled(o.scope, o.orderRef), "a settled reference is not marked in its scope");
+            for (uint256 a; a < actors; ++a) {
+                address scope = handler.actors(a);
+                assertEq(
+                    ledger.isOrderSettled(scope, o.orderRef) ? 1 : 0,
+                    handler.ghostOrderSettled(scope, o.orderRef) ? 1 : 0,
+                    "a reference is marked in a scope that never settled it"
                 );
             }
         }
     }
 
-    /// @notice Law 4: every order reference settled is closed or holds exactly one record, and the
-    /// ledger counted exactly as many settlements as succeeded.
-    function invariant_orderRefsSettleOnce() public view {
-        uint256 settled = handler.settledCount();
-        uint256 counted;
-        uint64 agreements = registry.agreementCount();
+    /// @notice Risk input: the counters are the model's, and a refunded settlement counts once (refundCount <= settledCount).
+    function invariant_riskCounters() public view {
+        uint64 agreements = handler.ghostAgreementCount();
         for (uint64 id = 1; id <= agreements; ++id) {
-            counted += ledger.riskCounters(id, address(0)).settledCount + ledger.riskCounters(id, address(token)).settledCount;
-        }
-        assertEq(counted, settled, "settlement count differs from the successful settles");
-        for (uint256 i; i < settled; ++i) {
-            assertTrue(ledger.settlementState(handler.settledRefs(i)) != bytes32(0), "settled order ref forgotten");
+            _checkRisk(id, address(0));
+            _checkRisk(id, address(token));
         }
     }
 
-    /// @notice Law 5: the active version of every agreement, and every version ever activated, had the
-    /// consent of each account party of its terms and of the version it replaced; the stored terms
-    /// hash is the hash of the terms consented to; a terminated agreement had every party's consent.
-    function invariant_consentBeforeActivation() public view {
-        uint64 agreements = registry.agreementCount();
+    /// @notice Law 5 over the state: the registry's status and versions are the model's, whose
+    /// every activation passed the consent oracle; what the ledger settles against is that version.
+    function invariant_consentedVersionsOnly() public view {
+        uint64 agreements = handler.ghostAgreementCount();
+        assertEq(registry.agreementCount(), agreements, "agreements exist that the model did not see proposed");
         for (uint64 id = 1; id <= agreements; ++id) {
-            (AgreementStatus status,, uint32 active) = registry.agreement(id);
-            if (status == AgreementStatus.Proposed) assertEq(active, 0, "proposed agreement has an active version");
-            if (active == 0) continue;
-            assertEq(active, handler.ghostActive(id), "active version differs from the last consented activation");
-            if (status != AgreementStatus.Terminated) continue;
-            Terms memory current = handler.termsOf(id, active);
-            for (uint256 j; j < current.parties.length; ++j) {
-                address account = current.parties[j].account;
-                if (account == address(0)) continue;
-                assertTrue(handler.ghostTerminationApproved(id, active, account), "terminated without a party's consent");
-            }
-        }
-        uint256 activations = handler.activationCount();
-        for (uint256 i; i < activations; ++i) {
-            (uint64 id, uint32 version) = handler.activations(i);
-            Terms memory terms = handler.termsOf(id, version);
-            assertEq(registry.termsHash(id, version), registry.hashTerms(terms), "stored terms hash differs");
-            _checkConsent(id, version, terms);
-            uint32 predecessor = handler.ghostPredecessor(id, version);
-            if (predecessor != 0) _checkConsent(id, version, handler.termsOf(id, predecessor));
+            (AgreementStatus status, uint32 latest, uint32 active) = registry.agreement(id);
+            assertEq(uint256(status), uint256(handler.ghostStatus(id)), "status differs from the model");
+            assertEq(latest, handler.ghostLatest(id), "latest version differs from the model");
+            assertEq(active, handler.ghostActive(id), "active version differs from the model");
+            if (active != 0) assertTrue(handler.ghostConsentChecked(id, active), "a version is active that the consent oracle never passed");
+            uint32 settling = status == AgreementStatus.Active ? active : 0;
+            assertEq(registry.settlementTerms(id).version, settling, "the ledger would settle against another version");
         }
     }
 
-    /// @notice Held reserves stay bound to the version they were settled under: each open record is
-    /// the one stored for its order reference, and their sum is the model's held reserve.
-    function invariant_reservesFollowTheirVersion() public view {
-        uint256 count = handler.heldCount();
-        uint256 ethHeld;
-        uint256 tokenHeld;
+    /// @notice Reserve lots: each stored lot is the documented encoding of the model's lot, and a
+    /// lot released or refunded to zero is gone.
+    function invariant_reserveLots() public view {
+        uint256 count = handler.lotCount();
         for (uint256 i; i < count; ++i) {
-            ConcordHandler.Held memory h = handler.heldAt(i);
-            assertEq(
-                ledger.settlementState(h.orderRef), keccak256(abi.encode(h.record)), "held record differs from the stored one"
-            );
-            if (h.record.token == address(0)) ethHeld += h.record.reserve;
-            else tokenHeld += h.record.reserve;
+            (uint256 lotId, bool live, bytes32 expected) = handler.lotState(i);
+            assertEq(ledger.lotHash(lotId), live ? expected : bytes32(0), "stored lot differs from the model");
         }
-        assertEq(ethHeld, handler.ghostHeldReserve(address(0)), "ETH reserves differ from the model");
-        assertEq(tokenHeld, handler.ghostHeldReserve(address(token)), "token reserves differ from the model");
     }
 
-    /// @notice The handler is not vacuous: a fixed pseudo-random sequence of 600 calls reaches every
-    /// action's success path (settlements with and without referrers, in ETH and the token, releases,
-    /// refunds, claims, distributions, withdrawals, amendments, terminations) without a violation.
-    function test_handler_reachesEveryAction() public {
-        for (uint256 i; i < 600; ++i) {
-            uint256 a = uint256(keccak256(abi.encode("a", i)));
-            uint256 b = uint256(keccak256(abi.encode("b", i)));
-            uint256 c = uint256(keccak256(abi.encode("c", i)));
-            uint256 action = i < 8 ? i % 2 : a % 13;
-            if (action == 0) handler.propose(b, c);
-            else if (action == 1) handler.activate(b, c);
-            else if (action == 2) handler.approve(b, c);
-            else if (action == 3) handler.amend(b, c);
-            else if (action == 4) handler.terminate(b, i % 4 == 0 ? (c >> 3) << 3 : c);
-            else if (action == 5) handler.cancelNonce(b);
-            else if (action == 6 || action == 12) handler.settle(a >> 8, b, c, uint256(keccak256(abi.encode(b))), c % 2 == 0);
-            else if (action == 7) handler.releaseReserve(b, c);
-            else if (action == 8) handler.refund(b, c, c % 4 != 0);
-            else if (action == 9) handler.claim(b, c);
-            else if (action == 10) handler.distribute(b, c);
-            else handler.withdraw(b, c, c % 2 == 0, c % 3 == 0);
-            if (i % 20 == 19) handler.warp(b % 3 days);
-        }
-        assertEq(handler.violations(), 0, handler.firstViolation());
-        string[14] memory actions = [
-            "propose", "activate", "approve", "amend", "terminate", "cancelNonce", "settle", "settleWithReferrer",
-            "settleToken", "releaseReserve", "refund", "claim", "distribute", "withdraw"
-        ];
-        for (uint256 i; i < actions.length; ++i) {
-            assertTrue(handler.successes(bytes32(bytes(actions[i]))) > 0, actions[i]);
-        }
-        invariant_conservation();
-        invariant_poolsMatchModelAndNoViolation();
-        invariant_accountsWithinTerms();
-        invariant_orderRefsSettleOnce();
-        invariant_consentBeforeActivation();
-        invariant_reservesFollowTheirVersion();
-    }
+    // ---------------------------------------------------------------- internal
 
-    // ---------------------------------------------------------------- helpers
-
-    function _checkConservation(address t) internal view {
-        uint256 holdings = t == address(0) ? address(ledger).balance : token.balanceOf(address(ledger));
+    function _checkConservation(address token_) internal view {
+        uint256 holdings = token_ == address(0) ? address(ledger).balance : token.balanceOf(address(ledger));
         uint256 balances;
+        uint256 ghostBalances;
         uint256 actors = handler.actorCount();
         for (uint256 i; i < actors; ++i) {
-            balances += ledger.balanceOf(handler.actors(i), t);
+            address a = handler.actors(i);
+            balances += ledger.balanceOf(a, token_);
+            ghostBalances += handler.ghostCredited(a, token_) - handler.ghostWithdrawn(a, token_);
         }
-        uint256 undistributed;
+        uint256 inPools;
+        uint256 ghostInPools;
         uint256 count = handler.poolCount();
         for (uint256 i; i < count; ++i) {
-            ConcordHandler.PoolRef memory p = handler.poolAt(i);
-            if (p.token != t) continue;
-            Pool memory pool = ledger.pool(p.id, p.version, p.token);
-            uint256 owed = uint256(pool.distributable) + pool.dust;
-            uint256 parties = handler.termsOf(p.id, p.version).parties.length;
-            for (uint256 j; j < parties; ++j) {
-                owed -= ledger.released(p.id, p.version, p.token, j);
-            }
-            undistributed += owed;
+            LedgerModel.PoolRef memory ref = handler.poolAt(i);
+            if (ref.token != token_) continue;
+            Pool memory pool = ledger.pool(ref.id, ref.version, ref.token);
+            LedgerModel.GhostPool memory ghost = handler.ghostPool(ref.id, ref.version, ref.token);
+            inPools += pool.total + pool.held - ghost.paidOut;
+            ghostInPools += ghost.total + ghost.held - ghost.paidOut;
         }
-        assertEq(holdings, balances + handler.ghostHeldReserve(t) + undistributed, "conservation: holdings differ");
-        assertEq(holdings, handler.ghostDeposited(t) - handler.ghostPaidOut(t), "conservation: deposits - payouts differ");
+        assertEq(holdings, balances + inPools, "ledger holdings != balances + held reserves + undistributed");
+        LedgerModel.TokenSums memory s = handler.sums(token_);
+        assertEq(s.gross - s.withdrawn, ghostBalances + ghostInPools, "model: settled - withdrawn != balances + pools");
     }
 
-    function _checkAccount(address account, address t) internal view {
-        uint256 received = ledger.balanceOf(account, t) + handler.ghostWithdrawn(account, t);
-        assertEq(received, handler.ghostCredited(account, t), "account credited differently from the model");
-        assertLe(received, handler.ghostAllowed(account, t), "account received more than its terms allow");
+    function _checkExactness(address token_) internal view {
+        LedgerModel.TokenSums memory s = handler.sums(token_);
+        assertEq(s.fees + s.reserves + s.nets, s.gross, "fee + reserve + net != gross");
+        uint256 held;
+        uint256 count = handler.poolCount();
+        for (uint256 i; i < count; ++i) {
+            LedgerModel.PoolRef memory ref = handler.poolAt(i);
+            if (ref.token == token_) held += ledger.pool(ref.id, ref.version, ref.token).held;
+        }
+        assertEq(s.refunds + s.released + held, s.reserves, "reserves != refunded + released + held");
+        uint256 credited;
+        uint256 actors = handler.actorCount();
+        for (uint256 i; i < actors; ++i) {
+            address a = handler.actors(i);
+            credited += ledger.balanceOf(a, token_) + handler.ghostWithdrawn(a, token_);
+        }
+        assertEq(credited, s.fees + s.refunds + s.toAccounts, "balances != fees + refunds + payouts and remainders");
     }
 
-    function _checkConsent(uint64 id, uint32 version, Terms memory terms) internal view {
-        for (uint256 j; j < terms.parties.length; ++j) {
-            Party memory party = terms.parties[j];
-            if (party.account == address(0)) continue;
-            assertTrue(handler.ghostConsented(id, version, party.account), "version active without a party's consent");
-        }
+    function _checkRisk(uint64 id, address token_) internal view {
+        RiskCounters memory r = ledger.riskCounters(id, token_);
+        LedgerModel.GhostRisk memory g = handler.ghostRisk(id, token_);
+        assertEq(r.settledCount, g.settledCount, "settledCount differs from the model");
+        assertEq(r.settledVolume, g.settledVolume, "settledVolume differs from the model");
+        assertEq(r.refundCount, g.refundCount, "refundCount differs from the model");
+        assertEq(r.refundedVolume, g.refundedVolume, "refundedVolume differs from the model");
+        assertLe(r.refundCount, r.settledCount, "refundCount > settledCount");
     }
 }

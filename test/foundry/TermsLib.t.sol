@@ -2,7 +2,7 @@
 pragma solidity 0.8.28;
 
 import {IAgreementRegistry} from "../../contracts/interfaces/IAgreementRegistry.sol";
-import {Party, ReferrerPolicy, Terms} from "../../contracts/interfaces/IConcordTypes.sol";
+import {Party, Terms} from "../../contracts/interfaces/IConcordTypes.sol";
 import {TermsLib} from "../../contracts/libraries/TermsLib.sol";
 import {Test} from "./utils/Test.sol";
 
@@ -24,16 +24,17 @@ contract TermsLibTest is Test {
         lib = new TermsLibHarness();
     }
 
-    /// @notice The struct hash equals an EIP-712 encoding written out independently here.
+    /// @notice The struct hash equals the EIP-712 encoding of docs/contracts.md, written out here.
     function testFuzz_hash_matchesIndependentEip712Encoding(uint256 seed) public view {
         Terms memory terms = _validTerms(seed);
         bytes32[] memory partyHashes = new bytes32[](terms.parties.length);
         for (uint256 i; i < terms.parties.length; ++i) {
             partyHashes[i] = keccak256(
                 abi.encode(
-                    keccak256("Party(address account,uint64 agreementId,uint16 shareBps)"),
+                    keccak256("Party(address account,uint64 agreementId,uint32 version,uint16 shareBps)"),
                     terms.parties[i].account,
                     uint256(terms.parties[i].agreementId),
+                    uint256(terms.parties[i].version),
                     uint256(terms.parties[i].shareBps)
                 )
             );
@@ -42,19 +43,19 @@ contract TermsLibTest is Test {
             bytes.concat(
                 abi.encode(
                     keccak256(
-                        "Terms(Party[] parties,uint16 referralFeeBps,uint8 referrerPolicy,address[] referrers,"
-                        "uint16 reserveBps,uint32 disputeWindow,address refundAuthority,uint8 dustPartyIndex,"
-                        "bytes32 documentHash)Party(address account,uint64 agreementId,uint16 shareBps)"
+                        "Terms(Party[] parties,uint16 referralFeeBps,address[] referrers,uint16 reserveBps,"
+                        "uint32 disputeWindow,address refundAuthority,address orderSigner,uint8 dustPartyIndex,"
+                        "bytes32 documentHash)Party(address account,uint64 agreementId,uint32 version,uint16 shareBps)"
                     ),
                     keccak256(abi.encodePacked(partyHashes)),
                     uint256(terms.referralFeeBps),
-                    uint256(uint8(terms.referrerPolicy)),
-                    keccak256(abi.encodePacked(terms.referrers))
+                    keccak256(abi.encodePacked(terms.referrers)),
+                    uint256(terms.reserveBps)
                 ),
                 abi.encode(
-                    uint256(terms.reserveBps),
                     uint256(terms.disputeWindow),
                     terms.refundAuthority,
+                    terms.orderSigner,
                     uint256(terms.dustPartyIndex),
                     terms.documentHash
                 )
@@ -67,9 +68,11 @@ contract TermsLibTest is Test {
     function testFuzz_hash_bindsEveryField(uint256 seed, uint8 field) public view {
         Terms memory terms = _validTerms(seed);
         bytes32 before = lib.hash(terms);
-        uint256 f = bound(field, 0, 7);
+        uint256 f = bound(field, 0, 9);
         if (f == 0) terms.parties[0].shareBps += 1;
         else if (f == 1) terms.parties[0].account = address(uint160(terms.parties[0].account) ^ 1);
+        else if (f == 8) terms.parties[terms.parties.length - 1].version += 1;
+        else if (f == 9) terms.orderSigner = address(uint160(terms.orderSigner) ^ 1);
         else if (f == 2) terms.referralFeeBps += 1;
         else if (f == 3) terms.reserveBps += 1;
         else if (f == 4) terms.disputeWindow += 1;
@@ -104,8 +107,9 @@ contract TermsLibTest is Test {
     /// @notice Parties out of order or repeated are refused at the first offending index.
     function testFuzz_validate_rejectsUnsortedOrDuplicateParties(uint256 seed) public {
         Terms memory terms = _validTerms(seed);
-        vm.assume(terms.parties.length >= 2);
-        uint256 i = bound(seed >> 128, 1, terms.parties.length - 1);
+        uint256 accounts = terms.parties[terms.parties.length - 1].agreementId == 0 ? terms.parties.length : terms.parties.length - 1;
+        vm.assume(accounts >= 2);
+        uint256 i = bound(seed >> 128, 1, accounts - 1);
         if (seed % 2 == 0) {
             terms.parties[i].account = terms.parties[i - 1].account;
             vm.expectRevert(abi.encodeWithSelector(IAgreementRegistry.RegistryDuplicateParty.selector, i));
@@ -121,8 +125,6 @@ contract TermsLibTest is Test {
         Terms memory terms = _validTerms(seed);
         uint256 over = bound(excess, 1, type(uint16).max - 5_000);
         if (fee) {
-            terms.referrerPolicy = ReferrerPolicy.Open;
-            delete terms.referrers;
             terms.referralFeeBps = uint16(2_000 + over);
             vm.expectRevert(
                 abi.encodeWithSelector(IAgreementRegistry.RegistryReferralFeeTooHigh.selector, 2_000 + over, 2_000)
@@ -150,12 +152,85 @@ contract TermsLibTest is Test {
         lib.validate(terms);
     }
 
+    /// @notice With an order signer the intent names the referrer, so a referrer list is refused;
+    /// without one, a fee needs a list and a list needs a fee.
+    function testFuzz_validate_referralTermsFollowTheOrderSigner(uint256 seed, uint8 shape) public {
+        Terms memory terms = _validTerms(seed);
+        uint256 k = bound(shape, 0, 2);
+        if (k == 0) {
+            terms.orderSigner = address(0x5161);
+            terms.referralFeeBps = 100;
+            terms.referrers = _pair();
+        } else if (k == 1) {
+            terms.orderSigner = address(0);
+            terms.referralFeeBps = 100;
+            delete terms.referrers;
+        } else {
+            terms.orderSigner = address(0);
+            terms.referralFeeBps = 0;
+            terms.referrers = _pair();
+        }
+        vm.expectRevert(
+            abi.encodeWithSelector(
+                IAgreementRegistry.RegistryReferralTermsInvalid.selector,
+                terms.referralFeeBps,
+                terms.referrers.length,
+                terms.orderSigner
+            )
+        );
+        lib.validate(terms);
+    }
+
+    /// @notice A referrer list out of order (or holding zero) is refused at the offending index.
+    function testFuzz_validate_rejectsUnsortedReferrers(uint256 seed, bool zero) public {
+        Terms memory terms = _validTerms(seed);
+        terms.orderSigner = address(0);
+        terms.referralFeeBps = 100;
+        terms.referrers = _pair();
+        uint256 index;
+        if (zero) {
+            terms.referrers[0] = address(0);
+        } else {
+            (terms.referrers[0], terms.referrers[1]) = (terms.referrers[1], terms.referrers[0]);
+            index = 1;
+        }
+        vm.expectRevert(abi.encodeWithSelector(IAgreementRegistry.RegistryReferrerListInvalid.selector, index));
+        lib.validate(terms);
+    }
+
+    /// @notice A party is an account (no agreement, no version) or a nested agreement with a pinned version.
+    function testFuzz_validate_rejectsAmbiguousOrUnpinnedParties(uint256 seed, bool unpinned) public {
+        Terms memory terms = _validTerms(seed);
+        uint256 last = terms.parties.length - 1;
+        if (unpinned) {
+            terms.parties[last] = Party({account: address(0), agreementId: 7, version: 0, shareBps: terms.parties[last].shareBps});
+            vm.expectRevert(abi.encodeWithSelector(IAgreementRegistry.RegistryNestedAgreementInvalid.selector, 7, 0));
+        } else {
+            terms.parties[0].version = 1;
+            vm.expectRevert(abi.encodeWithSelector(IAgreementRegistry.RegistryAmbiguousParty.selector, 0));
+        }
+        lib.validate(terms);
+    }
+
+    /// @notice The dust party must be one of the parties.
+    function testFuzz_validate_rejectsDustPartyOutOfRange(uint256 seed, uint8 index) public {
+        Terms memory terms = _validTerms(seed);
+        uint256 i = bound(index, terms.parties.length, type(uint8).max);
+        terms.dustPartyIndex = uint8(i);
+        vm.expectRevert(
+            abi.encodeWithSelector(IAgreementRegistry.RegistryDustPartyOutOfRange.selector, i, terms.parties.length)
+        );
+        lib.validate(terms);
+    }
+
     // ---------------------------------------------------------------- helpers
 
-    /// @dev Valid terms from a seed: 1-8 sorted account parties, shares summing to 10,000, a random
-    /// policy and rates within the caps.
+    /// @dev Valid terms from a seed: 1-8 sorted account parties, sometimes a nested agreement
+    /// last (nesting against the registry is the invariant suite's part), shares summing to
+    /// 10,000, an order signer or a referrer list, and rates within the caps.
     function _validTerms(uint256 seed) internal pure returns (Terms memory terms) {
         uint256 count = 1 + seed % 8;
+        bool nested = count > 1 && (seed >> 120) % 2 == 0;
         terms.parties = new Party[](count);
         uint256 remaining = 10_000;
         uint160 account = uint160(seed >> 100) % 1e30 + 1;
@@ -163,14 +238,16 @@ contract TermsLibTest is Test {
             account += uint160(1 + uint256(keccak256(abi.encode(seed, "gap", i))) % 1e20);
             uint256 share = i + 1 == count ? remaining : 1 + uint256(keccak256(abi.encode(seed, i))) % (remaining - (count - 1 - i));
             remaining -= share;
-            terms.parties[i] = Party({account: address(account), agreementId: 0, shareBps: uint16(share)});
+            terms.parties[i] = nested && i + 1 == count
+                ? Party({account: address(0), agreementId: uint64(1 + (seed >> 130) % 1e6), version: uint32(1 + (seed >> 160) % 9), shareBps: uint16(share)})
+                : Party({account: address(account), agreementId: 0, version: 0, shareBps: uint16(share)});
         }
-        terms.referrerPolicy = ReferrerPolicy((seed >> 8) % 3);
-        if (terms.referrerPolicy != ReferrerPolicy.None) terms.referralFeeBps = uint16(1 + (seed >> 16) % 2_000);
-        if (terms.referrerPolicy == ReferrerPolicy.Allowlist) {
-            terms.referrers = new address[](2);
-            terms.referrers[0] = address(0xA11);
-            terms.referrers[1] = address(0xB0B);
+        if ((seed >> 8) % 2 == 0) {
+            terms.orderSigner = address(uint160(seed >> 60) | 1);
+            if ((seed >> 10) % 2 == 0) terms.referralFeeBps = uint16(1 + (seed >> 16) % 2_000);
+        } else if ((seed >> 10) % 2 == 0) {
+            terms.referralFeeBps = uint16(1 + (seed >> 16) % 2_000);
+            terms.referrers = _pair();
         }
         if ((seed >> 32) % 2 == 0) {
             terms.reserveBps = uint16(1 + (seed >> 40) % 5_000);
@@ -179,6 +256,12 @@ contract TermsLibTest is Test {
         terms.refundAuthority = address(uint160(seed >> 90));
         terms.dustPartyIndex = uint8((seed >> 80) % count);
         terms.documentHash = keccak256(abi.encode(seed));
+    }
+
+    function _pair() internal pure returns (address[] memory pair) {
+        pair = new address[](2);
+        pair[0] = address(0xA11);
+        pair[1] = address(0xB0B);
     }
 
     function _gcd(uint256 a, uint256 b) internal pure returns (uint256) {
