@@ -91,6 +91,17 @@ describe("Consent through nesting", function () {
         .withArgs(restaurants, 1);
     });
 
+    it("activates the very same amendment once every member consents too", async function () {
+      const { registry, h1, h2, r1, r2, outsider, bundle, bundleTerms } = await loadFixture(nestedFixture);
+      const grab = makeTerms([[outsider.address, 10_000]]);
+      await registry.connect(h1).proposeAmendment(bundle, grab, bundleTerms, await nestedChildren(registry, bundleTerms));
+      const sigs = await signConsents(registry, [h1, h2, r1, r2, outsider], bundle, 2, grab);
+      await expect(registry.activateAmendment(bundle, 2, grab, bundleTerms, await nestedChildren(registry, grab, bundleTerms), sigs))
+        .to.emit(registry, "VersionActivated")
+        .withArgs(bundle, 2, () => true, () => true, 1);
+      expect((await registry.settlementTerms(bundle)).version).to.equal(2n);
+    });
+
     it("amends and terminates with every member's consent", async function () {
       const { registry, h1, h2, r1, r2, bundle, hotels, restaurants } = await loadFixture(nestedFixture);
       const resplit = makeTerms([[hotels, 5_000], [restaurants, 5_000]]);

@@ -175,7 +175,10 @@ describe("NegotiationHub", function () {
       const offer = strip(f);
       await open(f, f.hotel, offer);
       await f.hub.connect(await mover(f.hub, f.id, f.everyone)).accept(f.id, offer);
-      await expect(f.hub.connect(await mover(f.hub, f.id, f.everyone)).accept(f.id, offer)).to.emit(f.registry, "VersionActivated");
+      await expect(f.hub.connect(await mover(f.hub, f.id, f.everyone)).accept(f.id, offer))
+        .to.emit(f.registry, "VersionProposed")
+        .withArgs(f.id, 2, f.hotel.address, structHash(offer), () => true)
+        .and.to.emit(f.registry, "VersionActivated");
       expect((await f.hub.negotiation(f.id)).status).to.equal(Status.Agreed);
       expect((await f.registry.versionPayout(f.restaurants, 1)).activePins).to.equal(0n);
     });
@@ -265,7 +268,7 @@ describe("NegotiationHub", function () {
 
     it("refuses the hub's activation path to anyone but the hub", async function () {
       const f = await loadFixture(mixedFixture);
-      await expect(f.registry.connect(f.hotel).activateNegotiated(f.id, strip(f)))
+      await expect(f.registry.connect(f.hotel).activateNegotiated(f.id, strip(f), f.hotel.address))
         .to.be.revertedWithCustomError(f.registry, "RegistryUnauthorized")
         .withArgs(f.hotel.address);
       expect((await f.registry.agreement(f.id))[0]).to.equal(AgreementStatus.Active);

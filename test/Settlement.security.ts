@@ -154,6 +154,36 @@ describe("Settlement against strangers", function () {
       expect(await ledger.isOrderSettled(await wallet.getAddress(), p.orderRef)).to.equal(true);
     });
 
+    it("a batch keeps scopes apart: the same reference settles once for the payer and once for the merchant", async function () {
+      const { ledger, guest, merchant, direct, intent } = await loadFixture(fixture);
+      const orderRef = ethers.id("shared-ref");
+      const mine = await makePayment({ agreementId: direct, gross: 100n, orderRef });
+      const theirs = await makePayment({ agreementId: intent, gross: 100n, orderRef });
+      const sig = await signIntent(ledger, merchant, theirs);
+      await expect(ledger.connect(guest).settleBatch([mine, theirs, mine], ["0x", sig, "0x"], { value: 300n }))
+        .to.be.revertedWithCustomError(ledger, "LedgerOrderAlreadySettled")
+        .withArgs(guest.address, orderRef);
+      await ledger.connect(guest).settleBatch([mine, theirs], ["0x", sig], { value: 200n });
+      expect(await ledger.isOrderSettled(guest.address, orderRef)).to.equal(true);
+      expect(await ledger.isOrderSettled(merchant.address, orderRef)).to.equal(true);
+    });
+
+    it("a batch with one unlisted referrer or one stale version reverts whole, recording nothing", async function () {
+      const { ledger, guest, stranger, direct } = await loadFixture(fixture);
+      const good = await makePayment({ agreementId: direct, gross: 100n });
+      const unlisted = await makePayment({ agreementId: direct, gross: 100n, referrer: stranger.address });
+      await expect(ledger.connect(guest).settleBatch([good, unlisted], [], { value: 200n }))
+        .to.be.revertedWithCustomError(ledger, "LedgerReferrerNotAllowed")
+        .withArgs(direct, 1, stranger.address);
+      const stale = await makePayment({ agreementId: direct, gross: 100n, version: 2 });
+      await expect(ledger.connect(guest).settleBatch([good, stale], [], { value: 200n }))
+        .to.be.revertedWithCustomError(ledger, "LedgerVersionNotActive")
+        .withArgs(direct, 2, 1);
+      expect(await ledger.isOrderSettled(guest.address, good.orderRef)).to.equal(false);
+      expect((await ledger.riskCounters(direct, ETH)).settledCount).to.equal(0n);
+      expect((await ledger.pool(direct, 1, ETH)).total).to.equal(0n);
+    });
+
     it("a batch keeps every intent's guarantees: one bad signature reverts the whole batch", async function () {
       const { ledger, guest, merchant, stranger, intent } = await loadFixture(fixture);
       const good = await makePayment({ agreementId: intent, gross: 100n });

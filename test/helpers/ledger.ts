@@ -81,7 +81,7 @@ export type PoolRef = { agreementId: bigint; version: number };
 
 /**
  * Law 1 for one token: what the ledger holds equals the balances of `accounts` plus, over
- * `pools`, the held reserves and the part of the total not yet distributed. Valid only where no
+ * `pools`, the held reserves and the part of the total not yet distributed or swept. Valid only where no
  * party claimed on its own (claims pay ahead of `distributed`).
  */
 export async function expectConservation(ledger: SettlementLedger, token: string, accounts: string[], pools: PoolRef[]): Promise<void> {
@@ -89,7 +89,8 @@ export async function expectConservation(ledger: SettlementLedger, token: string
   for (const a of new Set(accounts)) owed += await ledger.balanceOf(a, token);
   for (const p of pools) {
     const pool = await ledger.pool(p.agreementId, p.version, token);
-    owed += pool.total - pool.distributed + pool.held;
+    // A swept remainder (the dust party's advance) is paid out, like the distributed units.
+    owed += pool.total - pool.distributed - pool.dustAdvance + pool.held;
   }
   const address = await ledger.getAddress();
   const holds =
