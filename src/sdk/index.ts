@@ -128,27 +128,46 @@ export type {
 // Actions: settlement
 export { quoteSettlement } from "./actions/quoteSettlement";
 export type { QuoteSettlementErrorType, QuoteSettlementParameters, QuoteSettlementReturnType } from "./actions/quoteSettlement";
-export { ORDER_REF_DOMAIN, makeOrderRef, randomSalt } from "./actions/makeOrderRef";
-export type { MakeOrderRefErrorType, MakeOrderRefParameters, MakeOrderRefReturnType } from "./actions/makeOrderRef";
-export { ensureAllowance, settle, settledFrom } from "./actions/settle";
-export type { SettleErrorType, SettleParameters, SettleReturnType, SettledEvent } from "./actions/settle";
+export {
+  ORDER_REFS_PER_WORD,
+  ORDER_REF_DOMAIN,
+  ORDER_REF_WORD_DOMAIN,
+  makeOrderRef,
+  makeOrderRefs,
+  orderRefWordBase,
+  randomSalt,
+} from "./actions/makeOrderRef";
+export type {
+  MakeOrderRefErrorType,
+  MakeOrderRefParameters,
+  MakeOrderRefReturnType,
+  MakeOrderRefsParameters,
+  MakeOrderRefsReturnType,
+} from "./actions/makeOrderRef";
+export { DEFAULT_PAYMENT_SECONDS, ensureAllowance, paymentOf, paymentsOf, reservesHeldOf, settledEventsOf } from "./actions/payment";
+export type { PaymentInput, ReservesHeldEvent, SettledEvent } from "./actions/payment";
+export { signIntent } from "./actions/signIntent";
+export type { SignIntentErrorType, SignIntentParameters, SignIntentReturnType } from "./actions/signIntent";
+export { settle } from "./actions/settle";
+export type { SettleErrorType, SettleParameters, SettleReturnType } from "./actions/settle";
+export { settleBatch } from "./actions/settleBatch";
+export type { SettleBatchErrorType, SettleBatchParameters, SettleBatchReturnType } from "./actions/settleBatch";
 export { settleWithPermit } from "./actions/settleWithPermit";
 export type { SettleWithPermitErrorType, SettleWithPermitParameters, SettleWithPermitReturnType } from "./actions/settleWithPermit";
-export { getSettlementRecord } from "./actions/getSettlementRecord";
-export type {
-  GetSettlementRecordErrorType,
-  GetSettlementRecordParameters,
-  GetSettlementRecordReturnType,
-  SettlementRecord,
-} from "./actions/getSettlementRecord";
+export { SettlementMismatchError, findSettlement, getSettlement } from "./actions/getSettlement";
+export type { ExpectedSettlement, GetSettlementErrorType, GetSettlementParameters, GetSettlementReturnType } from "./actions/getSettlement";
+export { getReserveLot, hashLotEntries, hashReserveLot, lotIdOf } from "./actions/getReserveLot";
+export type { GetReserveLotErrorType, GetReserveLotParameters, GetReserveLotReturnType, LotEntry, ReserveLot } from "./actions/getReserveLot";
 export { releaseReserve } from "./actions/releaseReserve";
 export type { ReleaseReserveErrorType, ReleaseReserveParameters, ReleaseReserveReturnType } from "./actions/releaseReserve";
 export { refund } from "./actions/refund";
-export type { RefundErrorType, RefundParameters, RefundReturnType } from "./actions/refund";
-export { claim, creditsOf } from "./actions/claim";
-export type { ClaimErrorType, ClaimParameters, ClaimReturnType, PartyCredit } from "./actions/claim";
+export type { RefundErrorType, RefundParameters, RefundReturnType, RefundTarget } from "./actions/refund";
+export { claim, termsOfVersion } from "./actions/claim";
+export type { ClaimErrorType, ClaimParameters, ClaimReturnType, ClaimedEvent } from "./actions/claim";
 export { distribute } from "./actions/distribute";
-export type { DistributeErrorType, DistributeParameters, DistributeReturnType } from "./actions/distribute";
+export type { DistributeErrorType, DistributeParameters, DistributeReturnType, DistributedEvent } from "./actions/distribute";
+export { sweepRemainder } from "./actions/sweepRemainder";
+export type { SweepRemainderErrorType, SweepRemainderParameters, SweepRemainderReturnType } from "./actions/sweepRemainder";
 export { getBalance } from "./actions/getBalance";
 export type { ClaimableShare, GetBalanceErrorType, GetBalanceParameters, GetBalanceReturnType } from "./actions/getBalance";
 export { withdraw } from "./actions/withdraw";

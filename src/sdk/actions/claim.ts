@@ -2,9 +2,10 @@ import { zeroAddress, type Address } from "viem";
 import { settlementLedgerAbi } from "../abi";
 import type { ConcordContext } from "../client";
 import { InvalidInputError, type ConcordWriteErrorType } from "../errors/base";
-import type { Terms } from "../terms";
-import { eventsArgs, writeConcord, type WriteResult } from "../write";
-import { getVersion } from "./getVersion";
+import { partyProof } from "../partyTree";
+import type { Party, Terms } from "../terms";
+import { eventsArgs, writeConcord, type EventArgsOf, type WriteResult } from "../write";
+import { readProposedTerms } from "./getVersion";
 
 export type ClaimParameters = {
   agreementId: bigint;
@@ -12,54 +13,56 @@ export type ClaimParameters = {
   version: number;
   /** ERC-20 token, or omit for ETH. */
   token?: Address;
-  /** The version's terms (read from its VersionProposed event when absent). */
-  terms?: Terms;
-  /** The party's index in the terms. */
+  /** The party's index in the version's terms. */
   partyIndex: number;
+  /** The version's terms (read from its VersionProposed event, checked against the stored hash, when absent). */
+  terms?: Terms;
 };
-/** One credit from a pool: to an account's balance, or into a nested agreement's pool. */
-export type PartyCredit = { partyIndex: number; account: Address; childAgreementId: bigint; amount: bigint };
+/** The typed `Claimed` event of the ledger. */
+export type ClaimedEvent = EventArgsOf<typeof settlementLedgerAbi, "Claimed">;
 export type ClaimReturnType = WriteResult & {
-  /** What was credited (empty when nothing was owed). */
-  credits: PartyCredit[];
+  party: Party;
+  /** What was credited: to the account's balance, or into the pinned child version's pool (0 when nothing new was owed). */
+  amount: bigint;
+  /** The Claimed event, absent when nothing was owed. */
+  claimed?: ClaimedEvent;
 };
 export type ClaimErrorType = ConcordWriteErrorType;
 
+/** The terms of (agreementId, version): those given, or those its VersionProposed event carries. */
+export async function termsOfVersion(context: ConcordContext, agreementId: bigint, version: number, terms?: Terms): Promise<Terms> {
+  return terms ?? (await readProposedTerms(context, { agreementId, version })).terms;
+}
+
 /**
- * Moves what a version's pool owes one party into its withdrawable balance (or, for a nested
- * agreement, into that agreement's pool). Pools are lazy: settlements credit the pool, and a
- * party's share reaches its balance only through claim or {@link distribute}, before
- * {@link withdraw}. Anyone may call it; the credit always goes to the party.
+ * Pays one party what a version's pool owes it: its share of the pool's whole units since it was
+ * last paid, to its balance (an account) or into the pinned child version's pool (a nested party).
+ * The party proves its place with a Merkle proof from the version's party tree ({@link partyProof}),
+ * so the cost does not grow with the number of parties. Anyone may call it; the credit always
+ * goes to the party.
  *
  * @param context - Any context with a wallet client.
  * @param parameters - {@link ClaimParameters}
- * @returns The transaction and the credits made.
+ * @returns The transaction, the party and the amount credited.
  *
  * @example
- * import { claim, getBalance } from "./src/sdk"
- * const { shares } = await getBalance(context, { account: hotel })
- * for (const s of shares) await claim(context, { agreementId: s.agreementId, version: s.version, partyIndex: s.partyIndex, terms: s.terms })
+ * import { claim, withdraw } from "./src/sdk"
+ * const { amount } = await claim(context, { agreementId: 1n, version: 1, partyIndex: 2 })
+ * await withdraw(restaurantContext)
  */
 export async function claim(context: ConcordContext, parameters: ClaimParameters): Promise<ClaimReturnType> {
-  if (!Number.isInteger(parameters.partyIndex) || parameters.partyIndex < 0) {
-    throw new InvalidInputError(`party index ${parameters.partyIndex} is not a whole number from 0`);
+  const terms = await termsOfVersion(context, parameters.agreementId, parameters.version, parameters.terms);
+  const index = parameters.partyIndex;
+  const party = terms.parties[index];
+  if (!Number.isInteger(index) || !party) {
+    throw new InvalidInputError(`party index ${index} is out of range for the ${terms.parties.length} parties of agreement ${parameters.agreementId} version ${parameters.version}`);
   }
-  const terms = parameters.terms ?? (await getVersion(context, { agreementId: parameters.agreementId, version: parameters.version })).terms;
   const result = await writeConcord(context, {
     address: context.addresses.ledger,
     abi: settlementLedgerAbi,
     functionName: "claim",
-    args: [parameters.agreementId, parameters.version, parameters.token ?? zeroAddress, terms, BigInt(parameters.partyIndex)],
+    args: [parameters.agreementId, parameters.version, parameters.token ?? zeroAddress, BigInt(index), party, partyProof(terms.parties, index)],
   });
-  return { ...result, credits: creditsOf(result) };
-}
-
-/** The PartyCredited events of a claim or distribute transaction, typed. */
-export function creditsOf(result: WriteResult): PartyCredit[] {
-  return eventsArgs(result, settlementLedgerAbi, "PartyCredited").map((e) => ({
-    partyIndex: Number(e.partyIndex),
-    account: e.account,
-    childAgreementId: e.childAgreementId,
-    amount: e.amount,
-  }));
+  const [claimed] = eventsArgs(result, settlementLedgerAbi, "Claimed");
+  return { ...result, party, amount: claimed?.amount ?? 0n, claimed };
 }

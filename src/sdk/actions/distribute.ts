@@ -3,43 +3,47 @@ import { settlementLedgerAbi } from "../abi";
 import type { ConcordContext } from "../client";
 import type { ConcordWriteErrorType } from "../errors/base";
 import type { Terms } from "../terms";
-import { writeConcord } from "../write";
-import { claim, creditsOf, type ClaimReturnType } from "./claim";
-import { getVersion } from "./getVersion";
+import { eventsArgs, writeConcord, type EventArgsOf, type WriteResult } from "../write";
+import { termsOfVersion } from "./claim";
 
 export type DistributeParameters = {
   agreementId: bigint;
   version: number;
   /** ERC-20 token, or omit for ETH. */
   token?: Address;
-  /** The version's terms (read from its VersionProposed event when absent). */
+  /** The version's terms (read from its VersionProposed event when absent): every party is passed. */
   terms?: Terms;
-  /** Only this party (the same as {@link claim}); default every party. */
-  partyIndex?: number;
 };
-export type DistributeReturnType = ClaimReturnType;
+/** The typed `Distributed` event of the ledger. */
+export type DistributedEvent = EventArgsOf<typeof settlementLedgerAbi, "Distributed">;
+export type DistributeReturnType = WriteResult & {
+  /** The pool's whole units paid out, from `fromTotal` to `toTotal`; absent when nothing new was distributable. */
+  distributed?: DistributedEvent;
+};
 export type DistributeErrorType = ConcordWriteErrorType;
 
 /**
- * Moves what a version's pool owes every party into their balances (nested agreements' shares
- * into their own pools), in one transaction. Anyone may call it; credits go to the parties.
+ * Pays every party of a version what its pool owes it, in one transaction and one event: each
+ * party's share of the whole units since the last distribution (a party that claimed since, from
+ * where its claim left it), to balances and to nested parties' pinned child pools. The remainder
+ * under one unit waits in the pool for later credits. Anyone may call it.
  *
  * @param context - Any context with a wallet client.
  * @param parameters - {@link DistributeParameters}
- * @returns The transaction and one credit per party that was owed something.
+ * @returns The transaction and its Distributed event.
  *
  * @example
  * import { distribute } from "./src/sdk"
- * const { credits } = await distribute(context, { agreementId: 1n, version: 1 })
+ * const { distributed } = await distribute(context, { agreementId: 1n, version: 1 })
+ * // distributed.toTotal - distributed.fromTotal: the whole units paid out now
  */
 export async function distribute(context: ConcordContext, parameters: DistributeParameters): Promise<DistributeReturnType> {
-  if (parameters.partyIndex !== undefined) return claim(context, { ...parameters, partyIndex: parameters.partyIndex });
-  const terms = parameters.terms ?? (await getVersion(context, { agreementId: parameters.agreementId, version: parameters.version })).terms;
+  const terms = await termsOfVersion(context, parameters.agreementId, parameters.version, parameters.terms);
   const result = await writeConcord(context, {
     address: context.addresses.ledger,
     abi: settlementLedgerAbi,
     functionName: "distribute",
-    args: [parameters.agreementId, parameters.version, parameters.token ?? zeroAddress, terms],
+    args: [parameters.agreementId, parameters.version, parameters.token ?? zeroAddress, terms.parties],
   });
-  return { ...result, credits: creditsOf(result) };
+  return { ...result, distributed: eventsArgs(result, settlementLedgerAbi, "Distributed")[0] };
 }

@@ -1,72 +1,87 @@
-import { zeroAddress, type Address } from "viem";
+import { getAddress, isAddress, zeroAddress, type Address } from "viem";
+import { agreementRegistryAbi } from "../abi";
 import type { ConcordContext } from "../client";
 import { InvalidInputError, type ConcordReadErrorType } from "../errors/base";
-import { computeSplit, type Split } from "../split";
-import { ReferrerPolicy, splitTermsOf, type Terms } from "../terms";
-import { getAgreement } from "./getAgreement";
-import { getVersion } from "./getVersion";
+import { withConcordErrors } from "../errors/decode";
+import { quoteSplit, type SettlementSplit } from "../split";
 
 export type QuoteSettlementParameters = {
   agreementId: bigint;
   gross: bigint;
+  /** The one referrer to pay (default none). */
   referrer?: Address;
-  /** The payer, to apply the no-self-referral rule (optional). */
+  /** Who will pay and send the transaction, to apply the no-self-referral rule (optional). */
   payer?: Address;
-  /** Terms of the active version, when already known (saves the event lookup). */
-  terms?: Terms;
+  /** The version the caller expects to settle under; a quote for another active version is refused. */
+  version?: number;
+  /** The block to quote at (default latest). */
+  blockNumber?: bigint;
 };
-export type QuoteSettlementReturnType = Split & {
+export type QuoteSettlementReturnType = SettlementSplit & {
   agreementId: bigint;
+  /** The active version the split was computed under: pin it in the payment ({@link settle}). */
   version: number;
   referrer: Address;
-  /** Each party's credit with who it is. */
-  parties: Array<{ account: Address; agreementId: bigint; shareBps: number; credit: bigint }>;
+  referralFeeBps: number;
+  reserveBps: number;
+  /** Seconds the reserve is held before it can be released. */
+  disputeWindow: number;
+  /** The merchant of record whose intents are the only settlements accepted (zero: direct payments, scoped to the payer). */
+  orderSigner: Address;
 };
 export type QuoteSettlementErrorType = ConcordReadErrorType;
 
 /**
- * Previews the exact split of a settlement, with the contract's own rule (src/sdk/split.ts): no
- * transaction. Throws when the referrer would not be allowed.
+ * Previews a settlement's split with the contract's own rule (src/sdk/split.ts, the twin of
+ * SplitMath): referral fee, reserve and net into the pool, exactly as the ledger's Settled event
+ * will carry them for a payment pinned to the returned version. No transaction. Refuses what the
+ * ledger would refuse before anything is signed: an agreement that cannot settle, another version
+ * than the one expected, a referrer the terms do not allow (direct payments), self-referral.
  *
  * @param context - Any context.
  * @param parameters - {@link QuoteSettlementParameters}
- * @returns The split (referral fee, reserve, net, per-party credits) exactly as the ledger will make it.
+ * @returns The split and the terms it was computed under.
  *
  * @example
  * import { parseEther } from "viem"
  * import { quoteSettlement } from "./src/sdk"
  * const quote = await quoteSettlement(context, { agreementId: 1n, gross: parseEther("1.5"), referrer: travelSite })
- * // quote.referralFee, quote.reserve, quote.parties[i].credit
+ * // quote.referralFee + quote.reserve + quote.net === quote.gross; settle with version: quote.version
  */
 export async function quoteSettlement(
   context: ConcordContext,
   parameters: QuoteSettlementParameters,
 ): Promise<QuoteSettlementReturnType> {
+  const { agreementId } = parameters;
   if (parameters.gross <= 0n) throw new InvalidInputError(`gross amount is ${parameters.gross}; it must be positive`);
-  const agreement = await getAgreement(context, { agreementId: parameters.agreementId });
-  if (agreement.status !== "active") {
-    throw new InvalidInputError(`agreement ${parameters.agreementId} is ${agreement.status}, not active: it cannot be settled`);
-  }
-  const terms = parameters.terms ?? (await getVersion(context, { agreementId: parameters.agreementId, version: agreement.activeVersion })).terms;
   const referrer = parameters.referrer ?? zeroAddress;
-  const hasReferrer = referrer !== zeroAddress;
+  if (!isAddress(referrer, { strict: false })) throw new InvalidInputError(`referrer "${referrer}" is not an address`);
+  const read = { address: context.addresses.registry, abi: agreementRegistryAbi, blockNumber: parameters.blockNumber } as const;
+  const terms = await withConcordErrors(() => context.publicClient.readContract({ ...read, functionName: "settlementTerms", args: [agreementId] }));
+  if (terms.version === 0) throw new InvalidInputError(`agreement ${agreementId} is not active: it cannot be settled`);
+  if (parameters.version !== undefined && parameters.version !== terms.version) {
+    throw new InvalidInputError(`agreement ${agreementId} settles under version ${terms.version}, not the expected version ${parameters.version}`);
+  }
+  const hasReferrer = BigInt(referrer) !== 0n;
   if (hasReferrer) {
-    if (parameters.payer && parameters.payer.toLowerCase() === referrer.toLowerCase()) {
+    if (parameters.payer && getAddress(parameters.payer) === getAddress(referrer)) {
       throw new InvalidInputError(`the payer ${referrer} cannot be its own referrer`);
     }
-    const allowed =
-      terms.referrerPolicy === ReferrerPolicy.Open ||
-      (terms.referrerPolicy === ReferrerPolicy.Allowlist && terms.referrers.some((r) => r.toLowerCase() === referrer.toLowerCase()));
-    if (!allowed) {
-      throw new InvalidInputError(`${referrer} may not earn the referral fee of agreement ${parameters.agreementId} (referrer policy)`);
+    if (terms.orderSigner === zeroAddress) {
+      const allowed = await withConcordErrors(() =>
+        context.publicClient.readContract({ ...read, functionName: "isReferrerAllowed", args: [agreementId, terms.version, referrer] }),
+      );
+      if (!allowed) throw new InvalidInputError(`${referrer} may not earn the referral fee of agreement ${agreementId} version ${terms.version}`);
     }
   }
-  const split = computeSplit(splitTermsOf(terms), parameters.gross, hasReferrer);
   return {
-    ...split,
-    agreementId: parameters.agreementId,
-    version: agreement.activeVersion,
-    referrer,
-    parties: terms.parties.map((p, i) => ({ account: p.account, agreementId: p.agreementId, shareBps: p.shareBps, credit: split.credits[i]! })),
+    ...quoteSplit(parameters.gross, terms.referralFeeBps, terms.reserveBps, hasReferrer),
+    agreementId,
+    version: terms.version,
+    referrer: hasReferrer ? getAddress(referrer) : zeroAddress,
+    referralFeeBps: terms.referralFeeBps,
+    reserveBps: terms.reserveBps,
+    disputeWindow: terms.disputeWindow,
+    orderSigner: terms.orderSigner,
   };
 }

@@ -1,56 +1,102 @@
-import type { Hex } from "viem";
+import type { Address, Hex } from "viem";
 import { settlementLedgerAbi } from "../abi";
 import type { ConcordContext } from "../client";
 import { InvalidInputError, type ConcordWriteErrorType } from "../errors/base";
 import { eventArgs, writeConcord, type WriteResult } from "../write";
-import { getSettlementRecord, type SettlementRecord } from "./getSettlementRecord";
+import { findSettlement } from "./getSettlement";
+import { getReserveLot, hashLotEntries, type LotEntry, type ReserveLot } from "./getReserveLot";
 
-export type RefundParameters = {
-  orderRef: Hex;
-  /** How much of the remaining reserve to give back to the payer. */
+/** Which settlement to refund: an entry of a lot, or the settlement of a reference in its scope. */
+export type RefundTarget =
+  | {
+      lotId: bigint;
+      entryIndex: number;
+      /** The lot and all its entries as they stand; rebuilt from events when absent ({@link getReserveLot}). */
+      lot?: ReserveLot;
+      entries?: readonly LotEntry[];
+    }
+  | {
+      /** The order signer (intents) or the payer (direct payments). */
+      scope: Address;
+      orderRef: Hex;
+    };
+export type RefundParameters = RefundTarget & {
+  /** How much of the settlement's remaining reserve to credit to its refund beneficiary. */
   amount: bigint;
-  /**
-   * The settlement's reserve record, as the ledger stores its hash. When absent it is rebuilt
-   * from the Settled event and later ReserveRefunded events ({@link getSettlementRecord}).
-   */
-  record?: SettlementRecord;
 };
 export type RefundReturnType = WriteResult & {
-  /** The reserve still held after this refund. */
+  lotId: bigint;
+  entryIndex: number;
+  /** Who was credited (the settlement's refund beneficiary, the payer by default). */
+  beneficiary: Address;
+  /** The settlement's reserve still held after this refund. */
   remainingReserve: bigint;
-  /** The record after the refund, to pass to the next refund or release. */
-  record: SettlementRecord;
+  /** The lot and entries after the refund, to pass to the next refund or release. */
+  lot: ReserveLot;
+  entries: LotEntry[];
 };
 export type RefundErrorType = ConcordWriteErrorType;
 
+async function locate(
+  context: ConcordContext,
+  target: RefundTarget,
+): Promise<{ lotId: bigint; entryIndex: number; lot: ReserveLot; entries: readonly LotEntry[] }> {
+  if ("lotId" in target) {
+    if (target.lot && target.entries) return { lotId: target.lotId, entryIndex: target.entryIndex, lot: target.lot, entries: target.entries };
+    const found = await getReserveLot(context, { lotId: target.lotId });
+    if (found.state !== "held") throw new InvalidInputError(`reserve lot ${target.lotId} holds nothing to refund: it was ${found.state}`);
+    return { lotId: target.lotId, entryIndex: target.entryIndex, lot: found.lot, entries: found.entries };
+  }
+  const settled = await findSettlement(context, target);
+  const lotId = settled.args.lotId;
+  if (lotId === 0n) throw new InvalidInputError(`the settlement of order reference ${target.orderRef} held no reserve: there is nothing to refund`);
+  const found = await getReserveLot(context, { lotId, fromBlock: settled.blockNumber });
+  if (found.state !== "held") throw new InvalidInputError(`the reserve of order reference ${target.orderRef} was ${found.state}: there is nothing to refund`);
+  const entryIndex = found.entries.findIndex((e) => e.orderRef === target.orderRef && e.scope === settled.args.scope);
+  if (entryIndex < 0) throw new InvalidInputError(`reserve lot ${lotId} has no entry for order reference ${target.orderRef}`);
+  return { lotId, entryIndex, lot: found.lot, entries: found.entries };
+}
+
 /**
- * Refunds part or all of a settlement's remaining reserve to the payer's balance, inside the
- * dispute window; only the version's refund authority may. The ledger checks the amount against
- * the reserve (LedgerRefundExceedsReserve names both).
+ * Refunds part or all of one settlement's remaining reserve to its refund beneficiary's balance,
+ * inside the lot's dispute window; only the refund authority of the version may (the ledger's
+ * LedgerNotRefundAuthority names both). The settlement is named by its lot and entry, or by its
+ * order reference in its scope (the lot is then found from events and checked against the ledger).
  *
  * @param context - A context whose account is the refund authority.
  * @param parameters - {@link RefundParameters}
- * @returns The transaction, the remaining reserve and the updated record.
+ * @returns The transaction, who was credited, what remains, and the updated lot and entries.
  *
  * @example
- * import { parseEther } from "viem"
  * import { refund } from "./src/sdk"
- * const { remainingReserve } = await refund(refundDeskContext, { orderRef, amount: parseEther("0.1") })
+ * const { remainingReserve } = await refund(refundDeskContext, { scope: merchant, orderRef, amount: 40_000n })
+ * // or, knowing the lot: await refund(refundDeskContext, { lotId, entryIndex: 3, amount: 40_000n })
  */
 export async function refund(context: ConcordContext, parameters: RefundParameters): Promise<RefundReturnType> {
   if (parameters.amount <= 0n) throw new InvalidInputError(`refund amount is ${parameters.amount}; it must be positive`);
-  let record = parameters.record;
-  if (!record) {
-    const found = await getSettlementRecord(context, { orderRef: parameters.orderRef });
-    if (found.state !== "held") throw new InvalidInputError(`order reference ${parameters.orderRef} holds no reserve to refund`);
-    record = found.record;
+  const { lotId, entryIndex, lot, entries } = await locate(context, parameters);
+  const entry = entries[entryIndex];
+  if (!Number.isInteger(entryIndex) || !entry) {
+    throw new InvalidInputError(`entry index ${entryIndex} is out of range for reserve lot ${lotId} of ${entries.length} entries`);
+  }
+  if (parameters.amount > entry.reserve) {
+    throw new InvalidInputError(`refund of ${parameters.amount} exceeds the remaining reserve of ${entry.reserve} of order reference ${entry.orderRef}`);
   }
   const result = await writeConcord(context, {
     address: context.addresses.ledger,
     abi: settlementLedgerAbi,
     functionName: "refund",
-    args: [parameters.orderRef, record, parameters.amount],
+    args: [lotId, lot, entries, BigInt(entryIndex), parameters.amount],
   });
-  const { remainingReserve } = eventArgs(result, settlementLedgerAbi, "ReserveRefunded");
-  return { ...result, remainingReserve, record: { ...record, reserve: remainingReserve } };
+  const refunded = eventArgs(result, settlementLedgerAbi, "ReserveRefunded");
+  const updated = entries.map((e, i) => (i === entryIndex ? { ...e, reserve: refunded.remainingReserve, refunded: true } : { ...e }));
+  return {
+    ...result,
+    lotId,
+    entryIndex,
+    beneficiary: refunded.beneficiary,
+    remainingReserve: refunded.remainingReserve,
+    lot: { ...lot, held: lot.held - refunded.amount, entriesHash: hashLotEntries(updated) },
+    entries: updated,
+  };
 }

@@ -1,24 +1,25 @@
-import type { Hex } from "viem";
 import { settlementLedgerAbi } from "../abi";
 import type { ConcordContext } from "../client";
 import { InvalidInputError, type ConcordWriteErrorType } from "../errors/base";
 import { eventArgs, writeConcord, type WriteResult } from "../write";
-import { getSettlementRecord, type SettlementRecord } from "./getSettlementRecord";
+import { getReserveLot, type ReserveLot } from "./getReserveLot";
 
 export type ReleaseReserveParameters = {
-  orderRef: Hex;
-  /** The reserve record; rebuilt from events when absent ({@link getSettlementRecord}). */
-  record?: SettlementRecord;
+  /** The lot (a Settled event's `lotId`). */
+  lotId: bigint;
+  /** The lot as it stands; rebuilt from events and checked against the ledger when absent ({@link getReserveLot}). */
+  lot?: ReserveLot;
 };
 export type ReleaseReserveReturnType = WriteResult & {
-  /** The amount released into the version's pool. */
+  /** The amount released into the pool of the version the lot was settled under. */
   amount: bigint;
 };
 export type ReleaseReserveErrorType = ConcordWriteErrorType;
 
 /**
- * Releases a settlement's reserve after its dispute window, into the pool of the version it was
- * settled under (the parties then {@link claim} or {@link distribute}). Anyone may call it.
+ * Releases what a reserve lot still holds into the pool of the version its settlements were made
+ * under, once its dispute window has ended (the parties then {@link claim} or {@link distribute}).
+ * Anyone may call it. Before `releaseAt` the ledger refuses (LedgerDisputeWindowOpen names the time).
  *
  * @param context - Any context with a wallet client.
  * @param parameters - {@link ReleaseReserveParameters}
@@ -26,20 +27,20 @@ export type ReleaseReserveErrorType = ConcordWriteErrorType;
  *
  * @example
  * import { releaseReserve } from "./src/sdk"
- * const { amount } = await releaseReserve(context, { orderRef })
+ * const { amount } = await releaseReserve(context, { lotId: settled.lotId })
  */
 export async function releaseReserve(context: ConcordContext, parameters: ReleaseReserveParameters): Promise<ReleaseReserveReturnType> {
-  let record = parameters.record;
-  if (!record) {
-    const found = await getSettlementRecord(context, { orderRef: parameters.orderRef });
-    if (found.state !== "held") throw new InvalidInputError(`order reference ${parameters.orderRef} holds no reserve (released, refunded or none)`);
-    record = found.record;
+  let lot = parameters.lot;
+  if (!lot) {
+    const found = await getReserveLot(context, { lotId: parameters.lotId });
+    if (found.state !== "held") throw new InvalidInputError(`reserve lot ${parameters.lotId} holds nothing: it was ${found.state}`);
+    lot = found.lot;
   }
   const result = await writeConcord(context, {
     address: context.addresses.ledger,
     abi: settlementLedgerAbi,
     functionName: "releaseReserve",
-    args: [parameters.orderRef, record],
+    args: [parameters.lotId, lot],
   });
   return { ...result, amount: eventArgs(result, settlementLedgerAbi, "ReserveReleased").amount };
 }

@@ -1,106 +1,80 @@
-import { erc20Abi, zeroAddress, type Address, type Hex } from "viem";
+import { zeroAddress, type Hex } from "viem";
 import { settlementLedgerAbi } from "../abi";
-import { accountAddress, signerOf, type ConcordContext } from "../client";
+import type { ConcordContext } from "../client";
 import { InvalidInputError, type ConcordWriteErrorType } from "../errors/base";
-import { withConcordErrors } from "../errors/decode";
-import { eventArgs, writeConcord, type WriteResult } from "../write";
+import type { Payment } from "../typedData";
+import { writeConcord, type WriteResult } from "../write";
+import {
+  ensureAllowance,
+  paymentsOf,
+  reservesHeldOf,
+  settledEventsOf,
+  type PaymentInput,
+  type ReservesHeldEvent,
+  type SettledEvent,
+} from "./payment";
 
 export type SettleParameters = {
-  /** An active agreement. */
-  agreementId: bigint;
-  /** An ERC-20 token; omit (or the zero address) for ETH. */
-  token?: Address;
-  /** The gross amount the customer paid, in the token's smallest unit (wei for ETH). */
-  gross: bigint;
-  /** The channel the customer bought through; omit for none. Never the payer itself. */
-  referrer?: Address;
-  /** The order reference ({@link makeOrderRef}); each settles at most once. */
-  orderRef: Hex;
+  /** The payment (a direct payment, or the body of the order signer's intent, unchanged). */
+  payment: PaymentInput;
   /**
-   * ERC-20 only. The ledger pulls `gross` with transferFrom, so it needs an allowance. With
-   * `approve: true` the SDK sends an `approve(ledger, gross)` first when the allowance is short
-   * (a second transaction); with `false` (default) a short allowance is an InvalidInputError
-   * before anything is sent. Tokens with EIP-2612 can skip the approval: {@link settleWithPermit}.
+   * The order signer's EIP-712 intent signature ({@link signIntent}): needed when the terms name
+   * an order signer, unless the context's account is the order signer; omit for direct payments.
+   */
+  signature?: Hex;
+  /**
+   * ERC-20 only. The ledger pulls `gross` with transferFrom. With `approve: true` the SDK sends
+   * `approve(ledger, gross)` first when the allowance is short; with `false` (default) a short
+   * allowance is an InvalidInputError before anything is sent. EIP-2612 tokens: {@link settleWithPermit}.
    */
   approve?: boolean;
 };
-/** The Settled event of a settlement, typed. */
-export type SettledEvent = {
-  orderRef: Hex;
-  agreementId: bigint;
-  payer: Address;
-  version: number;
-  token: Address;
-  gross: bigint;
-  referrer: Address;
-  referralFee: bigint;
-  reserve: bigint;
-  releaseAt: number;
+export type SettleReturnType = WriteResult & {
+  /** The payment as sent (defaults filled). */
+  payment: Payment;
+  settled: SettledEvent;
+  /** The reserve lot opened, when the terms hold a reserve. */
+  reservesHeld?: ReservesHeldEvent;
 };
-export type SettleReturnType = WriteResult & { settled: SettledEvent };
 export type SettleErrorType = ConcordWriteErrorType;
 
 /**
- * Checks the ledger's ERC-20 allowance from the context's account and, when asked to, approves
- * exactly `gross` when it is short.
- */
-export async function ensureAllowance(context: ConcordContext, token: Address, gross: bigint, approve: boolean): Promise<void> {
-  const owner = accountAddress(signerOf(context));
-  const allowance = await withConcordErrors(() =>
-    context.publicClient.readContract({ address: token, abi: erc20Abi, functionName: "allowance", args: [owner, context.addresses.ledger] }),
-  );
-  if (allowance >= gross) return;
-  if (!approve) {
-    throw new InvalidInputError(
-      `the ledger may spend ${allowance} of token ${token} for ${owner}; the settlement needs ${gross}: approve it first, pass approve: true, or use settleWithPermit`,
-    );
-  }
-  await writeConcord(context, { address: token, abi: erc20Abi, functionName: "approve", args: [context.addresses.ledger, gross] });
-}
-
-/** The typed Settled event of a settle or settleWithPermit transaction. */
-export function settledFrom(result: WriteResult): SettledEvent {
-  const a = eventArgs(result, settlementLedgerAbi, "Settled");
-  return {
-    orderRef: a.orderRef,
-    agreementId: a.agreementId,
-    payer: a.payer,
-    version: a.version,
-    token: a.token,
-    gross: a.gross,
-    referrer: a.referrer,
-    referralFee: a.referralFee,
-    reserve: a.reserve,
-    releaseAt: Number(a.releaseAt),
-  };
-}
-
-/**
- * Settles a payment for an active agreement, in ETH or an ERC-20 token: the referral fee goes to
- * the referrer's balance, the reserve is held for the dispute window, the rest is credited to the
- * parties' pool by their shares ({@link quoteSettlement} previews the exact split).
+ * Settles one payment, paid by the context's account, in ETH or an ERC-20 token: the referral
+ * fee to the referrer's balance, the reserve held for the dispute window, the net into the pool of
+ * the version named in the payment (the one quoted: if another version became active since, the
+ * ledger refuses it rather than settle under terms nobody quoted). The order reference's scope is
+ * the order signer for intents and the payer for direct payments.
  *
  * @param context - A context whose account is the payer.
- * @param parameters - {@link SettleParameters}
- * @returns The transaction and its Settled event.
+ * @param parameters - {@link SettleParameters}; pass a {@link signIntent} result as it is.
+ * @returns The transaction, the payment sent, its Settled event and its lot's ReservesHeld event.
  *
  * @example
  * import { parseEther } from "viem"
- * import { makeOrderRef, randomSalt, settle } from "./src/sdk"
+ * import { makeOrderRef, quoteSettlement, randomSalt, settle } from "./src/sdk"
+ * const quote = await quoteSettlement(context, { agreementId: 1n, gross: parseEther("1.5"), referrer: travelSite })
  * const orderRef = makeOrderRef({ orderId: "BKG-1001", salt: randomSalt() }) // keep the salt with the order
- * const { settled } = await settle(context, { agreementId: 1n, gross: parseEther("1.5"), referrer: travelSite, orderRef })
- * // settled.referralFee, settled.reserve, settled.releaseAt
+ * const { settled } = await settle(context, {
+ *   payment: { agreementId: 1n, version: quote.version, gross: quote.gross, referrer: travelSite, orderRef },
+ * })
+ * // settled.referralFee === quote.referralFee, settled.reserve === quote.reserve
+ *
+ * // an intent signed by the merchant of record, paid by the customer:
+ * const intent = await signIntent(merchantContext, { payment: { agreementId: 2n, version: 1, gross, orderRef } })
+ * if (intent.signature) await settle(customerContext, intent)
  */
 export async function settle(context: ConcordContext, parameters: SettleParameters): Promise<SettleReturnType> {
-  if (parameters.gross <= 0n) throw new InvalidInputError(`gross amount is ${parameters.gross}; it must be positive`);
-  const token = parameters.token ?? zeroAddress;
-  if (token !== zeroAddress) await ensureAllowance(context, token, parameters.gross, parameters.approve ?? false);
+  const [payment] = await paymentsOf(context, [parameters.payment]);
+  if (!payment) throw new InvalidInputError("no payment given");
+  if (payment.token !== zeroAddress) await ensureAllowance(context, payment.token, payment.gross, parameters.approve ?? false);
   const result = await writeConcord(context, {
     address: context.addresses.ledger,
     abi: settlementLedgerAbi,
     functionName: "settle",
-    args: [parameters.agreementId, token, parameters.gross, parameters.referrer ?? zeroAddress, parameters.orderRef],
-    value: token === zeroAddress ? parameters.gross : 0n,
+    args: [payment, parameters.signature ?? "0x"],
+    value: payment.token === zeroAddress ? payment.gross : 0n,
   });
-  return { ...result, settled: settledFrom(result) };
+  const [settled] = settledEventsOf(result);
+  if (!settled) throw new InvalidInputError(`transaction ${result.hash} emitted no Settled event`);
+  return { ...result, payment, settled, reservesHeld: reservesHeldOf(result)[0] };
 }

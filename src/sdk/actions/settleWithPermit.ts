@@ -4,7 +4,8 @@ import { accountAddress, signerOf, walletOf, type ConcordContext } from "../clie
 import { InvalidInputError, RpcError, type ConcordWriteErrorType } from "../errors/base";
 import { toConcordError, withConcordErrors } from "../errors/decode";
 import { writeConcord } from "../write";
-import { settledFrom, type SettleReturnType } from "./settle";
+import { paymentsOf, reservesHeldOf, settledEventsOf, type PaymentInput } from "./payment";
+import type { SettleReturnType } from "./settle";
 
 const permitAbi = parseAbi([
   "function name() view returns (string)",
@@ -13,12 +14,10 @@ const permitAbi = parseAbi([
 ]);
 
 export type SettleWithPermitParameters = {
-  agreementId: bigint;
-  /** An ERC-20 token with EIP-2612 `permit`. */
-  token: Address;
-  gross: bigint;
-  referrer?: Address;
-  orderRef: Hex;
+  /** The payment, in an ERC-20 token with EIP-2612 `permit` (see {@link settle}). */
+  payment: PaymentInput;
+  /** The order signer's intent signature, when the terms name an order signer ({@link signIntent}). */
+  signature?: Hex;
   /** Unix time the permit is valid until (default: 1 hour after the latest block). */
   permitDeadline?: bigint;
 };
@@ -33,26 +32,29 @@ export type SettleWithPermitErrorType = ConcordWriteErrorType;
  *
  * @param context - A context whose account is the payer and holds the tokens.
  * @param parameters - {@link SettleWithPermitParameters}
- * @returns The transaction and its Settled event.
+ * @returns The transaction, the payment sent, its Settled event and its lot's ReservesHeld event.
  *
  * @example
  * import { makeOrderRef, randomSalt, settleWithPermit } from "./src/sdk"
  * const orderRef = makeOrderRef({ orderId: "BKG-1002", salt: randomSalt() })
- * const { settled } = await settleWithPermit(context, { agreementId: 1n, token: usdc, gross: 250_000000n, orderRef })
+ * const { settled } = await settleWithPermit(context, {
+ *   payment: { agreementId: 1n, version: 1, token: usdc, gross: 250_000000n, orderRef },
+ * })
  */
 export async function settleWithPermit(context: ConcordContext, parameters: SettleWithPermitParameters): Promise<SettleWithPermitReturnType> {
-  if (parameters.token === zeroAddress) throw new InvalidInputError("ETH has no permit: use settle");
-  if (parameters.gross <= 0n) throw new InvalidInputError(`gross amount is ${parameters.gross}; it must be positive`);
+  const [payment] = await paymentsOf(context, [parameters.payment]);
+  if (!payment) throw new InvalidInputError("no payment given");
+  if (payment.token === zeroAddress) throw new InvalidInputError("ETH has no permit: use settle");
   const account = signerOf(context);
   const owner = accountAddress(account);
   const deadline =
     parameters.permitDeadline ?? (await withConcordErrors(() => context.publicClient.getBlock({ blockTag: "latest" }))).timestamp + 3_600n;
   const { name, version, nonce } = await withConcordErrors(async () => {
-    const read = { address: parameters.token, abi: permitAbi } as const;
+    const read = { address: payment.token, abi: permitAbi } as const;
     const nonce = await context.publicClient.readContract({ ...read, functionName: "nonces", args: [owner] }).catch((error: unknown) => {
       const concord = toConcordError(error);
       if (concord instanceof RpcError) throw concord;
-      throw new InvalidInputError(`token ${parameters.token} does not support EIP-2612 permits (no nonces())`, { cause: error });
+      throw new InvalidInputError(`token ${payment.token} does not support EIP-2612 permits (no nonces())`, { cause: error });
     });
     try {
       const domain = await context.publicClient.readContract({ ...read, functionName: "eip712Domain" });
@@ -64,7 +66,7 @@ export async function settleWithPermit(context: ConcordContext, parameters: Sett
   const signature = await withConcordErrors(() =>
     walletOf(context).signTypedData({
       account,
-      domain: { name, version, chainId: context.chainId, verifyingContract: parameters.token },
+      domain: { name, version, chainId: context.chainId, verifyingContract: payment.token },
       types: {
         Permit: [
           { name: "owner", type: "address" },
@@ -75,7 +77,7 @@ export async function settleWithPermit(context: ConcordContext, parameters: Sett
         ],
       },
       primaryType: "Permit",
-      message: { owner, spender: context.addresses.ledger, value: parameters.gross, nonce, deadline },
+      message: { owner, spender: context.addresses.ledger, value: payment.gross, nonce, deadline },
     }),
   );
   const { r, s, yParity } = parseSignature(signature);
@@ -83,17 +85,9 @@ export async function settleWithPermit(context: ConcordContext, parameters: Sett
     address: context.addresses.ledger,
     abi: settlementLedgerAbi,
     functionName: "settleWithPermit",
-    args: [
-      parameters.agreementId,
-      parameters.token,
-      parameters.gross,
-      parameters.referrer ?? zeroAddress,
-      parameters.orderRef,
-      deadline,
-      27 + yParity,
-      r,
-      s,
-    ],
+    args: [payment, parameters.signature ?? "0x", deadline, 27 + yParity, r, s],
   });
-  return { ...result, settled: settledFrom(result) };
+  const [settled] = settledEventsOf(result);
+  if (!settled) throw new InvalidInputError(`transaction ${result.hash} emitted no Settled event`);
+  return { ...result, payment, settled, reservesHeld: reservesHeldOf(result)[0] };
 }
