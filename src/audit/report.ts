@@ -140,7 +140,7 @@ export async function auditReport(
       }
     };
 
-    const state = new ReplayState({ negotiationHub: meta.addresses.negotiationHub });
+    const state = new ReplayState();
     const decoder = new ConcordLogDecoder(meta.addresses);
     for await (const page of store.events(decoder, { toBlock })) {
       for (const log of page) {

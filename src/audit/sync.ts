@@ -160,7 +160,7 @@ export async function sync(parameters: AuditParameters): Promise<SyncResult> {
     let target = parameters.toBlock ?? head - (parameters.confirmations ?? 0n);
     if (target > head) target = head;
 
-    const state = new ReplayState({ negotiationHub: storedAddresses.negotiationHub });
+    const state = new ReplayState();
     let storedEvents = 0;
     if (store) {
       for await (const page of store.events(decoder)) {

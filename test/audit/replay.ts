@@ -1,209 +1,164 @@
 import { expect } from "chai";
-import hre, { ethers } from "hardhat";
-import { loadFixture, time } from "@nomicfoundation/hardhat-network-helpers";
-import { createPublicClient, custom, type Address } from "viem";
-import { ConcordLogDecoder, fetchConcordLogs, type ConcordLog } from "../../src/audit/fetch";
-import { ReplayState } from "../../src/audit/replay";
-import { ETH } from "../helpers/concord";
+import { loadFixture } from "@nomicfoundation/hardhat-network-helpers";
+import { fetchConcordLogs, type ConcordLog } from "../../src/audit/fetch";
+import { ReplayState, storedLotHash } from "../../src/audit/replay";
+import { settlementLedgerAbi } from "../../src/sdk/abi";
+import { inProcessChain } from "./env";
+import { buildRichHistory, ETH, orderRef } from "./history";
 
-const ZERO = "0x0000000000000000000000000000000000000000";
-import { buildRichHistory } from "./history";
+async function richHistoryFixture() {
+  const history = await buildRichHistory(await inProcessChain());
+  const { addresses, deployBlock, publicClient } = history.chain;
+  const logs: ConcordLog[] = [];
+  let raw = 0;
+  for await (const batch of fetchConcordLogs(publicClient, { addresses, fromBlock: deployBlock, initialRange: 3n, growBelow: 2 })) {
+    raw += batch.rawCount;
+    logs.push(...batch.logs);
+  }
+  return { history, logs, raw };
+}
+
+/** Replays `logs` into a fresh state and returns it. */
+function replay(logs: readonly ConcordLog[]): ReplayState {
+  const state = new ReplayState();
+  state.applyBatch(logs);
+  state.finish();
+  return state;
+}
+
+/** A copy of the history with one event's arguments changed. */
+function tampered(logs: readonly ConcordLog[], eventName: string, change: (args: Record<string, unknown>) => void, nth = 0): ConcordLog[] {
+  let seen = 0;
+  return logs.map((log) => {
+    if (log.eventName !== eventName || seen++ !== nth) return log;
+    const args = { ...log.args };
+    change(args);
+    return { ...log, args };
+  });
+}
 
 describe("audit replay", function () {
-  async function richHistoryFixture() {
-    const history = await buildRichHistory(await ethers.getSigners(), { increaseTime: async (s) => void (await time.increase(s)) });
-    const client = createPublicClient({ transport: custom(hre.network.provider) });
-    return { history, client };
-  }
-
-  async function replayAll(fixture: Awaited<ReturnType<typeof richHistoryFixture>>, initialRange = 3n) {
-    const { history, client } = fixture;
-    const state = new ReplayState();
-    const seen: ConcordLog[] = [];
-    let raw = 0;
-    for await (const batch of fetchConcordLogs(client, {
-      addresses: { registry: history.addresses.registry, ledger: history.addresses.ledger },
-      fromBlock: history.deployBlock,
-      initialRange,
-      growBelow: 2,
-    })) {
-      raw += batch.rawCount;
-      seen.push(...batch.logs);
-      state.applyBatch(batch.logs);
-    }
-    state.finish();
-    return { state, seen, raw };
-  }
-
   describe("fetch", function () {
     it("returns every Concord log once, decoded, in (block, tx, log) order", async function () {
-      const fixture = await loadFixture(richHistoryFixture);
-      const { seen, raw } = await replayAll(fixture);
-      const { history } = fixture;
-      const expected = (await ethers.provider.getLogs({
-        address: [history.addresses.registry, history.addresses.ledger],
-        fromBlock: Number(history.deployBlock),
-        toBlock: "latest",
-      })).length;
-      expect(raw).to.equal(expected);
-      expect(seen.length).to.equal(expected);
-      for (let i = 1; i < seen.length; i += 1) {
-        const [a, b] = [seen[i - 1]!, seen[i]!];
-        const order = a.blockNumber < b.blockNumber || (a.blockNumber === b.blockNumber && (a.transactionIndex < b.transactionIndex || (a.transactionIndex === b.transactionIndex && a.logIndex < b.logIndex)));
-        expect(order, `log ${i} out of order`).to.equal(true);
+      const { history, logs, raw } = await loadFixture(richHistoryFixture);
+      const { addresses, deployBlock, publicClient } = history.chain;
+      const all = await publicClient.getLogs({ address: [addresses.registry, addresses.ledger, addresses.negotiationHub], fromBlock: deployBlock });
+      expect(raw).to.equal(all.length);
+      expect(logs.length).to.equal(all.length);
+      for (let i = 1; i < logs.length; i += 1) {
+        const [a, b] = [logs[i - 1]!, logs[i]!];
+        const ordered = a.blockNumber < b.blockNumber || (a.blockNumber === b.blockNumber && (a.transactionIndex < b.transactionIndex || (a.transactionIndex === b.transactionIndex && a.logIndex < b.logIndex)));
+        expect(ordered, `log ${i} out of order`).to.equal(true);
       }
-      const names = new Set(seen.map((l) => l.eventName));
-      for (const name of ["AgreementProposed", "VersionProposed", "VersionActivated", "ConsentSigned", "Settled", "ReserveRefunded", "ReserveReleased", "PartyCredited", "NestedShareReceived", "Withdrawn"]) {
+      const names = new Set(logs.map((l) => l.eventName));
+      for (const name of ["AgreementProposed", "VersionProposed", "VersionApproved", "ConsentSigned", "VersionActivated", "TerminationApproved", "TerminationSigned", "AgreementTerminated", "NegotiationOpened", "OfferMade", "OfferAccepted", "NegotiationAgreed", "Settled", "ReservesHeld", "ReserveRefunded", "ReserveReleased", "Distributed", "Claimed", "RemainderSwept", "Withdrawn"]) {
         expect(names.has(name), name).to.equal(true);
       }
-    });
-
-    it("decodes static events on its fast path exactly as viem's decodeEventLog does", async function () {
-      const { history } = await loadFixture(richHistoryFixture);
-      const addresses = { registry: history.addresses.registry, ledger: history.addresses.ledger };
-      const fast = new ConcordLogDecoder(addresses);
-      const reference = new ConcordLogDecoder(addresses, { viemOnly: true });
-      const raw = (await hre.network.provider.request({
-        method: "eth_getLogs",
-        params: [{ address: [addresses.registry, addresses.ledger], fromBlock: `0x${history.deployBlock.toString(16)}`, toBlock: "latest" }],
-      })) as Parameters<ConcordLogDecoder["decode"]>[0][];
-      expect(raw.length).to.be.greaterThan(50);
-      for (const log of raw) expect(fast.decode(log)).to.deep.equal(reference.decode(log));
-      // Strict: a word out of its type's range is an error on the fast path too.
-      const settled = raw.find((l) => fast.decode(l).eventName === "Settled")!;
-      const badVersion = { ...settled, data: (`0x${"f".repeat(64)}${settled.data.slice(66)}`) as `0x${string}` };
-      expect(() => fast.decode(badVersion)).to.throw(/does not decode as Settled/);
-      expect(() => reference.decode(badVersion)).to.throw(/does not decode as Settled/);
-    });
-
-    it("throws on a log it cannot decode instead of dropping it", async function () {
-      const { history, client } = await loadFixture(richHistoryFixture);
-      // Present the token as the ledger: its Transfer/Approval logs come from a "Concord" address.
-      const run = async () => {
-        for await (const _batch of fetchConcordLogs(client, {
-          addresses: { registry: history.addresses.registry, ledger: history.addresses.token },
-          fromBlock: history.deployBlock,
-        })) {
-          // consume
-        }
-      };
-      let error: unknown;
-      try {
-        await run();
-      } catch (e) {
-        error = e;
+      // Activations and terminations carry their block's time (approvals are counted until they expire).
+      for (const log of logs.filter((l) => l.eventName === "VersionActivated" || l.eventName === "AgreementTerminated")) {
+        const block = await publicClient.getBlock({ blockNumber: log.blockNumber });
+        expect(log.blockTimestamp).to.equal(block.timestamp);
       }
-      expect((error as Error | undefined)?.name).to.equal("UndecodableLogError");
-      expect((error as Error).message).to.match(/unknown topic0 0xddf252ad/);
     });
   });
 
-  describe("rebuilt state", function () {
-    it("rebuilds every balance, pool, released amount and reserve of a rich history with no violation", async function () {
-      const fixture = await loadFixture(richHistoryFixture);
-      const { history } = fixture;
-      const { state } = await replayAll(fixture);
+  describe("state", function () {
+    it("rebuilds every balance, pool, paidUpTo, lot, order reference and risk counter the ledger holds, with no violation", async function () {
+      const { history, logs } = await loadFixture(richHistoryFixture);
+      const state = replay(logs);
       expect(state.violations).to.deep.equal([]);
-      const { ledger } = history;
-      expect(state.balances.size).to.be.greaterThan(6);
-      for (const entry of state.balances.values()) {
-        expect(await ledger.balanceOf(entry.account, entry.token), `${entry.account} in ${entry.token}`).to.equal(entry.amount);
-      }
-      // Accounts that never appear hold nothing on chain either.
-      for (const who of Object.values(history.people)) {
-        for (const token of [ETH, history.addresses.token]) {
-          expect(await ledger.balanceOf(who, token)).to.equal(state.balanceOf(who as Address, token as Address));
-        }
-      }
-      expect(state.pools.size).to.be.greaterThan(5);
+      const { publicClient, addresses } = history.chain;
+      const read = (functionName: string, args: readonly unknown[]) =>
+        publicClient.readContract({ address: addresses.ledger, abi: settlementLedgerAbi, functionName, args } as never) as Promise<unknown>;
+      expect(state.balances.size).to.be.greaterThan(10);
+      for (const b of state.balances.values()) expect(await read("balanceOf", [b.account, b.token]), `${b.account} ${b.token}`).to.equal(b.amount);
+      expect(state.pools.size).to.be.greaterThan(8);
       for (const pool of state.pools.values()) {
-        const onChain = await ledger.pool(pool.agreementId, pool.version, pool.token);
-        expect(onChain.distributable).to.equal(pool.distributable);
-        expect(onChain.dust).to.equal(pool.dust);
-        for (let i = 0; i < pool.released.length; i += 1) {
-          expect(await ledger.released(pool.agreementId, pool.version, pool.token, i)).to.equal(pool.released[i]);
-        }
+        expect(await read("pool", [pool.agreementId, pool.version, pool.token])).to.deep.equal({ total: pool.total, held: pool.held, distributed: pool.distributed, dustAdvance: pool.dustAdvance });
+        for (let i = 0; i < pool.paidUpTo.length; i += 1) expect(await read("paidUpTo", [pool.agreementId, pool.version, pool.token, BigInt(i)])).to.equal(pool.paidUpTo[i]);
       }
-      // Holdings per token: what the ledger actually holds.
-      expect(state.totalsOf(ETH as Address).holdings).to.equal(await ethers.provider.getBalance(history.addresses.ledger));
-      expect(state.totalsOf(history.addresses.token).holdings).to.equal(await history.token.balanceOf(history.addresses.ledger));
-      // The amendment and the nesting are in the rebuilt agreements.
-      const a = state.agreements.get(history.ids.a)!;
-      expect(a.activeVersion).to.equal(2);
-      expect(a.versions.get(2)!.terms.reserveBps).to.equal(2_000);
-      expect(state.pool(history.ids.b, 1, ETH as Address)!.provenance.recent.some((e) => e.eventName === "NestedShareReceived")).to.equal(true);
-      const refunded = state.settlements.get(ethers.id("concord:audit:a1-eth-2") as `0x${string}`)!;
-      expect(refunded.closed).to.equal(true);
-      expect(refunded.reserve).to.equal(0n);
-      expect(refunded.refunded).to.equal(33_333_333n);
-    });
-
-    it("reports a law broken by a forged event, with the event that broke it", async function () {
-      const fixture = await loadFixture(richHistoryFixture);
-      const { seen } = await replayAll(fixture);
-      const state = new ReplayState();
-      const forgedAt = seen.findIndex((l) => l.eventName === "Settled");
-      for (let i = 0; i < seen.length; i += 1) {
-        const log = seen[i]!;
-        if (i === forgedAt) {
-          // A Settled event whose referral fee is one wei above the terms.
-          state.apply({ ...log, args: { ...log.args, referralFee: (log.args.referralFee as bigint) + 1n } });
-        } else {
-          state.apply(log);
-        }
+      // Only the lots of the two settlements on C after the releases still hold a reserve.
+      expect([...state.lots.values()].filter((l) => l.open).map((l) => l.entries.map((e) => e.orderRef))).to.deep.equal([[orderRef("c-eth-2")], [orderRef("c-eth-3")]]);
+      for (const lot of state.lots.values()) expect(await read("lotHash", [lot.lotId])).to.equal(storedLotHash(lot));
+      for (const risk of state.risk.values()) {
+        expect(await read("riskCounters", [risk.agreementId, risk.token])).to.deep.equal({ settledVolume: risk.settledVolume, settledCount: risk.settledCount, refundCount: risk.refundCount, refundedVolume: risk.refundedVolume });
       }
-      const first = state.violations[0]!;
-      expect(first.law).to.equal("single-attribution");
-      expect(first.event.blockNumber).to.equal(seen[forgedAt]!.blockNumber);
-      expect(first.event.logIndex).to.equal(seen[forgedAt]!.logIndex);
-      expect(first.message).to.match(/referral fee \d+, the terms give \d+/);
-    });
-
-    it("reports a negative balance from a forged withdrawal", async function () {
-      const fixture = await loadFixture(richHistoryFixture);
-      const { seen } = await replayAll(fixture);
-      const state = new ReplayState();
-      for (const log of seen) {
-        const forged = log.eventName === "Withdrawn" ? { ...log, args: { ...log.args, amount: (log.args.amount as bigint) * 10n } } : log;
-        state.apply(forged);
+      expect(await read("isOrderSettled", [history.people.merchant, orderRef("d-eth-1")])).to.equal(true);
+      expect(state.orderBitmaps.get(history.people.merchant)?.size).to.equal(2);
+      expect(state.orderBitmaps.has(history.people.guest)).to.equal(true);
+      // Conservation per token: what the ledger holds equals balances + held reserves + undistributed.
+      for (const token of [ETH, history.chain.addresses.token]) {
+        const t = state.totalsOf(token);
+        expect(t.holdings).to.equal(t.balances + t.heldReserves + t.undistributed);
+        const held = token === ETH ? await publicClient.getBalance({ address: addresses.ledger }) : ((await publicClient.readContract({ address: token, abi: [{ type: "function", name: "balanceOf", stateMutability: "view", inputs: [{ name: "a", type: "address" }], outputs: [{ name: "", type: "uint256" }] }], functionName: "balanceOf", args: [addresses.ledger] })) as bigint);
+        expect(t.holdings).to.equal(held);
       }
-      const negative = state.violations.find((v) => v.law === "no-negative-balance")!;
-      expect(negative.account).to.equal(seen.find((l) => l.eventName === "Withdrawn")!.args.account);
-      expect(negative.event.eventName).to.equal("Withdrawn");
+      // The negotiated version names the participant whose offer was agreed, and was consented in the hub.
+      expect([state.termsOf(history.ids.e, 2)?.proposer, state.termsOf(history.ids.e, 2)?.negotiated]).to.deep.equal([history.people.airline, true]);
+      expect(state.agreements.get(history.ids.d)?.status).to.equal("terminated");
+    });
+  });
+
+  describe("law oracles", function () {
+    it("consent: an activation without a consenter's signature or approval names that consenter", async function () {
+      const { history, logs } = await loadFixture(richHistoryFixture);
+      // Drop the chef's signature on C: the chef consents only through nested agreement B.
+      const chef = history.people.chef;
+      const withoutChef = logs.filter((l) => !(l.eventName === "ConsentSigned" && l.args.agreementId === history.ids.c && l.args.party === chef));
+      const violations = replay(withoutChef).violations;
+      expect(violations.map((v) => [v.law, v.account])).to.deep.equal([["consent", chef]]);
+      expect(violations[0]!.message).to.contain(`agreement ${history.ids.c} version 1 activated without the consent of ${chef}`);
     });
 
-    it("rebuilds the same state when events spell the same addresses in other letter cases", async function () {
-      const fixture = await loadFixture(richHistoryFixture);
-      const { state, seen } = await replayAll(fixture);
-      // Every other event names its accounts and tokens in lower case, every third in upper case.
-      const respell = (args: Readonly<Record<string, unknown>>, i: number) =>
-        Object.fromEntries(
-          Object.entries(args).map(([k, v]) => [k, typeof v === "string" && /^0x[0-9a-fA-F]{40}$/.test(v) ? (i % 3 === 0 ? `0x${v.slice(2).toUpperCase()}` : i % 2 === 0 ? v.toLowerCase() : v) : v]),
-        );
-      const mixed = new ReplayState();
-      seen.forEach((log, i) => mixed.apply({ ...log, args: respell(log.args, i) }));
-      mixed.finish();
-      expect(mixed.violations).to.deep.equal([]);
-      const amounts = (s: ReplayState) => [...s.balances].map(([key, b]) => [key, b.amount, b.provenance.count]);
-      expect(amounts(mixed)).to.deep.equal(amounts(state));
-      const pools = (s: ReplayState) => [...s.pools].map(([key, p]) => [key, p.distributable, p.dust, p.released, p.provenance.count]);
-      expect(pools(mixed)).to.deep.equal(pools(state));
-      // A payer named as its own referrer in another case is still its own referrer.
-      const settled = seen.find((l) => l.eventName === "Settled" && l.args.referrer !== ZERO)!;
-      const selfReferred = new ReplayState();
-      for (const log of seen) selfReferred.apply(log === settled ? { ...log, args: { ...log.args, referrer: (log.args.payer as string).toLowerCase() } } : log);
-      expect(selfReferred.violations.map((v) => v.message)).to.include.members([`settlement ${settled.args.orderRef as string}: payer ${settled.args.payer as string} is its own referrer`]);
+    it("consent: an approval that expired before the activation does not count", async function () {
+      const { history, logs } = await loadFixture(richHistoryFixture);
+      const expired = tampered(logs, "VersionApproved", (a) => (a.expiry = 1n));
+      expect(replay(expired).violations.map((v) => [v.law, v.account])).to.deep.equal([["consent", history.people.airline]]);
+      const revoked = logs.flatMap((l) => (l.eventName === "VersionApproved" ? [l, { ...l, logIndex: l.logIndex + 1, eventName: "ApprovalRevoked" }] : [l]));
+      expect(replay(revoked).violations.map((v) => [v.law, v.account])).to.deep.equal([["consent", history.people.airline]]);
     });
 
-    it("reports a replayed order reference", async function () {
-      const fixture = await loadFixture(richHistoryFixture);
-      const { seen } = await replayAll(fixture);
-      const state = new ReplayState();
-      const settled = seen.find((l) => l.eventName === "Settled")!;
-      const last = seen.at(-1)!;
-      for (const log of seen) state.apply(log);
-      state.apply({ ...settled, blockNumber: last.blockNumber + 1n, logIndex: 0 });
-      expect(state.violations.map((v) => v.law)).to.include("unique-order-reference");
+    it("consent: a negotiated version needs every participant's acceptance of the latest offer", async function () {
+      const { history, logs } = await loadFixture(richHistoryFixture);
+      const unaccepted = logs.filter((l) => l.eventName !== "OfferAccepted");
+      const laws = replay(unaccepted).violations.map((v) => [v.law, v.account]);
+      expect(laws).to.deep.include(["consent", history.people.chef]);
+    });
+
+    it("exactness and attribution: a fee one wei above the terms' rate is named", async function () {
+      const { history, logs } = await loadFixture(richHistoryFixture);
+      const state = replay(tampered(logs, "Settled", (a) => (a.referralFee = (a.referralFee as bigint) + 1n)));
+      const [first] = state.violations;
+      expect([first!.law, first!.account, first!.event.eventName]).to.deep.equal(["single-attribution", history.people.travelSite, "Settled"]);
+      expect(first!.message).to.match(/referral fee \d+, the terms give \d+/);
+    });
+
+    it("exactness: a distribution beyond the pool's whole units, and a claim paid more than owed", async function () {
+      const { logs } = await loadFixture(richHistoryFixture);
+      const over = replay(tampered(logs, "Distributed", (a) => (a.toTotal = (a.toTotal as bigint) + 10n))).violations;
+      expect(over[0]!.law).to.equal("exactness");
+      expect(over[0]!.message).to.contain("up to");
+      const claimed = replay(tampered(logs, "Claimed", (a) => (a.amount = (a.amount as bigint) + 1n))).violations;
+      expect(claimed.map((v) => [v.law, v.event.eventName])).to.deep.include(["exactness", "Claimed"]);
+      expect(claimed[0]!.message).to.match(/paid \d+; it was owed \d+/);
+    });
+
+    it("idempotency: an order reference settled twice in its scope", async function () {
+      const { logs } = await loadFixture(richHistoryFixture);
+      const settled = logs.find((l) => l.eventName === "Settled" && l.args.reserve === 0n)!;
+      const last = logs.at(-1)!;
+      const again = { ...settled, blockNumber: last.blockNumber + 1n, transactionHash: `0x${"ab".repeat(32)}` as const };
+      const violations = replay([...logs, again]).violations;
+      expect(violations.map((v) => v.law)).to.include("unique-order-reference");
+    });
+
+    it("a remainder swept while its pool can still receive value", async function () {
+      const { history, logs } = await loadFixture(richHistoryFixture);
+      const last = logs.at(-1)!;
+      const sweep = logs.find((l) => l.eventName === "RemainderSwept")!;
+      const early = { ...sweep, blockNumber: last.blockNumber + 1n, args: { ...sweep.args, agreementId: history.ids.c, version: 1, amount: 0n } };
+      const violations = replay([...logs, early]).violations;
+      expect(violations.map((v) => v.message).join("\n")).to.contain(`remainder of agreement ${history.ids.c} version 1`);
     });
   });
 });

@@ -13,6 +13,7 @@ export type DifferenceKind =
   | "pool-total"
   | "pool-held"
   | "pool-distributed"
+  | "pool-dust-advance"
   | "paid-up-to"
   | "lot"
   | "order-bitmap"
@@ -96,7 +97,14 @@ export function planReconciliation(state: ReplayState, ledger: Address, orderRef
         { kind: "pool-held", what: `${where}: held`, shift: 128n, bits: LOW_128, expected: pool.held },
       ],
     });
-    words.push({ slot: nextSlot(slot), subject, fields: [{ kind: "pool-distributed", what: `${where}: distributed`, shift: 0n, bits: 256n, expected: pool.distributed }] });
+    words.push({
+      slot: nextSlot(slot),
+      subject,
+      fields: [
+        { kind: "pool-distributed", what: `${where}: distributed`, shift: 0n, bits: LOW_128, expected: pool.distributed },
+        { kind: "pool-dust-advance", what: `${where}: dust advance`, shift: 128n, bits: LOW_128, expected: pool.dustAdvance },
+      ],
+    });
     const parties = state.termsOf(pool.agreementId, pool.version)?.terms.parties ?? [];
     parties.forEach((party, partyIndex) => {
       checked.paidUpTo += 1;

@@ -11,7 +11,6 @@ import type { NegotiationState, ReplayBook } from "./state";
 
 /** Applies one hub event. */
 export function applyHub(book: ReplayBook, log: ConcordLog): void {
-  book.negotiationHub ??= log.address;
   const args = log.args;
   const agreementId = args.agreementId as bigint;
   const negotiationId = Number(args.negotiationId);
@@ -42,6 +41,7 @@ export function applyHub(book: ReplayBook, log: ConcordLog): void {
     case "OfferAccepted":
       if (!latest || latest.offerHash !== args.offerHash) book.violate("consistency", `negotiation ${key}: acceptance of an offer that is not the latest`, log);
       else latest.acceptedBy.add(mover!);
+      book.hubAcceptance = { transactionHash: log.transactionHash, agreementId };
       return;
     case "AcceptanceWithdrawn":
       latest?.acceptedBy.delete(mover!);

@@ -4,7 +4,6 @@
  * checking the ledger's laws after every event. The state and its bookkeeping are
  * ./state.ts; each contract's events are applied by ./registry.ts, ./hub.ts and ./ledger.ts.
  */
-import type { Address } from "viem";
 import type { ConcordLog } from "../types";
 import { applyHub } from "./hub";
 import { applyLedger, checkLotsAnnounced } from "./ledger";
@@ -24,17 +23,12 @@ export class ReplayOrderError extends Error {
  * {apply} (or {applyBatch}), call {finish} at the end; read the state and {violations} at any point.
  *
  * @example
- * const state = new ReplayState({ negotiationHub });
+ * const state = new ReplayState();
  * for await (const batch of fetchConcordLogs(client, { addresses, fromBlock: 0n })) state.applyBatch(batch.logs);
  * state.finish();
  * if (state.violations.length > 0) console.log(state.violations);
  */
 export class ReplayState extends ReplayBook {
-  constructor(options: { negotiationHub?: Address | undefined } = {}) {
-    super();
-    this.negotiationHub = options.negotiationHub;
-  }
-
   /** Applies every log of a batch, in order. */
   applyBatch(logs: readonly ConcordLog[]): void {
     for (const log of logs) this.apply(log);

@@ -198,17 +198,35 @@ function payoutOf(book: ReplayBook, args: Args, event: EventRef): { pool: PoolSt
   return { pool: book.poolFor(agreementId, version, token), v: v as VersionState & { unit: bigint } };
 }
 
-/** Pays party `i` of a pool `amount` of its whole units, checking it never exceeds its pro-rata share. */
-function payParty(book: ReplayBook, pool: PoolState, v: VersionState & { unit: bigint }, i: number, amount: bigint, event: EventRef): void {
+/**
+ * What a credit of `credit` to the dust party repays of the pool's advance: the part of the advance
+ * beyond the pool's current remainder, at most the credit (the ledger's `_recoverAdvance`).
+ */
+function recoverAdvance(pool: PoolState, unit: bigint, credit: bigint): bigint {
+  const remainder = poolRemainder(pool.total, unit);
+  if (pool.dustAdvance <= remainder) return 0n;
+  const excess = pool.dustAdvance - remainder;
+  const recovered = excess > credit ? credit : excess;
+  pool.dustAdvance -= recovered;
+  return recovered;
+}
+
+/**
+ * Pays party `i` of a pool `amount`, checking that it never receives its pro-rata share of the
+ * pool's whole units plus one unit or more: a party's credits, less the advance a dust party holds
+ * (under one unit), never exceed its share of the whole units.
+ */
+function payParty(book: ReplayBook, pool: PoolState, v: VersionState & { unit: bigint }, i: number, amount: bigint, event: EventRef, kind: "payout" | "remainder" = "payout"): void {
   const party = v.terms.parties[i]!;
   pool.received[i] = (pool.received[i] ?? 0n) + amount;
   pool.paidOut += amount;
   book.totalsFor(pool.token).undistributed -= amount;
   const entitled = partyShare(distributable(pool.total, v.unit), party.shareBps);
-  if (pool.received[i]! > entitled) {
-    book.violate("exactness", `party ${i} of agreement ${pool.agreementId} version ${pool.version} received ${pool.received[i]} of ${pool.token}; its share of the pool is ${entitled}`, event, pool.token, party.account);
+  const advance = i === v.terms.dustPartyIndex ? pool.dustAdvance : 0n;
+  if (pool.received[i]! - advance > entitled) {
+    book.violate("exactness", `party ${i} of agreement ${pool.agreementId} version ${pool.version} received ${pool.received[i]} of ${pool.token}; its share of the pool is ${entitled}${advance > 0n ? ` and ${advance} advanced` : ""}`, event, pool.token, party.account);
   }
-  book.creditParty(party, pool.token, amount, event, pool.agreementId, "payout");
+  book.creditParty(party, pool.token, amount, event, pool.agreementId, kind);
 }
 
 function onDistributed(book: ReplayBook, args: Args, event: EventRef): void {
@@ -224,7 +242,10 @@ function onDistributed(book: ReplayBook, args: Args, event: EventRef): void {
     // From the pool's distributed total, or from where the party's own claim since left it.
     const paid = pool.paidUpTo[i] ?? 0n;
     const start = paid > pool.distributed ? paid : pool.distributed;
-    if (upTo > start) payParty(book, pool, v, i, partyShare(upTo - start, party.shareBps), event);
+    if (upTo <= start) return;
+    let amount = partyShare(upTo - start, party.shareBps);
+    if (i === v.terms.dustPartyIndex) amount -= recoverAdvance(pool, v.unit, amount);
+    if (amount > 0n) payParty(book, pool, v, i, amount, event);
   });
   pool.distributed = upTo;
   book.checkConservation(pool.token, event);
@@ -246,7 +267,8 @@ function onClaimed(book: ReplayBook, args: Args, event: EventRef): void {
   const upTo = distributable(pool.total, v.unit);
   const paid = pool.paidUpTo[i] ?? 0n;
   const start = paid > pool.distributed ? paid : pool.distributed;
-  const owed = upTo > start ? partyShare(upTo - start, party.shareBps) : 0n;
+  let owed = upTo > start ? partyShare(upTo - start, party.shareBps) : 0n;
+  if (i === v.terms.dustPartyIndex) owed -= recoverAdvance(pool, v.unit, owed);
   if (paidUpTo !== upTo) book.violate("exactness", `${where} up to ${paidUpTo}; the pool's whole units are ${upTo}`, event, pool.token, party.account);
   if (amount !== owed) book.violate("exactness", `${where} paid ${amount}; it was owed ${owed}`, event, pool.token, party.account);
   pool.paidUpTo[i] = paidUpTo;
@@ -265,9 +287,12 @@ function onRemainderSwept(book: ReplayBook, args: Args, event: EventRef): void {
   const closed = (agreement.status !== "active" || agreement.activeVersion !== pool.version) && pool.held === 0n && v.activePins === 0;
   if (!closed) book.violate("exactness", `${where} swept while the pool can still receive value`, event, pool.token);
   if (index !== v.terms.dustPartyIndex) book.violate("exactness", `${where} went to party ${index}, not the dust party ${v.terms.dustPartyIndex}`, event, pool.token);
-  if (amount !== poolRemainder(pool.total, v.unit)) book.violate("exactness", `${where}: ${amount} swept; the final remainder is ${poolRemainder(pool.total, v.unit)}`, event, pool.token);
-  book.addToPool(pool, -amount, event);
-  book.creditParty(v.terms.parties[v.terms.dustPartyIndex]!, pool.token, amount, event, pool.agreementId, "remainder");
+  // The remainder less what earlier sweeps advanced; it becomes the advance.
+  const remainder = poolRemainder(pool.total, v.unit);
+  const owed = remainder > pool.dustAdvance ? remainder - pool.dustAdvance : 0n;
+  if (amount !== owed) book.violate("exactness", `${where}: ${amount} swept; the remainder ${remainder} less the advance ${pool.dustAdvance} is ${owed}`, event, pool.token);
+  pool.dustAdvance = remainder;
+  payParty(book, pool, v, v.terms.dustPartyIndex, amount, event, "remainder");
   book.checkConservation(pool.token, event);
 }
 

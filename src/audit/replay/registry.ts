@@ -42,15 +42,13 @@ function pin(book: ReplayBook, v: VersionState, by: number): void {
 /** Whether an approval given until `expiry` counts at `time` (the registry: `block.timestamp <= expiry`). */
 const live = (expiry: bigint | undefined, time: bigint | undefined): boolean => expiry !== undefined && (time === undefined || time <= expiry);
 
-/** The latest offer of the agreement's open negotiation, if its terms hash is `termsHash`. */
+/** The agreement's open negotiation and its latest offer, if that offer's terms hash is `termsHash`. */
 function negotiatedOffer(book: ReplayBook, agreementId: bigint, termsHash: Hex) {
-  let found: { acceptedBy: Set<Address> } | undefined;
   for (const n of book.negotiations.values()) {
-    if (n.agreementId !== agreementId || n.status !== "open") continue;
     const latest = n.offers.at(-1);
-    if (latest && latest.offerHash === termsHash) found = latest;
+    if (n.agreementId === agreementId && n.status === "open" && latest?.offerHash === termsHash) return { negotiation: n, offer: latest };
   }
-  return found;
+  return undefined;
 }
 
 function onVersionProposed(book: ReplayBook, agreement: AgreementState, args: Args, event: EventRef): void {
@@ -62,9 +60,14 @@ function onVersionProposed(book: ReplayBook, agreement: AgreementState, args: Ar
   if (version !== agreement.latestVersion + 1) book.violate("consistency", `agreement ${id}: version ${version} proposed after version ${agreement.latestVersion}`, event);
   if (hashTerms(terms) !== termsHash) book.violate("consistency", `agreement ${id} version ${version}: the terms emitted do not hash to ${termsHash}`, event);
   const current = agreement.versions.get(agreement.activeVersion);
-  const mayPropose =
-    proposer === book.negotiationHub ||
-    (agreement.status === "active" && current ? book.consentersOf(current.terms).has(proposer) : proposer === agreement.proposer);
+  // A negotiated version is proposed in the transaction of the hub's last acceptance, by the participant whose offer was agreed.
+  const negotiated = book.hubAcceptance?.transactionHash === event.transactionHash && book.hubAcceptance.agreementId === id;
+  const offer = negotiated ? negotiatedOffer(book, id, termsHash) : undefined;
+  const mayPropose = negotiated
+    ? offer?.offer.proposer === proposer
+    : agreement.status === "active" && current
+      ? book.consentersOf(current.terms).has(proposer)
+      : proposer === agreement.proposer;
   if (!mayPropose) book.violate("consent", `agreement ${id} version ${version} proposed by ${proposer}, who is not a consenter of the version in force`, event, undefined, proposer);
   checkPins(book, id, terms, event);
   for (const party of terms.parties) if (party.agreementId === 0n) book.accounts.add(party.account);
@@ -77,6 +80,7 @@ function onVersionProposed(book: ReplayBook, agreement: AgreementState, args: Ar
     proposedAt: event,
     approvals: new Map(),
     terminationApprovals: new Map(),
+    negotiated,
     signed: [],
     terminationSigned: [],
     activePins: 0,
@@ -103,9 +107,9 @@ function onVersionActivated(book: ReplayBook, agreement: AgreementState, log: Co
   const required = book.consentersOf(v.terms);
   if (current) for (const account of book.consentersOf(current.terms)) required.add(account);
   const signed = new Set(v.signed.filter((s) => s.transactionHash === log.transactionHash).map((s) => s.party));
-  const negotiated = v.proposer === book.negotiationHub ? negotiatedOffer(book, id, v.termsHash) : undefined;
+  const accepted = v.negotiated ? negotiatedOffer(book, id, v.termsHash)?.offer.acceptedBy : undefined;
   for (const account of [...required].sort()) {
-    if (signed.has(account) || live(v.approvals.get(account), log.blockTimestamp) || negotiated?.acceptedBy.has(account)) continue;
+    if (signed.has(account) || live(v.approvals.get(account), log.blockTimestamp) || accepted?.has(account)) continue;
     book.violate("consent", `agreement ${id} version ${version} activated without the consent of ${account}`, log, undefined, account);
   }
   for (const signer of signed) {

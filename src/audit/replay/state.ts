@@ -24,6 +24,8 @@ export type VersionState = {
   approvals: Map<Address, bigint>;
   /** On-chain termination approvals not revoked: account -> expiry. */
   terminationApprovals: Map<Address, bigint>;
+  /** Whether the hub activated it (its consent is the negotiation's acceptances). */
+  negotiated: boolean;
   /** Consent signatures counted, with the transaction that counted them. */
   signed: { party: Address; transactionHash: Hex }[];
   terminationSigned: { party: Address; transactionHash: Hex }[];
@@ -68,11 +70,16 @@ export type PoolState = {
   total: bigint;
   held: bigint;
   distributed: bigint;
+  /**
+   * Paid to the dust party by sweeps ahead of its share (docs/contracts.md, "Pools and payouts"):
+   * recovered from its later credits when they turn part of it into whole units.
+   */
+  dustAdvance: bigint;
   /** Per party index: the distributable total its own claims paid it up to (0: never claimed). */
   paidUpTo: bigint[];
-  /** Per party index: what distributions and claims credited it (the remainder swept apart). */
+  /** Per party index: what distributions, claims and sweeps credited it. */
   received: bigint[];
-  /** What distributions and claims paid out of the pool in all. */
+  /** What distributions, claims and sweeps paid out of the pool in all. */
   paidOut: bigint;
   provenance: Provenance;
 };
@@ -177,8 +184,8 @@ export class ReplayBook {
   lastCredits: Credit[] = [];
   /** Lots opened by the current transaction's settlements (each must be announced before it ends). */
   pendingLots: LotState[] = [];
-  /** The negotiation hub, whose negotiated versions are consented through its acceptances. */
-  negotiationHub: Address | undefined;
+  /** The transaction and agreement of the hub's latest acceptance: a version it activates is proposed in the same transaction. */
+  hubAcceptance: { transactionHash: Hex; agreementId: bigint } | undefined;
 
   // ------------------------------------------------------------------ queries
 
@@ -244,6 +251,7 @@ export class ReplayBook {
         total: 0n,
         held: 0n,
         distributed: 0n,
+        dustAdvance: 0n,
         paidUpTo: new Array<bigint>(parties).fill(0n),
         received: new Array<bigint>(parties).fill(0n),
         paidOut: 0n,
