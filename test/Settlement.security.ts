@@ -88,6 +88,14 @@ describe("Settlement against strangers", function () {
       expect(await ledger.balanceOf(stranger.address, ETH)).to.equal(0n);
     });
 
+    it("the referrer an intent attests cannot pay that intent itself and earn the fee", async function () {
+      const { ledger, merchant, referrer, intent } = await loadFixture(fixture);
+      const p = await makePayment({ agreementId: intent, gross: 10_000n, referrer: referrer.address });
+      await expect(ledger.connect(referrer).settle(p, await signIntent(ledger, merchant, p), { value: 10_000n }))
+        .to.be.revertedWithCustomError(ledger, "LedgerSelfReferral")
+        .withArgs(referrer.address);
+    });
+
     it("a direct payment cannot name a referrer the terms do not list (the payer's second address)", async function () {
       const { ledger, guest, stranger, direct } = await loadFixture(fixture);
       const p = await makePayment({ agreementId: direct, gross: 10_000n, referrer: stranger.address });
