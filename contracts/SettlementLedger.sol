@@ -53,6 +53,14 @@ contract SettlementLedger is ISettlementLedger, EIP712, ReentrancyGuardTransient
     mapping(uint256 lotId => bytes32 lotHash) private _lots;
     mapping(uint64 agreementId => mapping(address token => RiskCounters)) private _risk;
 
+    /// @dev What a settlement booked, for its event.
+    struct Booking {
+        uint256 referralFee;
+        uint256 reserve;
+        address beneficiary;
+        uint256 lotId;
+    }
+
     /// @dev What one settling call carries from one payment to the next: the agreement's terms,
     /// the last allowed referrer, the order bitmap word in use, and the current run of payments
     /// into one pool, whose pool, risk and lot words are written once when the run ends.
@@ -73,15 +81,9 @@ contract SettlementLedger is ISettlementLedger, EIP712, ReentrancyGuardTransient
         uint256 lotId;
         uint256 lotHeld;
         bytes32 lotEntries;
+        Booking booking;
     }
 
-    /// @dev What a settlement booked, for its event.
-    struct Booking {
-        uint256 referralFee;
-        uint256 reserve;
-        address beneficiary;
-        uint256 lotId;
-    }
 
     // ---------------------------------------------------------------- constructor
 
@@ -441,7 +443,9 @@ contract SettlementLedger is ISettlementLedger, EIP712, ReentrancyGuardTransient
             call_.runAgreement = payment.agreementId;
             call_.runVersion = terms.version;
         }
-        Booking memory booking;
+        // One Booking per call, overwritten per payment: no allocation per payment.
+        Booking memory booking = call_.booking;
+        booking.lotId = 0;
         uint256 net;
         (booking.referralFee, booking.reserve, net) =
             SplitMath.split(payment.gross, terms.referralFeeBps, terms.reserveBps, payment.referrer != address(0));
