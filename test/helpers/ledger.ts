@@ -6,7 +6,7 @@
 import { expect } from "chai";
 import { ethers } from "hardhat";
 import type { ContractTransactionResponse } from "ethers";
-import type { Address } from "viem";
+import { encodeAbiParameters, keccak256, type Address, type Hex } from "viem";
 import type { SettlementLedger } from "../../typechain-types";
 import { partyProof } from "../../src/sdk/partyTree";
 import type { PartyInput } from "./concord";
@@ -34,13 +34,27 @@ export function expectedCredits(total: bigint, shares: number[]): bigint[] {
   return shares.map((s) => (whole * BigInt(s)) / 10_000n);
 }
 
-const ENTRY_TUPLE = "tuple(address scope, bytes32 orderRef, address beneficiary, uint128 reserve, bool refunded)";
+const CHAIN_LINK = [
+  { type: "bytes32" },
+  {
+    type: "tuple",
+    components: [
+      { name: "scope", type: "address" },
+      { name: "orderRef", type: "bytes32" },
+      { name: "beneficiary", type: "address" },
+      { name: "reserve", type: "uint128" },
+      { name: "refunded", type: "bool" },
+    ],
+  },
+] as const;
 
 /** The lot's hash chain over `entries`, h = keccak256(abi.encode(h, entry)) from h = 0, as docs/contracts.md defines it. */
 export function entriesHash(entries: Entry[]): string {
-  const coder = ethers.AbiCoder.defaultAbiCoder();
-  let h = ethers.ZeroHash;
-  for (const e of entries) h = ethers.keccak256(coder.encode(["bytes32", ENTRY_TUPLE], [h, [e.scope, e.orderRef, e.beneficiary, e.reserve, e.refunded]]));
+  let h: Hex = ethers.ZeroHash as Hex;
+  for (const e of entries) {
+    const entry = { scope: e.scope as Address, orderRef: e.orderRef as Hex, beneficiary: e.beneficiary as Address, reserve: e.reserve, refunded: e.refunded };
+    h = keccak256(encodeAbiParameters(CHAIN_LINK, [h, entry]));
+  }
   return h;
 }
 
@@ -105,5 +119,5 @@ export function proofOf(parties: PartyInput[], index: number): string[] {
 
 /** The lot id docs/contracts.md defines: uint256(keccak256(abi.encode(scope, orderRef))) of the lot's first entry. */
 export function lotIdOf(scope: string, orderRef: string): bigint {
-  return BigInt(ethers.keccak256(ethers.AbiCoder.defaultAbiCoder().encode(["address", "bytes32"], [scope, orderRef])));
+  return BigInt(keccak256(encodeAbiParameters([{ type: "address" }, { type: "bytes32" }], [scope as Address, orderRef as Hex])));
 }
