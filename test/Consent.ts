@@ -169,6 +169,49 @@ describe("Consent through nesting", function () {
     });
   });
 
+  describe("trees that share accounts and children", function () {
+    it("counts one signature for an account that is both a party and a nested member", async function () {
+      const { registry, r1, r2, restaurants } = await loadFixture(nestedFixture);
+      const terms = makeTerms([[r1.address, 5_000], [restaurants, 5_000]]);
+      const id = await activateWithSignatures(registry, terms, [r1, r2]);
+      expect(await registry.consenters(terms, await nestedChildren(registry, terms))).to.deep.equal(sortAddresses([r1.address, r2.address]));
+      await expect(registry.terminate(id, terms, await nestedChildren(registry, terms), await signTerminations(registry, [r1], id, 1)))
+        .to.be.revertedWithCustomError(registry, "RegistryMissingConsent")
+        .withArgs(r2.address);
+    });
+
+    it("needs a child reached twice, directly and through another child, once", async function () {
+      const { registry, hotel, r1, r2, restaurants, mixed } = await loadFixture(nestedFixture);
+      // mixed = [hotel, restaurants]; the new one nests restaurants and mixed (restaurants again, one level down).
+      const terms = makeTerms([[restaurants, 5_000], [mixed, 5_000]]);
+      const children = await nestedChildren(registry, terms);
+      expect(children.map((c) => [c.agreementId, c.version])).to.deep.equal([[restaurants, 1], [mixed, 1]]);
+      await registry.propose(terms);
+      const id = await registry.agreementCount();
+      const without = await signConsents(registry, [r1, r2], id, 1, terms);
+      await expect(registry.activate(id, 1, terms, children, without)).to.be.revertedWithCustomError(registry, "RegistryMissingConsent").withArgs(hotel.address);
+      await expect(registry.activate(id, 1, terms, children, await signConsents(registry, [hotel, r1, r2], id, 1, terms))).to.emit(registry, "VersionActivated");
+      expect((await registry.versionPayout(id, 1)).depth).to.equal(2n);
+    });
+
+    it("swapping one nested party for another needs the members of both", async function () {
+      const { registry, hotel, h1, h2, r1, r2, mixed, mixedTerms, hotels, firstRestaurantMember } = await loadFixture(nestedFixture);
+      const swapped = makeTerms([[hotel.address, 4_000], [hotels, 6_000]]);
+      await registry.connect(hotel).proposeAmendment(mixed, swapped, mixedTerms, await nestedChildren(registry, mixedTerms));
+      const children = await nestedChildren(registry, swapped, mixedTerms);
+      const onlyNew = await signConsents(registry, [hotel, h1, h2], mixed, 2, swapped);
+      await expect(registry.activateAmendment(mixed, 2, swapped, mixedTerms, children, onlyNew))
+        .to.be.revertedWithCustomError(registry, "RegistryMissingConsent")
+        .withArgs(firstRestaurantMember);
+      const onlyOld = await signConsents(registry, [hotel, r1, r2], mixed, 2, swapped);
+      await expect(registry.activateAmendment(mixed, 2, swapped, mixedTerms, children, onlyOld))
+        .to.be.revertedWithCustomError(registry, "RegistryMissingConsent")
+        .withArgs(sortAddresses([h1.address, h2.address])[0]);
+      const all = await signConsents(registry, [hotel, h1, h2, r1, r2], mixed, 2, swapped);
+      await expect(registry.activateAmendment(mixed, 2, swapped, mixedTerms, children, all)).to.emit(registry, "VersionActivated");
+    });
+  });
+
   describe("being nested", function () {
     it("does not freeze the child: an outsider's proposal nesting it neither activates nor stops the child's amendments", async function () {
       const { registry, r1, r2, outsider, restaurants, firstRestaurantMember } = await loadFixture(nestedFixture);
