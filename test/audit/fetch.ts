@@ -1,7 +1,6 @@
 import { expect } from "chai";
-import fc from "fast-check";
 import { createPublicClient, custom, encodeAbiParameters, encodeEventTopics, type Address, type Hex } from "viem";
-import { fetchConcordLogs, scanLogsText, type RangeEvent } from "../../src/audit/fetch";
+import { fetchConcordLogs, type RangeEvent } from "../../src/audit/fetch";
 import { settlementLedgerAbi } from "../../src/sdk/abi";
 
 const registry: Address = "0x00000000000000000000000000000000000000aa";
@@ -32,34 +31,15 @@ function syntheticChain(blocks: number, logsPerBlock: (block: number) => number)
   return logs;
 }
 
-/** A log as Hardhat's engine writes it: its members in the engine's order. */
-const inEngineOrder = (l: RawLog) => ({
-  removed: false,
-  logIndex: l.logIndex,
-  transactionIndex: l.transactionIndex,
-  transactionHash: l.transactionHash,
-  blockHash: l.blockHash,
-  blockNumber: l.blockNumber,
-  address: l.address,
-  data: l.data,
-  topics: l.topics,
-});
+type Provider = { requests: { from: number; to: number; answered: number }[]; client: ReturnType<typeof createPublicClient> };
 
-type Provider = { requests: { from: number; to: number; answered: number }[]; client: ReturnType<typeof createPublicClient>; textAnswers: () => number };
-
-/**
- * eth_getLogs over the synthetic chain, answering out of order (random delays) and refusing answers over `limit` logs.
- * `asText`: the answers come as Hardhat's in-process engine gives them through hardhatTransport's engineResponseText
- * (the response text; undefined for an error, which `request` then gives); with `miscount`, the first log of that
- * answer (counting from 1) spells its block number in a way the count on arrival does not see.
- */
+/** eth_getLogs over the synthetic chain, answering out of order (random delays) and refusing answers over `limit` logs. */
 function provider(
   chain: RawLog[],
-  options: { limit?: number; failEvery?: number; shuffle?: boolean; asText?: boolean; miscount?: number; delayMs?: (from: number, to: number) => number } = {},
+  options: { limit?: number; failEvery?: number; shuffle?: boolean; delayMs?: (from: number, to: number) => number } = {},
 ): Provider {
   const requests: Provider["requests"] = [];
   let calls = 0;
-  let textAnswers = 0;
   const failed = new Set<string>();
   const request = async ({ method, params }: { method: string; params?: unknown }) => {
     if (method !== "eth_getLogs") throw new Error(`unexpected ${method}`);
@@ -82,20 +62,8 @@ function provider(
     const copy = answer.map((l) => ({ ...l }));
     return options.shuffle ? copy.reverse() : copy;
   };
-  const engineResponseText = async (r: { method: string; params: readonly unknown[] }) => {
-    let logs: unknown;
-    try {
-      logs = await request(r);
-    } catch {
-      return undefined;
-    }
-    textAnswers += 1;
-    const text = JSON.stringify({ result: (logs as RawLog[]).map(inEngineOrder) });
-    return textAnswers === options.miscount ? text.replace('"blockNumber":"', '"blockNumber": "') : text;
-  };
-  const transport = custom({ request }, { retryCount: 0 });
-  const client = createPublicClient({ transport: options.asText ? (config) => ({ ...transport(config), value: { engineResponseText } }) : transport });
-  return { requests, client, textAnswers: () => textAnswers };
+  const client = createPublicClient({ transport: custom({ request }, { retryCount: 0 }) });
+  return { requests, client };
 }
 
 async function readAll(p: Provider, toBlock: number, options: { targetLogs?: number; concurrency?: number; initialRange?: bigint } = {}) {
@@ -201,61 +169,5 @@ describe("audit fetch: range sizing and concurrency", function () {
     }
     expect((error as Error).name).to.equal("LogFetchError");
     expect((error as Error).message).to.match(/blocks 900\.\.900 failed/);
-  });
-  describe("answers kept as text until their turn (Hardhat's in-process engine)", function () {
-    it("yields the same logs from text answers as from parsed ones; errors go through the client, refused ranges are halved", async function () {
-      const read = { targetLogs: 1_000, concurrency: 3, initialRange: 400n };
-      for (const options of [{}, { shuffle: true }, { limit: 450, failEvery: 5 }]) {
-        const parsed = await readAll(provider(chain, options), 2_000, read);
-        const p = provider(chain, { ...options, asText: true });
-        const text = await readAll(p, 2_000, read);
-        const label = JSON.stringify(options);
-        if (!options.shuffle) expectExactlyOnceInOrder(chain, text.batches, 2_000); // (a shuffled answer is sorted whole, parsed or not)
-        expect(text.batches.flatMap((b) => b.amounts), label).to.deep.equal(parsed.batches.flatMap((b) => b.amounts));
-        // Each answer's log count, taken on arrival without parsing it, is what its range reported.
-        const ok = text.events.flatMap((e) => (e.kind === "ok" ? [e.logs] : []));
-        expect(ok.reduce((a, b) => a + b, 0), label).to.equal(chain.length);
-        if ("limit" in options) {
-          // A refused or failed range got no text: the client's own request gave the error, and the range was halved or retried.
-          expect(text.events.some((e) => e.kind === "shrink") && text.events.some((e) => e.kind === "retry"), label).to.equal(true);
-          expect(p.textAnswers(), label).to.be.within(1, ok.length);
-        } else {
-          expect(p.textAnswers(), label).to.equal(ok.length);
-        }
-      }
-    });
-
-    it("fails loudly when an answer holds more logs than were counted when it came", async function () {
-      let error: unknown;
-      try {
-        await readAll(provider(chain, { asText: true, miscount: 3 }), 2_000, { targetLogs: 1_000 });
-      } catch (e) {
-        error = e;
-      }
-      expect((error as Error).name).to.equal("LogFetchError");
-      expect((error as Error).message).to.match(/the engine's answer for blocks \d+\.\.\d+ holds \d+ logs; \d+ were counted when it came/);
-    });
-
-    it("counts the logs of a response text and the most in one block, as parsing it does", function () {
-      fc.assert(
-        fc.property(fc.array(fc.integer({ min: 1, max: 12 }), { maxLength: 30 }), fc.integer({ min: 0, max: 3 }), (runs, gap) => {
-          // runs[i] logs in the i-th block that has any, `gap` empty blocks between them
-          const logs: RawLog[] = [];
-          let block = 1;
-          for (const count of runs) {
-            logs.push(...syntheticChain(block, (b) => (b === block ? count : 0)).slice(-count));
-            block += 1 + gap;
-          }
-          const text = JSON.stringify({ result: logs.map(inEngineOrder) });
-          expect(scanLogsText(text)).to.deep.equal({ count: logs.length, peak: runs.length === 0 ? 0 : Math.max(...runs) });
-        }),
-        { numRuns: 200 },
-      );
-      expect(scanLogsText('{"result":[]}')).to.deep.equal({ count: 0, peak: 0 });
-      // A format it does not know (no such member, spaced otherwise, cut short): undefined, and the answer is parsed instead.
-      expect(scanLogsText('{"result":[{"number":"0x1"}]}')).to.equal(undefined);
-      expect(scanLogsText('{"result": []}')).to.equal(undefined);
-      expect(scanLogsText('{"result":[{"blockNumber":"0x1')).to.equal(undefined);
-    });
   });
 });
