@@ -200,6 +200,14 @@ describe("AgreementRegistry", function () {
         expect(await registry.isNonceUsed(restaurant.address, 77n)).to.equal(true);
       });
 
+      it("keeps nonces per signer: an outsider cancelling the same number does not touch a party's signature", async function () {
+        const { registry, hotel, restaurant, airline, outsider, terms, id } = await loadFixture(proposedFixture);
+        await expect(registry.connect(outsider).cancelNonce(5n)).to.emit(registry, "NonceCancelled").withArgs(outsider.address, 5n);
+        const sigs = await signConsents(registry, [hotel, restaurant, airline], id, 1, terms, { nonce: 5n });
+        await expect(registry.activate(id, 1, terms, [], sigs)).to.emit(registry, "VersionActivated");
+        expect(await registry.isNonceUsed(hotel.address, 5n)).to.equal(true);
+      });
+
       it("refuses unsorted or duplicated signers, and a signer whose consent is not required", async function () {
         const { registry, hotel, restaurant, airline, outsider, terms, id } = await loadFixture(proposedFixture);
         const sigs = await signConsents(registry, [hotel, restaurant, airline], id, 1, terms);
