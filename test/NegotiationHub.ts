@@ -85,10 +85,9 @@ describe("NegotiationHub", function () {
       it("refuses current terms that are not the version in force, and missing children", async function () {
         const f = await loadFixture(mixedFixture);
         const wrong = { ...f.current, documentHash: ethers.id("other") };
-        await expect(f.hub.connect(f.hotel).open(f.id, ROUNDS, DURATION, MOVE_TIMEOUT, strip(f), wrong, f.children)).to.be.revertedWithCustomError(
-          f.registry,
-          "RegistryTermsMismatch",
-        );
+        await expect(f.hub.connect(f.hotel).open(f.id, ROUNDS, DURATION, MOVE_TIMEOUT, strip(f), wrong, f.children))
+          .to.be.revertedWithCustomError(f.registry, "RegistryTermsMismatch")
+          .withArgs(f.id, 1, structHash(f.current), structHash(wrong));
         await expect(f.hub.connect(f.hotel).open(f.id, ROUNDS, DURATION, MOVE_TIMEOUT, strip(f), f.current, []))
           .to.be.revertedWithCustomError(f.registry, "RegistryNestedTermsInvalid")
           .withArgs(f.restaurants, 1);
