@@ -69,7 +69,7 @@ function wordReader(type: string): WordReader {
       return value === 1n;
     };
   }
-  if (type === "bytes32") return (word) => word;
+  if (type === "bytes32") return (word) => word.toLowerCase(); // as viem spells it
   const bits = BigInt(type.slice(4) || 256);
   const max = 1n << bits;
   const small = bits <= 48n; // viem decodes these as numbers
@@ -82,7 +82,7 @@ function wordReader(type: string): WordReader {
 
 /** The strict word-by-word decoder of an event whose inputs are all static words; undefined for the others. */
 function staticDecoder(event: AbiEvent): Decoder["decode"] | undefined {
-  if (event.anonymous || !event.inputs.every((input) => STATIC.test(input.type) && input.name)) return undefined;
+  if (event.anonymous || event.inputs.length === 0 || !event.inputs.every((input) => STATIC.test(input.type) && input.name)) return undefined;
   const indexed = event.inputs.filter((input) => input.indexed).map((input) => ({ name: input.name!, read: wordReader(input.type) }));
   const plain = event.inputs.filter((input) => !input.indexed).map((input) => ({ name: input.name!, read: wordReader(input.type) }));
   return (topics, data) => {
@@ -141,7 +141,7 @@ export class ConcordLogDecoder {
     if (!decoder) throw new UndecodableLogError(`log ${blockNumber}:${logIndex} from the ${contract.role} at ${raw.address} has unknown topic0 ${topic0}`, where);
     let args: Record<string, unknown>;
     try {
-      args = decoder.decode(raw.topics, raw.data);
+      args = decoder.decode(raw.topics, raw.data) ?? {}; // viem gives an event without parameters no arguments
     } catch (cause) {
       throw new UndecodableLogError(`log ${blockNumber}:${logIndex} from the ${contract.role} does not decode as ${decoder.event.name}`, where, { cause });
     }

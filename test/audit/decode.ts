@@ -1,11 +1,12 @@
 import { expect } from "chai";
 import fc from "fast-check";
 import { getAddress, toEventSelector, type AbiEvent, type Address, type Hex } from "viem";
-import { abiOf, eventsOf, type ContractRole } from "../../src/audit/abis";
+import { abiOf, eventsOf } from "../../src/audit/abis";
+import type { ContractRole } from "../../src/audit/types";
 import { ConcordLogDecoder, UndecodableLogError } from "../../src/audit/fetch";
 
 /**
- * The auditor's fast decoder (words read in place, small values as numbers) against viem's
+ * The auditor's word reader (src/audit/decode.ts: small values as numbers, addresses checksummed) against viem's
  * `decodeEventLog` on random logs of every event whose parameters are all static: a log whose
  * every word is the canonical encoding of its type decodes to the same arguments both ways; any
  * other log (a word out of range, an address with high bits set, a bool other than 0 or 1, data
@@ -70,7 +71,7 @@ function anyWord(type: string): fc.Arbitrary<string> {
 }
 
 function staticEvents(role: ContractRole): AbiEvent[] {
-  return eventsOf(abiOf(role)).filter((e) => !e.anonymous && e.inputs.every((i) => /^(u?int\d*|address|bool|bytes\d+)$/.test(i.type)));
+  return eventsOf(abiOf(role)).filter((e) => !e.anonymous && e.inputs.every((i) => /^(uint\d*|address|bool|bytes32)$/.test(i.type)));
 }
 
 describe("audit decoding", function () {
@@ -193,8 +194,8 @@ describe("audit decoding: remembered addresses", function () {
     rawLog(
       ADDRESSES.ledger.toLowerCase(),
       [toEventSelector(settled), `0x${"11".repeat(32)}`, `0x${word("1")}`, `0x${word("aa".repeat(20))}`],
-      // version, token, gross, referrer, referralFee, reserve, releaseAt
-      `0x${[word("1"), word("bb".repeat(20)), word("3e8"), referrer, word("0"), word("0"), word("0")].join("")}`,
+      // version, token, payer, gross, referrer, referralFee, reserve, refundBeneficiary, lotId
+      `0x${[word("1"), word("bb".repeat(20)), word("cc".repeat(20)), word("3e8"), referrer, word("0"), word("0"), word("cc".repeat(20)), word("0")].join("")}`,
     );
 
   it("alternating referrers decode to their own addresses, and a refused address is refused every time", function () {
