@@ -1,5 +1,16 @@
 #!/usr/bin/env node
-// The `concord` CLI: runs the TypeScript sources through a cached transpile (bin/register-ts.js).
+// The `concord` CLI, from the build (`npm run build`, or `npm ci`, whose prepare step builds).
 "use strict";
-require("./register-ts");
-require("../src/cli/main.ts").main(process.argv);
+const path = require("node:path");
+
+let cli;
+try {
+  cli = require("../dist/cli/main.js");
+} catch (error) {
+  if (error && error.code === "MODULE_NOT_FOUND" && String(error.message).includes(path.join("dist", "cli", "main.js"))) {
+    process.stderr.write(`error: ${path.join(__dirname, "..", "dist", "cli", "main.js")} is missing: run \`npm run build\` first\n`);
+    process.exit(1);
+  }
+  throw error;
+}
+cli.main(process.argv);
