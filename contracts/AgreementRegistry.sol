@@ -11,7 +11,8 @@ import {
     Party,
     SettlementTerms,
     Terms,
-    VersionPayout
+    VersionPayout,
+    VersionRef
 } from "./interfaces/IConcordTypes.sol";
 import {PartyTree} from "./libraries/PartyTree.sol";
 import {TermsLib} from "./libraries/TermsLib.sol";
@@ -70,6 +71,8 @@ contract AgreementRegistry is IAgreementRegistry, EIP712 {
     mapping(uint64 agreementId => mapping(uint32 version => VersionPayout)) private _payouts;
     /// @dev The nested parties of an activated version, as childId << 32 | childVersion.
     mapping(uint64 agreementId => mapping(uint32 version => uint96[] pins)) private _pins;
+    /// @dev The activated versions that pin a version, as parentId << 32 | parentVersion.
+    mapping(uint64 agreementId => mapping(uint32 version => uint96[] parents)) private _pinnedBy;
     mapping(uint64 agreementId => mapping(uint32 version => mapping(address referrer => bool))) private
         _allowedReferrers;
     mapping(uint64 agreementId => mapping(uint32 version => mapping(address party => uint64 expiry))) private
@@ -276,6 +279,15 @@ contract AgreementRegistry is IAgreementRegistry, EIP712 {
     /// @inheritdoc IAgreementRegistry
     function versionPayout(uint64 agreementId, uint32 version) external view returns (VersionPayout memory) {
         return _payouts[agreementId][version];
+    }
+
+    /// @inheritdoc IAgreementRegistry
+    function pinnedBy(uint64 agreementId, uint32 version) external view returns (VersionRef[] memory parents) {
+        uint96[] storage list = _pinnedBy[agreementId][version];
+        parents = new VersionRef[](list.length);
+        for (uint256 i; i < list.length; ++i) {
+            parents[i] = VersionRef({agreementId: uint64(list[i] >> 32), version: uint32(list[i])});
+        }
     }
 
     /// @inheritdoc IAgreementRegistry
@@ -621,6 +633,7 @@ contract AgreementRegistry is IAgreementRegistry, EIP712 {
             Party calldata party = terms.parties[i - 1];
             if (party.agreementId == 0) break;
             pins.push(uint96((uint256(party.agreementId) << 32) | party.version));
+            _pinnedBy[party.agreementId][party.version].push(uint96((uint256(agreementId) << 32) | version));
             _payouts[party.agreementId][party.version].activePins += 1;
         }
     }

@@ -8,7 +8,7 @@ import {EIP712} from "@openzeppelin/contracts/utils/cryptography/EIP712.sol";
 import {SignatureChecker} from "@openzeppelin/contracts/utils/cryptography/SignatureChecker.sol";
 import {ReentrancyGuardTransient} from "@openzeppelin/contracts/utils/ReentrancyGuardTransient.sol";
 import {IAgreementRegistry} from "./interfaces/IAgreementRegistry.sol";
-import {Party, SettlementTerms, VersionPayout} from "./interfaces/IConcordTypes.sol";
+import {Party, SettlementTerms, VersionPayout, VersionRef} from "./interfaces/IConcordTypes.sol";
 import {
     ISettlementLedger, LotEntry, Payment, Pool, ReserveLot, RiskCounters
 } from "./interfaces/ISettlementLedger.sol";
@@ -34,6 +34,8 @@ contract SettlementLedger is ISettlementLedger, EIP712, ReentrancyGuardTransient
     );
 
     address private constant ETH = address(0);
+    /// @dev The registry's nesting limit: a version has at most this many levels of parents above it.
+    uint256 private constant MAX_NESTING_DEPTH = 4;
 
     /// @notice The registry whose agreements this ledger settles.
     IAgreementRegistry public immutable REGISTRY;
@@ -215,7 +217,6 @@ contract SettlementLedger is ISettlementLedger, EIP712, ReentrancyGuardTransient
         if (upTo <= start) return;
         // upTo - start is a whole number of units, so the share is exact.
         uint256 amount = SplitMath.partyShare(upTo - start, party.shareBps);
-        if (partyIndex == payout.dustPartyIndex) amount -= _recoverAdvance(pool_, amount, pool_.total - upTo);
         _paidUpTo[key] = upTo;
         _claimedSince[poolKey][partyIndex >> 8] |= uint256(1) << (partyIndex & 0xff);
         _creditParty(party, token, amount);
@@ -236,15 +237,7 @@ contract SettlementLedger is ISettlementLedger, EIP712, ReentrancyGuardTransient
         uint256 from = pool_.distributed;
         uint256 upTo = SplitMath.distributable(pool_.total, payout.unit);
         if (upTo == from) return;
-        bytes32 poolKey = _poolKey(agreementId, version, token);
-        uint256 dustIndex = payout.dustPartyIndex;
-        // What the dust party gets of these units, before the loop forgets its claim mark.
-        uint256 dustCredit = pool_.dustAdvance == 0
-            ? 0
-            : SplitMath.partyShare(upTo - _startOf(poolKey, dustIndex, from), parties[dustIndex].shareBps);
-        _payEveryParty(poolKey, parties, token, from, upTo);
-        uint256 recovered = _recoverAdvance(pool_, dustCredit, pool_.total - upTo);
-        if (recovered != 0) _debitParty(parties[dustIndex], token, recovered);
+        _payEveryParty(_poolKey(agreementId, version, token), parties, token, from, upTo);
         // upTo <= total < 2**128.
         pool_.distributed = uint128(upTo);
         emit Distributed(agreementId, version, token, from, upTo);
@@ -262,17 +255,17 @@ contract SettlementLedger is ISettlementLedger, EIP712, ReentrancyGuardTransient
         if (payout.unit == 0 || !PartyTree.verify(payout.partiesRoot, payout.dustPartyIndex, dustParty, proof)) {
             revert LedgerPartiesMismatch(agreementId, version);
         }
+        _requireFinal(agreementId, version, token, 0);
         Pool storage pool_ = _pools[agreementId][version][token];
-        if (
-            REGISTRY.settlementTerms(agreementId).version == version || pool_.held != 0 || payout.activePins != 0
-        ) revert LedgerPoolStillOpen(agreementId, version, token);
         uint256 remainder = pool_.total % payout.unit;
-        uint256 advance = pool_.dustAdvance;
-        if (remainder <= advance) return;
-        // remainder < unit <= 10,000.
-        pool_.dustAdvance = uint128(remainder);
-        _creditParty(dustParty, token, remainder - advance);
-        emit RemainderSwept(agreementId, version, token, payout.dustPartyIndex, remainder - advance);
+        if (remainder == 0) return;
+        // Cannot underflow: remainder <= total; the distributable part is unchanged. Nothing can
+        // credit a final pool again, so this is its one and final remainder.
+        unchecked {
+            pool_.total -= uint128(remainder);
+        }
+        _creditParty(dustParty, token, remainder);
+        emit RemainderSwept(agreementId, version, token, payout.dustPartyIndex, remainder);
     }
 
     /// @inheritdoc ISettlementLedger
@@ -632,31 +625,22 @@ contract SettlementLedger is ISettlementLedger, EIP712, ReentrancyGuardTransient
         return paid > from ? paid : from;
     }
 
-    /// @dev Where a distribution from `from` starts for a party, whether or not it claimed since.
-    function _startOf(bytes32 poolKey, uint256 partyIndex, uint256 from) private view returns (uint256) {
-        uint256 bits = _claimedSince[poolKey][partyIndex >> 8];
-        return (bits >> (partyIndex & 0xff)) & 1 == 0 ? from : _startAfterClaim(poolKey, partyIndex, from);
-    }
-
-    /// @dev The part of a dust-party credit that repays an advance beyond the pool's current
-    /// remainder (see {Pool-dustAdvance}); lowers the advance by it.
-    function _recoverAdvance(Pool storage pool_, uint256 credit, uint256 remainder) private returns (uint256 recovered) {
-        uint256 advance = pool_.dustAdvance;
-        if (advance <= remainder) return 0;
-        // Cannot underflow: remainder < advance; recovered <= advance - remainder.
-        unchecked {
-            recovered = advance - remainder;
-            if (recovered > credit) recovered = credit;
-            pool_.dustAdvance = uint128(advance - recovered);
-        }
-    }
-
-    /// @dev Takes back part of a credit made in this call (so the balance or pool holds at least it).
-    function _debitParty(Party calldata party, address token, uint256 amount) private {
-        if (party.agreementId == 0) {
-            _balances[party.account][token] -= amount;
-        } else {
-            _pools[party.agreementId][party.version][token].total -= uint128(amount);
+    /// @dev Reverts unless nothing can credit the pool again: its version cannot settle, it holds
+    /// no reserve, and every version that pinned it has paid out everything in `token` and is
+    /// final itself (parents have higher ids and the nesting is at most 4 deep, so this ends).
+    function _requireFinal(uint64 agreementId, uint32 version, address token, uint256 depth) private view {
+        Pool storage pool_ = _pools[agreementId][version][token];
+        if (
+            depth > MAX_NESTING_DEPTH || pool_.held != 0 || REGISTRY.settlementTerms(agreementId).version == version
+        ) revert LedgerPoolStillOpen(agreementId, version, token);
+        VersionRef[] memory parents = REGISTRY.pinnedBy(agreementId, version);
+        for (uint256 i; i < parents.length; ++i) {
+            VersionRef memory parent = parents[i];
+            Pool storage parentPool = _pools[parent.agreementId][parent.version][token];
+            if (parentPool.total != parentPool.distributed) {
+                revert LedgerPoolStillOpen(parent.agreementId, parent.version, token);
+            }
+            _requireFinal(parent.agreementId, parent.version, token, depth + 1);
         }
     }
 

@@ -319,12 +319,13 @@ describe("Settlement against strangers", function () {
       const { registry, ledger, guest, hotel, restaurant, airline } = await loadFixture(fixture);
       const childTerms = makeTerms([[restaurant.address, 5_000], [airline.address, 5_000]], { reserveBps: 0, disputeWindow: 0 });
       const child = await activateWithSignatures(registry, childTerms, [restaurant, airline]);
-      await activateWithSignatures(registry, makeTerms([[hotel.address, 5_000], [child, 5_000]]), [hotel, restaurant, airline]);
+      const parent = await activateWithSignatures(registry, makeTerms([[hotel.address, 5_000], [child, 5_000]]), [hotel, restaurant, airline]);
       await ledger.connect(guest).settle(await makePayment({ agreementId: child, gross: 3n }), "0x", { value: 3n });
       await amendWithSignatures(registry, child, { ...childTerms, documentHash: ethers.id("v2") }, restaurant, [restaurant, airline]);
+      // The error names the pool that can still credit the child: the active parent's.
       await expect(ledger.sweepRemainder(child, 1, ETH, childTerms.parties[0]!, proofOf(childTerms.parties, 0)))
         .to.be.revertedWithCustomError(ledger, "LedgerPoolStillOpen")
-        .withArgs(child, 1, ETH);
+        .withArgs(parent, 1, ETH);
     });
   });
 });

@@ -7,7 +7,8 @@ import {
     NestedTerms,
     SettlementTerms,
     Terms,
-    VersionPayout
+    VersionPayout,
+    VersionRef
 } from "./IConcordTypes.sol";
 
 /// @title Concord agreement registry
@@ -217,6 +218,10 @@ interface IAgreementRegistry {
 
     /// @notice What paying out a version's pools needs.
     function versionPayout(uint64 agreementId, uint32 version) external view returns (VersionPayout memory);
+
+    /// @notice Every activated version of another agreement that pins (agreementId, version), in
+    /// activation order. Only the child's members can add to it: pinning needs their consent.
+    function pinnedBy(uint64 agreementId, uint32 version) external view returns (VersionRef[] memory parents);
 
     /// @notice Whether `referrer` is on the referrer list of an activated version.
     function isReferrerAllowed(uint64 agreementId, uint32 version, address referrer) external view returns (bool);

@@ -54,6 +54,12 @@ struct NestedTerms {
     Terms terms;
 }
 
+/// @notice One version of one agreement.
+struct VersionRef {
+    uint64 agreementId;
+    uint32 version;
+}
+
 /// @notice A consent signature submitted with an activation or a termination.
 struct ConsentSignature {
     address signer;

@@ -58,10 +58,6 @@ struct Pool {
     uint128 held;
     /// The whole-unit part of `total` already paid to every party by {ISettlementLedger-distribute}.
     uint128 distributed;
-    /// Paid to the dust party by {ISettlementLedger-sweepRemainder} ahead of its share: when later
-    /// credits turn part of a swept remainder into whole units, the dust party's share of them is
-    /// reduced by the excess, so that in all it receives its share plus the pool's final remainder.
-    uint128 dustAdvance;
 }
 
 /// @notice Risk counters of an agreement in one token, the input of risk measurement.
@@ -128,7 +124,8 @@ interface ISettlementLedger {
     error LedgerRefundExceedsReserve(uint256 amount, uint256 reserve);
     /// @notice Thrown when the parties passed are not the version's (or the version was never activated).
     error LedgerPartiesMismatch(uint64 agreementId, uint32 version);
-    /// @notice Thrown when a pool's remainder is swept while the version can still receive value.
+    /// @notice Thrown when a pool's remainder is swept while the pool can still receive value
+    /// (from itself or from the pool of a version that pins it, named here).
     error LedgerPoolStillOpen(uint64 agreementId, uint32 version, address token);
     /// @notice Thrown when withdrawing more than the balance.
     error LedgerInsufficientBalance(address account, address token, uint256 balance, uint256 amount);
@@ -193,8 +190,7 @@ interface ISettlementLedger {
         uint256 amount,
         uint256 paidUpTo
     );
-    /// @notice Emitted when a closed pool's remainder (under one unit), less what was advanced
-    /// before, goes to the dust party.
+    /// @notice Emitted when a final pool's remainder (under one unit) goes to the dust party.
     event RemainderSwept(
         uint64 indexed agreementId, uint32 indexed version, address indexed token, uint256 partyIndex, uint256 amount
     );
@@ -249,10 +245,10 @@ interface ISettlementLedger {
     /// @dev Emits one {Distributed} event.
     function distribute(uint64 agreementId, uint32 version, address token, Party[] calldata parties) external;
 
-    /// @notice Credits a closed pool's remainder to its dust party; anyone may call. A pool is
-    /// closed when its version cannot settle, holds no reserve and no active version pins it.
-    /// A parent that still owes the pool can credit it later: the swept remainder is then an
-    /// advance (`Pool.dustAdvance`) against the dust party's share, never a second remainder.
+    /// @notice Credits a final pool's remainder to its dust party; anyone may call. A pool is final
+    /// when nothing can credit it again: its version cannot settle, it holds no reserve, and every
+    /// version that pinned it is final in the same token and has paid out everything
+    /// (`total == distributed`: its own remainder swept first).
     /// @dev Emits a {RemainderSwept} event.
     function sweepRemainder(
         uint64 agreementId,

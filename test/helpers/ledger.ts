@@ -103,8 +103,8 @@ export async function expectConservation(ledger: SettlementLedger, token: string
   for (const a of new Set(accounts)) owed += await ledger.balanceOf(a, token);
   for (const p of pools) {
     const pool = await ledger.pool(p.agreementId, p.version, token);
-    // A swept remainder (the dust party's advance) is paid out, like the distributed units.
-    owed += pool.total - pool.distributed - pool.dustAdvance + pool.held;
+    // A swept remainder leaves the pool's total, so total - distributed is what it still owes.
+    owed += pool.total - pool.distributed + pool.held;
   }
   const address = await ledger.getAddress();
   const holds =

@@ -9,8 +9,8 @@ import { partyProof } from "../../src/sdk/partyTree";
 /**
  * Regressions from an attacker's review of the rebuilt contracts: a nested party pinned to a
  * superseded child version (law 5: the child's current members must consent), and a child pool
- * swept while a superseded parent still owes it (law 2: only the final remainder, under one unit,
- * goes to the dust party).
+ * swept while a superseded parent still owes it (laws 1 and 2: only the final remainder, under one
+ * unit, goes to the dust party, and the ledger never owes more than it holds).
  */
 const FAR = 2n ** 40n;
 
@@ -91,7 +91,7 @@ describe("security: nested pins and pool remainders", function () {
       .withArgs(id, 2, a!.address, await registry.hashTerms(offer), () => true);
   });
 
-  it("a child pool fed by a superseded parent pays its dust party its share plus only the final remainder", async function () {
+  it("a child pool is final only once every parent that pinned it has paid out: its dust party gets its share plus the one final remainder", async function () {
     const [p, c1, c2, stranger] = await ethers.getSigners();
     const { registry, ledger } = await deployConcord();
     // C v1: 3333 / 6667 (unit 10,000), the dust party is c1.
@@ -117,18 +117,20 @@ describe("security: nested pins and pool remainders", function () {
     await (await registry.activateAmendment(C, 2, cNext, cTerms, [], [])).wait();
     for (const s of [p!, c1!, c2!]) await (await registry.connect(s).approveTermination(P, 1, FAR)).wait();
     await (await registry.terminate(P, pTerms, children, [])).wait();
+    expect((await registry.pinnedBy(C, 1)).map((r) => [r.agreementId, r.version])).to.deep.equal([[P, 1n]]);
 
     const dustIndex = cTerms.dustPartyIndex;
     const sweep = () => ledger.connect(stranger!).sweepRemainder(C, 1, ETH, cTerms.parties[dustIndex]!, partyProof(cTerms.parties as never, dustIndex));
-    await (await sweep()).wait();
+    // P still owes C v1 its undistributed units and, later, its released reserve.
+    await expect(sweep()).to.be.revertedWithCustomError(ledger, "LedgerPoolStillOpen").withArgs(P, 1, ETH);
     await (await ledger.connect(stranger!).distribute(P, 1, ETH, pTerms.parties)).wait();
-    await (await sweep()).wait();
+    await expect(sweep()).to.be.revertedWithCustomError(ledger, "LedgerPoolStillOpen").withArgs(P, 1, ETH);
     await time.increase(3_601);
     await (await ledger.connect(stranger!).releaseReserve(held.args.lotId, lot)).wait();
     await (await ledger.connect(stranger!).distribute(P, 1, ETH, pTerms.parties)).wait();
     await (await sweep()).wait();
     await (await ledger.connect(stranger!).distribute(C, 1, ETH, cTerms.parties)).wait();
-    await (await sweep()).wait();
+    await (await sweep()).wait(); // nothing left: the remainder was final
 
     // The oracle, from the law's words: C v1 received 19,999 + half of P's 40,000 (20,000).
     const intoChild = 19_999n + 20_000n;
@@ -139,5 +141,55 @@ describe("security: nested pins and pool remainders", function () {
     expect(c1Got).to.equal((units * 3_333n) / 10_000n + (intoChild % 10_000n));
     expect(c1Got + c2Got).to.equal(intoChild);
     expect(c1Got - (intoChild * 3_333n) / 10_000n).to.be.lessThan(10_000n);
+  });
+
+  it("a late credit after a parent drains never lets the ledger owe more than it holds", async function () {
+    const [x, y, z, w, payer] = await ethers.getSigners();
+    const { registry, ledger } = await deployConcord();
+    const noReserve = { reserveBps: 0, disputeWindow: 0 };
+    // C v1 = {x 7000, y 3000} (unit 10, dust y); P v1 = {z 5000, C@v1 5000}; D = {w}, unrelated money.
+    const c0 = makeTerms([[x!.address, 7_000], [y!.address, 3_000]], noReserve);
+    const cTerms = { ...c0, dustPartyIndex: c0.parties.findIndex((q) => q.account === y!.address) };
+    const C = await proposeAndApprove(registry, cTerms, [x!, y!]);
+    const pTerms = makeTerms([[z!.address, 5_000], [{ agreementId: C, version: 1 }, 5_000]], noReserve);
+    const P = await proposeAndApprove(registry, pTerms, [z!, x!, y!]);
+    const dTerms = makeTerms([[w!.address, 10_000]], noReserve);
+    const D = await proposeAndApprove(registry, dTerms, [w!]);
+    const pay = async (agreementId: bigint, gross: bigint) => {
+      const payment = await makePayment({ agreementId, gross });
+      await (await ledger.connect(payer!).settle(payment, "0x", { value: gross })).wait();
+    };
+    const accounts = [x!, y!, z!, w!].map((s) => s.address);
+    const solvent = async () => {
+      let owed = 0n;
+      for (const a of accounts) owed += await ledger.balanceOf(a, ETH);
+      expect(await ethers.provider.getBalance(await ledger.getAddress())).to.be.gte(owed);
+    };
+    await pay(D, 100n);
+    await (await ledger.distribute(D, 1, ETH, dTerms.parties)).wait();
+    await pay(P, 18n);
+    await (await ledger.distribute(P, 1, ETH, pTerms.parties)).wait(); // C v1 total 9
+    await pay(P, 2n); // P v1 owes 2 more, undistributed
+    const cNext = { ...cTerms, documentHash: ethers.id("C v2") };
+    await (await registry.connect(x!).proposeAmendment(C, cNext, cTerms, [])).wait();
+    await approveAll(registry, C, 2, [x!, y!]);
+    await (await registry.activateAmendment(C, 2, cNext, cTerms, [], [])).wait();
+    for (const s of [z!, x!, y!]) await (await registry.connect(s).approveTermination(P, 1, FAR)).wait();
+    await (await registry.terminate(P, pTerms, await nestedChildren(registry, pTerms), [])).wait();
+    const dustIndex = cTerms.dustPartyIndex;
+    const sweepC = () => ledger.sweepRemainder(C, 1, ETH, cTerms.parties[dustIndex]!, partyProof(cTerms.parties as never, dustIndex));
+    await expect(sweepC()).to.be.revertedWithCustomError(ledger, "LedgerPoolStillOpen").withArgs(P, 1, ETH);
+    await solvent();
+    await (await ledger.distribute(P, 1, ETH, pTerms.parties)).wait(); // C v1 total 10: one whole unit
+    await (await sweepC()).wait(); // final, and nothing below one unit is left
+    await (await ledger.distribute(C, 1, ETH, cTerms.parties)).wait();
+    await solvent();
+    expect(await ledger.balanceOf(x!.address, ETH)).to.equal(7n);
+    expect(await ledger.balanceOf(y!.address, ETH)).to.equal(3n);
+    for (const s of [x!, y!, z!, w!]) {
+      const balance = await ledger.balanceOf(s.address, ETH);
+      await (await ledger.connect(s).withdraw(ETH, s.address, balance)).wait();
+    }
+    expect(await ethers.provider.getBalance(await ledger.getAddress())).to.equal(0n);
   });
 });

@@ -1230,11 +1230,6 @@ export const settlementLedgerAbi = [
             "internalType": "uint128",
             "name": "distributed",
             "type": "uint128"
-          },
-          {
-            "internalType": "uint128",
-            "name": "dustAdvance",
-            "type": "uint128"
           }
         ],
         "internalType": "struct Pool",
