@@ -30,7 +30,8 @@ import {
   type GetConcordEventsReturnType,
 } from "./actions/getConcordEvents";
 import { getRiskCounters } from "./actions/getRiskCounters";
-import { getSettlementRecord } from "./actions/getSettlementRecord";
+import { getReserveLot } from "./actions/getReserveLot";
+import { getSettlement } from "./actions/getSettlement";
 import { getVersion } from "./actions/getVersion";
 import { proposeAgreement } from "./actions/proposeAgreement";
 import { proposeAmendment } from "./actions/proposeAmendment";
@@ -38,9 +39,12 @@ import { quoteSettlement } from "./actions/quoteSettlement";
 import { refund } from "./actions/refund";
 import { releaseReserve } from "./actions/releaseReserve";
 import { settle } from "./actions/settle";
+import { settleBatch } from "./actions/settleBatch";
 import { settleWithPermit } from "./actions/settleWithPermit";
 import { signConsent } from "./actions/signConsent";
+import { signIntent } from "./actions/signIntent";
 import { signTermination } from "./actions/signTermination";
+import { sweepRemainder } from "./actions/sweepRemainder";
 import { terminateAgreement } from "./actions/terminateAgreement";
 import { watchSettlements } from "./actions/watchSettlements";
 import { withdraw } from "./actions/withdraw";
@@ -65,7 +69,9 @@ import { withdraw } from "./actions/withdraw";
  *   walletClient: createWalletClient({ account: privateKeyToAccount(process.env.CONCORD_PRIVATE_KEY as `0x${string}`), transport }),
  * })
  * const quote = await concord.quoteSettlement({ agreementId: 1n, gross: parseEther("1") })
- * await concord.settle({ agreementId: 1n, gross: parseEther("1"), orderRef: makeOrderRef({ orderId: "BKG-1", salt: randomSalt() }) })
+ * await concord.settle({
+ *   payment: { agreementId: 1n, version: quote.version, gross: quote.gross, orderRef: makeOrderRef({ orderId: "BKG-1", salt: randomSalt() }) },
+ * })
  */
 export async function createConcordClient(parameters: CreateConcordContextParameters) {
   const context = await createConcordContext(parameters);
@@ -96,7 +102,8 @@ export async function createConcordClient(parameters: CreateConcordContextParame
     getBalance: (p: Parameters<typeof getBalance>[1]) => getBalance(context, p),
     getConcordEvents: ((p?: Parameters<typeof getConcordEvents>[1]) => getConcordEvents(context, p)) as BoundGetConcordEvents,
     getRiskCounters: (p: Parameters<typeof getRiskCounters>[1]) => getRiskCounters(context, p),
-    getSettlementRecord: (p: Parameters<typeof getSettlementRecord>[1]) => getSettlementRecord(context, p),
+    getReserveLot: (p: Parameters<typeof getReserveLot>[1]) => getReserveLot(context, p),
+    getSettlement: (p: Parameters<typeof getSettlement>[1]) => getSettlement(context, p),
     getVersion: (p: Parameters<typeof getVersion>[1]) => getVersion(context, p),
     proposeAgreement: (p: Parameters<typeof proposeAgreement>[1]) => proposeAgreement(context, p),
     proposeAmendment: (p: Parameters<typeof proposeAmendment>[1]) => proposeAmendment(context, p),
@@ -104,8 +111,11 @@ export async function createConcordClient(parameters: CreateConcordContextParame
     refund: (p: Parameters<typeof refund>[1]) => refund(context, p),
     releaseReserve: (p: Parameters<typeof releaseReserve>[1]) => releaseReserve(context, p),
     settle: (p: Parameters<typeof settle>[1]) => settle(context, p),
+    settleBatch: (p: Parameters<typeof settleBatch>[1]) => settleBatch(context, p),
     settleWithPermit: (p: Parameters<typeof settleWithPermit>[1]) => settleWithPermit(context, p),
     signConsent: (p: Parameters<typeof signConsent>[1]) => signConsent(context, p),
+    signIntent: (p: Parameters<typeof signIntent>[1]) => signIntent(context, p),
+    sweepRemainder: (p: Parameters<typeof sweepRemainder>[1]) => sweepRemainder(context, p),
     signTermination: (p: Parameters<typeof signTermination>[1]) => signTermination(context, p),
     terminateAgreement: (p: Parameters<typeof terminateAgreement>[1]) => terminateAgreement(context, p),
     watchSettlements: (p: Parameters<typeof watchSettlements>[1]) => watchSettlements(context, p),
