@@ -46,7 +46,7 @@ export const nextSlot = (slot: Hex, offset = 1n): Hex => numberToHex(hexToBigInt
 export const balanceSlot = (account: Address, token: Address): Hex =>
   mappingSlot(LEDGER_STORAGE.balances, [["address", account], ["address", token]]);
 
-/** `_pools[agreementId][version][token]`: {total (low 128 bits), held (high)} then {distributed, dustAdvance}. */
+/** `_pools[agreementId][version][token]`: {total (low 128 bits), held (high)} then {distributed}. */
 export const poolSlot = (agreementId: bigint, version: number, token: Address): Hex =>
   mappingSlot(LEDGER_STORAGE.pools, [["uint64", agreementId], ["uint32", version], ["address", token]]);
 

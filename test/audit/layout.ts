@@ -45,8 +45,8 @@ describe("audit storage layout", function () {
 
   it("splits the pool and risk words where the compiler packs their fields", function () {
     const struct = (name: string) => Object.values(layout.types).find((t) => t.label === `struct ${name}`)!.members!.map((m) => [m.label, Number(m.slot), m.offset]);
-    // reconcile/plan.ts: pool word 0 = total | held << 128, word 1 = distributed | dustAdvance << 128.
-    expect(struct("Pool")).to.deep.equal([["total", 0, 0], ["held", 0, 16], ["distributed", 1, 0], ["dustAdvance", 1, 16]]);
+    // reconcile/plan.ts: pool word 0 = total | held << 128, word 1 = distributed.
+    expect(struct("Pool")).to.deep.equal([["total", 0, 0], ["held", 0, 16], ["distributed", 1, 0]]);
     // Risk word 0 = settledVolume | settledCount << 128 | refundCount << 192, word 1 = refundedVolume.
     expect(struct("RiskCounters")).to.deep.equal([["settledVolume", 0, 0], ["settledCount", 0, 16], ["refundCount", 0, 24], ["refundedVolume", 1, 0]]);
   });

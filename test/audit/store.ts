@@ -3,11 +3,28 @@ import fs from "node:fs";
 import os from "node:os";
 import path from "node:path";
 import hre, { ethers } from "hardhat";
-import { loadFixture, time } from "@nomicfoundation/hardhat-network-helpers";
-import { createPublicClient, custom } from "viem";
-import { AuditStore, ConcordLogDecoder, fetchConcordLogs, sync, verify, type ConcordLog } from "../../src/audit";
-import { ETH } from "../helpers/concord";
-import { buildRichHistory } from "./history";
+import { loadFixture } from "@nomicfoundation/hardhat-network-helpers";
+import { createPublicClient, custom, hexToBigInt, zeroAddress, type Address, type Hex } from "viem";
+import { AuditStore, ConcordLogDecoder, fetchConcordLogs, sync, verify, type ConcordLog, type ReplayState } from "../../src/audit";
+import { settlementLedgerAbi } from "../../src/sdk/abi";
+import { inProcessChain } from "./env";
+import { buildRichHistory, ETH, orderRef, type RichHistory } from "./history";
+
+/** Whether the replay saw `ref` settle in `scope` (its bit in the scope's bitmap). */
+const settledIn = (state: ReplayState, scope: Address, ref: Hex) => {
+  const value = hexToBigInt(ref);
+  return ((state.orderBitmaps.get(scope)?.get(value >> 8n) ?? 0n) >> (value & 0xffn)) % 2n === 1n;
+};
+
+/** Settles one direct ETH payment under agreement `agreementId`'s `version` as account `payer`. */
+const settleEth = (history: RichHistory, payer: number, agreementId: bigint, version: number, gross: bigint, label: string, referrer: Address = zeroAddress) =>
+  history.chain.write(payer, {
+    address: history.chain.addresses.ledger,
+    abi: settlementLedgerAbi,
+    functionName: "settle",
+    args: [{ agreementId, version, token: ETH, gross, referrer, orderRef: orderRef(label), refundBeneficiary: zeroAddress, deadline: 2n ** 40n }, "0x"],
+    value: gross,
+  });
 
 type Counted = { method: string; params: unknown };
 
@@ -45,17 +62,19 @@ describe("audit store", function () {
   });
 
   async function richHistoryFixture() {
-    return buildRichHistory(await ethers.getSigners(), { increaseTime: async (s) => void (await time.increase(s)) });
+    return buildRichHistory(await inProcessChain());
   }
 
-  const chainLogCount = async (addresses: { registry: string; ledger: string }, fromBlock: bigint) =>
-    (await ethers.provider.getLogs({ address: [addresses.registry, addresses.ledger], fromBlock: Number(fromBlock), toBlock: "latest" })).length;
+  const chainLogCount = async (history: RichHistory) => {
+    const { addresses, deployBlock, publicClient } = history.chain;
+    return (await publicClient.getLogs({ address: [addresses.registry, addresses.ledger, addresses.negotiationHub], fromBlock: deployBlock })).length;
+  };
 
   describe("resume", function () {
     it("resumes an interrupted sync after its cursor and re-reads nothing it stored", async function () {
       const history = await loadFixture(richHistoryFixture);
       const dataDir = tempDir();
-      const base = { ledger: history.addresses.ledger, fromBlock: history.deployBlock, dataDir, fetch: { initialRange: 4n, growBelow: 0 } };
+      const base = { ledger: history.chain.addresses.ledger, fromBlock: history.chain.deployBlock, dataDir, fetch: { initialRange: 4n, growBelow: 0 } };
 
       // First run: crash after the third batch has been stored.
       const first = countingClient();
@@ -74,7 +93,7 @@ describe("audit store", function () {
       const cursor = (await store.cursor())!;
       const stored = await store.eventCount();
       await store.close();
-      expect(cursor.blockNumber).to.equal(history.deployBlock + 11n); // three ranges of 4 blocks
+      expect(cursor.blockNumber).to.equal(history.chain.deployBlock + 11n); // three ranges of 4 blocks
       expect(stored).to.be.greaterThan(0);
 
       // Second run: every eth_getLogs starts after the cursor; stored events come from the store.
@@ -85,7 +104,7 @@ describe("audit store", function () {
       expect(ranges[0]!.fromBlock).to.equal(cursor.blockNumber + 1n);
       for (const r of ranges) expect(r.fromBlock > cursor.blockNumber).to.equal(true);
       expect(resumed.storedEvents).to.equal(stored);
-      const total = await chainLogCount(history.addresses, history.deployBlock);
+      const total = await chainLogCount(history);
       expect(resumed.storedEvents + resumed.newEvents).to.equal(total);
       expect(resumed.state.eventsApplied).to.equal(total);
       expect(resumed.violations).to.deep.equal([]);
@@ -101,15 +120,18 @@ describe("audit store", function () {
       const reopened = await AuditStore.open(dataDir);
       const balances = await reopened.snapshotBalances();
       await reopened.close();
-      for (const b of balances) expect(await history.ledger.balanceOf(b.account, b.token)).to.equal(b.amount);
+      expect(balances.length).to.be.greaterThan(10);
+      for (const b of balances) {
+        expect(await history.chain.publicClient.readContract({ address: history.chain.addresses.ledger, abi: settlementLedgerAbi, functionName: "balanceOf", args: [b.account, b.token] })).to.equal(b.amount);
+      }
     });
 
     it("refuses a data folder that audits another ledger", async function () {
       const history = await loadFixture(richHistoryFixture);
       const dataDir = tempDir();
       const { client } = countingClient();
-      await sync({ client, ledger: history.addresses.ledger, fromBlock: history.deployBlock, dataDir });
-      const other = await ethers.deployContract("SettlementLedger", [history.addresses.registry]);
+      await sync({ client, ledger: history.chain.addresses.ledger, fromBlock: history.chain.deployBlock, dataDir });
+      const other = await ethers.deployContract("SettlementLedger", [history.chain.addresses.registry]);
       let error: unknown;
       try {
         await sync({ client, ledger: (await other.getAddress()) as `0x${string}`, dataDir });
@@ -124,15 +146,16 @@ describe("audit store", function () {
     /** The rich history's decoded events, in three batches of whole blocks. */
     async function batchesOfHistory() {
       const history = await loadFixture(richHistoryFixture);
-      const addresses = { registry: history.addresses.registry, ledger: history.addresses.ledger };
+      const { registry, ledger, negotiationHub } = history.chain.addresses;
+      const addresses = { registry, ledger, negotiationHub };
       const logs: ConcordLog[] = [];
-      for await (const batch of fetchConcordLogs(countingClient().client, { addresses, fromBlock: history.deployBlock })) logs.push(...batch.logs);
+      for await (const batch of fetchConcordLogs(countingClient().client, { addresses, fromBlock: history.chain.deployBlock })) logs.push(...batch.logs);
       const blocks = [...new Set(logs.map((l) => l.blockNumber))];
       const third = Math.ceil(blocks.length / 3);
       const inBlocks = (from: number, to: number) => logs.filter((l) => l.blockNumber >= blocks[from]! && l.blockNumber <= blocks[Math.min(to, blocks.length) - 1]!);
       const batches = [inBlocks(0, third), inBlocks(third, 2 * third), inBlocks(2 * third, blocks.length)];
       const cursorOf = (batch: ConcordLog[]) => ({ blockNumber: batch.at(-1)!.blockNumber, blockHash: batch.at(-1)!.blockHash });
-      const meta = { chainId: 31337n, addresses, startBlock: history.deployBlock };
+      const meta = { chainId: 31337n, addresses, startBlock: history.chain.deployBlock };
       return { batches, cursorOf, meta, decoder: new ConcordLogDecoder(addresses) };
     }
     const read = async (store: AuditStore, decoder: ConcordLogDecoder, pageSize: number) => {
@@ -185,40 +208,40 @@ describe("audit store", function () {
   describe("reorganisation", function () {
     it("detects a reorganisation, rolls back to the last matching block and never double counts", async function () {
       const history = await loadFixture(richHistoryFixture);
-      const [, , , , , guest, guest2, travelSite] = await ethers.getSigners();
+      const { ids, people } = history;
       const dataDir = tempDir();
-      const base = { ledger: history.addresses.ledger, fromBlock: history.deployBlock, dataDir };
-      const ledger = history.ledger;
-      const forkBlock = BigInt(await ethers.provider.getBlockNumber());
+      const base = { ledger: history.chain.addresses.ledger, fromBlock: history.chain.deployBlock, dataDir };
+      const publicClient = history.chain.publicClient;
+      const forkBlock = await publicClient.getBlockNumber();
       const snapshot = (await hre.network.provider.request({ method: "evm_snapshot" })) as string;
 
       // The branch that will be abandoned: two settlements and a withdrawal.
-      await (await ledger.connect(guest!).settle(history.ids.a, ETH, 4_000_000n, travelSite!.address, ethers.id("orphan-1"), { value: 4_000_000n })).wait();
-      await (await ledger.connect(guest2!).settle(history.ids.a, ETH, 5_000_000n, ethers.ZeroAddress, ethers.id("orphan-2"), { value: 5_000_000n })).wait();
-      await (await ledger.connect(travelSite!).withdraw(ETH, travelSite!.address, 1n)).wait();
-      const orphanHead = BigInt(await ethers.provider.getBlockNumber());
+      await settleEth(history, 5, ids.a, 2, 4_000_000n, "orphan-1", people.travelSite);
+      await settleEth(history, 6, ids.a, 2, 5_000_000n, "orphan-2");
+      await history.chain.write(7, { address: history.chain.addresses.ledger, abi: settlementLedgerAbi, functionName: "withdraw", args: [ETH, people.travelSite, 1n] });
+      const orphanHead = await publicClient.getBlockNumber();
       const before = await sync({ ...base, client: countingClient().client });
       expect(before.toBlock).to.equal(orphanHead);
 
       // Reorganise: back to the fork, then a different, longer branch.
       await hre.network.provider.request({ method: "evm_revert", params: [snapshot] });
-      await (await ledger.connect(guest2!).settle(history.ids.a, ETH, 7_000_000n, travelSite!.address, ethers.id("canonical-1"), { value: 7_000_000n })).wait();
+      await settleEth(history, 6, ids.a, 2, 7_000_000n, "canonical-1", people.travelSite);
       await hre.network.provider.request({ method: "hardhat_mine", params: ["0x3"] });
-      await (await ledger.connect(guest!).settle(history.ids.c, ETH, 9_000_000n, ethers.ZeroAddress, ethers.id("canonical-2"), { value: 9_000_000n })).wait();
-      expect(BigInt(await ethers.provider.getBlockNumber()) > orphanHead).to.equal(true);
+      await settleEth(history, 5, ids.c, 1, 9_000_000n, "canonical-2");
+      expect((await publicClient.getBlockNumber()) > orphanHead).to.equal(true);
 
       const counting = countingClient();
       const after = await verify({ ...base, client: counting.client });
       expect(after.sync.reorg, "reorg detected").to.not.equal(undefined);
       // The fork block holds the history's last withdrawal, so it is stored and still matches.
       expect(after.sync.reorg!.rolledBackTo).to.equal(forkBlock);
-      expect(after.sync.reorg!.removedEvents).to.equal(3); // two Settled and one Withdrawn of the orphaned branch
+      expect(after.sync.reorg!.removedEvents).to.equal(5); // two Settled, a ReservesHeld each, and one Withdrawn of the orphaned branch
       for (const r of counting.getLogs()) expect(r.fromBlock > after.sync.reorg!.rolledBackTo).to.equal(true);
       // Exactly the canonical history, once.
-      const total = await chainLogCount(history.addresses, history.deployBlock);
+      const total = await chainLogCount(history);
       expect(after.sync.state.eventsApplied).to.equal(total);
-      expect(after.sync.state.settlements.has(ethers.id("orphan-1") as `0x${string}`)).to.equal(false);
-      expect(after.sync.state.settlements.has(ethers.id("canonical-2") as `0x${string}`)).to.equal(true);
+      expect(settledIn(after.sync.state, people.guest, orderRef("orphan-1"))).to.equal(false);
+      expect(settledIn(after.sync.state, people.guest, orderRef("canonical-2"))).to.equal(true);
       expect(after.violations).to.deep.equal([]);
       expect(after.differences).to.deep.equal([]);
       expect(after.ok).to.equal(true);

@@ -59,11 +59,10 @@ async function checkLayout(reader: ChainReader, state: ReplayState): Promise<voi
     const slot = poolSlot(pool.agreementId, pool.version, pool.token);
     checks.push(
       Promise.all([reader.storage([slot, nextSlot(slot)]), reader.call(reader.ledger, settlementLedgerAbi, "pool", [pool.agreementId, pool.version, pool.token])]).then(([words, view]) => {
-        const v = view as { total: bigint; held: bigint; distributed: bigint; dustAdvance: bigint };
+        const v = view as { total: bigint; held: bigint; distributed: bigint };
         const [first, second] = words.map((w: Hex) => BigInt(w)) as [bigint, bigint];
-        const low = (w: bigint) => w & ((1n << 128n) - 1n);
-        if (low(first) !== v.total || first >> 128n !== v.held || low(second) !== v.distributed || second >> 128n !== v.dustAdvance) {
-          throw new StorageLayoutError(`pool of agreement ${pool.agreementId} version ${pool.version}: storage words ${words.join(", ")} but pool() ${v.total}/${v.held}/${v.distributed}/${v.dustAdvance}`);
+        if ((first & ((1n << 128n) - 1n)) !== v.total || first >> 128n !== v.held || second !== v.distributed) {
+          throw new StorageLayoutError(`pool of agreement ${pool.agreementId} version ${pool.version}: storage words ${words.join(", ")} but pool() ${v.total}/${v.held}/${v.distributed}`);
         }
       }),
     );

@@ -13,7 +13,6 @@ export type DifferenceKind =
   | "pool-total"
   | "pool-held"
   | "pool-distributed"
-  | "pool-dust-advance"
   | "paid-up-to"
   | "lot"
   | "order-bitmap"
@@ -100,10 +99,7 @@ export function planReconciliation(state: ReplayState, ledger: Address, orderRef
     words.push({
       slot: nextSlot(slot),
       subject,
-      fields: [
-        { kind: "pool-distributed", what: `${where}: distributed`, shift: 0n, bits: LOW_128, expected: pool.distributed },
-        { kind: "pool-dust-advance", what: `${where}: dust advance`, shift: 128n, bits: LOW_128, expected: pool.dustAdvance },
-      ],
+      fields: [{ kind: "pool-distributed", what: `${where}: distributed`, shift: 0n, bits: 256n, expected: pool.distributed }],
     });
     const parties = state.termsOf(pool.agreementId, pool.version)?.terms.parties ?? [];
     parties.forEach((party, partyIndex) => {

@@ -198,35 +198,37 @@ function payoutOf(book: ReplayBook, args: Args, event: EventRef): { pool: PoolSt
   return { pool: book.poolFor(agreementId, version, token), v: v as VersionState & { unit: bigint } };
 }
 
-/**
- * What a credit of `credit` to the dust party repays of the pool's advance: the part of the advance
- * beyond the pool's current remainder, at most the credit (the ledger's `_recoverAdvance`).
- */
-function recoverAdvance(pool: PoolState, unit: bigint, credit: bigint): bigint {
-  const remainder = poolRemainder(pool.total, unit);
-  if (pool.dustAdvance <= remainder) return 0n;
-  const excess = pool.dustAdvance - remainder;
-  const recovered = excess > credit ? credit : excess;
-  pool.dustAdvance -= recovered;
-  return recovered;
-}
-
-/**
- * Pays party `i` of a pool `amount`, checking that it never receives its pro-rata share of the
- * pool's whole units plus one unit or more: a party's credits, less the advance a dust party holds
- * (under one unit), never exceed its share of the whole units.
- */
-function payParty(book: ReplayBook, pool: PoolState, v: VersionState & { unit: bigint }, i: number, amount: bigint, event: EventRef, kind: "payout" | "remainder" = "payout"): void {
+/** Pays party `i` of a pool `amount`, checking that it never exceeds its pro-rata share of the pool's whole units. */
+function payParty(book: ReplayBook, pool: PoolState, v: VersionState & { unit: bigint }, i: number, amount: bigint, event: EventRef): void {
   const party = v.terms.parties[i]!;
   pool.received[i] = (pool.received[i] ?? 0n) + amount;
   pool.paidOut += amount;
   book.totalsFor(pool.token).undistributed -= amount;
   const entitled = partyShare(distributable(pool.total, v.unit), party.shareBps);
-  const advance = i === v.terms.dustPartyIndex ? pool.dustAdvance : 0n;
-  if (pool.received[i]! - advance > entitled) {
-    book.violate("exactness", `party ${i} of agreement ${pool.agreementId} version ${pool.version} received ${pool.received[i]} of ${pool.token}; its share of the pool is ${entitled}${advance > 0n ? ` and ${advance} advanced` : ""}`, event, pool.token, party.account);
+  if (pool.received[i]! > entitled) {
+    book.violate("exactness", `party ${i} of agreement ${pool.agreementId} version ${pool.version} received ${pool.received[i]} of ${pool.token}; its share of the pool is ${entitled}`, event, pool.token, party.account);
   }
-  book.creditParty(party, pool.token, amount, event, pool.agreementId, kind);
+  book.creditParty(party, pool.token, amount, event, pool.agreementId, "payout");
+}
+
+/**
+ * Why a pool is not final (something could still credit it), or undefined: its version can still
+ * settle, it holds a reserve, or a version that pinned it has not paid out everything in the token
+ * or is not final itself (docs/contracts.md, "Pools and payouts").
+ */
+function openReason(book: ReplayBook, agreementId: bigint, version: number, token: Address, depth = 0): string | undefined {
+  const agreement = book.agreements.get(agreementId);
+  const pool = book.pool(agreementId, version, token);
+  if (agreement?.status === "active" && agreement.activeVersion === version) return `agreement ${agreementId} version ${version} can still settle`;
+  if (pool && pool.held !== 0n) return `agreement ${agreementId} version ${version} holds ${pool.held} in reserve`;
+  if (depth > 8) return `agreement ${agreementId} is nested too deep`;
+  for (const parent of book.termsOf(agreementId, version)?.pinnedBy ?? []) {
+    const parentPool = book.pool(parent.agreementId, parent.version, token);
+    if (parentPool && parentPool.total !== parentPool.distributed) return `agreement ${parent.agreementId} version ${parent.version}, which pins it, has not paid out everything`;
+    const reason = openReason(book, parent.agreementId, parent.version, token, depth + 1);
+    if (reason) return reason;
+  }
+  return undefined;
 }
 
 function onDistributed(book: ReplayBook, args: Args, event: EventRef): void {
@@ -242,10 +244,7 @@ function onDistributed(book: ReplayBook, args: Args, event: EventRef): void {
     // From the pool's distributed total, or from where the party's own claim since left it.
     const paid = pool.paidUpTo[i] ?? 0n;
     const start = paid > pool.distributed ? paid : pool.distributed;
-    if (upTo <= start) return;
-    let amount = partyShare(upTo - start, party.shareBps);
-    if (i === v.terms.dustPartyIndex) amount -= recoverAdvance(pool, v.unit, amount);
-    if (amount > 0n) payParty(book, pool, v, i, amount, event);
+    if (upTo > start) payParty(book, pool, v, i, partyShare(upTo - start, party.shareBps), event);
   });
   pool.distributed = upTo;
   book.checkConservation(pool.token, event);
@@ -267,8 +266,7 @@ function onClaimed(book: ReplayBook, args: Args, event: EventRef): void {
   const upTo = distributable(pool.total, v.unit);
   const paid = pool.paidUpTo[i] ?? 0n;
   const start = paid > pool.distributed ? paid : pool.distributed;
-  let owed = upTo > start ? partyShare(upTo - start, party.shareBps) : 0n;
-  if (i === v.terms.dustPartyIndex) owed -= recoverAdvance(pool, v.unit, owed);
+  const owed = upTo > start ? partyShare(upTo - start, party.shareBps) : 0n;
   if (paidUpTo !== upTo) book.violate("exactness", `${where} up to ${paidUpTo}; the pool's whole units are ${upTo}`, event, pool.token, party.account);
   if (amount !== owed) book.violate("exactness", `${where} paid ${amount}; it was owed ${owed}`, event, pool.token, party.account);
   pool.paidUpTo[i] = paidUpTo;
@@ -283,16 +281,14 @@ function onRemainderSwept(book: ReplayBook, args: Args, event: EventRef): void {
   const amount = args.amount as bigint;
   const index = Number(args.partyIndex);
   const where = `remainder of agreement ${pool.agreementId} version ${pool.version} in ${pool.token}`;
-  const agreement = book.agreements.get(pool.agreementId)!;
-  const closed = (agreement.status !== "active" || agreement.activeVersion !== pool.version) && pool.held === 0n && v.activePins === 0;
-  if (!closed) book.violate("exactness", `${where} swept while the pool can still receive value`, event, pool.token);
+  const open = openReason(book, pool.agreementId, pool.version, pool.token);
+  if (open) book.violate("exactness", `${where} swept while the pool can still receive value: ${open}`, event, pool.token);
   if (index !== v.terms.dustPartyIndex) book.violate("exactness", `${where} went to party ${index}, not the dust party ${v.terms.dustPartyIndex}`, event, pool.token);
-  // The remainder less what earlier sweeps advanced; it becomes the advance.
   const remainder = poolRemainder(pool.total, v.unit);
-  const owed = remainder > pool.dustAdvance ? remainder - pool.dustAdvance : 0n;
-  if (amount !== owed) book.violate("exactness", `${where}: ${amount} swept; the remainder ${remainder} less the advance ${pool.dustAdvance} is ${owed}`, event, pool.token);
-  pool.dustAdvance = remainder;
-  payParty(book, pool, v, v.terms.dustPartyIndex, amount, event, "remainder");
+  if (amount !== remainder) book.violate("exactness", `${where}: ${amount} swept; the final remainder is ${remainder}`, event, pool.token);
+  // The remainder leaves the pool (its whole units are unchanged) for the dust party.
+  book.addToPool(pool, -amount, event);
+  book.creditParty(v.terms.parties[v.terms.dustPartyIndex]!, pool.token, amount, event, pool.agreementId, "remainder");
   book.checkConservation(pool.token, event);
 }
 

@@ -31,11 +31,11 @@ function checkPins(book: ReplayBook, agreementId: bigint, terms: Terms, event: E
   }
 }
 
-function pin(book: ReplayBook, v: VersionState, by: number): void {
+/** Records that `v` of `agreementId`, just activated, pins each of its nested parties' versions (the registry's `pinnedBy`). */
+function pin(book: ReplayBook, agreementId: bigint, v: VersionState): void {
   for (const party of v.terms.parties) {
     if (party.agreementId === 0n) continue;
-    const child = book.termsOf(party.agreementId, party.version);
-    if (child) child.activePins += by;
+    book.termsOf(party.agreementId, party.version)?.pinnedBy.push({ agreementId, version: v.version });
   }
 }
 
@@ -83,7 +83,7 @@ function onVersionProposed(book: ReplayBook, agreement: AgreementState, args: Ar
     negotiated,
     signed: [],
     terminationSigned: [],
-    activePins: 0,
+    pinnedBy: [],
   });
 }
 
@@ -116,8 +116,9 @@ function onVersionActivated(book: ReplayBook, agreement: AgreementState, log: Co
     if (!required.has(signer)) book.violate("consent", `agreement ${id} version ${version}: ${signer} signed but is not a consenter`, log, undefined, signer);
   }
 
-  if (current) pin(book, current, -1);
-  pin(book, v, 1);
+  // Activation pins the nested parties again: each must still be active at its pinned version.
+  checkPins(book, id, v.terms, log);
+  pin(book, id, v);
   v.unit = unit;
   v.partiesRoot = args.partiesRoot as Hex;
   v.activatedAt = log;
@@ -142,7 +143,6 @@ function onTerminated(book: ReplayBook, agreement: AgreementState, log: ConcordL
     for (const signer of signed) {
       if (!required.has(signer)) book.violate("consent", `agreement ${id} termination: ${signer} signed but is not a consenter`, log, undefined, signer);
     }
-    if (agreement.status === "active") pin(book, v, -1);
   }
   agreement.status = "terminated";
 }

@@ -29,8 +29,8 @@ export type VersionState = {
   /** Consent signatures counted, with the transaction that counted them. */
   signed: { party: Address; transactionHash: Hex }[];
   terminationSigned: { party: Address; transactionHash: Hex }[];
-  /** Active versions of other agreements that pin this one (their nested party's share flows here). */
-  activePins: number;
+  /** Every activated version of another agreement that pins this one (its nested party's share flows here), in activation order. */
+  pinnedBy: { agreementId: bigint; version: number }[];
 };
 
 export type AgreementState = {
@@ -70,16 +70,11 @@ export type PoolState = {
   total: bigint;
   held: bigint;
   distributed: bigint;
-  /**
-   * Paid to the dust party by sweeps ahead of its share (docs/contracts.md, "Pools and payouts"):
-   * recovered from its later credits when they turn part of it into whole units.
-   */
-  dustAdvance: bigint;
   /** Per party index: the distributable total its own claims paid it up to (0: never claimed). */
   paidUpTo: bigint[];
-  /** Per party index: what distributions, claims and sweeps credited it. */
+  /** Per party index: what distributions and claims credited it (the swept remainder apart). */
   received: bigint[];
-  /** What distributions, claims and sweeps paid out of the pool in all. */
+  /** What distributions and claims paid out of the pool in all. */
   paidOut: bigint;
   provenance: Provenance;
 };
@@ -251,7 +246,6 @@ export class ReplayBook {
         total: 0n,
         held: 0n,
         distributed: 0n,
-        dustAdvance: 0n,
         paidUpTo: new Array<bigint>(parties).fill(0n),
         received: new Array<bigint>(parties).fill(0n),
         paidOut: 0n,
