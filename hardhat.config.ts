@@ -20,22 +20,6 @@ subtask(TASK_COMPILE_SOLIDITY_GET_SOLC_BUILD, async (args: { solcVersion: string
   return { compilerPath, isSolcJs: true, version: SOLC_VERSION, longVersion: `${SOLC_VERSION}+commit.7893614a` };
 });
 
-/**
- * Hardhat's chain engine (EDR, in Rust) allocates through mimalloc, which by default gives memory
- * back to the system 10 ms after it is freed (`purge_delay`). The engine frees and allocates again
- * megabytes for every large answer (an auditor's `eth_getLogs`, a batch of storage reads), so each
- * answer faulted fresh pages in. With a delay of one second a busy engine reuses what it freed;
- * what stays free longer is still given back, at the engine's next allocations. Measured on the
- * replay bench's history (README, "Replay"): the engine's threads took 0.48-0.56 CPU s per auditor
- * run (0.10-0.19 of it in the kernel) against 0.15-0.18 (almost none in the kernel), and the
- * process's peak RSS was about 230 MB higher (2.45 GB, most of it the chain's state). mimalloc
- * reads the setting when the engine is loaded (at the first request to the in-process chain, or
- * when `hardhat node` starts), which is after this config, so it applies to every chain this
- * config runs. A value already in the environment wins (MIMALLOC_PURGE_DELAY=10 measures without).
- */
-export const ENGINE_PURGE_DELAY_MS = "1000";
-process.env.MIMALLOC_PURGE_DELAY ??= ENGINE_PURGE_DELAY_MS;
-
 const config: HardhatUserConfig = {
   solidity: {
     version: SOLC_VERSION,
