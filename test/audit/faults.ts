@@ -1,7 +1,7 @@
 import { expect } from "chai";
-import { ethers } from "hardhat";
 import { createPublicClient, http } from "viem";
 import { report, statementRows, verify } from "../../src/audit";
+import { nodeChain } from "./env";
 import { buildRichHistory, type RichHistory } from "./history";
 import { startFaultyProxy, startHardhatNode, type SpawnedNode } from "./node";
 
@@ -12,15 +12,7 @@ describe("audit over HTTP with provider faults", function () {
 
   before(async function () {
     node = await startHardhatNode();
-    const provider = new ethers.JsonRpcProvider(node.url, undefined, { staticNetwork: true, cacheTimeout: -1 });
-    const signers = await Promise.all(Array.from({ length: 10 }, (_, i) => provider.getSigner(i)));
-    history = await buildRichHistory(signers, {
-      increaseTime: async (seconds) => {
-        await provider.send("evm_increaseTime", [seconds]);
-        await provider.send("evm_mine", []);
-      },
-    });
-    provider.destroy();
+    history = await buildRichHistory(await nodeChain(node.url));
   });
 
   after(async function () {
@@ -34,8 +26,8 @@ describe("audit over HTTP with provider faults", function () {
       const ranges: string[] = [];
       const result = await verify({
         client,
-        ledger: history.addresses.ledger,
-        fromBlock: history.deployBlock,
+        ledger: history.chain.addresses.ledger,
+        fromBlock: history.chain.deployBlock,
         dataDir: null,
         fetch: { initialRange: 64n, retryDelayMs: 5 },
         onRange: (event) => ranges.push(event.kind),
@@ -47,9 +39,9 @@ describe("audit over HTTP with provider faults", function () {
       expect(ranges).to.include("shrink");
       expect(ranges).to.include("retry");
       // Nothing skipped: exactly the node's logs, and the rebuilt state matches the chain.
-      const direct = new ethers.JsonRpcProvider(node!.url, undefined, { staticNetwork: true });
-      const total = (await direct.getLogs({ address: [history.addresses.registry, history.addresses.ledger], fromBlock: Number(history.deployBlock), toBlock: "latest" })).length;
-      direct.destroy();
+      const { registry, ledger, negotiationHub } = history.chain.addresses;
+      const direct = createPublicClient({ transport: http(node!.url) });
+      const total = (await direct.getLogs({ address: [registry, ledger, negotiationHub], fromBlock: history.chain.deployBlock })).length;
       expect(result.sync.newRawLogs).to.equal(total);
       expect(result.sync.newEvents).to.equal(total);
       expect(result.violations).to.deep.equal([]);
@@ -62,7 +54,7 @@ describe("audit over HTTP with provider faults", function () {
 
   it("reports statements from a node over HTTP", async function () {
     const client = createPublicClient({ transport: http(node!.url) });
-    const result = await report({ client, ledger: history.addresses.ledger, fromBlock: history.deployBlock, dataDir: null });
+    const result = await report({ client, ledger: history.chain.addresses.ledger, fromBlock: history.chain.deployBlock, dataDir: null });
     const rows = statementRows(result);
     const referral = rows.filter((r) => r.partner === history.people.travelSite && r.item === "referral-fees");
     expect(referral.length).to.equal(2); // ETH and the token
