@@ -111,7 +111,7 @@ contract ConcordInvariantsTest is Test {
             for (uint256 p; p < terms.parties.length; ++p) {
                 uint256 paid = handler.ghostPartyPaid(key, p);
                 paidSum += paid;
-                uint256 entitled = ghost.creditedIn * terms.parties[p].shareBps;
+                uint256 entitled = (ghost.total + ghost.swept) * terms.parties[p].shareBps;
                 if (p == terms.dustPartyIndex) {
                     assertTrue((paid + ghost.swept) * TOTAL_BPS < entitled + unit * TOTAL_BPS, "dust party paid a unit or more beyond its share");
                 } else {

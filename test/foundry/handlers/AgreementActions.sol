@@ -167,7 +167,8 @@ abstract contract AgreementActions is HandlerBase {
         ConsentCase memory c;
         c.id = id;
         c.version = version;
-        c.mode = mode % 6;
+        // Complete consent (mode 0) twice as often as each partial shape, so that versions do activate.
+        c.mode = mode % 8 >= 6 ? 0 : mode % 8;
         c.terms = _terms(id, version);
         c.termsHash = ConcordModel.hashTerms(c.terms);
         c.amendment = ghostStatus[id] == AgreementStatus.Active;
@@ -189,6 +190,8 @@ abstract contract AgreementActions is HandlerBase {
         ghostStatus[id] = AgreementStatus.Active;
         ghostActivated[id][version] = true;
         ghostConsentChecked[id][version] = true;
+        uint256 depth = _depth(c.terms);
+        if (depth > maxDepthActivated) maxDepthActivated = depth;
         successes[c.amendment ? bytes32("activateAmendment") : bytes32("activate")]++;
     }
 
@@ -196,7 +199,8 @@ abstract contract AgreementActions is HandlerBase {
     function terminate(uint256 idSeed, uint256 mode, uint256 seed) external {
         _syncTime();
         (bool found, uint64 id) = _pickActive(idSeed);
-        if (!found) return;
+        // Ending agreements is rarer than making them, so that trees grow to the nesting limit.
+        if (!found || seed % 3 != 0) return;
         ConsentCase memory c;
         c.id = id;
         c.version = ghostActive[id];
@@ -233,6 +237,7 @@ abstract contract AgreementActions is HandlerBase {
         }
         bool clean = c.stateOk && c.signaturesValid && c.signers & ~c.required == 0 && c.required & ~consented == 0;
         if (clean) _violate(c.termination ? "terminate: complete consent reverted" : "activate: complete consent reverted");
+        else refusals[c.termination ? bytes32("terminate") : bytes32("activate")]++;
         return false;
     }
 

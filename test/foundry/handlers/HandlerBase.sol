@@ -22,7 +22,7 @@ abstract contract HandlerBase is CheatCodes {
     uint256 internal constant PARTY_ACTORS = 6;
     uint256 internal constant STRANGER = 6;
     uint256 internal constant ACTOR_COUNT = 7;
-    uint256 internal constant MAX_AGREEMENTS = 12;
+    uint256 internal constant MAX_AGREEMENTS = 14;
     uint256 internal constant MAX_NESTING_DEPTH = 4;
     address internal constant ETH = address(0);
 
@@ -55,10 +55,16 @@ abstract contract HandlerBase is CheatCodes {
     uint64 public ghostAgreementCount;
 
     uint256 public currentTime;
+    /// @notice The revert data of the last refused call (to read a violation's cause).
+    bytes public lastRevert;
     uint256 public violations;
     string public firstViolation;
     /// @notice Successful calls per action, so that a run shows it was not vacuous.
     mapping(bytes32 action => uint256) public successes;
+    /// @notice Calls the model expected to fail that failed, per action (the refused shapes were reached).
+    mapping(bytes32 action => uint256) public refusals;
+    /// @notice The deepest tree of an activated version so far (the nesting limit is 4).
+    uint256 public maxDepthActivated;
 
     constructor(AgreementRegistry registry_, SettlementLedger ledger_, MockERC20 token_) {
         registry = registry_;
@@ -112,13 +118,15 @@ abstract contract HandlerBase is CheatCodes {
 
     /// @dev Calls `target` as `actor` (the wallet acts through its owner's `execute`).
     function _callAs(address actor, address target, bytes memory data) internal returns (bool ok) {
+        bytes memory result;
         if (actor == address(wallet)) {
             vm.prank(walletOwner);
-            (ok,) = address(wallet).call(abi.encodeCall(MockERC1271Wallet.execute, (target, data)));
+            (ok, result) = address(wallet).call(abi.encodeCall(MockERC1271Wallet.execute, (target, data)));
         } else {
             vm.prank(actor);
-            (ok,) = target.call(data);
+            (ok, result) = target.call(data);
         }
+        if (!ok) lastRevert = result;
     }
 
     /// @dev A 65-byte signature by `key` (r, s, v), which the wallet also checks for its owner.
@@ -177,11 +185,15 @@ abstract contract HandlerBase is CheatCodes {
         }
     }
 
-    /// @dev Whether every nested party of `terms` is still an active agreement (activation needs it).
+    /// @dev Whether every nested party of `terms` is still active and pinned to its active version
+    /// (docs/contracts.md: activation needs it, so the members who consent are the child's current ones).
     function _childrenActive(Terms memory terms) internal view returns (bool) {
         for (uint256 i; i < terms.parties.length; ++i) {
             uint64 child = terms.parties[i].agreementId;
-            if (child != 0 && ghostStatus[child] != AgreementStatus.Active) return false;
+            if (child == 0) continue;
+            if (ghostStatus[child] != AgreementStatus.Active || ghostActive[child] != terms.parties[i].version) {
+                return false;
+            }
         }
         return true;
     }
@@ -223,18 +235,6 @@ abstract contract HandlerBase is CheatCodes {
         return count;
     }
 
-    /// @notice Whether an active version of another agreement pins (id, version) (its pool still receives value).
-    function _isPinned(uint64 id, uint32 version) internal view returns (bool) {
-        for (uint64 other = 1; other <= ghostAgreementCount; ++other) {
-            if (ghostStatus[other] != AgreementStatus.Active || other == id) continue;
-            Terms memory terms = _activeTerms(other);
-            for (uint256 i; i < terms.parties.length; ++i) {
-                if (terms.parties[i].agreementId == id && terms.parties[i].version == version) return true;
-            }
-        }
-        return false;
-    }
-
     // ---------------------------------------------------------------- random terms
 
     /// @notice Valid terms for agreement `forId`: one to three accounts (none when something is
@@ -274,32 +274,44 @@ abstract contract HandlerBase is CheatCodes {
         terms.documentHash = keccak256(abi.encode(seed, forId));
     }
 
-    function _pickNested(uint256 seed, uint64 forId, uint256 pinMode) private view returns (Party[] memory picked) {
+    function _pickNested(uint256 seed, uint64 forId, uint256 pinMode) private view returns (Party[] memory sorted) {
         uint256 want = pinMode == 0 ? seed % 3 : 1;
-        picked = new Party[](want);
+        Party[] memory picked = new Party[](want);
         uint256 count;
-        // From the highest eligible id down (deeper trees first), skipping some at random.
+        // Two times in three the deepest eligible tree goes first, so that trees reach the limit.
+        uint64 deepest;
+        if (pinMode == 0 && want != 0 && (seed >> 90) % 3 != 0) {
+            uint256 best;
+            for (uint64 id = 1; id < forId; ++id) {
+                if (ghostStatus[id] != AgreementStatus.Active) continue;
+                uint256 depth = _depth(_terms(id, ghostActive[id]));
+                if (depth < MAX_NESTING_DEPTH && (deepest == 0 || depth >= best)) (deepest, best) = (id, depth);
+            }
+            if (deepest != 0) picked[count++] = Party(address(0), deepest, ghostActive[deepest], 0);
+        }
         for (uint64 id = forId - 1; id >= 1 && count < want; --id) {
-            if (ghostStatus[id] != AgreementStatus.Active) continue;
+            if (ghostStatus[id] != AgreementStatus.Active || id == deepest) continue;
             uint32 version = ghostActive[id];
-            uint256 depth = _depth(_terms(id, version));
-            bool tooDeep = depth >= MAX_NESTING_DEPTH;
+            bool tooDeep = _depth(_terms(id, version)) >= MAX_NESTING_DEPTH;
             if (pinMode == 1 ? !tooDeep : tooDeep) continue;
             if (pinMode == 2) {
-                if (version == 1) continue;
+                // A superseded version of the child (it was activated, then amended).
+                if (version == 1 || !ghostActivated[id][version - 1]) continue;
                 version -= 1;
-                if (!ghostActivated[id][version]) continue;
             }
             if (pinMode == 0 && (seed >> (100 + id)) & 3 == 0) continue;
-            picked[count++] = Party({account: address(0), agreementId: id, version: version, shareBps: 0});
-            if (pinMode != 0) break;
+            picked[count++] = Party(address(0), id, version, 0);
         }
         // Parties go sorted by key: nested agreements ascending by id.
-        Party[] memory sorted = new Party[](count);
+        sorted = new Party[](count);
         for (uint256 i; i < count; ++i) {
-            sorted[i] = picked[count - 1 - i];
+            uint256 j = i;
+            while (j != 0 && sorted[j - 1].agreementId > picked[i].agreementId) {
+                sorted[j] = sorted[j - 1];
+                --j;
+            }
+            sorted[j] = picked[i];
         }
-        return sorted;
     }
 
     /// @dev `count` distinct actors among the first `range`, sorted ascending by address.

@@ -18,15 +18,14 @@ abstract contract LedgerModel is HandlerBase {
     }
 
     struct GhostPool {
-        /// What the pool was credited (nets, releases, parents' payouts, nested remainders), less sweeps.
+        /// What the pool was credited (nets, releases, parents' payouts, nested remainders), less
+        /// the remainder swept out of it.
         uint256 total;
         uint256 held;
         uint256 distributed;
         /// What it paid its parties (accounts and child pools), by claims and distributions.
         uint256 paidOut;
-        /// Everything ever credited into it, sweeps not deducted: the base of each party's pro-rata share.
-        uint256 creditedIn;
-        /// What its sweeps gave the dust party.
+        /// What its sweeps moved out of it to the dust party.
         uint256 swept;
     }
 
@@ -143,7 +142,6 @@ abstract contract LedgerModel is HandlerBase {
         } else {
             GhostPool storage child = _pool[_track(party.agreementId, party.version, token_)];
             child.total += amount;
-            child.creditedIn += amount;
         }
     }
 

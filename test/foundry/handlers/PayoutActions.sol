@@ -119,7 +119,6 @@ abstract contract PayoutActions is SettlementActions {
         if (ledger.lotHash(lot.lotId) != bytes32(0)) _violate("releaseReserve: the lot can be used again");
         GhostPool storage pool_ = _pool[poolKey(lot.id, lot.version, lot.token)];
         pool_.total += lot.held;
-        pool_.creditedIn += lot.held;
         pool_.held -= lot.held;
         _sums[lot.token].released += lot.held;
         lot.live = false;
@@ -136,7 +135,9 @@ abstract contract PayoutActions is SettlementActions {
         c.ref = _poolRefs[poolSeed % _poolRefs.length];
         Terms memory terms = _terms(c.ref.id, c.ref.version);
         c.i = partySeed % terms.parties.length;
-        c.party = terms.parties[c.i];
+        Party memory p = terms.parties[c.i];
+        // A copy: forging its share must not change the terms the model pays by.
+        c.party = Party({account: p.account, agreementId: p.agreementId, version: p.version, shareBps: p.shareBps});
         c.forged = (partySeed >> 8) % 8 == 0;
         if (c.forged) c.party.shareBps += 1;
         c.key = poolKey(c.ref.id, c.ref.version, c.ref.token);
@@ -241,8 +242,8 @@ abstract contract PayoutActions is SettlementActions {
         Terms memory terms = _terms(ref.id, ref.version);
         Party memory dust = terms.parties[terms.dustPartyIndex];
         bytes32 key = poolKey(ref.id, ref.version, ref.token);
-        bool closed = _closed(ref, key);
-        uint256 remainder = _pool[key].total % _unit(terms);
+        bool closed = _final(ref.id, ref.version, ref.token, 0);
+        uint256 paid = _pool[key].total % _unit(terms);
         uint256[] memory before = _balances(ref.token);
         uint256 childBefore = _childTotal(dust, ref.token);
         bytes memory data = abi.encodeCall(
@@ -253,22 +254,40 @@ abstract contract PayoutActions is SettlementActions {
         if (ok != closed) _violate(ok ? "sweepRemainder: swept a pool that can still receive value" : "sweepRemainder: a closed pool's sweep reverted");
         if (!ok) return;
         uint256[] memory due = new uint256[](ACTOR_COUNT);
-        if (dust.agreementId == 0) due[_actorIndex(dust.account)] = remainder;
+        if (dust.agreementId == 0) due[_actorIndex(dust.account)] = paid;
         _checkDeltas(ref.token, before, due, "sweepRemainder");
-        if (_childTotal(dust, ref.token) != childBefore + (dust.agreementId == 0 ? 0 : remainder)) {
+        if (_childTotal(dust, ref.token) != childBefore + (dust.agreementId == 0 ? 0 : paid)) {
             _violate("sweepRemainder: the nested dust party's pool did not gain the remainder");
         }
-        _pool[key].total -= remainder;
-        _pool[key].swept += remainder;
-        _creditParty(dust, ref.token, remainder);
+        _pool[key].total -= paid;
+        _pool[key].swept += paid;
+        _creditParty(dust, ref.token, paid);
         successes["sweepRemainder"]++;
     }
 
-    /// @dev The documented closed pool: its version cannot settle, it holds no reserve, and no
-    /// active version of another agreement pins it.
-    function _closed(PoolRef memory ref, bytes32 key) private view returns (bool) {
-        bool settling = ghostStatus[ref.id] == AgreementStatus.Active && ghostActive[ref.id] == ref.version;
-        return !settling && _pool[key].held == 0 && !_isPinned(ref.id, ref.version);
+    /// @dev docs/contracts.md's final pool, nothing can credit it again: its version cannot settle,
+    /// it holds no reserve, and every activated version that pins it has paid out everything
+    /// (total == distributed) and is final itself.
+    function _final(uint64 id, uint32 version, address token_, uint256 depth) private view returns (bool) {
+        if (depth > MAX_NESTING_DEPTH) return false;
+        bytes32 key = poolKey(id, version, token_);
+        bool settling = ghostStatus[id] == AgreementStatus.Active && ghostActive[id] == version;
+        if (settling || _pool[key].held != 0) return false;
+        for (uint64 parent = id + 1; parent <= ghostAgreementCount; ++parent) {
+            for (uint32 v = 1; v <= ghostLatest[parent]; ++v) {
+                if (!ghostActivated[parent][v] || !_pins(_terms(parent, v), id, version)) continue;
+                GhostPool storage p = _pool[poolKey(parent, v, token_)];
+                if (p.total != p.distributed || !_final(parent, v, token_, depth + 1)) return false;
+            }
+        }
+        return true;
+    }
+
+    function _pins(Terms memory terms, uint64 id, uint32 version) private pure returns (bool) {
+        for (uint256 i; i < terms.parties.length; ++i) {
+            if (terms.parties[i].agreementId == id && terms.parties[i].version == version) return true;
+        }
+        return false;
     }
 
     // ---------------------------------------------------------------- withdrawals and time

@@ -119,14 +119,16 @@ abstract contract SettlementActions is LedgerModel {
         it.scope = signer != address(0) ? signer : c.payer;
         if (signer != address(0) && !selfPaying) {
             bytes32 digest = ConcordModel.intentDigest(address(ledger), it.p);
-            it.sig = tampered ? _signWith(_keyOf[actors[STRANGER]], digest) : _sign(signer, digest);
+            // Tampered: signed by someone other than the order signer.
+            address forger = signer == actors[STRANGER] ? actors[0] : actors[STRANGER];
+            it.sig = tampered ? _sign(forger, digest) : _sign(signer, digest);
         } else if (tampered) {
             it.sig = _sign(c.payer, keccak256("not an intent"));
         }
         (it.fee, it.reserve, it.net) = _split(terms, it.p);
         it.valid = ghostStatus[id] == AgreementStatus.Active && it.p.version == active && active != 0
             && !ghostOrderSettled[it.scope][it.p.orderRef] && currentTime <= it.p.deadline && it.p.referrer != c.payer
-            && !tampered && _referrerAllowed(terms, it.p.referrer);
+            && (!tampered || c.payer == signer) && _referrerAllowed(terms, it.p.referrer);
     }
 
     /// @dev Law 2's split in the model's own words: the fee only with a referrer, both rounded down, the rest net.
@@ -205,7 +207,10 @@ abstract contract SettlementActions is LedgerModel {
         if (ok != c.expected) {
             _violate(ok ? "settle: a payment the rules refuse was settled" : "settle: a valid payment reverted");
         }
-        if (!ok) return;
+        if (!ok) {
+            if (!c.expected) refusals[c.batch ? bytes32("settleBatch") : bytes32("settle")]++;
+            return;
+        }
         if (_holdings(c.token) != holdings + c.grossSum) _violate("settle: the ledger did not receive exactly the gross");
         _checkSettled(c, before, pools, risks);
         _book(c);
@@ -306,7 +311,6 @@ abstract contract SettlementActions is LedgerModel {
             s.nets += it.net;
             GhostPool storage pool_ = _pool[_track(it.p.agreementId, it.p.version, c.token)];
             pool_.total += it.net;
-            pool_.creditedIn += it.net;
             pool_.held += it.reserve;
             GhostRisk storage risk = _risk[it.p.agreementId][c.token];
             risk.settledCount += 1;

@@ -23,6 +23,8 @@ interface Vm {
     function addr(uint256 privateKey) external pure returns (address);
     function assume(bool condition) external pure;
     function label(address account, string calldata newLabel) external;
+    function toString(uint256 value) external pure returns (string memory);
+    function toString(bytes calldata value) external pure returns (string memory);
     function recordLogs() external;
     function getRecordedLogs() external returns (Log[] memory logs);
 
