@@ -1,81 +1,86 @@
 /**
- * The replay benchmarks' history (scripts/bench-replay.ts, scripts/bench-replay-knobs.ts):
- * `settlements` settlements, 200 per transaction through the ledger's multicall, half under an
- * agreement with a referrer and a 10% reserve, half under one with neither; then half of the
- * reserves released after the window, both pools distributed and four partners withdrawing half
- * their balance.
+ * The replay benchmark's history (scripts/bench-replay.ts), on the rebuilt contracts through
+ * viem: `settlements` token settlements, 200 per `settleBatch`, alternating batches under an
+ * agreement with a listed referrer and a 10% reserve (one lot per batch) and one with neither;
+ * then half of the lots released after the window, both pools distributed and four partners
+ * withdrawing half their balance.
  */
-import { ethers } from "hardhat";
-import type { Signer } from "ethers";
-import { DAY, ReferrerPolicy, makeTerms, signConsents } from "../test/helpers/concord";
-import type { AgreementRegistry, MockERC20, SettlementLedger } from "../typechain-types";
+import { erc20Abi, maxUint256, numberToHex, parseAbi, zeroAddress, type Address, type Hex } from "viem";
+import { agreementRegistryAbi, settlementLedgerAbi } from "../src/sdk/abi";
+import { buildTerms, type Terms } from "../src/sdk/terms";
+import { getConsentTypedData } from "../src/sdk/typedData";
+import type { AuditChain, Written } from "../test/audit/env";
 
 /** Settlements per transaction. */
 export const PER_TX = 200;
+const DAY = 86_400;
+const DEADLINE = 2n ** 40n;
 
-export type Deployment = { registry: AgreementRegistry; ledger: SettlementLedger; token: MockERC20; fromBlock: bigint; toBlock: bigint };
-export type Chain = { send: (method: string, params: unknown[]) => Promise<unknown> };
+export type History = { fromBlock: bigint; toBlock: bigint; settlements: number };
 
-export async function buildHistory(signers: Signer[], chain: Chain, settlements: number): Promise<Deployment> {
-  const [deployer, hotel, restaurant, airline, chef, referrer, ...payers] = signers as [Signer, Signer, Signer, Signer, Signer, Signer, ...Signer[]];
-  const at = (s: Signer) => s.getAddress();
-  const registry = (await (await ethers.getContractFactory("AgreementRegistry", deployer)).deploy()) as unknown as AgreementRegistry;
-  const fromBlock = BigInt((await registry.deploymentTransaction()!.wait())!.blockNumber);
-  const ledger = (await (await ethers.getContractFactory("SettlementLedger", deployer)).deploy(await registry.getAddress())) as unknown as SettlementLedger;
-  await ledger.waitForDeployment();
-  const token = (await (await ethers.getContractFactory("MockERC20", deployer)).deploy("Euro Coin", "EURC", 6)) as unknown as MockERC20;
-  await token.waitForDeployment();
-  const tokenAddress = await token.getAddress();
-  const ledgerAddress = await ledger.getAddress();
-
-  const a = makeTerms([[await at(hotel), 5_000], [await at(restaurant), 3_000], [await at(airline), 2_000]], { reserveBps: 1_000, disputeWindow: DAY });
-  await (await registry.propose(a)).wait();
-  await (await registry.activate(1, 1, a, await signConsents(registry, [hotel, restaurant, airline], 1n, 1n, a))).wait();
-  const b = makeTerms([[await at(restaurant), 6_000], [await at(chef), 4_000]], { referralFeeBps: 0, referrerPolicy: ReferrerPolicy.None, reserveBps: 0, disputeWindow: 0 });
-  await (await registry.propose(b)).wait();
-  await (await registry.activate(2, 1, b, await signConsents(registry, [restaurant, chef], 2n, 1n, b))).wait();
-
+export async function buildHistory(chain: AuditChain, settlements: number): Promise<History> {
+  const [keeper, hotel, restaurant, airline, chef, referrer] = [0, 1, 2, 3, 4, 5];
+  const payers = [6, 7, 8, 9];
+  const at = (i: number) => chain.accounts[i]!.address;
+  const { registry, ledger, token } = chain.addresses;
+  const reg = { address: registry, abi: agreementRegistryAbi } as const;
+  const led = { address: ledger, abi: settlementLedgerAbi } as const;
+  let nonce = 0n;
+  const activate = async (terms: Terms, signers: number[]): Promise<bigint> => {
+    const proposed = await chain.write(signers[0]!, { ...reg, functionName: "propose", args: [terms] });
+    const agreementId = proposed.logs.find((l) => l.eventName === "AgreementProposed")!.args.agreementId as bigint;
+    const signatures = await Promise.all(
+      signers.map(async (i) => {
+        const message = { agreementId, version: 1, terms, signer: at(i), nonce: (nonce += 1n), deadline: DEADLINE };
+        return { signer: at(i), nonce: message.nonce, deadline: DEADLINE, signature: await chain.signTypedData(i, getConsentTypedData({ chainId: chain.chainId, registry, ...message })) };
+      }),
+    );
+    signatures.sort((x, y) => (BigInt(x.signer) < BigInt(y.signer) ? -1 : 1));
+    await chain.write(keeper, { ...reg, functionName: "activate", args: [agreementId, 1, terms, [], signatures] });
+    return agreementId;
+  };
+  const a = buildTerms({
+    parties: [{ account: at(hotel), shareBps: 5_000 }, { account: at(restaurant), shareBps: 3_000 }, { account: at(airline), shareBps: 2_000 }],
+    referralFeeBps: 500, referrers: [at(referrer)], reserveBps: 1_000, disputeWindow: DAY,
+  });
+  const b = buildTerms({ parties: [{ account: at(restaurant), shareBps: 6_000 }, { account: at(chef), shareBps: 4_000 }] });
+  const idA = await activate(a, [hotel, restaurant, airline]);
+  const idB = await activate(b, [restaurant, chef]);
+  const fromBlock = chain.deployBlock;
   for (const payer of payers) {
-    await (await token.mint(await at(payer), 10n ** 30n)).wait();
-    await (await token.connect(payer).approve(ledgerAddress, ethers.MaxUint256)).wait();
+    await chain.write(keeper, { address: token, abi: parseAbi(["function mint(address to, uint256 amount)"]), functionName: "mint", args: [at(payer), 10n ** 30n] });
+    await chain.write(payer, { address: token, abi: erc20Abi, functionName: "approve", args: [ledger, maxUint256] });
   }
 
-  // Settlements: half under A (referrer, reserve), half under B; 200 per transaction.
-  const records: { orderRef: string; record: { agreementId: bigint; version: bigint; token: string; payer: string; reserve: bigint; releaseAt: bigint } }[] = [];
-  const referrerAddress = await at(referrer);
-  for (let start = 0; start < settlements; start += PER_TX) {
-    const payer = payers[(start / PER_TX) % payers.length]!;
-    const calls: string[] = [];
+  const lots: { lotId: bigint; lot: { agreementId: bigint; version: number; token: Address; releaseAt: number; held: bigint; entriesHash: Hex } }[] = [];
+  for (let start = 0, batch = 0; start < settlements; start += PER_TX, batch += 1) {
+    const onA = batch % 2 === 0;
+    const payments = [];
     for (let i = start; i < Math.min(start + PER_TX, settlements); i += 1) {
-      const onA = i % 2 === 0;
-      calls.push(ledger.interface.encodeFunctionData("settle", [onA ? 1 : 2, tokenAddress, 1_000_003n + BigInt(i), onA ? referrerAddress : ethers.ZeroAddress, ethers.zeroPadValue(ethers.toBeHex(i + 1), 32)]));
+      payments.push({
+        agreementId: onA ? idA : idB,
+        version: 1,
+        token,
+        gross: 1_000_003n + BigInt(i),
+        referrer: onA ? at(referrer) : zeroAddress,
+        orderRef: numberToHex(i + 1, { size: 32 }), // numbered: 256 references share a bitmap word
+        refundBeneficiary: zeroAddress,
+        deadline: DEADLINE,
+      });
     }
-    const receipt = (await (await ledger.connect(payer).multicall(calls)).wait())!;
-    for (const log of receipt.logs) {
-      const parsed = ledger.interface.parseLog(log);
-      if (parsed?.name === "Settled" && parsed.args.reserve > 0n) {
-        records.push({
-          orderRef: parsed.args.orderRef as string,
-          record: { agreementId: parsed.args.agreementId, version: parsed.args.version, token: parsed.args.token, payer: parsed.args.payer, reserve: parsed.args.reserve, releaseAt: parsed.args.releaseAt },
-        });
-      }
+    const result: Written = await chain.write(payers[batch % payers.length]!, { ...led, functionName: "settleBatch", args: [payments, []] });
+    for (const held of result.logs.filter((l) => l.eventName === "ReservesHeld")) {
+      const h = held.args as { lotId: bigint; agreementId: bigint; version: number; token: Address; releaseAt: number; held: bigint; entriesHash: Hex };
+      lots.push({ lotId: h.lotId, lot: { agreementId: h.agreementId, version: h.version, token: h.token, releaseAt: h.releaseAt, held: h.held, entriesHash: h.entriesHash } });
     }
   }
-  // Release half of the reserves after the window, distribute both pools, withdraw.
-  await chain.send("evm_increaseTime", [2 * DAY]);
-  await chain.send("evm_mine", []);
-  const toRelease = records.slice(0, Math.floor(records.length / 2));
-  for (let start = 0; start < toRelease.length; start += PER_TX) {
-    const calls = toRelease.slice(start, start + PER_TX).map((r) => ledger.interface.encodeFunctionData("releaseReserve", [r.orderRef, r.record]));
-    await (await ledger.multicall(calls)).wait();
-  }
-  await (await ledger.distribute(1, 1, tokenAddress, a)).wait();
-  await (await ledger.distribute(2, 1, tokenAddress, b)).wait();
+  await chain.increaseTime(2 * DAY);
+  for (const { lotId, lot } of lots.slice(0, Math.ceil(lots.length / 2))) await chain.write(keeper, { ...led, functionName: "releaseReserve", args: [lotId, lot] });
+  await chain.write(keeper, { ...led, functionName: "distribute", args: [idA, 1, token, a.parties] });
+  await chain.write(keeper, { ...led, functionName: "distribute", args: [idB, 1, token, b.parties] });
   for (const who of [hotel, restaurant, chef, referrer]) {
-    const balance = await ledger.balanceOf(await at(who), tokenAddress);
-    await (await ledger.connect(who).withdraw(tokenAddress, await at(who), balance / 2n)).wait();
+    const balance = await chain.publicClient.readContract({ ...led, functionName: "balanceOf", args: [at(who), token] });
+    await chain.write(who, { ...led, functionName: "withdraw", args: [token, at(who), balance / 2n] });
   }
-  const toBlock = BigInt((await chain.send("eth_blockNumber", [])) as string);
-  return { registry, ledger, token, fromBlock, toBlock };
+  return { fromBlock, toBlock: await chain.publicClient.getBlockNumber(), settlements };
 }
-

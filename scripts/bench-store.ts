@@ -10,9 +10,8 @@
 import fs from "node:fs";
 import os from "node:os";
 import path from "node:path";
-import { encodeAbiParameters, encodeEventTopics, getAddress, type AbiEvent, type Address, type Hex } from "viem";
+import { encodeAbiParameters, encodeEventTopics, getAddress, numberToHex, type AbiEvent, type Address, type Hex } from "viem";
 import { ConcordLogDecoder, type ConcordLog } from "../src/audit/fetch";
-import { pad } from "../src/audit/reads";
 import { AuditStore, toJson } from "../src/audit/store";
 import { settlementLedgerAbi } from "../src/sdk/abi";
 
@@ -23,7 +22,7 @@ const PER_BLOCK = 200;
 
 const LEDGER = getAddress("0xe7f1725e7734ce288f8367e1bb143e90bb3f0512");
 const REGISTRY = getAddress("0x5fbdb2315678afecb367f032d93f642f64180aa3");
-const word = (n: bigint): Hex => `0x${pad(n)}`;
+const word = (n: bigint): Hex => numberToHex(n, { size: 32 });
 const account = (n: number): Address => getAddress(`0x${(0x1000 + n).toString(16).padStart(40, "0")}`);
 
 /** `count` decoded `Settled` logs, 200 a block, with distinct order references. */
@@ -31,7 +30,7 @@ function settledLogs(count: number): ConcordLog[] {
   const event = (settlementLedgerAbi as readonly { type: string; name?: string }[]).find((x) => x.type === "event" && x.name === "Settled") as AbiEvent;
   const decoder = new ConcordLogDecoder({ registry: REGISTRY, ledger: LEDGER });
   const value = (name: string, type: string, i: number): unknown => {
-    if (type === "address") return account(name === "referrer" ? 1 : name === "payer" ? 2 + (i % 10) : 3);
+    if (type === "address") return account(name === "referrer" ? 1 : name === "payer" || name === "scope" || name === "refundBeneficiary" ? 2 + (i % 10) : 3);
     if (type === "bytes32") return word(BigInt(i + 1));
     if (type === "bool") return i % 2 === 0;
     const bits = Number(type.replace(/^u?int/, "") || 256);
