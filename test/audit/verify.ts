@@ -1,7 +1,7 @@
 import { expect } from "chai";
 import { loadFixture } from "@nomicfoundation/hardhat-network-helpers";
 import { numberToHex, type Address } from "viem";
-import { report, reportToCsv, reportToJson, statementRows, verify } from "../../src/audit";
+import { fetchConcordLogs, reconcile, report, reportToCsv, reportToJson, ReplayState, statementRows, verify, type ConcordLog } from "../../src/audit";
 import { balanceSlot, lotSlot, poolSlot } from "../../src/audit/reads";
 import { AuditStore } from "../../src/audit/store";
 import { claimCredit } from "../../src/sdk/split";
@@ -75,6 +75,21 @@ describe("audit verify and report", function () {
       expect(result.differences[1]!.lotId).to.equal(lot.lotId);
       expect(result.differences[1]!.actual).to.equal(numberToHex(1n, { size: 32 }));
       expect(terms.c.parties.length).to.equal(2);
+    });
+
+    it("names an open lot whose settlements, as the events give them, do not chain to the stored hash", async function () {
+      const f = await loadFixture(richHistoryFixture);
+      const { publicClient, addresses, deployBlock } = f.chain;
+      const logs: ConcordLog[] = [];
+      for await (const batch of fetchConcordLogs(publicClient, { addresses, fromBlock: deployBlock })) logs.push(...batch.logs);
+      // The last settlement holds its reserve to the end: name another refund beneficiary in its event.
+      const last = logs.findLast((l) => l.eventName === "Settled")!;
+      const state = new ReplayState();
+      state.applyBatch(logs.map((l) => (l === last ? { ...l, args: { ...l.args, refundBeneficiary: f.history.people.chef } } : l)));
+      state.finish();
+      expect(state.violations).to.deep.equal([]); // the events alone are consistent
+      const result = await reconcile(publicClient, state, { ledger: addresses.ledger, blockNumber: await publicClient.getBlockNumber() });
+      expect(result.differences.map((d) => [d.kind, d.lotId])).to.deep.equal([["lot", last.args.lotId]]);
     });
 
     it("keeps no store for dataDir null, and finds exactly what a run into a store finds", async function () {

@@ -89,8 +89,10 @@ export type LotState = {
   releaseAt: number;
   held: bigint;
   entries: LotEntry[];
-  /** The hash chain of the entries as they are now; undefined until {ReservesHeld} (or after a refund, until asked for). */
+  /** The hash chain of the entries as they are now, computed when asked for ({storedLotHash}); undefined again after a refund. */
   entriesHash?: Hex | undefined;
+  /** The entries hash {ReservesHeld} announced. */
+  announcedEntriesHash?: Hex | undefined;
   /** False once released or refunded in full: the ledger then stores nothing for it. */
   open: boolean;
   /** Whether {ReservesHeld} announced the lot (its settlements come first, in the same transaction). */
