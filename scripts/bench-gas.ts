@@ -15,7 +15,7 @@ import { ethers } from "hardhat";
 import type { ContractTransactionResponse, HDNodeWallet, Signer } from "ethers";
 import type { Address, Hex } from "viem";
 import { partyProof } from "../src/sdk/partyTree";
-import { consentTypes, paymentIntentTypes } from "../src/sdk/typedData";
+import { CONSENT_TYPES, PAYMENT_INTENT_TYPES, type NestedTermsInput } from "../test/helpers/concord";
 import type { AgreementRegistry, MockERC20, SettlementLedger } from "../typechain-types";
 
 const ETH = ethers.ZeroAddress as Address;
@@ -106,7 +106,7 @@ class Bench {
   }
 
   /** Proposes, then activates with one signature per consenter; returns the id and both gas figures. */
-  async activate(terms: Terms, consenters: HDNodeWallet[]): Promise<{ id: bigint; propose: number; activate: number; children: unknown[] }> {
+  async activate(terms: Terms, consenters: HDNodeWallet[]): Promise<{ id: bigint; propose: number; activate: number; children: NestedTermsInput[] }> {
     const id = (await this.registry.agreementCount()) + 1n;
     const propose = await gasOf(this.registry.propose(terms));
     const domain = { name: "Concord", version: "2", chainId: this.chainId, verifyingContract: await this.registry.getAddress() };
@@ -115,7 +115,7 @@ class Bench {
     for (const w of sorted) {
       const nonce = BigInt(ethers.hexlify(ethers.randomBytes(16)));
       const message = { agreementId: id, version: 1, terms, signer: w.address, nonce, deadline: FAR };
-      signatures.push({ signer: w.address, nonce, deadline: FAR, signature: await w.signTypedData(domain, consentTypes, message) });
+      signatures.push({ signer: w.address, nonce, deadline: FAR, signature: await w.signTypedData(domain, CONSENT_TYPES, message) });
     }
     const children = await this.childrenOf(terms);
     const activate = await gasOf(this.registry.activate(id, 1, terms, children, signatures));
@@ -127,7 +127,7 @@ class Bench {
   remember(id: bigint, terms: Terms): void {
     this.known.set(`${id}:1`, terms);
   }
-  async childrenOf(terms: Terms): Promise<unknown[]> {
+  async childrenOf(terms: Terms): Promise<NestedTermsInput[]> {
     return terms.parties
       .filter((p) => p.agreementId !== 0n)
       .map((p) => ({ agreementId: p.agreementId, version: p.version, terms: this.known.get(`${p.agreementId}:${p.version}`)! }));
@@ -139,7 +139,7 @@ class Bench {
 
   async signIntent(signer: HDNodeWallet, payment: Payment): Promise<string> {
     const domain = { name: "Concord Ledger", version: "1", chainId: this.chainId, verifyingContract: await this.ledger.getAddress() };
-    return signer.signTypedData(domain, paymentIntentTypes, payment);
+    return signer.signTypedData(domain, PAYMENT_INTENT_TYPES, payment);
   }
 }
 
@@ -320,10 +320,37 @@ async function main(): Promise<void> {
     withdraw,
     goals,
   };
+  console.log(headlineTable(report));
   const out = path.join(__dirname, "..", "reports", "gas.json");
   fs.mkdirSync(path.dirname(out), { recursive: true });
   fs.writeFileSync(out, JSON.stringify(report, null, 2) + "\n");
   console.log(`wrote ${path.relative(process.cwd(), out)}`);
+}
+
+/** The headline figures as a Markdown table beside 0xSplits v1's, for README.md and docs/performance.md. */
+function headlineTable(report: {
+  cycle: { parties: number; payments: number; batched: boolean; gasPerPaymentPerParty: number }[];
+  distributePerExtraParty: number;
+  settleBatchPerOrder: Record<string, number>;
+  settle: Record<string, number | undefined>;
+  withdraw: number;
+}): string {
+  const cycle = (n: number) => report.cycle.find((c) => c.parties === n && c.payments === 100 && c.batched)!.gasPerPaymentPerParty;
+  const fmt = (n: number | undefined) => (n === undefined ? "–" : n.toLocaleString("en-US"));
+  const rows: [string, string, string][] = [
+    ["one payment in (ETH, direct, no fee or reserve)", fmt(report.settle.plain), `${fmt(SPLITS_V1.payment)} (a plain transfer)`],
+    ["one payment with referral fee and reserve", fmt(report.settle.feeAndReserve), "–"],
+    ["one merchant-signed intent (no fee or reserve)", fmt(report.settle.intent), "–"],
+    ["per order in a batch of 100 (plain / fee and reserve)", `${fmt(report.settleBatchPerOrder.plain)} / ${fmt(report.settleBatchPerOrder.feeAndReserve)}`, "–"],
+    ["crediting every party, per extra party", fmt(report.distributePerExtraParty), fmt(SPLITS_V1.distributePerExtraRecipient)],
+    ["withdraw", fmt(report.withdraw), `${fmt(SPLITS_V1.withdraw)} (leaves 1 wei)`],
+    ...[2, 10, 100].map((n): [string, string, string] => [
+      `cycle of 100 batched payments, gas per payment per party, ${n} parties`,
+      fmt(cycle(n)),
+      fmt(SPLITS_V1.cycleGasPerPaymentPerParty[n]),
+    ]),
+  ];
+  return ["| | Concord | 0xSplits v1 |", "|---|---:|---:|", ...rows.map((r) => `| ${r.join(" | ")} |`)].join("\n");
 }
 
 /** Activates with on-chain approvals from impersonated accounts (funded by `funder`): no keys needed. */
