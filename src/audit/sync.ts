@@ -35,7 +35,7 @@ export type AuditParameters = {
   /** An open store to use instead of opening `dataDir` (left open). */
   store?: AuditStore | undefined;
   /** Range tuning for `eth_getLogs`. */
-  fetch?: Pick<FetchLogsParameters, "initialRange" | "maxRange" | "growBelow" | "maxAttempts" | "retryDelayMs"> | undefined;
+  fetch?: Pick<FetchLogsParameters, "initialRange" | "maxRange" | "targetLogs" | "growBelow" | "concurrency" | "maxAttempts" | "retryDelayMs"> | undefined;
   /** Progress after every batch (the CLI draws its progress bar from it). */
   onProgress?: ((progress: SyncProgress) => void) | undefined;
   onRange?: ((event: RangeEvent) => void) | undefined;
