@@ -118,6 +118,16 @@ describe("audit replay", function () {
       expect(replay(revoked).violations.map((v) => [v.law, v.account])).to.deep.equal([["consent", history.people.airline]]);
     });
 
+    it("consent: a termination without a consenter's signature or live termination approval names that consenter", async function () {
+      const { history, logs } = await loadFixture(richHistoryFixture);
+      const unsigned = logs.filter((l) => l.eventName !== "TerminationSigned");
+      expect(replay(unsigned).violations.map((v) => [v.law, v.account])).to.deep.equal([["consent", history.people.airline]]);
+      const lapsed = tampered(logs, "TerminationApproved", (a) => (a.expiry = 1n));
+      const violations = replay(lapsed).violations;
+      expect(violations.map((v) => [v.law, v.account])).to.deep.equal([["consent", history.people.hotel]]);
+      expect(violations[0]!.message).to.equal(`agreement ${history.ids.d} terminated without the consent of ${history.people.hotel}`);
+    });
+
     it("consent: a negotiated version needs every participant's acceptance of the latest offer", async function () {
       const { history, logs } = await loadFixture(richHistoryFixture);
       const unaccepted = logs.filter((l) => l.eventName !== "OfferAccepted");
