@@ -50,6 +50,7 @@ async function main(): Promise<void> {
       { account: accounts[2]!.address, shareBps: 4_000 },
     ],
     referralFeeBps: 500,
+    referrers: [accounts[4]!.address],
     reserveBps: 1_000,
     disputeWindow: 86_400,
     refundAuthority: accounts[1]!.address,
@@ -65,14 +66,17 @@ async function main(): Promise<void> {
   const wallet = createWalletClient({ account: accounts[3]!, chain, transport });
 
   const viaSdk = async () => {
-    await settle(payer, { agreementId, gross, referrer, orderRef: orderRef() });
+    await settle(payer, { payment: { agreementId, version: 1, gross, referrer, orderRef: orderRef() } });
   };
   const viaViem = async () => {
     const hash = await wallet.writeContract({
       address: addresses.ledger,
       abi: settlementLedgerAbi,
       functionName: "settle",
-      args: [agreementId, zeroAddress, gross, referrer, orderRef()],
+      args: [
+        { agreementId, version: 1, token: zeroAddress, gross, referrer, orderRef: orderRef(), refundBeneficiary: zeroAddress, deadline: 2n ** 40n },
+        "0x",
+      ],
       value: gross,
     });
     const receipt = await publicClient.waitForTransactionReceipt({ hash });
