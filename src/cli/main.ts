@@ -5,6 +5,8 @@ import { auditCommand } from "./commands/audit";
 import { deployCommand } from "./commands/deploy";
 import { moneyCommands } from "./commands/money";
 import { negotiateCommand } from "./commands/negotiate";
+import { reserveCommands } from "./commands/reserve";
+import { settleCommands } from "./commands/settle";
 import { DEFAULT_RPC_URL } from "./context";
 import { ChainError, ExitCode, UsageError, redactSecrets } from "./errors";
 
@@ -36,7 +38,7 @@ export function buildProgram(): Command {
   program.addCommand(deployCommand());
   program.addCommand(agreementCommand());
   program.addCommand(negotiateCommand());
-  for (const command of moneyCommands()) program.addCommand(command);
+  for (const command of [...settleCommands(), ...reserveCommands(), ...moneyCommands()]) program.addCommand(command);
   program.addCommand(auditCommand());
   // Every subcommand throws instead of exiting, so that main() maps errors to exit codes.
   const override = (c: Command) => {

@@ -24,7 +24,7 @@ import {
 
 export type PartnerName = "hotel" | "restaurant" | "airline";
 
-/** A partner's measured risk: its Beta-Binomial estimate and the reserve it therefore asks for. */
+/** A partner's measured risk: its estimate of the refund rate by volume and the reserve it therefore asks for. */
 export type PartnerRisk = MeasuredRisk;
 
 /** Who a partner is at the table, apart from its measured risk. */

@@ -11,7 +11,8 @@ import { createPublicClient, createWalletClient, getAddress, type Abi, type Addr
 import { mnemonicToAccount } from "viem/accounts";
 import ConcordModule from "../../deploy/modules/Concord";
 import { deploymentDir, hardhatTransport, loadDeployment, type ConcordAddresses } from "../sdk";
-import type { RunStoryParameters, StoryCast, StoryWallet } from "./story";
+import type { RunStoryParameters } from "./story";
+import type { StoryCast, StoryWallet } from "./stage";
 
 /** Hardhat's and anvil's well-known development mnemonic: funded accounts on dev chains only. */
 export const DEV_MNEMONIC = "test test test test test test test test test test test junk";

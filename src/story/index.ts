@@ -1,6 +1,8 @@
-/** The Concord story of the demo (issue 9): every public export, in one place. */
+/** The Concord story of the demo: every public export, in one place. */
 export { runStory, StoryReconciliationError } from "./story";
 export type { Payout, RunStoryParameters, StoryCast, StoryResult, StoryWallet } from "./story";
+export { makeStage } from "./stage";
+export type { StoryStage } from "./stage";
 export { STANCES, bundleAgents, bundleIssueSpace } from "./agents";
 export type { BundleAgent, PartnerName, PartnerRisk, PartnerStance } from "./agents";
 export { CAST_INDEX, DEV_MNEMONIC, hardhatStage } from "./hardhat";

@@ -232,7 +232,11 @@ contract ConcordInvariantsTest is Test {
         uint256 actors = handler.actorCount();
         for (uint256 i; i < actors; ++i) {
             address a = handler.actors(i);
-            credited += ledger.balanceOf(a, token_) + handler.ghostWithdrawn(a, token_);
+            uint256 had = ledger.balanceOf(a, token_) + handler.ghostWithdrawn(a, token_);
+            // Law 3 per account: credited only its fees as the attested or listed referrer, its
+            // refunds as beneficiary and its payouts as a party, never as the payer.
+            assertEq(had, handler.ghostCredited(a, token_), "an account holds other than the model credited it");
+            credited += had;
         }
         assertEq(credited, s.fees + s.refunds + s.toAccounts, "balances != fees + refunds + payouts and remainders");
     }

@@ -209,7 +209,7 @@ abstract contract LedgerModel is HandlerBase {
     function _pickLiveLot(uint256 seed) internal view returns (bool, uint256) {
         uint256 count = _lots.length;
         for (uint256 k; k < count; ++k) {
-            uint256 i = (seed + k) % count;
+            uint256 i = (seed % count + k) % count;
             if (_lots[i].live) return (true, i);
         }
         return (false, 0);

@@ -42,7 +42,10 @@ abstract contract PayoutActions is SettlementActions {
         c.risk = ledger.riskCounters(lot.id, lot.token);
         bytes memory data = abi.encodeCall(ISettlementLedger.refund, (lot.lotId, _lotStruct(lot), entries, c.entry, c.amount));
         bool ok = _callAs(c.caller, address(ledger), data);
-        if (ok != expected) _violate(ok ? "refund: refused shape refunded (not the authority, window closed, forged entry or too much)" : "refund: a valid refund reverted");
+        if (ok != expected) {
+            _violate(ok ? "refund: refused shape refunded (not the authority, window closed, forged entry or too much)" : "refund: a valid refund reverted");
+            return;
+        }
         if (!ok) return;
         _checkRefund(lot, c);
         _bookRefund(lot, c);
@@ -111,7 +114,10 @@ abstract contract PayoutActions is SettlementActions {
         Pool memory before = _poolState(lot.id, lot.version, lot.token);
         bytes memory data = abi.encodeCall(ISettlementLedger.releaseReserve, (lot.lotId, claimed));
         bool ok = _callAs(_actor(callerSeed >> 8), address(ledger), data);
-        if (ok != expected) _violate(ok ? "releaseReserve: released early or an inflated lot" : "releaseReserve: a due release reverted");
+        if (ok != expected) {
+            _violate(ok ? "releaseReserve: released early or an inflated lot" : "releaseReserve: a due release reverted");
+            return;
+        }
         if (!ok) return;
         Pool memory after_ = _poolState(lot.id, lot.version, lot.token);
         if (after_.total != before.total + lot.held || after_.held != before.held - lot.held) {
@@ -208,7 +214,10 @@ abstract contract PayoutActions is SettlementActions {
         uint256[] memory before = _balances(ref.token);
         bytes memory data = abi.encodeCall(ISettlementLedger.distribute, (ref.id, ref.version, ref.token, parties));
         bool ok = _callAs(_actor(seed >> 8), address(ledger), data);
-        if (ok == forged) _violate(ok ? "distribute: parties out of order were accepted" : "distribute: the version's parties reverted");
+        if (ok == forged) {
+            _violate(ok ? "distribute: parties out of order were accepted" : "distribute: the version's parties reverted");
+            return;
+        }
         if (!ok) return;
         _checkDeltas(ref.token, before, due, "distribute");
         for (uint256 i; i < amounts.length; ++i) {
@@ -252,7 +261,10 @@ abstract contract PayoutActions is SettlementActions {
             (ref.id, ref.version, ref.token, dust, ConcordModel.partyProof(terms.parties, terms.dustPartyIndex))
         );
         bool ok = _callAs(_actor(seed), address(ledger), data);
-        if (ok != closed) _violate(ok ? "sweepRemainder: swept a pool that can still receive value" : "sweepRemainder: a closed pool's sweep reverted");
+        if (ok != closed) {
+            _violate(ok ? "sweepRemainder: swept a pool that can still receive value" : "sweepRemainder: a closed pool's sweep reverted");
+            return;
+        }
         if (!ok) return;
         uint256[] memory due = new uint256[](ACTOR_COUNT);
         if (dust.agreementId == 0) due[_actorIndex(dust.account)] = paid;
@@ -306,7 +318,10 @@ abstract contract PayoutActions is SettlementActions {
         uint256 holdings = _holdings(token_);
         uint256 received = token_ == ETH ? to.balance : token.balanceOf(to);
         bool ok = _callAs(actor, address(ledger), abi.encodeCall(ISettlementLedger.withdraw, (token_, to, amount)));
-        if (ok != expected) _violate(ok ? "withdraw: more than the balance, or to a reverting recipient" : "withdraw: a covered withdrawal reverted");
+        if (ok != expected) {
+            _violate(ok ? "withdraw: more than the balance, or to a reverting recipient" : "withdraw: a covered withdrawal reverted");
+            return;
+        }
         if (!ok) return;
         uint256 receivedAfter = token_ == ETH ? to.balance : token.balanceOf(to);
         if (receivedAfter != received + amount || _holdings(token_) != holdings - amount) _violate("withdraw: the recipient did not receive exactly the amount");

@@ -159,7 +159,7 @@ abstract contract SettlementActions is LedgerModel {
     function _reusedRef(bool same, address scope, uint256 seed, bytes32 fallback_) private view returns (bytes32) {
         uint256 count = _orders.length;
         for (uint256 k; k < count && k < 64; ++k) {
-            OrderKey memory o = _orders[(seed + k) % count];
+            OrderKey memory o = _orders[(seed % count + k) % count];
             if ((o.scope == scope) == same) return o.orderRef;
         }
         return fallback_;
@@ -204,11 +204,13 @@ abstract contract SettlementActions is LedgerModel {
             risks[i] = ledger.riskCounters(c.items[i].p.agreementId, c.token);
         }
         bool ok = _send(c);
+        // A call the model did not expect is reported and not booked (booking it could revert the record).
         if (ok != c.expected) {
             _violate(ok ? "settle: a payment the rules refuse was settled" : "settle: a valid payment reverted");
+            return;
         }
         if (!ok) {
-            if (!c.expected) refusals[c.batch ? bytes32("settleBatch") : bytes32("settle")]++;
+            refusals[c.batch ? bytes32("settleBatch") : bytes32("settle")]++;
             return;
         }
         if (_holdings(c.token) != holdings + c.grossSum) _violate("settle: the ledger did not receive exactly the gross");
