@@ -49,7 +49,7 @@ export const STANCES: Record<PartnerName, PartnerStance> = {
     idealDisputeWindowDays: 7,
     refundExposure: 0.8,
     feeElasticity: 2,
-    walkAwayShareBps: 3_800,
+    walkAwayShareBps: 3_400,
   },
   restaurant: {
     tactic: conceder,
@@ -58,7 +58,7 @@ export const STANCES: Record<PartnerName, PartnerStance> = {
     idealDisputeWindowDays: 3,
     refundExposure: 0.2,
     feeElasticity: 0.8,
-    walkAwayShareBps: 2_300,
+    walkAwayShareBps: 2_000,
   },
   airline: {
     tactic: titForTat,
@@ -67,7 +67,7 @@ export const STANCES: Record<PartnerName, PartnerStance> = {
     idealDisputeWindowDays: 14,
     refundExposure: 0.5,
     feeElasticity: 1,
-    walkAwayShareBps: 2_300,
+    walkAwayShareBps: 2_000,
   },
 };
 
