@@ -36,10 +36,10 @@ describe("the README's walkthrough and SDK example, as written", function () {
     const { code, output } = await run("bash", ["-e", "-o", "pipefail", "-c", readmeBlock("cli")], cli.dir, cli.env);
     expect(code, output).to.equal(0);
     expect(output).to.contain("agreement 1 version 1 is active");
-    expect(output).to.match(/referral fee 0\.075 ETH to 0x15d34AAf54267DB7D7c367839AAf71A00a2C6A65; reserve 0\.15 ETH until/);
+    expect(output).to.match(/referral fee 0\.075 ETH to 0x15d34AAf54267DB7D7c367839AAf71A00a2C6A65; reserve 0\.15 ETH held in lot \d+ until/);
     expect(output).to.contain("0x15d34AAf54267DB7D7c367839AAf71A00a2C6A65 withdrew 0.075 ETH");
     expect(output).to.contain("0x3C44CdDdB6a900fa2b585dd299e03d12FA4293BC withdrew 0.3825 ETH");
-    expect(output).to.contain("every party accepted: agreement 2 version 2 is active");
+    expect(output).to.contain("every participant accepted: agreement 2 version 2 is active");
     expect(output).to.match(/verified at block \d+: every balance, reserve and holding matches the replayed history/);
     // Signature files went where the walkthrough said.
     for (const file of ["hotel.sig.json", "restaurant.sig.json", "airline.sig.json"]) expect(fs.existsSync(path.join(cli.dir, file))).to.equal(true);
