@@ -10,9 +10,8 @@ import {
   getConcordEvents,
   getVersion,
   hashTerms,
-  negotiationHubAbi,
+  openNegotiation,
   proposeAgreement,
-  simulateAndWrite,
   type ConcordContext,
   type Terms,
 } from "../../src/sdk";
@@ -22,6 +21,8 @@ import { startHardhatNode, type LocalNode } from "../helpers/processes";
 
 // hardhat node's accounts 1-3: the partners; account 5 is no party.
 const HOTEL = getAddress("0x70997970C51812dc3A010C7d01b50e0d17dc79C8");
+/** The travel site (dev account 4): the one referrer direct payments may name. */
+const TRAVEL_SITE = getAddress("0x15d34AAf54267DB7D7c367839AAf71A00a2C6A65");
 const RESTAURANT = getAddress("0x3C44CdDdB6a900fa2b585dd299e03d12FA4293BC");
 const AIRLINE = getAddress("0x90F79bf6EB2c4f870365E785982E1f101E93b906");
 const DEPLOYER = getAddress("0xf39Fd6e51aad88F6F4ce6aB8827279cffFb92266");
@@ -70,6 +71,7 @@ describe("concord negotiate agent (separate processes against a hardhat node)", 
     buildTerms({
       parties: shares.map(([account, shareBps]) => ({ account, shareBps })),
       referralFeeBps: 500,
+      referrers: [TRAVEL_SITE],
       reserveBps: 1_000,
       disputeWindow: 7 * 86_400,
       refundAuthority: HOTEL,
@@ -80,9 +82,7 @@ describe("concord negotiate agent (separate processes against a hardhat node)", 
     const hotel = await asParty(HOTEL);
     const { agreementId } = await proposeAgreement(hotel, { terms });
     if (rounds !== undefined) {
-      const { negotiationHub } = await contractAddresses(hotel);
-      const deadline = (await publicClient.getBlock()).timestamp + 86_400n;
-      await simulateAndWrite(hotel, { address: negotiationHub, abi: negotiationHubAbi, functionName: "open", args: [agreementId, rounds, deadline, terms, terms] });
+      await openNegotiation(hotel, { agreementId, roundLimit: rounds, duration: 86_400, moveTimeout: 3_600, initialOffer: terms, currentTerms: terms });
     }
     return agreementId;
   };
@@ -107,7 +107,7 @@ describe("concord negotiate agent (separate processes against a hardhat node)", 
     ids.story = await setUp(termsOf([[HOTEL, 5_000], [RESTAURANT, 3_000], [AIRLINE, 2_000]]));
     const opened = await concord([
       "negotiate", "open", String(ids.story), "--account", "1", "--rounds", "10", "--duration", "1d",
-      "--shares", `${HOTEL}=5000,${RESTAURANT}=3000,${AIRLINE}=2000`, "--referral-fee", "500", "--reserve", "1000", "--dispute-window", "7d", "--refund-authority", HOTEL,
+      "--shares", `${HOTEL}=5000,${RESTAURANT}=3000,${AIRLINE}=2000`, "--referral-fee", "500", "--referrers", TRAVEL_SITE, "--reserve", "1000", "--dispute-window", "7d", "--refund-authority", HOTEL,
     ]);
     expect(opened.code, opened.stderr).to.equal(0);
 
