@@ -26,7 +26,7 @@ const config: HardhatUserConfig = {
     settings: {
       optimizer: { enabled: true, runs: 10_000 },
       evmVersion: "cancun",
-      viaIR: false,
+      viaIR: true,
     },
   },
   paths: {

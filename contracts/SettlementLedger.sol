@@ -55,13 +55,6 @@ contract SettlementLedger is ISettlementLedger, EIP712, ReentrancyGuardTransient
     mapping(uint256 lotId => bytes32 lotHash) private _lots;
     mapping(uint64 agreementId => mapping(address token => RiskCounters)) private _risk;
 
-    /// @dev What a settlement booked, for its event.
-    struct Booking {
-        uint256 referralFee;
-        uint256 reserve;
-        address beneficiary;
-        uint256 lotId;
-    }
 
     /// @dev What one settling call carries from one payment to the next: the agreement's terms,
     /// the last allowed referrer, the order bitmap word in use, and the current run of payments
@@ -83,7 +76,6 @@ contract SettlementLedger is ISettlementLedger, EIP712, ReentrancyGuardTransient
         uint256 lotId;
         uint256 lotHeld;
         bytes32 lotEntries;
-        Booking booking;
     }
 
 
@@ -273,9 +265,9 @@ contract SettlementLedger is ISettlementLedger, EIP712, ReentrancyGuardTransient
         if (to == address(0)) revert LedgerZeroRecipient();
         if (amount == 0) revert LedgerZeroAmount();
         uint256 stored = _balances[msg.sender][token];
-        uint256 balance = stored == 0 ? 0 : stored - 1;
-        if (amount > balance) revert LedgerInsufficientBalance(msg.sender, token, balance, amount);
-        // Cannot underflow: amount <= balance < stored; the word stays at least one.
+        // The balance is stored - 1 (or 0 if never credited): amount <= balance means amount < stored.
+        if (amount >= stored) revert LedgerInsufficientBalance(msg.sender, token, stored == 0 ? 0 : stored - 1, amount);
+        // Cannot underflow: amount < stored; the word stays at least one.
         unchecked {
             _balances[msg.sender][token] = stored - amount;
         }
@@ -436,52 +428,39 @@ contract SettlementLedger is ISettlementLedger, EIP712, ReentrancyGuardTransient
             call_.runAgreement = payment.agreementId;
             call_.runVersion = terms.version;
         }
-        // One Booking per call, overwritten per payment: no allocation per payment.
-        Booking memory booking = call_.booking;
-        booking.lotId = 0;
-        uint256 net;
-        (booking.referralFee, booking.reserve, net) =
+        (uint256 referralFee, uint256 reserve, uint256 net) =
             SplitMath.split(payment.gross, terms.referralFeeBps, terms.reserveBps, payment.referrer != address(0));
         call_.runNet += net;
         call_.runGross += payment.gross;
         call_.runCount += 1;
-        if (booking.referralFee != 0) _credit(payment.referrer, payment.token, booking.referralFee);
-        booking.beneficiary = payment.refundBeneficiary == address(0) ? msg.sender : payment.refundBeneficiary;
-        if (booking.reserve != 0) {
+        if (referralFee != 0) _credit(payment.referrer, payment.token, referralFee);
+        address beneficiary = payment.refundBeneficiary == address(0) ? msg.sender : payment.refundBeneficiary;
+        if (reserve != 0) {
             if (call_.lotId == 0) call_.lotId = uint256(keccak256(abi.encode(scope, payment.orderRef)));
-            booking.lotId = call_.lotId;
-            call_.lotHeld += booking.reserve;
+            call_.lotHeld += reserve;
             call_.lotEntries = keccak256(
                 abi.encode(
                     call_.lotEntries,
                     LotEntry({
                         scope: scope,
                         orderRef: payment.orderRef,
-                        beneficiary: booking.beneficiary,
+                        beneficiary: beneficiary,
                         // reserve < gross <= the run's gross, which _flushRun checks fits 128 bits.
-                        reserve: uint128(booking.reserve),
+                        reserve: uint128(reserve),
                         refunded: false
                     })
                 )
             );
         }
-        _emitSettled(payment, scope, booking);
-    }
-
-    function _emitSettled(Payment calldata payment, address scope, Booking memory booking) private {
         emit Settled(
             payment.orderRef,
             payment.agreementId,
-            scope,
             payment.version,
             payment.token,
             msg.sender,
             payment.gross,
             payment.referrer,
-            booking.referralFee,
-            booking.reserve,
-            booking.beneficiary,
-            booking.lotId
+            beneficiary
         );
     }
 

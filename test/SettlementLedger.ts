@@ -1,6 +1,7 @@
 import { expect } from "chai";
 import { ethers } from "hardhat";
 import { loadFixture, time } from "@nomicfoundation/hardhat-network-helpers";
+import { anyValue } from "@nomicfoundation/hardhat-chai-matchers/withArgs";
 import { DAY, ETH, activateWithSignatures, deployConcord, makePayment, makeTerms, signIntent } from "./helpers/concord";
 import { afterRefund, expectConservation, expectedCredits, expectedSplit, lotIdOf, lotsOf, proofOf } from "./helpers/ledger";
 
@@ -83,7 +84,8 @@ describe("SettlementLedger", function () {
         await expect(tx).to.changeEtherBalances([guest, ledger], [-gross, gross]);
         await expect(tx)
           .to.emit(ledger, "Settled")
-          .withArgs(p.orderRef, direct, guest.address, 1, ETH, guest.address, gross, referrer.address, referralFee, reserve, guest.address, lotIdOf(guest.address, p.orderRef));
+          .withArgs(p.orderRef, direct, 1, ETH, guest.address, gross, referrer.address, guest.address);
+        await expect(tx).to.emit(ledger, "ReservesHeld").withArgs(lotIdOf(guest.address, p.orderRef), direct, 1, ETH, anyValue, reserve, anyValue);
         expect(await ledger.balanceOf(referrer.address, ETH)).to.equal(referralFee);
         const pool = await ledger.pool(direct, 1, ETH);
         expect([pool.total, pool.held, pool.distributed]).to.deep.equal([net, reserve, 0n]);
@@ -119,9 +121,10 @@ describe("SettlementLedger", function () {
         const gross = 50_000n;
         const p = await makePayment({ agreementId: intent, gross, referrer: stranger.address, refundBeneficiary: guest.address });
         const { referralFee, reserve } = expectedSplit(gross, FEE, RESERVE, true);
-        await expect(ledger.connect(guest).settle(p, await signIntent(ledger, merchant, p), { value: gross }))
-          .to.emit(ledger, "Settled")
-          .withArgs(p.orderRef, intent, merchant.address, 1, ETH, guest.address, gross, stranger.address, referralFee, reserve, guest.address, lotIdOf(merchant.address, p.orderRef));
+        const tx = ledger.connect(guest).settle(p, await signIntent(ledger, merchant, p), { value: gross });
+        await expect(tx).to.emit(ledger, "Settled").withArgs(p.orderRef, intent, 1, ETH, guest.address, gross, stranger.address, guest.address);
+        // The lot is named after the order in the merchant's scope.
+        await expect(tx).to.emit(ledger, "ReservesHeld").withArgs(lotIdOf(merchant.address, p.orderRef), intent, 1, ETH, anyValue, reserve, anyValue);
         expect(await ledger.isOrderSettled(merchant.address, p.orderRef)).to.equal(true);
         expect(await ledger.isOrderSettled(guest.address, p.orderRef)).to.equal(false);
         expect(await ledger.balanceOf(stranger.address, ETH)).to.equal(referralFee);

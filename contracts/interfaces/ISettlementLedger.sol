@@ -136,22 +136,21 @@ interface ISettlementLedger {
 
     // ---------------------------------------------------------------- events
 
-    /// @notice Emitted when a payment is settled. With the version's terms, it determines every credit.
-    /// @param scope The order signer (intents) or the payer (direct payments).
-    /// @param lotId The reserve lot holding its reserve (0: no reserve).
+    /// @notice Emitted when a payment is settled. It records the payment as it was paid; the
+    /// version's terms determine the rest, so a log carries nothing derivable (docs/contracts.md):
+    /// the scope is the terms' order signer, or else the payer; the referral fee and reserve are
+    /// SplitMath.split(gross, the terms' rates, referrer != 0); the net goes to the pool; a reserve
+    /// is held in the lot of the next {ReservesHeld} of the same transaction.
+    /// @param refundBeneficiary Who a refund of its reserve is credited to (the payer unless named).
     event Settled(
         bytes32 indexed orderRef,
         uint64 indexed agreementId,
-        address indexed scope,
         uint32 version,
         address token,
         address payer,
         uint256 gross,
         address referrer,
-        uint256 referralFee,
-        uint256 reserve,
-        address refundBeneficiary,
-        uint256 lotId
+        address refundBeneficiary
     );
     /// @notice Emitted when a call's settlements of one pool hold reserves, after their {Settled} events.
     event ReservesHeld(

@@ -144,8 +144,12 @@ export type {
   MakeOrderRefsParameters,
   MakeOrderRefsReturnType,
 } from "./actions/makeOrderRef";
-export { DEFAULT_PAYMENT_SECONDS, ensureAllowance, paymentOf, paymentsOf, reservesHeldOf, settledEventsOf } from "./actions/payment";
-export type { PaymentInput, ReservesHeldEvent, SettledEvent } from "./actions/payment";
+export { DEFAULT_PAYMENT_SECONDS, ensureAllowance, paymentOf, paymentsOf, reservesHeldOf, settlementsOf } from "./actions/payment";
+export type { PaymentInput } from "./actions/payment";
+export { bookSettlement, bookTransaction, versionKey, versionsOf } from "./settlements";
+export type { ReservesHeldEvent, SettledEvent, Settlement, SettlementRates, SettlingLog } from "./settlements";
+export { getSettlementRates } from "./actions/getSettlementRates";
+export type { GetSettlementRatesParameters } from "./actions/getSettlementRates";
 export { signIntent } from "./actions/signIntent";
 export type { SignIntentErrorType, SignIntentParameters, SignIntentReturnType } from "./actions/signIntent";
 export { settle } from "./actions/settle";

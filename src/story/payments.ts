@@ -23,7 +23,7 @@ import {
   terminateAgreement,
   withdraw,
   type SettleReturnType,
-  type SettledEvent,
+  type Settlement,
 } from "../sdk";
 import type { Bundle } from "./bundle";
 import { amount, heading, table } from "./format";
@@ -37,8 +37,8 @@ const mintAbi = parseAbi(["function mint(address to, uint256 amount)"]);
 export type Payout = { name: string; account: Address; eth: bigint; stable: bigint };
 
 export type Payments = {
-  guest1: SettledEvent;
-  guest2: SettledEvent;
+  guest1: Settlement;
+  guest2: Settlement;
   refunded: bigint;
   released: { lots: number; eth: bigint; stable: bigint };
   swept: { eth: bigint };

@@ -15,7 +15,7 @@
 import { erc20Abi, zeroAddress, type Address, type PublicClient } from "viem";
 import type { AuditReport, VerifyResult } from "../audit";
 import type { RunOnchainNegotiationReturnType } from "../negotiation";
-import { settlementLedgerAbi, type ConcordAddresses, type SettledEvent, type Terms } from "../sdk";
+import { settlementLedgerAbi, type ConcordAddresses, type Settlement, type Terms } from "../sdk";
 import type { PartnerName, PartnerRisk } from "./agents";
 import { auditStory } from "./auditStep";
 import { negotiateBundle } from "./bundle";
@@ -51,8 +51,8 @@ export type StoryResult = {
   agreementId: bigint;
   version: number;
   terms: Terms;
-  guest1: SettledEvent;
-  guest2: SettledEvent;
+  guest1: Settlement;
+  guest2: Settlement;
   refunded: bigint;
   released: { lots: number; eth: bigint; stable: bigint };
   /** Final remainders of last season's pools, credited to their dust parties. */

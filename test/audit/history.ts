@@ -2,6 +2,7 @@ import { erc20Abi, keccak256, maxUint256, parseAbi, toHex, zeroAddress, type Add
 import { entriesHashOf } from "../../src/audit";
 import { agreementRegistryAbi, negotiationHubAbi, settlementLedgerAbi } from "../../src/sdk/abi";
 import { partyProof } from "../../src/sdk/partyTree";
+import { bookTransaction, versionKey, versionsOf, type SettledEvent, type SettlementRates, type SettlingLog } from "../../src/sdk/settlements";
 import { buildTerms, type NestedTerms, type Terms } from "../../src/sdk/terms";
 import { getConsentTypedData, getPaymentIntentTypedData, getTerminationTypedData } from "../../src/sdk/typedData";
 import type { AuditChain, Write, Written } from "./env";
@@ -71,11 +72,19 @@ export async function buildRichHistory(chain: AuditChain): Promise<RichHistory> 
     const [proposed] = eventsOf(await write(by, { ...reg, functionName: "propose", args: [terms] }), "AgreementProposed");
     return proposed!.agreementId as bigint;
   };
-  /** Keeps the lots a settling call opened, with their entries (from its events). */
-  const keepLots = (result: Written) => {
-    const settled = eventsOf(result, "Settled");
+  /** Keeps the lots a settling call opened, with their entries (from its events and the terms in force: docs/contracts.md, "Settlement"). */
+  const keepLots = async (result: Written) => {
+    const logs = result.logs.filter((l) => l.eventName === "Settled" || l.eventName === "ReservesHeld") as unknown as SettlingLog[];
+    const settled = eventsOf(result, "Settled") as SettledEvent[];
+    const rates = new Map<string, SettlementRates>();
+    for (const { agreementId, version } of versionsOf(settled)) {
+      const t = await chain.publicClient.readContract({ ...reg, functionName: "settlementTerms", args: [agreementId], blockNumber: result.blockNumber });
+      if (t.version !== version) throw new Error(`agreement ${agreementId} is at version ${t.version}, not ${version}`);
+      rates.set(versionKey(agreementId, version), { referralFeeBps: t.referralFeeBps, reserveBps: t.reserveBps, orderSigner: t.orderSigner });
+    }
+    const booked = bookTransaction(logs, rates, "a settling call");
     for (const held of eventsOf(result, "ReservesHeld")) {
-      const entries = settled.filter((s) => s.lotId === held.lotId).map((s) => ({ scope: s.scope, orderRef: s.orderRef, beneficiary: s.refundBeneficiary, reserve: s.reserve, refunded: false }));
+      const entries = booked.filter((s) => s.lotId === held.lotId).map((s) => ({ scope: s.scope, orderRef: s.orderRef, beneficiary: s.refundBeneficiary, reserve: s.reserve, refunded: false }));
       lots.set(held.lotId, { lot: { agreementId: held.agreementId, version: held.version, token: held.token, releaseAt: held.releaseAt, held: held.held, entriesHash: held.entriesHash }, entries });
     }
     return result;

@@ -135,12 +135,14 @@ describe("audit replay", function () {
       expect(laws).to.deep.include(["consent", history.people.chef]);
     });
 
-    it("exactness and attribution: a fee one wei above the terms' rate is named", async function () {
+    it("attribution: a direct payment's referrer the terms do not list, and the payer as its own referrer, are named", async function () {
       const { history, logs } = await loadFixture(richHistoryFixture);
-      const state = replay(tampered(logs, "Settled", (a) => (a.referralFee = (a.referralFee as bigint) + 1n)));
-      const [first] = state.violations;
-      expect([first!.law, first!.account, first!.event.eventName]).to.deep.equal(["single-attribution", history.people.travelSite, "Settled"]);
-      expect(first!.message).to.match(/referral fee \d+, the terms give \d+/);
+      const direct = logs.find((l) => l.eventName === "Settled" && l.args.referrer === history.people.travelSite)!;
+      const unlisted = replay(logs.map((l) => (l === direct ? { ...l, args: { ...l.args, referrer: history.people.chef } } : l))).violations;
+      expect(unlisted.map((v) => [v.law, v.account, v.event.eventName])).to.deep.include(["single-attribution", history.people.chef, "Settled"]);
+      expect(unlisted.map((v) => v.message).join("\n")).to.match(/referrer 0x[0-9a-fA-F]{40} is not on version \d+'s list/);
+      const self = replay(logs.map((l) => (l === direct ? { ...l, args: { ...l.args, referrer: l.args.payer } } : l))).violations;
+      expect(self.map((v) => v.message).join("\n")).to.match(/is its own referrer/);
     });
 
     it("exactness: a distribution beyond the pool's whole units, and a claim paid more than owed", async function () {
@@ -155,7 +157,7 @@ describe("audit replay", function () {
 
     it("idempotency: an order reference settled twice in its scope", async function () {
       const { logs } = await loadFixture(richHistoryFixture);
-      const settled = logs.find((l) => l.eventName === "Settled" && l.args.reserve === 0n)!;
+      const settled = logs.find((l) => l.eventName === "Settled")!;
       const last = logs.at(-1)!;
       const again = { ...settled, blockNumber: last.blockNumber + 1n, transactionHash: `0x${"ab".repeat(32)}` as const };
       const violations = replay([...logs, again]).violations;

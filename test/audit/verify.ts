@@ -1,7 +1,7 @@
 import { expect } from "chai";
 import { loadFixture } from "@nomicfoundation/hardhat-network-helpers";
-import { numberToHex, type Address } from "viem";
-import { fetchConcordLogs, reconcile, report, reportToCsv, reportToJson, ReplayState, statementRows, verify, type ConcordLog } from "../../src/audit";
+import { numberToHex, type Address, type Hex } from "viem";
+import { fetchConcordLogs, reconcile, report, reportToCsv, reportToJson, ReplayState, lotIdOf, statementRows, verify, type ConcordLog } from "../../src/audit";
 import { balanceSlot, lotSlot, poolSlot } from "../../src/audit/reads";
 import { AuditStore } from "../../src/audit/store";
 import { claimCredit } from "../../src/sdk/split";
@@ -89,7 +89,9 @@ describe("audit verify and report", function () {
       state.finish();
       expect(state.violations).to.deep.equal([]); // the events alone are consistent
       const result = await reconcile(publicClient, state, { ledger: addresses.ledger, blockNumber: await publicClient.getBlockNumber() });
-      expect(result.differences.map((d) => [d.kind, d.lotId])).to.deep.equal([["lot", last.args.lotId]]);
+      // A direct payment, settled alone: its lot is named after it in the payer's scope.
+      const lotId = lotIdOf({ scope: last.args.payer as Address, orderRef: last.args.orderRef as Hex });
+      expect(result.differences.map((d) => [d.kind, d.lotId])).to.deep.equal([["lot", lotId]]);
     });
 
     it("keeps no store for dataDir null, and finds exactly what a run into a store finds", async function () {

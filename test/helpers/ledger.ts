@@ -58,29 +58,40 @@ export function entriesHash(entries: Entry[]): string {
   return h;
 }
 
-/** The reserve lots a transaction created, with their entries, from its Settled and ReservesHeld events. */
+/**
+ * The reserve lots a transaction created, with their entries, from its Settled and ReservesHeld
+ * events and the terms in force: a Settled event carries the payment as paid, its reserve is the
+ * terms' rate of the gross, its scope the order signer or else the payer, and it is held in the
+ * lot of the next ReservesHeld of the transaction (docs/contracts.md, "Settlement").
+ */
 export async function lotsOf(ledger: SettlementLedger, tx: ContractTransactionResponse): Promise<LotRecord[]> {
   const receipt = await tx.wait();
   if (receipt === null) throw new Error(`no receipt for ${tx.hash}`);
-  const entries = new Map<bigint, Entry[]>();
+  const registry = await ethers.getContractAt("AgreementRegistry", await ledger.registry());
   const lots: LotRecord[] = [];
+  let pending: Entry[] = [];
   for (const log of receipt.logs) {
     const parsed = ledger.interface.parseLog(log);
     if (parsed === null) continue;
-    if (parsed.name === "Settled" && parsed.args.lotId !== 0n) {
-      const list = entries.get(parsed.args.lotId) ?? [];
-      list.push({ scope: parsed.args.scope, orderRef: parsed.args.orderRef, beneficiary: parsed.args.refundBeneficiary, reserve: parsed.args.reserve, refunded: false });
-      entries.set(parsed.args.lotId, list);
+    if (parsed.name === "Settled") {
+      const a = parsed.args;
+      const terms = await registry.settlementTerms(a.agreementId, { blockTag: receipt.blockNumber });
+      if (terms.version !== a.version) throw new Error(`agreement ${a.agreementId} is at version ${terms.version} after ${tx.hash}, not ${a.version}`);
+      const { reserve } = expectedSplit(a.gross, Number(terms.referralFeeBps), Number(terms.reserveBps), a.referrer !== ethers.ZeroAddress);
+      const scope = terms.orderSigner === ethers.ZeroAddress ? a.payer : terms.orderSigner;
+      if (reserve !== 0n) pending.push({ scope, orderRef: a.orderRef, beneficiary: a.refundBeneficiary, reserve, refunded: false });
     }
     if (parsed.name === "ReservesHeld") {
       const a = parsed.args;
       lots.push({
         lotId: a.lotId,
         lot: { agreementId: a.agreementId, version: a.version, token: a.token, releaseAt: a.releaseAt, held: a.held, entriesHash: a.entriesHash },
-        entries: entries.get(a.lotId) ?? [],
+        entries: pending,
       });
+      pending = [];
     }
   }
+  if (pending.length !== 0) throw new Error(`${tx.hash} reserved ${pending.length} settlement(s) in no lot`);
   return lots;
 }
 

@@ -200,7 +200,8 @@ describe("SDK: settlement", function () {
       const { settled } = await settle(customer, { payment: { agreementId, version: 1, gross: 77_000n, orderRef } });
       const expected = { agreementId, payer: addressOf(customer), token: zeroAddress, gross: 77_000n };
       const found = await getSettlement(stranger, { scope: addressOf(customer), orderRef, expected });
-      expect(found.args).to.deep.equal(settled);
+      expect(found.settlement).to.deep.equal(settled);
+      expect(found.args).to.include({ orderRef, payer: addressOf(customer), gross: 77_000n });
       const payer = await failure(() => getSettlement(stranger, { scope: addressOf(customer), orderRef, expected: { ...expected, payer: addressOf(stranger) } }), SettlementMismatchError);
       expect([payer.field, payer.actual]).to.deep.equal(["payer", addressOf(customer)]);
       const gross = await failure(() => getSettlement(stranger, { scope: addressOf(customer), orderRef, expected: { ...expected, gross: 78_000n } }), SettlementMismatchError);

@@ -28,54 +28,44 @@ function useOrderRef(book: ReplayBook, scope: Address, orderRef: Hex): boolean {
 function onSettled(book: ReplayBook, args: Args, event: EventRef): void {
   const orderRef = args.orderRef as Hex;
   const agreementId = args.agreementId as bigint;
-  const scope = args.scope as Address;
   const version = args.version as number;
   const token = args.token as Address;
   const payer = args.payer as Address;
   const gross = args.gross as bigint;
   const referrer = args.referrer as Address;
-  const referralFee = args.referralFee as bigint;
-  const reserve = args.reserve as bigint;
   const beneficiary = args.refundBeneficiary as Address;
-  const lotId = args.lotId as bigint;
   const totals = book.totalsFor(token);
   totals.holdings += gross; // value arrives first, whatever the checks below find
   book.settlementCount += 1;
-  const where = `settlement ${orderRef} in scope ${scope}`;
   book.accounts.add(payer).add(beneficiary);
   if (referrer !== zeroAddress) book.accounts.add(referrer);
 
-  // Idempotency: once per scope, and the scope is the order signer (intents) or the payer.
-  if (orderRef === zeroHash) book.violate("unique-order-reference", `${where} has a zero order reference`, event, token);
-  else if (!useOrderRef(book, scope, orderRef)) book.violate("unique-order-reference", `${where} settled twice`, event, token);
   const agreement = book.agreements.get(agreementId);
   const v = agreement?.versions.get(version);
+  // The event records the payment as paid; the version's terms give its scope, fee and reserve
+  // (docs/contracts.md, "Settlement"). Under an unknown version the whole gross is booked as net,
+  // which reconcile then finds wherever the ledger did otherwise.
+  const scope = v && v.terms.orderSigner !== zeroAddress ? v.terms.orderSigner : payer;
+  const where = `settlement ${orderRef} in scope ${scope}`;
   if (!agreement || !v || v.unit === undefined) {
     book.violate("consistency", `${where} names agreement ${agreementId} version ${version}, never activated`, event, token);
   } else if (agreement.status !== "active" || agreement.activeVersion !== version) {
     book.violate("consistency", `${where} under agreement ${agreementId} version ${version} while the agreement is ${agreement.status} at version ${agreement.activeVersion}`, event, token);
   }
-  const expectedScope = v && v.terms.orderSigner !== zeroAddress ? v.terms.orderSigner : payer;
-  if (v && scope !== expectedScope) book.violate("unique-order-reference", `${where}: the scope must be ${expectedScope} (${v.terms.orderSigner !== zeroAddress ? "the order signer" : "the payer"})`, event, token, scope);
+  // Idempotency: once per scope.
+  if (orderRef === zeroHash) book.violate("unique-order-reference", `${where} has a zero order reference`, event, token);
+  else if (!useOrderRef(book, scope, orderRef)) book.violate("unique-order-reference", `${where} settled twice`, event, token);
 
-  // Single attribution: one referrer, never the payer, attested or listed, at most the agreed rate.
+  // Single attribution: one referrer, never the payer, attested (intents) or listed (direct payments).
   const hasReferrer = referrer !== zeroAddress;
   if (hasReferrer && referrer === payer) book.violate("single-attribution", `${where}: payer ${payer} is its own referrer`, event, token, payer);
-  if (!hasReferrer && referralFee !== 0n) book.violate("single-attribution", `${where} pays a referral fee of ${referralFee} without a referrer`, event, token);
   if (v && hasReferrer && v.terms.orderSigner === zeroAddress && !v.terms.referrers.includes(referrer)) {
     book.violate("single-attribution", `${where}: referrer ${referrer} is not on version ${version}'s list`, event, token, referrer);
   }
-  if (v && gross > 0n) {
-    const split = quoteSplit(gross, v.terms.referralFeeBps, v.terms.reserveBps, hasReferrer);
-    if (split.referralFee !== referralFee) {
-      book.violate(referralFee > split.referralFee ? "single-attribution" : "exactness", `${where}: referral fee ${referralFee}, the terms give ${split.referralFee}`, event, token, referrer);
-    }
-    if (split.reserve !== reserve) book.violate("exactness", `${where}: reserve ${reserve}, the terms give ${split.reserve}`, event, token);
-  }
-  const net = gross - referralFee - reserve;
-  if (gross <= 0n || net < 0n) book.violate("exactness", `${where}: fee ${referralFee} + reserve ${reserve} against gross ${gross}`, event, token);
-  if ((reserve === 0n) !== (lotId === 0n)) book.violate("consistency", `${where}: reserve ${reserve} in lot ${lotId}`, event, token);
+  if (gross <= 0n) book.violate("exactness", `${where}: gross ${gross}`, event, token);
   if (beneficiary === zeroAddress) book.violate("consistency", `${where} names no refund beneficiary`, event, token);
+  const split = v && gross > 0n ? quoteSplit(gross, v.terms.referralFeeBps, v.terms.reserveBps, hasReferrer) : { referralFee: 0n, reserve: 0n, net: gross };
+  const { referralFee, reserve, net } = split;
 
   if (referralFee !== 0n) book.credit(referrer, token, referralFee, event, "referral-fee", agreementId);
   const pool = book.poolFor(agreementId, version, token);
@@ -85,21 +75,34 @@ function onSettled(book: ReplayBook, args: Args, event: EventRef): void {
   const risk = book.riskFor(agreementId, token);
   risk.settledVolume += gross;
   risk.settledCount += 1n;
-  if (reserve !== 0n && lotId !== 0n) {
-    let lot = book.lots.get(lotId);
-    if (!lot) {
-      lot = { lotId, agreementId, version, token, releaseAt: 0, held: 0n, entries: [], open: true, announced: false, transactionHash: event.transactionHash, provenance: { count: 0, recent: [] } };
-      book.lots.set(lotId, lot);
-      book.pendingLots.push(lot);
-      if (lotIdOf({ scope, orderRef }) !== lotId) book.violate("consistency", `lot ${lotId} is not named after its first entry ${orderRef} in scope ${scope}`, event, token);
-    }
-    if (lot.announced || lot.transactionHash !== event.transactionHash || lot.agreementId !== agreementId || lot.version !== version || lot.token !== token) {
-      book.violate("consistency", `${where} joins lot ${lotId} of another pool or call`, event, token);
-    }
-    lot.entries.push({ scope, orderRef, beneficiary, reserve, refunded: false });
-    lot.held += reserve;
-  }
+  if (reserve !== 0n) joinLot(book, { agreementId, version, token, scope, orderRef, beneficiary, reserve }, event, where);
   book.checkConservation(token, event);
+}
+
+/**
+ * Adds a reserve to the lot of its call's run: the transaction's lot not yet announced by
+ * {ReservesHeld}, or a new one named after this entry (the ledger names a lot after its first).
+ */
+function joinLot(
+  book: ReplayBook,
+  e: { agreementId: bigint; version: number; token: Address; scope: Address; orderRef: Hex; beneficiary: Address; reserve: bigint },
+  event: EventRef,
+  where: string,
+): void {
+  let lot = book.pendingLots.at(-1);
+  if (lot && !lot.announced && lot.transactionHash === event.transactionHash) {
+    if (lot.agreementId !== e.agreementId || lot.version !== e.version || lot.token !== e.token) {
+      book.violate("consistency", `${where} reserves into another pool while lot ${lot.lotId} is not announced`, event, e.token);
+    }
+  } else {
+    const lotId = lotIdOf({ scope: e.scope, orderRef: e.orderRef });
+    if (book.lots.has(lotId)) book.violate("consistency", `${where} opens lot ${lotId}, which exists`, event, e.token);
+    lot = { lotId, agreementId: e.agreementId, version: e.version, token: e.token, releaseAt: 0, held: 0n, entries: [], open: true, announced: false, transactionHash: event.transactionHash, provenance: { count: 0, recent: [] } };
+    book.lots.set(lotId, lot);
+    book.pendingLots.push(lot);
+  }
+  lot.entries.push({ scope: e.scope, orderRef: e.orderRef, beneficiary: e.beneficiary, reserve: e.reserve, refunded: false });
+  lot.held += e.reserve;
 }
 
 /** The lot an event names, checked to be open and of the event's pool. */

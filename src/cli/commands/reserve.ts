@@ -32,8 +32,8 @@ function targetOf(o: SettlementOptions, needsEntry: boolean): Target {
 async function lotIdOf(context: ConcordContext, target: Target): Promise<bigint> {
   if ("lotId" in target) return target.lotId;
   const settled = await findSettlement(context, target);
-  if (settled.args.lotId === 0n) throw new UsageError(`the settlement of ${target.orderRef} in scope ${target.scope} held no reserve`);
-  return settled.args.lotId;
+  if (settled.settlement.lotId === 0n) throw new UsageError(`the settlement of ${target.orderRef} in scope ${target.scope} held no reserve`);
+  return settled.settlement.lotId;
 }
 
 function withSettlementOptions(command: Command, entry: boolean): Command {

@@ -689,12 +689,6 @@ export const settlementLedgerAbi = [
         "type": "uint64"
       },
       {
-        "indexed": true,
-        "internalType": "address",
-        "name": "scope",
-        "type": "address"
-      },
-      {
         "indexed": false,
         "internalType": "uint32",
         "name": "version",
@@ -726,27 +720,9 @@ export const settlementLedgerAbi = [
       },
       {
         "indexed": false,
-        "internalType": "uint256",
-        "name": "referralFee",
-        "type": "uint256"
-      },
-      {
-        "indexed": false,
-        "internalType": "uint256",
-        "name": "reserve",
-        "type": "uint256"
-      },
-      {
-        "indexed": false,
         "internalType": "address",
         "name": "refundBeneficiary",
         "type": "address"
-      },
-      {
-        "indexed": false,
-        "internalType": "uint256",
-        "name": "lotId",
-        "type": "uint256"
       }
     ],
     "name": "Settled",

@@ -101,7 +101,7 @@ const hex = (n: bigint): Hex => `0x${n.toString(16)}`;
  * @example
  * import { getConcordEvents } from "./src/sdk"
  * const settlements = await getConcordEvents(context, { fromBlock: 0n, events: ["Settled"], chunkSize: 2_000n })
- * for (const e of settlements) console.log(e.args.orderRef, e.args.gross, e.args.referralFee) // typed: Hex, bigint, bigint
+ * for (const e of settlements) console.log(e.args.orderRef, e.args.gross, e.args.referrer) // typed: Hex, bigint, Address
  */
 export async function getConcordEvents<const N extends ConcordEventName>(
   context: ConcordContext,

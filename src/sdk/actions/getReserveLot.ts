@@ -3,7 +3,9 @@ import { settlementLedgerAbi } from "../abi";
 import type { ConcordContext } from "../client";
 import { InvalidInputError, type ConcordReadErrorType } from "../errors/base";
 import { withConcordErrors } from "../errors/decode";
+import { bookTransaction, type SettlingLog } from "../settlements";
 import { getConcordEvents } from "./getConcordEvents";
+import { getSettlementRates } from "./getSettlementRates";
 
 /** A reserve lot as the ledger stores its hash (`ReserveLot` in ISettlementLedger.sol). */
 export type ReserveLot = { agreementId: bigint; version: number; token: Address; releaseAt: number; held: bigint; entriesHash: Hex };
@@ -59,7 +61,8 @@ export type GetReserveLotErrorType = ConcordReadErrorType;
 
 /**
  * Rebuilds a reserve lot and its entries from events alone, ReservesHeld (the lot), the Settled
- * events of the same transaction that name it (its entries, in order) and later ReserveRefunded
+ * events of the same transaction it holds the reserves of (its entries, in order; see
+ * {@link bookTransaction}) and later ReserveRefunded
  * events, then checks them against the ledger: the entries against the hash chain the lot was
  * opened with, and the lot against the hash the ledger stores (`lotHash`; zero once released or
  * refunded to nothing). Any difference is an error: what is returned is what the ledger accepts.
@@ -88,16 +91,16 @@ export async function getReserveLot(context: ConcordContext, parameters: GetRese
   }
   if (opened.length > 1) throw new InvalidInputError(`reserve lot ${lotId} was opened ${opened.length} times: these are not a Concord ledger's events`);
   const held = first.args;
-  const settled = (await getConcordEvents(context, { fromBlock: first.blockNumber, toBlock: first.blockNumber, events: ["Settled"] })).filter(
-    (e) => e.transactionHash === first.transactionHash && e.args.lotId === lotId,
+  const logs = (await getConcordEvents(context, { fromBlock: first.blockNumber, toBlock: first.blockNumber, events: ["Settled", "ReservesHeld"] })).filter(
+    (e) => e.transactionHash === first.transactionHash,
   );
-  const entries: LotEntry[] = settled.map((e) => ({
-    scope: e.args.scope,
-    orderRef: e.args.orderRef,
-    beneficiary: e.args.refundBeneficiary,
-    reserve: e.args.reserve,
-    refunded: false,
-  }));
+  const rates = await getSettlementRates(context, {
+    versions: logs.flatMap((e) => (e.eventName === "Settled" ? [{ agreementId: e.args.agreementId, version: e.args.version }] : [])),
+    blockNumber: first.blockNumber,
+  });
+  const entries: LotEntry[] = bookTransaction(logs as SettlingLog[], rates, first.transactionHash)
+    .filter((s) => s.lotId === lotId)
+    .map((s) => ({ scope: s.scope, orderRef: s.orderRef, beneficiary: s.refundBeneficiary, reserve: s.reserve, refunded: false }));
   const fail = (why: string): never => {
     throw new InvalidInputError(`the events of reserve lot ${lotId} do not rebuild it: ${why}`);
   };

@@ -3,7 +3,9 @@ import { settlementLedgerAbi } from "../abi";
 import type { ConcordContext } from "../client";
 import { InvalidInputError, type ConcordReadErrorType } from "../errors/base";
 import { withConcordErrors } from "../errors/decode";
+import { bookSettlement, bookTransaction, type Settlement, type SettlingLog } from "../settlements";
 import { getConcordEvents } from "./getConcordEvents";
+import { getSettlementRates } from "./getSettlementRates";
 import type { SettlementEvent } from "./watchSettlements";
 
 /** What the caller knows of the order, checked against the settlement found. */
@@ -18,7 +20,9 @@ export type GetSettlementParameters = {
   /** Where to start looking (default 0). */
   fromBlock?: bigint;
 };
-export type GetSettlementReturnType = SettlementEvent;
+/** The Settled event with its position in the chain, and the settlement as the ledger booked it. */
+export type FoundSettlement = SettlementEvent & { settlement: Settlement };
+export type GetSettlementReturnType = FoundSettlement;
 export type GetSettlementErrorType = ConcordReadErrorType | SettlementMismatchError;
 
 /** Thrown when the settlement of a reference is not the order the caller expects: `field` names what differs. */
@@ -43,21 +47,32 @@ function checkKey(scope: Address, orderRef: Hex): Address {
 }
 
 /**
- * The Settled event of `orderRef` in `scope`, or an error: never settled in that scope, or settled
- * before `fromBlock` (the ledger's bitmap says it is settled, the events from there do not).
+ * The Settled event of `orderRef` in `scope`, with the settlement as booked, or an error: never
+ * settled in that scope, or settled before `fromBlock` (the ledger's bitmap says it is settled,
+ * the events from there do not). The event does not carry its scope: each event of the reference
+ * is in the scope its version's terms give it (the order signer, or else the payer).
  */
 export async function findSettlement(
   context: ConcordContext,
   parameters: { scope: Address; orderRef: Hex; fromBlock?: bigint },
-): Promise<SettlementEvent> {
+): Promise<FoundSettlement> {
   const scope = checkKey(parameters.scope, parameters.orderRef);
-  const events = await getConcordEvents(context, {
-    fromBlock: parameters.fromBlock,
-    events: ["Settled"],
-    topics: [parameters.orderRef, null, pad(scope)],
-  });
-  const event = events[0];
-  if (event) return event;
+  const events = await getConcordEvents(context, { fromBlock: parameters.fromBlock, events: ["Settled"], topics: [parameters.orderRef] });
+  for (const event of events) {
+    const versions = [{ agreementId: event.args.agreementId, version: event.args.version }];
+    const rates = await getSettlementRates(context, { versions, blockNumber: event.blockNumber });
+    if (bookSettlement(event.args, [...rates.values()][0]!).scope !== scope) continue;
+    const logs = (await getConcordEvents(context, { fromBlock: event.blockNumber, toBlock: event.blockNumber, events: ["Settled", "ReservesHeld"] })).filter(
+      (e) => e.transactionHash === event.transactionHash,
+    );
+    const all = await getSettlementRates(context, {
+      versions: logs.flatMap((e) => (e.eventName === "Settled" ? [{ agreementId: e.args.agreementId, version: e.args.version }] : [])),
+      blockNumber: event.blockNumber,
+    });
+    const booked = bookTransaction(logs as SettlingLog[], all, event.transactionHash);
+    const index = logs.filter((e) => e.eventName === "Settled").findIndex((e) => e.logIndex === event.logIndex);
+    return { ...event, settlement: booked[index]! };
+  }
   const settled = await withConcordErrors(() =>
     context.publicClient.readContract({
       address: context.addresses.ledger,
@@ -82,15 +97,15 @@ export async function findSettlement(
  *
  * @param context - Any context.
  * @param parameters - {@link GetSettlementParameters}
- * @returns The Settled event with its position in the chain.
+ * @returns The Settled event with its position in the chain, and the settlement as booked.
  *
  * @example
  * import { getSettlement } from "./src/sdk"
- * const settlement = await getSettlement(context, {
+ * const found = await getSettlement(context, {
  *   scope: merchant, orderRef,
  *   expected: { agreementId: 1n, payer: customer, token: zeroAddress, gross: parseEther("1.5") },
  * })
- * // settlement.args.referralFee, settlement.args.lotId, settlement.transactionHash
+ * // found.settlement.referralFee, found.settlement.lotId, found.transactionHash
  */
 export async function getSettlement(context: ConcordContext, parameters: GetSettlementParameters): Promise<GetSettlementReturnType> {
   const { expected, orderRef } = parameters;

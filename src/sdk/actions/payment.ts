@@ -9,7 +9,9 @@ import { accountAddress, signerOf, type ConcordContext } from "../client";
 import { InvalidInputError } from "../errors/base";
 import { withConcordErrors } from "../errors/decode";
 import type { Payment } from "../typedData";
-import { eventsArgs, writeConcord, type EventArgsOf, type WriteResult } from "../write";
+import { bookTransaction, versionsOf, type ReservesHeldEvent, type Settlement, type SettlingLog } from "../settlements";
+import { eventsArgs, writeConcord, type WriteResult } from "../write";
+import { getSettlementRates } from "./getSettlementRates";
 
 /** Seconds a payment stays valid when no deadline is given: one hour of chain time. */
 export const DEFAULT_PAYMENT_SECONDS = 3_600n;
@@ -37,10 +39,7 @@ export type PaymentInput = {
   deadline?: bigint;
 };
 
-/** The typed `Settled` event of the ledger. */
-export type SettledEvent = EventArgsOf<typeof settlementLedgerAbi, "Settled">;
-/** The typed `ReservesHeld` event of the ledger: one per reserve lot a call opened. */
-export type ReservesHeldEvent = EventArgsOf<typeof settlementLedgerAbi, "ReservesHeld">;
+export type { ReservesHeldEvent, SettledEvent, Settlement } from "../settlements";
 
 const MAX_UINT256 = 2n ** 256n - 1n;
 
@@ -106,9 +105,17 @@ export async function ensureAllowance(context: ConcordContext, token: Address, a
   await writeConcord(context, { address: token, abi: erc20Abi, functionName: "approve", args: [context.addresses.ledger, amount] });
 }
 
-/** The Settled events of a settling transaction, in log order. */
-export function settledEventsOf(result: WriteResult): SettledEvent[] {
-  return eventsArgs(result, settlementLedgerAbi, "Settled");
+/**
+ * The settlements of a settling transaction, in log order, as the ledger booked them: each
+ * Settled event with its scope, fee, reserve, net and lot from its version's terms.
+ */
+export async function settlementsOf(context: ConcordContext, result: WriteResult): Promise<Settlement[]> {
+  const logs = result.events.filter(
+    (e) => e.log.address.toLowerCase() === context.addresses.ledger.toLowerCase() && (e.eventName === "Settled" || e.eventName === "ReservesHeld"),
+  ) as unknown as SettlingLog[];
+  const settled = eventsArgs(result, settlementLedgerAbi, "Settled");
+  const rates = await getSettlementRates(context, { versions: versionsOf(settled), blockNumber: result.receipt.blockNumber });
+  return bookTransaction(logs, rates, result.hash);
 }
 
 /** The ReservesHeld events of a settling transaction (one per lot opened), in log order. */

@@ -48,11 +48,11 @@ async function locate(
     return { lotId: target.lotId, entryIndex: target.entryIndex, lot: found.lot, entries: found.entries };
   }
   const settled = await findSettlement(context, target);
-  const lotId = settled.args.lotId;
+  const lotId = settled.settlement.lotId;
   if (lotId === 0n) throw new InvalidInputError(`the settlement of order reference ${target.orderRef} held no reserve: there is nothing to refund`);
   const found = await getReserveLot(context, { lotId, fromBlock: settled.blockNumber });
   if (found.state !== "held") throw new InvalidInputError(`the reserve of order reference ${target.orderRef} was ${found.state}: there is nothing to refund`);
-  const entryIndex = found.entries.findIndex((e) => e.orderRef === target.orderRef && e.scope === settled.args.scope);
+  const entryIndex = found.entries.findIndex((e) => e.orderRef === target.orderRef && e.scope === settled.settlement.scope);
   if (entryIndex < 0) throw new InvalidInputError(`reserve lot ${lotId} has no entry for order reference ${target.orderRef}`);
   return { lotId, entryIndex, lot: found.lot, entries: found.entries };
 }

@@ -8,10 +8,10 @@ import {
   ensureAllowance,
   paymentsOf,
   reservesHeldOf,
-  settledEventsOf,
+  settlementsOf,
   type PaymentInput,
   type ReservesHeldEvent,
-  type SettledEvent,
+  type Settlement,
 } from "./payment";
 
 export type SettleParameters = {
@@ -32,7 +32,7 @@ export type SettleParameters = {
 export type SettleReturnType = WriteResult & {
   /** The payment as sent (defaults filled). */
   payment: Payment;
-  settled: SettledEvent;
+  settled: Settlement;
   /** The reserve lot opened, when the terms hold a reserve. */
   reservesHeld?: ReservesHeldEvent;
 };
@@ -74,7 +74,7 @@ export async function settle(context: ConcordContext, parameters: SettleParamete
     args: [payment, parameters.signature ?? "0x"],
     value: payment.token === zeroAddress ? payment.gross : 0n,
   });
-  const [settled] = settledEventsOf(result);
+  const [settled] = await settlementsOf(context, result);
   if (!settled) throw new InvalidInputError(`transaction ${result.hash} emitted no Settled event`);
   return { ...result, payment, settled, reservesHeld: reservesHeldOf(result)[0] };
 }

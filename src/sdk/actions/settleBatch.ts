@@ -8,10 +8,10 @@ import {
   ensureAllowance,
   paymentsOf,
   reservesHeldOf,
-  settledEventsOf,
+  settlementsOf,
   type PaymentInput,
   type ReservesHeldEvent,
-  type SettledEvent,
+  type Settlement,
 } from "./payment";
 
 export type SettleBatchParameters = {
@@ -29,7 +29,7 @@ export type SettleBatchReturnType = WriteResult & {
   /** The payments as sent (defaults filled), in order. */
   payments: Payment[];
   /** One Settled event per payment, in order. */
-  settled: SettledEvent[];
+  settled: Settlement[];
   /** One ReservesHeld event per lot: consecutive payments into one pool share a lot. */
   lots: ReservesHeldEvent[];
 };
@@ -72,7 +72,7 @@ export async function settleBatch(context: ConcordContext, parameters: SettleBat
     args: [payments, signatures ? signatures.map((s) => s ?? "0x") : []],
     value: token === zeroAddress ? total : 0n,
   });
-  const settled = settledEventsOf(result);
+  const settled = await settlementsOf(context, result);
   if (settled.length !== payments.length) {
     throw new InvalidInputError(`transaction ${result.hash} emitted ${settled.length} Settled events for ${payments.length} payments`);
   }

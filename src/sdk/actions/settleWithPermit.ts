@@ -4,7 +4,7 @@ import { accountAddress, signerOf, walletOf, type ConcordContext } from "../clie
 import { InvalidInputError, RpcError, type ConcordWriteErrorType } from "../errors/base";
 import { toConcordError, withConcordErrors } from "../errors/decode";
 import { writeConcord } from "../write";
-import { paymentsOf, reservesHeldOf, settledEventsOf, type PaymentInput } from "./payment";
+import { paymentsOf, reservesHeldOf, settlementsOf, type PaymentInput } from "./payment";
 import type { SettleReturnType } from "./settle";
 
 const permitAbi = parseAbi([
@@ -87,7 +87,7 @@ export async function settleWithPermit(context: ConcordContext, parameters: Sett
     functionName: "settleWithPermit",
     args: [payment, parameters.signature ?? "0x", deadline, 27 + yParity, r, s],
   });
-  const [settled] = settledEventsOf(result);
+  const [settled] = await settlementsOf(context, result);
   if (!settled) throw new InvalidInputError(`transaction ${result.hash} emitted no Settled event`);
   return { ...result, payment, settled, reservesHeld: reservesHeldOf(result)[0] };
 }
