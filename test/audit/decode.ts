@@ -193,9 +193,9 @@ describe("audit decoding: remembered addresses", function () {
   const log = (referrer: string) =>
     rawLog(
       ADDRESSES.ledger.toLowerCase(),
-      [toEventSelector(settled), `0x${"11".repeat(32)}`, `0x${word("1")}`, `0x${word("aa".repeat(20))}`],
-      // version, token, payer, gross, referrer, referralFee, reserve, refundBeneficiary, lotId
-      `0x${[word("1"), word("bb".repeat(20)), word("cc".repeat(20)), word("3e8"), referrer, word("0"), word("0"), word("cc".repeat(20)), word("0")].join("")}`,
+      [toEventSelector(settled), `0x${"11".repeat(32)}`, `0x${word("1")}`],
+      // version, token, payer, gross, referrer, refundBeneficiary
+      `0x${[word("1"), word("bb".repeat(20)), word("cc".repeat(20)), word("3e8"), referrer, word("cc".repeat(20))].join("")}`,
     );
 
   it("alternating referrers decode to their own addresses, and a refused address is refused every time", function () {
