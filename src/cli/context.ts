@@ -8,21 +8,9 @@ import {
 } from "../sdk";
 import { ChainError, UsageError } from "./errors";
 import { resolveAccount } from "./keys";
+import type { GlobalOptions } from "./options";
 import { parseAddress } from "./parse";
 
-/** The options every command shares (see `concord --help`). */
-export type GlobalOptions = {
-  rpcUrl: string;
-  chainId?: string;
-  registry?: string;
-  ledger?: string;
-  keystore?: string;
-  passwordFile?: string;
-  account?: string;
-  json?: boolean;
-};
-
-export const DEFAULT_RPC_URL = "http://127.0.0.1:8545";
 
 /** A public client on the RPC URL, with the chain id checked against --chain-id when given. */
 export async function connect(options: GlobalOptions): Promise<{ publicClient: PublicClient; chainId: number }> {

@@ -1,5 +1,4 @@
 import fs from "node:fs";
-import { Wallet } from "ethers";
 import { privateKeyToAccount } from "viem/accounts";
 import { getAddress, type Account, type Address, type PublicClient } from "viem";
 import { UsageError, registerSecret } from "./errors";
@@ -63,6 +62,8 @@ export async function keystorePrivateKey(keystore: string, passwordFile: string 
     password = await promptPassword(`password for ${keystore}: `);
   }
   registerSecret(password);
+  // Web3 Secret Storage v3 through ethers, loaded only when a keystore is used.
+  const { Wallet } = await import("ethers");
   let wallet: Awaited<ReturnType<typeof Wallet.fromEncryptedJson>>;
   try {
     wallet = await Wallet.fromEncryptedJson(json, password);

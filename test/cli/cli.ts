@@ -1,8 +1,9 @@
 import { expect } from "chai";
 import fs from "node:fs";
 import path from "node:path";
+import { spawnSync } from "node:child_process";
 import { Wallet, encryptKeystoreJsonSync } from "ethers";
-import { concord, useNodeForCli } from "../helpers/cli";
+import { ROOT, concord, useNodeForCli } from "../helpers/cli";
 
 // hardhat node's first accounts.
 const HOTEL = "0x70997970C51812dc3A010C7d01b50e0d17dc79C8";
@@ -48,6 +49,17 @@ describe("concord CLI against a hardhat node (separate processes)", function () 
     }
     expect((await concord(["negotiate", "open", "--help"])).stdout).to.include("--move-timeout");
     expect((await concord(["agreement", "approve", "--help"])).stdout).to.include("--revoke");
+    // Each command's help lists the shared options too.
+    expect((await concord(["settle", "--help"])).stdout).to.match(/Global options:[\s\S]*--rpc-url[\s\S]*--keystore/);
+  });
+
+  it("stops quietly when the reader of its output closes the pipe (concord --help | head -1)", async function () {
+    for (let i = 0; i < 3; i++) {
+      const run = spawnSync("bash", ["-o", "pipefail", "-c", `"${process.execPath}" bin/concord.js --help | head -1`], { cwd: ROOT, encoding: "utf8" });
+      expect(run.status, run.stderr).to.equal(0);
+      expect(run.stderr).to.equal("");
+      expect(run.stdout).to.match(/^Usage: concord/);
+    }
   });
 
   it("runs the bundle: the travel site signs an intent, a guest pays it, the hotel refunds by reference, everyone withdraws, the audit matches", async function () {
