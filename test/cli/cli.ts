@@ -140,6 +140,10 @@ describe("concord CLI against a hardhat node (separate processes)", function () 
     expect(direct.stdout).to.match(/scoped to 0x9965507D1a55bcC2695C58ba16FB37d819B0A4dc \(the payer: a direct payment\)/);
     const ref = /order reference (0x[0-9a-f]{64})/.exec(direct.stdout)![1]!;
     const payer = "0x9965507D1a55bcC2695C58ba16FB37d819B0A4dc";
+    // A retry of the same order (a booking site after a timeout) is refused, naming the transaction that paid it.
+    const paidIn = /tx (0x[0-9a-f]{64})/.exec(direct.stdout)![1]!;
+    await refused(["settle", id, "--account", "5", "--amount", "1", "--referrer", TRAVEL_SITE, "--order-id", "D-1"], 2,
+      new RegExp(`order D-1 \\(reference ${ref}\\) is already settled in the scope of ${payer} by transaction ${paidIn}`));
     await refused(["reserve", "release", "--order-ref", ref, "--scope", payer, "--account", "0"], 2, /can be released only from/);
     await rpc("evm_increaseTime", [2 * 86_400]);
     await rpc("evm_mine");

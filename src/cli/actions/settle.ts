@@ -1,26 +1,63 @@
 import fs from "node:fs";
 import type { Command } from "commander";
 import { getAddress, isHex, zeroAddress, type Address, type Hex } from "viem";
-import { makeOrderRef, quoteSettlement, randomSalt, settle, settleWithPermit, signIntent, type Payment, type SettleReturnType } from "../../sdk";
+import {
+  findSettlement,
+  makeOrderRef,
+  orderSalt,
+  quoteSettlement,
+  settle,
+  settleWithPermit,
+  settlementLedgerAbi,
+  signIntent,
+  withConcordErrors,
+  type ConcordContext,
+  type Payment,
+  type SettleReturnType,
+} from "../../sdk";
 import { contextFor, signerAddress, tokenInfo } from "../context";
 import { UsageError } from "../errors";
 import { emit, formatUnits, table } from "../output";
 import { parseAddress, parseAmount, parseBytes32, parseDuration, parseId } from "../parse";
 import { optionsOf } from "../options";
+import { concordHome, orderKey } from "../orderKey";
 
 export const tokenOf = (token?: string): Address => (token ? parseAddress(token, "--token") : zeroAddress);
 
 type OrderOptions = { orderId?: string; salt?: string; orderRef?: string };
 
-/** The order reference from --order-ref, or from --order-id and a salt (random unless given). */
-function orderRefOf(o: OrderOptions): { orderRef: Hex; salt?: Hex } {
+/**
+ * The order reference from --order-ref, or from --order-id and a salt: --salt when given, else
+ * derived from the order id and the user's order key (src/cli/orderKey.ts), so that the same
+ * order id always gives the same reference and a retry is refused instead of paying twice.
+ */
+function orderRefOf(o: OrderOptions): { orderRef: Hex; salt?: Hex; derived: boolean } {
   if (o.orderRef) {
     if (o.orderId || o.salt) throw new UsageError("give --order-ref, or --order-id (with an optional --salt), not both");
-    return { orderRef: parseBytes32(o.orderRef, "--order-ref") };
+    return { orderRef: parseBytes32(o.orderRef, "--order-ref"), derived: false };
   }
   if (!o.orderId) throw new UsageError("give --order-id (your order id, hashed with a salt) or --order-ref (a reference made off chain)");
-  const salt = o.salt ? parseBytes32(o.salt, "--salt") : randomSalt();
-  return { orderRef: makeOrderRef({ orderId: o.orderId, salt }), salt };
+  if (o.salt) {
+    const salt = parseBytes32(o.salt, "--salt");
+    return { orderRef: makeOrderRef({ orderId: o.orderId, salt }), salt, derived: false };
+  }
+  const salt = orderSalt({ orderId: o.orderId, key: orderKey() });
+  return { orderRef: makeOrderRef({ orderId: o.orderId, salt }), salt, derived: true };
+}
+
+/**
+ * Refuses (exit 2, nothing sent) an order reference already settled in its scope, naming the
+ * transaction that settled it: a retried settle never pays twice.
+ */
+async function refuseSettledOrder(context: ConcordContext, scope: Address, orderRef: Hex, orderId?: string): Promise<void> {
+  const settled = await withConcordErrors(() =>
+    context.publicClient.readContract({ address: context.addresses.ledger, abi: settlementLedgerAbi, functionName: "isOrderSettled", args: [scope, orderRef] }),
+  );
+  if (!settled) return;
+  const event = await findSettlement(context, { scope, orderRef }).catch(() => undefined);
+  const order = orderId ? `order ${orderId} (reference ${orderRef})` : `order reference ${orderRef}`;
+  const where = event ? ` by transaction ${event.transactionHash} in block ${event.blockNumber}` : "";
+  throw new UsageError(`${order} is already settled in the scope of ${scope}${where}; nothing sent (a retry never pays twice: give --salt for a new reference on purpose)`);
 }
 
 /** The file a merchant's `intent sign` writes and anyone's `settle --intent` pays. Amounts as decimal strings. */
@@ -90,6 +127,7 @@ export async function pay(command: Command): Promise<void> {
       throw new UsageError("--intent pays the payment the merchant signed: give no agreement id, amount, token, referrer, order or beneficiary");
     }
     const intent = readIntentFile(o.intent, { chainId: context.chainId, ledger: context.addresses.ledger });
+    await refuseSettledOrder(context, intent.orderSigner, intent.payment.orderRef);
     payment = intent.payment;
     signature = intent.signature;
     extra.push(`the intent of ${intent.orderSigner} attests the referrer ${intent.payment.referrer === zeroAddress ? "(none)" : intent.payment.referrer}`);
@@ -106,8 +144,9 @@ export async function pay(command: Command): Promise<void> {
     if (quote.orderSigner !== zeroAddress) {
       throw new UsageError(`agreement ${id} settles only intents of its order signer ${quote.orderSigner}: ask it for a signed intent and pay it with --intent`);
     }
-    const { orderRef, salt } = orderRefOf(o);
-    if (salt) extra.push(`keep the salt with the order: ${salt}`);
+    const { orderRef, derived } = orderRefOf(o);
+    await refuseSettledOrder(context, payer, orderRef, o.orderId);
+    if (derived) extra.push(`the reference of order ${o.orderId} comes from your order key (${concordHome()}/order-key): a retry is refused`);
     payment = { agreementId, version: quote.version, token, gross, referrer, orderRef, refundBeneficiary: o.beneficiary ? parseAddress(o.beneficiary, "--beneficiary") : undefined };
   }
   const token = payment.token ?? zeroAddress;
@@ -132,7 +171,8 @@ export async function signIntentFile(command: Command): Promise<void> {
   const referrer = o.referrer ? parseAddress(o.referrer, "--referrer") : undefined;
   const quote = await quoteSettlement(context, { agreementId, gross, referrer });
   if (quote.orderSigner === zeroAddress) throw new UsageError(`agreement ${id} has no order signer: its payers settle directly (concord settle ${id} ...)`);
-  const { orderRef, salt } = orderRefOf(o);
+  const { orderRef, salt, derived } = orderRefOf(o);
+  await refuseSettledOrder(context, quote.orderSigner, orderRef, o.orderId);
   const now = (await context.publicClient.getBlock({ blockTag: "latest" })).timestamp;
   const deadline = now + BigInt(parseDuration(o.validFor, "--valid-for"));
   const beneficiary = o.beneficiary ? parseAddress(o.beneficiary, "--beneficiary") : undefined;
@@ -154,7 +194,7 @@ export async function signIntentFile(command: Command): Promise<void> {
   emit(o, { ...file, salt: salt ?? null, file: o.out }, () =>
     [
       `${signed.orderSigner} signed an intent for ${o.amount} ${symbol} on agreement ${id} (version ${p.version}), order reference ${p.orderRef}; wrote ${o.out}`,
-      ...(salt ? [`keep the salt with the order: ${salt}`] : []),
+      ...(derived ? [`the reference of order ${o.orderId} comes from your order key (${concordHome()}/order-key): signing it again gives the same reference`] : []),
       `anyone may pay it until ${new Date(Number(deadline) * 1000).toISOString()}: concord settle --intent ${o.out}`,
     ].join("\n"),
   );
