@@ -9,7 +9,8 @@ import { moneyCommands } from "./commands/money";
 import { negotiateCommand } from "./commands/negotiate";
 import { reserveCommands } from "./commands/reserve";
 import { settleCommands } from "./commands/settle";
-import { ChainError, ExitCode, UsageError, redactSecrets } from "./errors";
+import { ChainError, ExitCode, UsageError, dryRunOf, redactSecrets, type WouldSend } from "./errors";
+import { toJson, toJsonLine } from "./output";
 import { globalOptions, withGlobalOptions } from "./options";
 
 const HELP_FOOTER = `
@@ -49,8 +50,9 @@ export function buildProgram(options: { json?: boolean } = {}): Command {
   // Every command throws instead of exiting, so that main() maps errors to exit codes; with --json,
   // commander's own error lines are left to main(), which prints them as JSON.
   const configure = (c: Command) => {
-    c.exitOverride().showHelpAfterError("(run with --help for usage)");
+    c.exitOverride();
     if (options.json) c.configureOutput({ outputError: () => undefined });
+    else c.showHelpAfterError("(run with --help for usage)");
     if (c.commands.length === 0 && c !== program) withGlobalOptions(c);
     c.commands.forEach(configure);
   };
@@ -95,12 +97,29 @@ function exitQuietlyOnClosedPipe(): void {
   }
 }
 
+/** Prints what a --dry-run write would have sent (it was simulated; nothing was signed or sent). */
+function printDryRun(call: WouldSend, json: boolean): void {
+  const wouldSend = { to: call.to, functionName: call.functionName, args: call.args, value: call.value, gas: call.gas ?? null };
+  process.stdout.write(
+    json
+      ? `${toJson({ schema: 1, dryRun: true, signer: call.from, wouldSend })}\n`
+      : `dry run, nothing sent: ${call.from} would call ${call.functionName}(${call.args.map((a) => toJsonLine(a)).join(", ")}) on ${call.to}` +
+          `${call.value ? ` with ${call.value} wei` : ""}; the simulation passed${call.gas ? `, gas ${call.gas.toLocaleString("en-US")}` : ""}\n`,
+  );
+}
+
 export async function main(argv: string[]): Promise<void> {
   exitQuietlyOnClosedPipe();
   const json = argv.slice(2).includes("--json");
   try {
     await buildProgram({ json }).parseAsync(argv);
   } catch (error) {
+    const dryRun = dryRunOf(error);
+    if (dryRun) {
+      printDryRun(dryRun.call, json);
+      process.exitCode = ExitCode.Ok;
+      return;
+    }
     const { message, exitCode } = describeError(error);
     const printed = error instanceof CommanderError && !json;
     if (message && exitCode !== ExitCode.Ok && !printed) {

@@ -192,6 +192,36 @@ describe("concord CLI against a hardhat node (separate processes)", function () 
     expect((await json(["negotiate", "show", id])).status).to.equal("broken");
   });
 
+  it("reads --version <n> on a subcommand as the command's own option, over a ws:// URL too; --json errors are JSON", async function () {
+    const shown = await json(["agreement", "show", "1", "--version", "1"]);
+    expect(shown).to.include({ schema: 1, agreementId: "1" });
+    // The command reads it (a version agreement 1 does not have is refused), never the program's --version.
+    await refused(["agreement", "show", "1", "--version", "2"], 2, /--version is 2; it must be from 1 to 1/);
+    const sign = await concord(["agreement", "sign", "1", "--account", "1", "--version", "1"], cli.env);
+    expect(sign.stdout).to.not.equal("0.1.0\n");
+    const ws = await concord(["agreement", "show", "1", "--version", "1", "--json", "--rpc-url", cli.node.url.replace(/^http/, "ws")], cli.env);
+    expect(ws.code, ws.stderr).to.equal(0);
+    expect(JSON.parse(ws.stdout).status).to.equal("active");
+    const failed = await concord(["agreement", "show", "42", "--json"], cli.env);
+    expect(failed.code).to.equal(2);
+    expect(JSON.parse(failed.stderr)).to.deep.include({ error: { code: 2, kind: "usage", message: "agreement 42 does not exist" } });
+  });
+
+  it("prints the signer and the receipts of every write, and --dry-run sends nothing", async function () {
+    const before = await blockNumber();
+    const dry = await json(["withdraw", "--account", "5", "--dry-run"]).catch(() => undefined);
+    if (dry) expect(dry).to.include({ dryRun: true });
+    expect(await blockNumber()).to.equal(before);
+    const proposed = await json(["agreement", "propose", "--account", "2", "--shares", `${RESTAURANT}=5000,${AIRLINE}=5000`]);
+    expect(proposed.signer).to.equal(RESTAURANT);
+    expect(proposed.transactions).to.have.length(1);
+    expect(proposed.transactions[0]).to.include({ hash: proposed.transactionHash, status: "success" });
+    const wouldApprove = await json(["agreement", "approve", proposed.agreementId, "--account", "3", "--dry-run"]);
+    expect(wouldApprove).to.deep.include({ dryRun: true, signer: AIRLINE });
+    expect(wouldApprove.wouldSend.functionName).to.equal("approve");
+    expect(await blockNumber()).to.equal(before + 1n);
+  });
+
   it("signs with an encrypted keystore and never prints the key", async function () {
     const wallet = new Wallet(GUEST_KEY);
     const keystore = file("guest.json");
@@ -227,6 +257,16 @@ describe("concord CLI against a hardhat node (separate processes)", function () 
       { name: "a refund naming a lot without its entry", args: ["refund", "--lot", "7", "--account", "1", "--amount", "0.1"], code: 2, message: /--lot needs --entry N/ },
       { name: "an unknown option", args: ["settle", "2", "--amount", "1", "--order-id", "X", "--amout", "1"], code: 2, message: /unknown option/ },
       { name: "an unreachable node", args: ["--rpc-url", "http://127.0.0.1:9", "agreement", "show", "1"], code: 1, message: /cannot reach the node/ },
+      // Two signer sources: neither wins silently.
+      { name: "two signer sources", args: ["withdraw", "--account", "1", "--keystore", "k.json"], code: 2, message: /two signer sources: --keystore k\.json and --account 1; give exactly one/ },
+      // Strict parsers: what they do not understand is refused before anything is sent.
+      { name: "a share with a trailing field", args: ["agreement", "propose", "--account", "1", "--shares", `${HOTEL}=5000=junk,${RESTAURANT}=5000`], code: 2, message: /is not party=basisPoints/ },
+      { name: "an amount beyond uint256", args: ["quote", "2", "--amount", "9".repeat(90)], code: 2, message: /beyond the largest amount a uint256 holds/ },
+      { name: "an agreement id beyond uint64", args: ["agreement", "show", "18446744073709551616"], code: 2, message: /agreement id 18446744073709551616 is beyond the largest uint64/ },
+      { name: "confirmations beyond the head", args: ["audit", "verify", "--confirmations", "999999"], code: 2, message: /--confirmations 999999 is beyond the chain's head/ },
+      { name: "a file as data dir", args: ["audit", "sync", "--data-dir", path.join(ROOT, "package.json")], code: 2, message: /--data-dir .*package\.json is a file, not a folder/ },
+      { name: "an RPC URL without a scheme", args: ["--rpc-url", "127.0.0.1:8545", "agreement", "show", "1"], code: 2, message: /--rpc-url "127\.0\.0\.1:8545" is not an http:\/\/, https:\/\/, ws:\/\/ or wss:\/\/ URL/ },
+      { name: "a signature file with a null field", args: ["agreement", "activate", "1", "--account", "1", "--signatures", path.join(ROOT, "test", "cli", "fixtures", "null-chain.sig.json")], code: 2, message: /null-chain\.sig\.json: field chainId is null, not a whole number/ },
     ];
     for (const c of cases) {
       it(`rejects ${c.name}`, async function () {

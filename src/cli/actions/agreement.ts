@@ -26,8 +26,9 @@ import {
 } from "../../sdk";
 import { contextFor, signerAddress } from "../context";
 import { UsageError } from "../errors";
+import { emitWrite } from "../receipt";
 import { emit, table } from "../output";
-import { parseAddress, parseBytes32, parseDuration, parseId, parseInteger, parseShares } from "../parse";
+import { checkFields, parseAddress, parseDuration, parseId, parseInteger, type FieldKind } from "../parse";
 import { optionsOf } from "../options";
 import { describeTerms, termsFromOptions, type TermsOptions } from "./terms";
 
@@ -43,6 +44,18 @@ type SignatureFile = {
   signature: Hex;
 };
 
+const SIGNATURE_FIELDS = {
+  kind: "string",
+  chainId: "integer",
+  registry: "address",
+  agreementId: "decimal",
+  version: "integer",
+  signer: "address",
+  nonce: "decimal",
+  deadline: "decimal",
+  signature: "hex",
+} as const satisfies Record<keyof SignatureFile, FieldKind>;
+
 function readSignatureFiles(files: readonly string[], expected: { kind: SignatureFile["kind"]; chainId: number; registry: Address; agreementId: bigint; version: number; now: bigint }): ConsentSignature[] {
   return files.map((file) => {
     let parsed: SignatureFile;
@@ -51,6 +64,7 @@ function readSignatureFiles(files: readonly string[], expected: { kind: Signatur
     } catch {
       throw new UsageError(`signature file ${file} cannot be read as JSON`);
     }
+    checkFields(`signature file ${file}`, parsed, SIGNATURE_FIELDS);
     const wrong = (what: string, got: unknown, want: unknown) =>
       new UsageError(`signature file ${file} is for ${what} ${String(got)}, not ${String(want)}`);
     if (parsed.kind !== expected.kind) throw wrong("a", parsed.kind, expected.kind);
@@ -75,9 +89,8 @@ export async function propose(command: Command): Promise<void> {
   const context = await contextFor(o, { signer: true });
   const terms = await termsFromOptions(o, context);
   const result = await proposeAgreement(context, { terms });
-  emit(o, { agreementId: result.agreementId, version: 1, termsHash: result.termsHash, transactionHash: result.hash }, () =>
-    [`agreement ${result.agreementId} proposed (version 1, terms hash ${result.termsHash})`, `tx ${result.hash}`, "", describeTerms(terms)].join("\n"),
-  );
+  emitWrite(o, { signer: signerAddress(context), sent: [result], data: { agreementId: result.agreementId, version: 1, termsHash: result.termsHash }, human: () =>
+    [`agreement ${result.agreementId} proposed (version 1, terms hash ${result.termsHash})`, "", describeTerms(terms), ""].join("\n") });
 }
 
 export async function amend(command: Command): Promise<void> {
@@ -86,9 +99,8 @@ export async function amend(command: Command): Promise<void> {
   const context = await contextFor(o, { signer: true });
   const terms = await termsFromOptions(o, context);
   const result = await proposeAmendment(context, { agreementId: parseId(id, "agreement id"), terms });
-  emit(o, { agreementId: BigInt(id), version: result.version, termsHash: result.termsHash, transactionHash: result.hash }, () =>
-    `agreement ${id}: version ${result.version} proposed (terms hash ${result.termsHash}); it takes effect with every party's consent`,
-  );
+  emitWrite(o, { signer: signerAddress(context), sent: [result], data: { agreementId: BigInt(id), version: result.version, termsHash: result.termsHash }, human: () =>
+    `agreement ${id}: version ${result.version} proposed (terms hash ${result.termsHash}); it takes effect with every party's consent` });
 }
 
 export async function sign(command: Command): Promise<void> {
@@ -98,7 +110,7 @@ export async function sign(command: Command): Promise<void> {
   const context = await contextFor(o, { signer: true });
   const info = await getAgreement(context, { agreementId });
   const deadline = (await chainNow(context)) + BigInt(parseDuration(o.deadline, "--deadline"));
-  const nonce = o.nonce ? parseId(o.nonce, "--nonce") : undefined;
+  const nonce = o.nonce ? parseId(o.nonce, "--nonce", 256) : undefined;
   let signed: ConsentSignature;
   let version: number;
   if (o.termination) {
@@ -149,16 +161,15 @@ export async function approve(command: Command): Promise<void> {
     const result = o.termination
       ? await revokeTerminationApproval(context, { agreementId, version })
       : await revokeApproval(context, { agreementId, version });
-    emit(o, { agreementId, version, termination: Boolean(o.termination), revoked: true, party: result.party, transactionHash: result.hash }, () => `${me} revoked its approval of ${what}`);
+    emitWrite(o, { signer: signerAddress(context), sent: [result], data: { agreementId, version, termination: Boolean(o.termination), revoked: true, party: result.party }, human: () => `${me} revoked its approval of ${what}` });
     return;
   }
   const expiry = (await chainNow(context)) + BigInt(parseDuration(o.expiry, "--expiry"));
   const result = o.termination
     ? await approveTermination(context, { agreementId, version, expiry })
     : await approveVersion(context, { agreementId, version, expiry });
-  emit(o, { agreementId, version, termination: Boolean(o.termination), party: result.party, expiry: result.expiry, transactionHash: result.hash }, () =>
-    `${me} approved ${what}, until ${new Date(Number(result.expiry) * 1000).toISOString()}`,
-  );
+  emitWrite(o, { signer: signerAddress(context), sent: [result], data: { agreementId, version, termination: Boolean(o.termination), party: result.party, expiry: result.expiry }, human: () =>
+    `${me} approved ${what}, until ${new Date(Number(result.expiry) * 1000).toISOString()}` });
 }
 
 export async function activate(command: Command): Promise<void> {
@@ -186,9 +197,8 @@ export async function activate(command: Command): Promise<void> {
   } else {
     throw new UsageError(`agreement ${id} is ${info.status}; it cannot be activated`);
   }
-  emit(o, { agreementId, version, signers: result.signers, transactionHash: result.hash }, () =>
-    `agreement ${id} version ${version} is active (${signatures.length} signatures, the rest approved on chain; tx ${result.hash})`,
-  );
+  emitWrite(o, { signer: signerAddress(context), sent: [result], data: { agreementId, version, signers: result.signers }, human: () =>
+    `agreement ${id} version ${version} is active (${signatures.length} signatures, the rest approved on chain)` });
 }
 
 export async function terminate(command: Command): Promise<void> {
@@ -208,7 +218,7 @@ export async function terminate(command: Command): Promise<void> {
   });
   const { terms } = await getVersion(context, { agreementId, version: info.activeVersion });
   const result = await terminateAgreement(context, { agreementId, currentTerms: terms, signatures });
-  emit(o, { agreementId, terminated: true, transactionHash: result.hash }, () => `agreement ${id} terminated (tx ${result.hash})`);
+  emitWrite(o, { signer: signerAddress(context), sent: [result], data: { agreementId, terminated: true }, human: () => `agreement ${id} terminated` });
 }
 
 export async function show(command: Command): Promise<void> {
@@ -242,7 +252,7 @@ export async function list(command: Command): Promise<void> {
     ids = events.map((e) => e.args.agreementId as bigint);
   }
   const rows = await Promise.all(ids.map((agreementId) => getAgreement(context, { agreementId })));
-  emit(o, rows, () =>
+  emit(o, { agreements: rows }, () =>
     table(rows.map((r) => ({ id: r.agreementId, status: r.status, active: r.activeVersion || "-", latest: r.latestVersion, fee: `${r.referralFeeBps} bps`, reserve: `${r.reserveBps} bps` }))),
   );
 }
@@ -252,7 +262,7 @@ export async function history(command: Command): Promise<void> {
   const o = optionsOf(command);
   const context = await contextFor(o, { signer: false });
   const events = await getAgreementHistory(context, { agreementId: parseId(id, "agreement id") });
-  emit(o, events.map(({ args, ...rest }) => ({ ...rest, args: Object.fromEntries(Object.entries(args).filter(([k]) => k !== "terms")) })), () =>
+  emit(o, { events: events.map(({ args, ...rest }) => ({ ...rest, args: Object.fromEntries(Object.entries(args).filter(([k]) => k !== "terms")) })) }, () =>
     table(
       events.map((e) => ({
         block: e.blockNumber,

@@ -1,11 +1,11 @@
 import type { Command } from "commander";
-import { createPublicClient, http, type Address } from "viem";
+import { createPublicClient, type Address } from "viem";
 import { reportToCsv, reportToJson, statementRows, auditReport, sync, verify } from "../../audit";
-import { addressesFor, connect, tokenInfo } from "../context";
+import { addressesFor, connect, parseRpcUrl, tokenInfo, transportFor } from "../context";
 import type { GlobalOptions } from "../options";
-import { ExitCode } from "../errors";
+import { ExitCode, UsageError } from "../errors";
 import { emit, formatUnits, table, toJson } from "../output";
-import { parseAddress, parseId } from "../parse";
+import { parseAddress, parseDataDir, parseId } from "../parse";
 import { optionsOf } from "../options";
 
 type AuditOptions = { dataDir?: string; fromBlock?: string; toBlock?: string; confirmations?: string };
@@ -14,15 +14,20 @@ type AuditOptions = { dataDir?: string; fromBlock?: string; toBlock?: string; co
 async function auditParameters(o: GlobalOptions & AuditOptions) {
   const { chainId, publicClient } = await connect(o);
   const addresses = addressesFor(o, chainId);
-  const client = createPublicClient({ transport: http(o.rpcUrl, { retryCount: 2, timeout: 60_000 }) });
+  const client = createPublicClient({ transport: transportFor(parseRpcUrl(o.rpcUrl), { retryCount: 2, timeout: 60_000 }) });
+  const confirmations = o.confirmations ? parseId(o.confirmations, "--confirmations") : undefined;
+  if (confirmations !== undefined) {
+    const head = await publicClient.getBlockNumber();
+    if (confirmations > head) throw new UsageError(`--confirmations ${confirmations} is beyond the chain's head: block ${head} is the latest`);
+  }
   const parameters = {
     client,
     ledger: addresses.ledger,
     registry: addresses.registry,
-    dataDir: o.dataDir,
+    dataDir: o.dataDir === undefined ? undefined : parseDataDir(o.dataDir),
     fromBlock: o.fromBlock ? parseId(o.fromBlock, "--from-block") : undefined,
     toBlock: o.toBlock ? parseId(o.toBlock, "--to-block") : undefined,
-    confirmations: o.confirmations ? parseId(o.confirmations, "--confirmations") : undefined,
+    confirmations,
   };
   /** Formats base units of `token` in token units with its symbol ("0.075 ETH", "250 USDC"). */
   const amountFormatter = async (tokens: Iterable<Address>) => {

@@ -2,8 +2,9 @@ import { spawn } from "node:child_process";
 import path from "node:path";
 import type { Command } from "commander";
 import { loadDeployment } from "../../sdk";
-import { connect } from "../context";
-import { keystorePrivateKey, resolveAccount } from "../keys";
+import { connect, displayUrl } from "../context";
+import { privateKeyToAccount } from "viem/accounts";
+import { keystorePrivateKey, parsePrivateKey, signerSource, unlockedAccount } from "../keys";
 import { ChainError, UsageError, redactSecrets } from "../errors";
 import { emit } from "../output";
 import { optionsOf } from "../options";
@@ -28,18 +29,20 @@ export async function deploy(command: Command): Promise<void> {
   // Ignition signs with the localhost network's accounts: the key (from the keystore or
   // CONCORD_PRIVATE_KEY) goes to the child through its environment only, never its arguments;
   // otherwise the node's unlocked account (--account N, default the first) is the default sender.
-  const privateKey = o.keystore ? await keystorePrivateKey(o.keystore, o.passwordFile) : process.env.CONCORD_PRIVATE_KEY || undefined;
-  // An explicit --account keeps resolveAccount's own message (a bad index or address names it);
-  // without one, a node with no unlocked account is told how to give a key.
+  const source = signerSource(o);
+  const privateKey =
+    source.kind === "keystore" ? await keystorePrivateKey(source.file, o.passwordFile) : source.kind === "environment" ? parsePrivateKey(process.env.CONCORD_PRIVATE_KEY!, "CONCORD_PRIVATE_KEY") : undefined;
+  // An explicit --account keeps its own message (a bad index or address names it); without any
+  // source, a node with no unlocked account is told how to give a key.
   const sender = privateKey
-    ? undefined
-    : o.account !== undefined
-      ? await resolveAccount({ account: o.account }, publicClient)
-      : await resolveAccount({ account: "0" }, publicClient).catch(() => {
-          throw new UsageError(`the node at ${o.rpcUrl} has no unlocked account: deploy with --keystore and --password-file, CONCORD_PRIVATE_KEY, or --account N`);
+    ? privateKeyToAccount(privateKey).address
+    : source.kind === "account"
+      ? await unlockedAccount(source.account, publicClient)
+      : await unlockedAccount("0", publicClient).catch(() => {
+          throw new UsageError(`the node at ${displayUrl(o.rpcUrl)} has no unlocked account: deploy with --keystore and --password-file, CONCORD_PRIVATE_KEY, or --account N`);
         });
   const args = [cli, "ignition", "deploy", "deploy/modules/Concord.ts", "--network", "localhost"];
-  if (typeof sender === "string") args.push("--default-sender", sender);
+  if (!privateKey) args.push("--default-sender", sender);
   const output = await new Promise<string>((resolve, reject) => {
     const child = spawn(process.execPath, args, {
       cwd: ROOT,
@@ -58,8 +61,8 @@ export async function deploy(command: Command): Promise<void> {
     child.on("exit", (code) => (code === 0 ? resolve(text) : reject(new ChainError(`ignition deploy failed: ${redactSecrets(text.trim().split("\n").slice(-3).join(" "))}`))));
   });
   const addresses = loadDeployment({ chainId });
-  emit(o, { chainId, ...addresses, deployment: `deploy/deployments/chain-${chainId}` }, () =>
-    [`deployed on chain ${chainId}`, `AgreementRegistry ${addresses.registry}`, `SettlementLedger  ${addresses.ledger}`, output.includes("already") ? "(Ignition found an existing deployment)" : ""]
+  emit(o, { chainId, ...addresses, deployment: `deploy/deployments/chain-${chainId}`, signer: sender }, () =>
+    [`deployed on chain ${chainId} by ${sender}`, `AgreementRegistry ${addresses.registry}`, `SettlementLedger  ${addresses.ledger}`, output.includes("already") ? "(Ignition found an existing deployment)" : ""]
       .filter(Boolean)
       .join("\n"),
   );

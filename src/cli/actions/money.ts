@@ -3,9 +3,9 @@ import { claim, getAgreement, getBalance, getRiskCounters, withdraw } from "../.
 import { estimateAgreementRisk, recommendReserve } from "../../negotiation";
 import { contextFor, signerAddress, tokenInfo } from "../context";
 import { UsageError } from "../errors";
+import { emitWrite } from "../receipt";
 import { emit, formatUnits, table } from "../output";
-import { parseAddress, parseAmount, parseId } from "../parse";
-import { tokenOf } from "./settle";
+import { parseAddress, parseAmount, parseId, tokenOf } from "../parse";
 import { optionsOf } from "../options";
 
 export async function balance(command: Command): Promise<void> {
@@ -40,11 +40,11 @@ export async function withdrawBalance(command: Command): Promise<void> {
     throw new UsageError(`${owner} has ${formatUnits(available, decimals)} ${symbol} (withdrawable and to claim); cannot withdraw ${o.amount}`);
   }
   // Each share is claimed alone (a flat cost whatever the number of parties), then the balance is pulled.
-  for (const s of before.shares) await claim(context, { agreementId: s.agreementId, version: s.version, token, partyIndex: s.partyIndex });
+  const claims = [];
+  for (const s of before.shares) claims.push(await claim(context, { agreementId: s.agreementId, version: s.version, token, partyIndex: s.partyIndex }));
   const result = await withdraw(context, { token, to, amount });
-  emit(o, { account: owner, token, to: result.to, amount: result.amount, claimed: before.claimable, transactionHash: result.hash }, () =>
-    `${owner} withdrew ${formatUnits(result.amount, decimals)} ${symbol} to ${result.to}${before.claimable ? ` (claimed ${formatUnits(before.claimable, decimals)} first)` : ""}`,
-  );
+  emitWrite(o, { signer: owner, sent: [...claims, result], data: { account: owner, token, to: result.to, amount: result.amount, claimed: before.claimable, unit: { symbol, decimals } }, human: () =>
+    `${owner} withdrew ${formatUnits(result.amount, decimals)} ${symbol} to ${result.to}${before.claimable ? ` (claimed ${formatUnits(before.claimable, decimals)} first)` : ""}` });
 }
 
 export async function risk(command: Command): Promise<void> {

@@ -11,6 +11,7 @@ import {
 } from "../../sdk";
 import { contextFor, signerAddress } from "../context";
 import { UsageError } from "../errors";
+import { emitWrite } from "../receipt";
 import { emit, table } from "../output";
 import { parseDuration, parseId, parseInteger } from "../parse";
 import { describeTerms, termsFromOptions, type TermsOptions } from "./terms";
@@ -29,12 +30,11 @@ export async function open(command: Command): Promise<void> {
   const duration = parseDuration(o.duration, "--duration");
   const moveTimeout = parseDuration(o.moveTimeout, "--move-timeout");
   const result = await openNegotiation(context, { agreementId, roundLimit, duration, moveTimeout, initialOffer: offer });
-  emit(o, { agreementId, negotiationId: result.negotiationId, participants: result.participants, deadline: result.deadline, roundLimit, moveTimeout, transactionHash: result.hash }, () =>
+  emitWrite(o, { signer: signerAddress(context), sent: [result], data: { agreementId, negotiationId: result.negotiationId, participants: result.participants, deadline: result.deadline, roundLimit, moveTimeout }, human: () =>
     [
       `${signerAddress(context)} opened negotiation ${result.negotiationId} on agreement ${id}: ${roundLimit} rounds, until ${iso(result.deadline)}, ${moveTimeout} s per move at most`,
       `participants in turn order: ${result.participants.join(", ")}`,
-    ].join("\n"),
-  );
+    ].join("\n") });
 }
 
 export async function offer(command: Command): Promise<void> {
@@ -44,7 +44,7 @@ export async function offer(command: Command): Promise<void> {
   const context = await contextFor(o, { signer: true });
   const terms = await termsFromOptions(o, context);
   const result = await offerTerms(context, { agreementId, terms });
-  emit(o, { agreementId, move: result.move, offerHash: result.offerHash, transactionHash: result.hash }, () => `${signerAddress(context)} offered new terms on agreement ${id} (move ${result.move})`);
+  emitWrite(o, { signer: signerAddress(context), sent: [result], data: { agreementId, move: result.move, offerHash: result.offerHash }, human: () => `${signerAddress(context)} offered new terms on agreement ${id} (move ${result.move})` });
 }
 
 export async function accept(command: Command): Promise<void> {
@@ -53,11 +53,10 @@ export async function accept(command: Command): Promise<void> {
   const agreementId = parseId(id, "agreement id");
   const context = await contextFor(o, { signer: true });
   const result = await acceptOffer(context, { agreementId });
-  emit(o, { agreementId, move: result.move, agreed: result.agreed, version: result.version ?? null, transactionHash: result.hash }, () =>
+  emitWrite(o, { signer: signerAddress(context), sent: [result], data: { agreementId, move: result.move, agreed: result.agreed, version: result.version ?? null }, human: () =>
     result.agreed
       ? `every participant accepted: agreement ${id} version ${result.version} is active`
-      : `${signerAddress(context)} accepted the latest offer on agreement ${id} (move ${result.move})`,
-  );
+      : `${signerAddress(context)} accepted the latest offer on agreement ${id} (move ${result.move})` });
 }
 
 export async function withdrawAcceptanceMove(command: Command): Promise<void> {
@@ -66,7 +65,7 @@ export async function withdrawAcceptanceMove(command: Command): Promise<void> {
   const agreementId = parseId(id, "agreement id");
   const context = await contextFor(o, { signer: true });
   const result = await withdrawAcceptance(context, { agreementId });
-  emit(o, { agreementId, withdrawn: true, transactionHash: result.hash }, () => `${signerAddress(context)} no longer accepts the latest offer on agreement ${id}`);
+  emitWrite(o, { signer: signerAddress(context), sent: [result], data: { agreementId, withdrawn: true }, human: () => `${signerAddress(context)} no longer accepts the latest offer on agreement ${id}` });
 }
 
 export async function end(command: Command): Promise<void> {
@@ -75,7 +74,7 @@ export async function end(command: Command): Promise<void> {
   const agreementId = parseId(id, "agreement id");
   const context = await contextFor(o, { signer: true });
   const result = await endNegotiation(context, { agreementId });
-  emit(o, { agreementId, broken: true, transactionHash: result.hash }, () => `negotiation on agreement ${id} ended by ${signerAddress(context)}`);
+  emitWrite(o, { signer: signerAddress(context), sent: [result], data: { agreementId, broken: true }, human: () => `negotiation on agreement ${id} ended by ${signerAddress(context)}` });
 }
 
 export async function expire(command: Command): Promise<void> {
@@ -84,7 +83,7 @@ export async function expire(command: Command): Promise<void> {
   const agreementId = parseId(id, "agreement id");
   const context = await contextFor(o, { signer: true });
   const result = await expireNegotiation(context, { agreementId });
-  emit(o, { agreementId, expired: true, transactionHash: result.hash }, () => `negotiation on agreement ${id} closed as expired`);
+  emitWrite(o, { signer: signerAddress(context), sent: [result], data: { agreementId, expired: true }, human: () => `negotiation on agreement ${id} closed as expired` });
 }
 
 export async function show(command: Command): Promise<void> {

@@ -1,8 +1,9 @@
 import type { Command } from "commander";
 import { zeroAddress, type Address, type Hex } from "viem";
 import { findSettlement, getReserveLot, refund, releaseReserve, type ConcordContext } from "../../sdk";
-import { contextFor, tokenInfo } from "../context";
+import { contextFor, signerAddress, tokenInfo } from "../context";
 import { UsageError } from "../errors";
+import { emitWrite } from "../receipt";
 import { emit, formatUnits, table } from "../output";
 import { parseAddress, parseAmount, parseBytes32, parseId, parseInteger } from "../parse";
 import { optionsOf } from "../options";
@@ -15,7 +16,7 @@ type Target = { lotId: bigint; entryIndex?: number } | { scope: Address; orderRe
 function targetOf(o: SettlementOptions, needsEntry: boolean): Target {
   if (o.lot !== undefined) {
     if (o.orderRef || o.scope) throw new UsageError("name the settlement by --lot (and --entry), or by --order-ref and --scope, not both");
-    const lotId = parseId(o.lot, "--lot");
+    const lotId = parseId(o.lot, "--lot", 256);
     if (o.entry === undefined) {
       if (needsEntry) throw new UsageError("--lot needs --entry N: the settlement's index in the lot (concord reserve show --lot ID lists them)");
       return { lotId };
@@ -60,9 +61,8 @@ export async function release(command: Command): Promise<void> {
   if (found.state !== "held") throw new UsageError(`reserve lot ${lotId} holds nothing: it was ${found.state}`);
   const { decimals, symbol } = await tokenInfo(context, found.lot.token);
   const result = await releaseReserve(context, { lotId, lot: found.lot });
-  emit(o, { lotId, amount: result.amount, transactionHash: result.hash }, () =>
-    `released lot ${lotId}: ${formatUnits(result.amount, decimals)} ${symbol} into the pool of agreement ${found.lot.agreementId} version ${found.lot.version}`,
-  );
+  emitWrite(o, { signer: signerAddress(context), sent: [result], data: { lotId, amount: result.amount }, human: () =>
+    `released lot ${lotId}: ${formatUnits(result.amount, decimals)} ${symbol} into the pool of agreement ${found.lot.agreementId} version ${found.lot.version}` });
 }
 
 export async function refundSettlement(command: Command): Promise<void> {
@@ -76,7 +76,6 @@ export async function refundSettlement(command: Command): Promise<void> {
   const result = "lotId" in target
     ? await refund(context, { lotId: target.lotId, entryIndex: target.entryIndex!, lot: found.lot, entries: found.entries, amount })
     : await refund(context, { ...target, amount });
-  emit(o, { lotId: result.lotId, entryIndex: result.entryIndex, amount, beneficiary: result.beneficiary, remainingReserve: result.remainingReserve, transactionHash: result.hash }, () =>
-    `refunded ${o.amount} ${symbol} to ${result.beneficiary}'s balance (lot ${result.lotId}, entry ${result.entryIndex}); ${formatUnits(result.remainingReserve, decimals)} ${symbol} of its reserve still held${found.lot.token === zeroAddress ? "" : ` in ${found.lot.token}`}`,
-  );
+  emitWrite(o, { signer: signerAddress(context), sent: [result], data: { lotId: result.lotId, entryIndex: result.entryIndex, amount, beneficiary: result.beneficiary, remainingReserve: result.remainingReserve }, human: () =>
+    `refunded ${o.amount} ${symbol} to ${result.beneficiary}'s balance (lot ${result.lotId}, entry ${result.entryIndex}); ${formatUnits(result.remainingReserve, decimals)} ${symbol} of its reserve still held${found.lot.token === zeroAddress ? "" : ` in ${found.lot.token}`}` });
 }

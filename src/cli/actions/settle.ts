@@ -17,12 +17,12 @@ import {
 } from "../../sdk";
 import { contextFor, signerAddress, tokenInfo } from "../context";
 import { UsageError } from "../errors";
+import { emitWrite } from "../receipt";
 import { emit, formatUnits, table } from "../output";
-import { parseAddress, parseAmount, parseBytes32, parseDuration, parseId } from "../parse";
+import { checkFields, parseAddress, parseAmount, parseBytes32, parseDuration, parseId, tokenOf, type FieldKind } from "../parse";
 import { optionsOf } from "../options";
 import { concordHome, orderKey } from "../orderKey";
 
-export const tokenOf = (token?: string): Address => (token ? parseAddress(token, "--token") : zeroAddress);
 
 type OrderOptions = { orderId?: string; salt?: string; orderRef?: string };
 
@@ -70,6 +70,17 @@ type IntentFile = {
   signature: Hex;
 };
 
+const PAYMENT_FIELDS = {
+  agreementId: "decimal",
+  version: "integer",
+  token: "address",
+  gross: "decimal",
+  referrer: "address",
+  orderRef: "hex",
+  refundBeneficiary: "address",
+  deadline: "decimal",
+} as const satisfies Record<keyof IntentFile["payment"], FieldKind>;
+
 function readIntentFile(file: string, expected: { chainId: number; ledger: Address }): { payment: Payment; signature: Hex; orderSigner: Address } {
   let parsed: IntentFile;
   try {
@@ -77,6 +88,8 @@ function readIntentFile(file: string, expected: { chainId: number; ledger: Addre
   } catch {
     throw new UsageError(`intent file ${file} cannot be read as JSON`);
   }
+  checkFields(`intent file ${file}`, parsed, { kind: "string", chainId: "integer", ledger: "address", orderSigner: "address", signature: "hex" });
+  checkFields(`intent file ${file}`, parsed.payment, PAYMENT_FIELDS, "payment");
   if (parsed.kind !== "payment-intent") throw new UsageError(`${file} is not a payment intent (kind ${String(parsed.kind)})`);
   if (parsed.chainId !== expected.chainId) throw new UsageError(`intent file ${file} is for chain ${parsed.chainId}, not ${expected.chainId}`);
   if (parsed.ledger?.toLowerCase() !== expected.ledger.toLowerCase()) throw new UsageError(`intent file ${file} is for ledger ${parsed.ledger}, not ${expected.ledger}`);
@@ -110,7 +123,6 @@ function describeSettled(result: SettleReturnType, unit: { decimals: number; sym
     ...extra,
     `referral fee ${f(s.referralFee)}${s.referralFee ? ` to ${s.referrer}` : ""}; reserve ${f(s.reserve)}${s.lotId ? ` held in lot ${s.lotId}${result.reservesHeld ? ` until ${new Date(Number(result.reservesHeld.releaseAt) * 1000).toISOString()}` : ""}` : ""}`,
     `refunds go to ${s.refundBeneficiary}`,
-    `tx ${result.hash}`,
   ].join("\n");
 }
 
@@ -157,7 +169,7 @@ export async function pay(command: Command): Promise<void> {
   }
   if (o.permit && token === zeroAddress) throw new UsageError("--permit is for an EIP-2612 token; this payment is in ETH");
   const result = o.permit ? await settleWithPermit(context, { payment, signature }) : await settle(context, { payment, signature, approve: o.approve });
-  emit(o, { ...result.settled, releaseAt: result.reservesHeld?.releaseAt ?? null, transactionHash: result.hash }, () => describeSettled(result, unit, extra));
+  emitWrite(o, { signer: signerAddress(context), sent: [result], data: { ...result.settled, releaseAt: result.reservesHeld?.releaseAt ?? null }, human: () => describeSettled(result, unit, extra) });
 }
 
 export async function signIntentFile(command: Command): Promise<void> {

@@ -19,7 +19,7 @@ export function agreementCommand(): Command {
   const agreement = new Command("agreement").description("propose, sign, approve, activate, amend, terminate and query agreements");
 
   examples(
-    withTermsOptions(agreement.command("propose").description("propose a new agreement (first version of its terms)")),
+    withTermsOptions(writes(agreement.command("propose")).description("propose a new agreement (first version of its terms)")),
     [
         "concord agreement propose --account 1 --shares 0xHotel=5000,0xRestaurant=3000,0xAirline=2000 --referral-fee 500 --order-signer 0xTravelSite --reserve 1000 --dispute-window 7d --refund-authority 0xHotel",
       "concord agreement propose --account 1 --shares 0xHotel=7000,#2@1=3000 --referral-fee 300 --referrers 0xTravelSite",
@@ -27,7 +27,7 @@ export function agreementCommand(): Command {
   ).action(lazyAction(() => import("../actions/agreement"), "propose"));
 
   examples(
-    withTermsOptions(agreement.command("amend").argument("<agreementId>").description("propose a new version of an active agreement")),
+    withTermsOptions(writes(agreement.command("amend")).argument("<agreementId>").description("propose a new version of an active agreement")),
     ["concord agreement amend 1 --account 1 --shares 0xHotel=6000,0xRestaurant=4000"],
   ).action(lazyAction(() => import("../actions/agreement"), "amend"));
 
@@ -49,8 +49,8 @@ export function agreementCommand(): Command {
   ).action(lazyAction(() => import("../actions/agreement"), "sign"));
 
   examples(
-    agreement
-      .command("approve")
+    writes(agreement
+      .command("approve"))
       .argument("<agreementId>")
       .description("consent on chain, by a transaction from your account; it counts until --expiry and can be revoked")
       .option("--version <n>", "the version (default: the latest; with --termination the active one)")
@@ -61,8 +61,8 @@ export function agreementCommand(): Command {
   ).action(lazyAction(() => import("../actions/agreement"), "approve"));
 
   examples(
-    agreement
-      .command("activate")
+    writes(agreement
+      .command("activate"))
       .argument("<agreementId>")
       .description("submit the consenters' signature files and activate a version (or an amendment) in one transaction; the terms of nested parties go with it")
       .option("--version <n>", "the version (default: the latest)")
@@ -71,8 +71,8 @@ export function agreementCommand(): Command {
   ).action(lazyAction(() => import("../actions/agreement"), "activate"));
 
   examples(
-    agreement
-      .command("terminate")
+    writes(agreement
+      .command("terminate"))
       .argument("<agreementId>")
       .description("terminate with every consenter's consent, nested members included (termination signature files and/or on-chain approvals)")
       .option("--signatures <files...>", "termination signature files (agreement sign --termination)", []),

@@ -11,7 +11,7 @@ export function moneyCommands(): Command[] {
   ).action(lazyAction(() => import("../actions/money"), "balance"));
 
   const withdrawCmd = examples(
-    new Command("withdraw")
+    writes(new Command("withdraw"))
       .description("claim your shares from agreement pools, then withdraw your balance (pull payment)")
       .option("--token <address>", "an ERC-20 token (default: ETH)")
       .option("--to <address>", "send to this address instead of your own")

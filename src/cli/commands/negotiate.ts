@@ -10,8 +10,8 @@ export function negotiateCommand(): Command {
 
   examples(
     withTermsOptions(
-      negotiate
-        .command("open")
+      writes(negotiate
+        .command("open"))
         .argument("<agreementId>")
         .description("open a negotiation with an opening offer (it counts as your acceptance); every account of the agreement's tree takes part")
         .option("--rounds <n>", "round limit (a round is one turn of every participant)", "10")
@@ -21,23 +21,23 @@ export function negotiateCommand(): Command {
     ["concord negotiate open 1 --account 1 --shares 0xHotel=5000,0xRestaurant=3000,0xAirline=2000 --referral-fee 500 --order-signer 0xTravelSite --reserve 1000 --dispute-window 7d --move-timeout 30m"],
   ).action(lazyAction(() => import("../actions/negotiate"), "open"));
 
-  examples(withTermsOptions(negotiate.command("offer").argument("<agreementId>").description("make a counter-offer on your turn (it clears the others' acceptances)")), [
+  examples(withTermsOptions(writes(negotiate.command("offer")).argument("<agreementId>").description("make a counter-offer on your turn (it clears the others' acceptances)")), [
     "concord negotiate offer 1 --account 2 --shares 0xHotel=4500,0xRestaurant=3500,0xAirline=2000 --referral-fee 500 --order-signer 0xTravelSite --reserve 1000 --dispute-window 7d",
   ]).action(lazyAction(() => import("../actions/negotiate"), "offer"));
 
-  examples(negotiate.command("accept").argument("<agreementId>").description("accept the latest offer on your turn; the last acceptance activates it"), [
+  examples(writes(negotiate.command("accept")).argument("<agreementId>").description("accept the latest offer on your turn; the last acceptance activates it"), [
     "concord negotiate accept 1 --account 3",
   ]).action(lazyAction(() => import("../actions/negotiate"), "accept"));
 
-  examples(negotiate.command("withdraw-acceptance").argument("<agreementId>").description("withdraw your acceptance of the latest offer, at any time (not a move)"), [
+  examples(writes(negotiate.command("withdraw-acceptance")).argument("<agreementId>").description("withdraw your acceptance of the latest offer, at any time (not a move)"), [
     "concord negotiate withdraw-acceptance 1 --account 1",
   ]).action(lazyAction(() => import("../actions/negotiate"), "withdrawAcceptanceMove"));
 
-  examples(negotiate.command("end").argument("<agreementId>").description("end the negotiation without agreement; any participant, at any time"), [
+  examples(writes(negotiate.command("end")).argument("<agreementId>").description("end the negotiation without agreement; any participant, at any time"), [
     "concord negotiate end 1 --account 2",
   ]).action(lazyAction(() => import("../actions/negotiate"), "end"));
 
-  examples(negotiate.command("expire").argument("<agreementId>").description("close a negotiation past its deadline, round limit or move timeout; anyone may"), [
+  examples(writes(negotiate.command("expire")).argument("<agreementId>").description("close a negotiation past its deadline, round limit or move timeout; anyone may"), [
     "concord negotiate expire 1 --account 4",
   ]).action(lazyAction(() => import("../actions/negotiate"), "expire"));
 

@@ -17,14 +17,14 @@ export function reserveCommands(): Command[] {
     "concord reserve show --order-ref 0x5b1c… --scope 0xTravelSite --json",
   ]).action(lazyAction(() => import("../actions/reserve"), "show"));
 
-  examples(withSettlementOptions(reserve.command("release").description("release a lot's reserve into its pool after the dispute window (anyone may)"), false), [
+  examples(withSettlementOptions(writes(reserve.command("release")).description("release a lot's reserve into its pool after the dispute window (anyone may)"), false), [
     "concord reserve release --lot 1234… --account 0",
     "concord reserve release --order-ref 0x5b1c… --scope 0xTravelSite --account 0",
   ]).action(lazyAction(() => import("../actions/reserve"), "release"));
 
   const refundCmd = examples(
     withSettlementOptions(
-      new Command("refund")
+      writes(new Command("refund"))
         .description("refund from a settlement's reserve to its refund beneficiary, inside the dispute window (the refund authority only)")
         .requiredOption("--amount <amount>", "amount in token units"),
       true,

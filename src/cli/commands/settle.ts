@@ -3,7 +3,7 @@ import { examples, lazyAction, writes } from "../options";
 
 export function settleCommands(): Command[] {
   const settleCmd = examples(
-    new Command("settle")
+    writes(new Command("settle"))
       .argument("[agreementId]", "the agreement (a direct payment); not with --intent")
       .description("pay for an order once: a direct payment, or a merchant's signed intent (--intent); the split is made on chain")
       .option("--intent <file>", "pay the payment intent a merchant signed (`concord intent sign`): anyone may")
