@@ -2,6 +2,7 @@ import { expect } from "chai";
 import fs from "node:fs";
 import path from "node:path";
 import { spawnSync } from "node:child_process";
+import fc from "fast-check";
 import { Wallet, encryptKeystoreJsonSync } from "ethers";
 import { ROOT, concord, useNodeForCli } from "../helpers/cli";
 
@@ -237,6 +238,62 @@ describe("concord CLI against a hardhat node (separate processes)", function () 
     expect(bad.stderr).to.match(/could not be decrypted/);
     expect(bad.stderr + bad.stdout).to.not.include(GUEST_KEY.slice(2));
     expect(await blockNumber()).to.equal(before);
+  });
+
+  describe("secrets never printed, whatever they are (fast-check, through the failing paths)", function () {
+    const secretFree = (run: { stdout: string; stderr: string }, forms: string[]) => {
+      const out = run.stdout + run.stderr;
+      for (const form of forms) expect(out.toLowerCase(), "a secret was printed").to.not.include(form.toLowerCase());
+    };
+    // Passwords of 8 characters or more (shorter strings are not redacted), any characters; a password file ends at its last newline.
+    const password = fc.string({ unit: "grapheme", minLength: 8, maxLength: 24 }).filter((p) => !/[\r\n]$/.test(p) && p.trim().length >= 8);
+
+    it("a wrong keystore password, and a right one on a failing command, never appear", async function () {
+      const keystore = file("fc-guest.json");
+      await fc.assert(
+        fc.asyncProperty(password, async (secret) => {
+          fs.writeFileSync(keystore, encryptKeystoreJsonSync({ address: new Wallet(GUEST_KEY).address, privateKey: GUEST_KEY }, secret, { scrypt: { N: 2 ** 10 } }));
+          fs.writeFileSync(file("fc-pw"), `${secret}x\n`);
+          const wrong = await concord(["withdraw", "--keystore", keystore, "--password-file", file("fc-pw")], cli.env);
+          expect(wrong.code, wrong.stderr).to.equal(2);
+          secretFree(wrong, [`${secret}x`, GUEST_KEY.slice(2)]);
+          fs.writeFileSync(file("fc-pw"), `${secret}\n`);
+          const failing = await concord(["refund", "--lot", "7", "--amount", "0.1", "--keystore", keystore, "--password-file", file("fc-pw")], cli.env);
+          expect(failing.code, failing.stderr).to.equal(2);
+          secretFree(failing, [secret, GUEST_KEY.slice(2), BigInt(GUEST_KEY).toString()]);
+        }),
+        { numRuns: 6 },
+      );
+    });
+
+    it("a private key that is not a key (beyond the curve order, in any case or decimal) is never echoed", async function () {
+      const order = 0xfffffffffffffffffffffffffffffffebaaedce6af48a03bbfd25e8cd0364141n;
+      const beyond = fc.bigInt({ min: order, max: 2n ** 256n - 1n });
+      await fc.assert(
+        fc.asyncProperty(beyond, fc.boolean(), fc.boolean(), async (key, upper, decimal) => {
+          const hex = key.toString(16).padStart(64, "0");
+          const given = decimal ? key.toString() : `0x${upper ? hex.toUpperCase() : hex}`;
+          const run = await concord(["withdraw"], { ...cli.env, CONCORD_PRIVATE_KEY: given });
+          expect(run.code, run.stderr).to.equal(2);
+          expect(run.stderr).to.match(/CONCORD_PRIVATE_KEY is not/);
+          secretFree(run, [hex, key.toString()]);
+        }),
+        { numRuns: 6 },
+      );
+    });
+
+    it("an RPC URL's credentials and API key are never echoed", async function () {
+      const token = fc.stringMatching(/^[A-Za-z0-9]{16,40}$/);
+      await fc.assert(
+        fc.asyncProperty(token, token, async (pass, apiKey) => {
+          const run = await concord(["--rpc-url", `http://user:${pass}@127.0.0.1:9/v3/${apiKey}?key=${apiKey}`, "agreement", "show", "1"], cli.env);
+          expect(run.code, run.stderr).to.equal(1);
+          expect(run.stderr).to.match(/cannot reach the node at http:\/\/127\.0\.0\.1:9\/…/);
+          secretFree(run, [pass, apiKey]);
+        }),
+        { numRuns: 4 },
+      );
+    });
   });
 
   describe("bad input: one clear line, the right exit code, nothing sent", function () {
