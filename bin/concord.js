@@ -13,4 +13,5 @@ try {
   }
   throw error;
 }
-cli.main(process.argv);
+// Exit once the command is done: an open WebSocket transport (ws:// RPC URLs) would keep the process alive.
+cli.main(process.argv).then(() => process.exit());

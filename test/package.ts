@@ -224,6 +224,10 @@ describe("the installable package", function () {
       expect(code, `concord ${args.join(" ")}: ${stderr}`).to.equal(0);
       expect(stdout).to.match(/^Usage: concord/);
     }
+    // Deploying needs Hardhat, a build tool: the answer says where to deploy from, in one line.
+    const deploy = await run("npx", ["--no", "--", "concord", "deploy", "--rpc-url", "http://127.0.0.1:9"], copy);
+    expect(deploy.code, deploy.stderr).to.equal(2);
+    expect(deploy.stderr).to.match(/^error: concord deploy runs Hardhat Ignition, which this install does not include: deploy from a clone of the repository.*\n$/);
   });
 });
 

@@ -1,4 +1,4 @@
-import { createPublicClient, createWalletClient, defineChain, erc20Abi, http, zeroAddress, type Address, type PublicClient } from "viem";
+import { createPublicClient, createWalletClient, defineChain, erc20Abi, http, webSocket, zeroAddress, type Address, type PublicClient, type Transport } from "viem";
 import {
   createConcordContext,
   loadDeployment,
@@ -6,41 +6,75 @@ import {
   type ConcordAddresses,
   type ConcordContext,
 } from "../sdk";
-import { ChainError, UsageError } from "./errors";
+import { ChainError, DryRunStop, UsageError, registerSecret } from "./errors";
 import { resolveAccount } from "./keys";
-import { parseAddress } from "./parse";
+import type { GlobalOptions } from "./options";
+import { parseAddress, parseInteger } from "./parse";
 
-/** The options every command shares (see `concord --help`). */
-export type GlobalOptions = {
-  rpcUrl: string;
-  chainId?: string;
-  registry?: string;
-  ledger?: string;
-  keystore?: string;
-  passwordFile?: string;
-  account?: string;
-  json?: boolean;
+
+/** The RPC URL's parts that may be credentials: user, password, query values, long path segments (API keys). */
+function registerUrlSecrets(value: string, url: URL | undefined): void {
+  if (!url) return;
+  for (const part of [url.username, url.password, ...url.searchParams.values()]) {
+    registerSecret(part);
+    registerSecret(safeDecode(part));
+  }
+  for (const segment of url.pathname.split("/")) if (segment.length >= 16) registerSecret(segment);
+  if (url.username || url.password || url.search || url.pathname.length > 1) registerSecret(value);
+}
+
+const safeDecode = (text: string) => {
+  try {
+    return decodeURIComponent(text);
+  } catch {
+    return text;
+  }
 };
 
-export const DEFAULT_RPC_URL = "http://127.0.0.1:8545";
+const tryUrl = (value: string): URL | undefined => {
+  try {
+    return new URL(value);
+  } catch {
+    return undefined;
+  }
+};
+
+/** An RPC URL as it may be printed: scheme and host only; a path or query (often an API key) shown as "/…". */
+export function displayUrl(value: string): string {
+  const url = tryUrl(value);
+  if (url && url.host) return `${url.protocol}//${url.host}${url.pathname.length > 1 || url.search ? "/…" : ""}`;
+  const host = value.slice(value.lastIndexOf("@") + 1).split(/[/?#]/)[0] ?? "";
+  return host === value ? value : `${host}…`;
+}
+
+/** Checks --rpc-url: http(s):// or ws(s):// (a scheme is required); its credentials are registered as secrets. */
+export function parseRpcUrl(value: string): URL {
+  const url = tryUrl(value);
+  registerUrlSecrets(value, url);
+  if (!url || !/^(https?|wss?):$/.test(url.protocol) || !url.host) {
+    throw new UsageError(`--rpc-url "${displayUrl(value)}" is not an http://, https://, ws:// or wss:// URL (the scheme is required)`);
+  }
+  return url;
+}
+
+/** viem's transport for an RPC URL: WebSocket for ws:// and wss://, else HTTP. */
+export function transportFor(url: URL, options: { retryCount: number; timeout: number }): Transport {
+  return url.protocol === "ws:" || url.protocol === "wss:" ? webSocket(url.toString(), options) : http(url.toString(), options);
+}
 
 /** A public client on the RPC URL, with the chain id checked against --chain-id when given. */
 export async function connect(options: GlobalOptions): Promise<{ publicClient: PublicClient; chainId: number }> {
-  let url: URL;
-  try {
-    url = new URL(options.rpcUrl);
-  } catch {
-    throw new UsageError(`--rpc-url "${options.rpcUrl}" is not a URL`);
-  }
-  const publicClient = createPublicClient({ transport: http(url.toString(), { retryCount: 1, timeout: 20_000 }), pollingInterval: 250 });
+  const url = parseRpcUrl(options.rpcUrl);
+  const expected = options.chainId === undefined ? undefined : parseInteger(options.chainId, "--chain-id", 1, Number.MAX_SAFE_INTEGER);
+  const publicClient = createPublicClient({ transport: transportFor(url, { retryCount: 1, timeout: 20_000 }), pollingInterval: 250 });
   let chainId: number;
   try {
     chainId = await withConcordErrors(() => publicClient.getChainId());
   } catch (error) {
-    throw new ChainError(`cannot reach the node at ${options.rpcUrl}: ${(error as Error).message.split("\n")[0]}`);
+    throw new ChainError(`cannot reach the node at ${displayUrl(options.rpcUrl)}: ${(error as Error).message.split("\n")[0]}`);
   }
-  if (options.chainId !== undefined && Number(options.chainId) !== chainId) {
-    throw new UsageError(`--chain-id ${options.chainId} does not match the node at ${options.rpcUrl}, which is chain ${chainId}`);
+  if (expected !== undefined && expected !== chainId) {
+    throw new UsageError(`--chain-id ${expected} does not match the node at ${displayUrl(options.rpcUrl)}, which is chain ${chainId}`);
   }
   return { publicClient: publicClient as PublicClient, chainId };
 }
@@ -76,11 +110,21 @@ export async function contextFor(options: GlobalOptions, needs: { signer: boolea
     nativeCurrency: { name: "Ether", symbol: "ETH", decimals: 18 },
     rpcUrls: { default: { http: [options.rpcUrl] } },
   });
-  const walletClient = account
-    ? createWalletClient({ account, chain, transport: http(options.rpcUrl, { retryCount: 1, timeout: 60_000 }) })
-    : undefined;
+  const base = account ? createWalletClient({ account, chain, transport: transportFor(parseRpcUrl(options.rpcUrl), { retryCount: 1, timeout: 60_000 }) }) : undefined;
+  // --dry-run: the SDK simulates every write (the gas estimate) and then hands it to writeContract,
+  // which here stops the command with what would have been sent.
+  const walletClient = base && options.dryRun
+    ? ({
+        ...base,
+        writeContract: async (call: { address: Address; functionName: string; args?: readonly unknown[]; value?: bigint; gas?: bigint }) => {
+          throw new DryRunStop({ from: signerOf(account!), to: call.address, functionName: call.functionName, args: call.args ?? [], value: call.value ?? 0n, gas: call.gas });
+        },
+      } as unknown as typeof base)
+    : base;
   return createConcordContext({ publicClient, walletClient, account, addresses, chainId });
 }
+
+const signerOf = (account: Address | { address: Address }): Address => (typeof account === "string" ? account : account.address);
 
 /** The address of the context's signer. */
 export function signerAddress(context: ConcordContext): Address {

@@ -1,11 +1,10 @@
 import fs from "node:fs";
-import { Wallet } from "ethers";
+import { getAddress, type Account, type Address, type Hex, type PublicClient } from "viem";
 import { privateKeyToAccount } from "viem/accounts";
-import { getAddress, type Account, type Address, type PublicClient } from "viem";
-import { UsageError, registerSecret } from "./errors";
+import { ExitCode, UsageError, registerSecret } from "./errors";
 import { parseAddress } from "./parse";
 
-/** Where the signing key comes from, in order of precedence. */
+/** Where the signing key comes from: exactly one of them per command. */
 export type KeyOptions = {
   keystore?: string;
   passwordFile?: string;
@@ -15,43 +14,48 @@ export type KeyOptions = {
 /** A signer: a local account (keystore, CONCORD_PRIVATE_KEY) or an unlocked dev-chain account. */
 export type ResolvedAccount = Account | Address;
 
-/** Reads a password from the terminal without echoing it. */
-async function promptPassword(question: string): Promise<string> {
-  if (!process.stdin.isTTY) {
-    throw new UsageError("--keystore needs --password-file when standard input is not a terminal");
-  }
-  const readline = await import("node:readline");
-  return new Promise((resolve) => {
-    const rl = readline.createInterface({ input: process.stdin, output: process.stderr, terminal: true });
-    const output = rl as unknown as { _writeToOutput: (s: string) => void };
-    process.stderr.write(question);
-    output._writeToOutput = () => undefined;
-    rl.question("", (answer) => {
-      rl.close();
-      process.stderr.write("\n");
-      resolve(answer);
-    });
-  });
+/** The one signer source a command was given. */
+export type SignerSource = { kind: "keystore"; file: string } | { kind: "environment" } | { kind: "account"; account: string } | { kind: "none" };
+
+/** Ctrl-C at a prompt: exit 130, as a shell reports a command stopped by SIGINT. */
+export class PromptCancelled extends UsageError {
+  override name = "PromptCancelled";
+  override readonly exitCode: ExitCode = ExitCode.Interrupted;
 }
 
-function accountFromPrivateKey(key: string, source: string): Account {
-  const hex = (key.startsWith("0x") ? key : `0x${key}`).trim() as `0x${string}`;
-  registerSecret(hex);
-  if (!/^0x[0-9a-fA-F]{64}$/.test(hex)) throw new UsageError(`${source} is not a 32-byte hex private key`);
-  return privateKeyToAccount(hex);
-}
+/** secp256k1's group order: a private key is from 1 to n - 1. */
+const CURVE_ORDER = 0xfffffffffffffffffffffffffffffffebaaedce6af48a03bbfd25e8cd0364141n;
 
 /**
- * Decrypts a JSON keystore (password from `passwordFile`, else a prompt on a terminal) and returns
- * its private key, registered as a secret so that no error or log line can print it.
+ * The signer source among --keystore, CONCORD_PRIVATE_KEY and --account; two of them are refused
+ * (exit 2, naming both), so that the wrong account never pays without a word.
  */
-export async function keystorePrivateKey(keystore: string, passwordFile: string | undefined): Promise<`0x${string}`> {
-  let json: string;
-  try {
-    json = fs.readFileSync(keystore, "utf8");
-  } catch {
-    throw new UsageError(`keystore file ${keystore} cannot be read`);
+export function signerSource(options: KeyOptions): SignerSource {
+  const given: Array<[SignerSource, string]> = [];
+  if (options.keystore) given.push([{ kind: "keystore", file: options.keystore }, `--keystore ${options.keystore}`]);
+  if (process.env.CONCORD_PRIVATE_KEY) given.push([{ kind: "environment" }, "CONCORD_PRIVATE_KEY (in the environment)"]);
+  if (options.account !== undefined) given.push([{ kind: "account", account: options.account }, `--account ${options.account}`]);
+  if (given.length > 1) {
+    throw new UsageError(`two signer sources: ${given.map(([, name]) => name).join(" and ")}; give exactly one`);
   }
+  if (options.passwordFile && !options.keystore) throw new UsageError("--password-file is the password of a --keystore: give the keystore too");
+  return given[0]?.[0] ?? { kind: "none" };
+}
+
+/** Reads a secret from the terminal without echoing it (@inquirer/password); Ctrl-C exits 130. */
+export async function promptSecret(message: string, what: string): Promise<string> {
+  if (!process.stdin.isTTY) throw new UsageError(`${what} needs a terminal to prompt on; standard input is not one`);
+  const { default: password } = await import("@inquirer/password");
+  try {
+    return await password({ message, mask: false }, { output: process.stderr });
+  } catch (error) {
+    if ((error as Error).name === "ExitPromptError") throw new PromptCancelled("cancelled at the prompt; nothing sent");
+    throw error;
+  }
+}
+
+/** Reads the password of a keystore: --password-file, else a prompt on a terminal. Registered as a secret. */
+export async function readPassword(passwordFile: string | undefined, keystore: string): Promise<string> {
   let password: string;
   if (passwordFile) {
     try {
@@ -60,38 +64,97 @@ export async function keystorePrivateKey(keystore: string, passwordFile: string 
       throw new UsageError(`password file ${passwordFile} cannot be read`);
     }
   } else {
-    password = await promptPassword(`password for ${keystore}: `);
+    if (!process.stdin.isTTY) throw new UsageError("--keystore needs --password-file when standard input is not a terminal");
+    password = await promptSecret(`password for ${keystore}:`, "--keystore");
   }
   registerSecret(password);
-  let wallet: Awaited<ReturnType<typeof Wallet.fromEncryptedJson>>;
-  try {
-    wallet = await Wallet.fromEncryptedJson(json, password);
-  } catch {
-    throw new UsageError(`keystore ${keystore} could not be decrypted: wrong password or not a keystore file`);
-  }
-  registerSecret(wallet.privateKey);
-  return wallet.privateKey as `0x${string}`;
+  return password;
 }
 
 /**
- * Resolves the account that signs: `--keystore` (with `--password-file` or a prompt), else
- * `CONCORD_PRIVATE_KEY`, else `--account N` (an unlocked account of a local dev chain). Returns
- * undefined when none is given (read-only commands).
+ * A private key as a 0x-prefixed 32-byte hex string, checked to be a secp256k1 key (from 1 to
+ * the curve order minus 1). Every form of it is registered as a secret first, and no error names it.
+ */
+export function parsePrivateKey(key: string, source: string): Hex {
+  registerSecret(key);
+  const text = key.trim();
+  registerSecret(text);
+  const hex = /^0x/i.test(text) ? `0x${text.slice(2)}` : `0x${text}`;
+  if (!/^0x[0-9a-fA-F]{64}$/.test(hex)) throw new UsageError(`${source} is not a 32-byte hex private key (0x and 64 hex digits)`);
+  const value = BigInt(hex);
+  registerSecret(value.toString());
+  if (value === 0n || value >= CURVE_ORDER) throw new UsageError(`${source} is not a secp256k1 private key: it must be above 0 and below the curve order`);
+  return hex.toLowerCase() as Hex;
+}
+
+function accountFromPrivateKey(key: string, source: string): Account {
+  return privateKeyToAccount(parsePrivateKey(key, source));
+}
+
+/**
+ * Decrypts a Web3 Secret Storage (v3) keystore, with ethers loaded only now, and returns its
+ * private key, registered as a secret so that no error or log line can print it.
+ */
+export async function keystorePrivateKey(keystore: string, passwordFile: string | undefined): Promise<Hex> {
+  let json: string;
+  try {
+    json = fs.readFileSync(keystore, "utf8");
+  } catch {
+    throw new UsageError(`keystore file ${keystore} cannot be read`);
+  }
+  const password = await readPassword(passwordFile, keystore);
+  const { Wallet } = await import("ethers");
+  let privateKey: string;
+  try {
+    privateKey = (await Wallet.fromEncryptedJson(json, password)).privateKey;
+  } catch {
+    throw new UsageError(`keystore ${keystore} could not be decrypted: wrong password or not a keystore file`);
+  }
+  return parsePrivateKey(privateKey, `the key in ${keystore}`);
+}
+
+/** Writes `privateKey` as a Web3 Secret Storage (v3) keystore encrypted with `password` (scrypt, ethers' defaults). */
+export async function writeKeystore(file: string, privateKey: Hex, password: string): Promise<Address> {
+  if (fs.existsSync(file)) throw new UsageError(`${file} exists: a keystore is never overwritten; choose another file`);
+  const { Wallet } = await import("ethers");
+  const wallet = new Wallet(privateKey);
+  const json = await wallet.encrypt(password);
+  try {
+    fs.writeFileSync(file, json + "\n", { flag: "wx", mode: 0o600 });
+  } catch (error) {
+    throw new UsageError(`cannot write the keystore ${file} (${(error as NodeJS.ErrnoException).code ?? "error"})`);
+  }
+  return getAddress(wallet.address);
+}
+
+/**
+ * Resolves the account that signs from its one source ({@link signerSource}): a keystore (with
+ * --password-file or a prompt), CONCORD_PRIVATE_KEY, or --account N (an unlocked account of a
+ * local dev chain). Undefined when none is given (read-only commands).
  */
 export async function resolveAccount(options: KeyOptions, publicClient: PublicClient): Promise<ResolvedAccount | undefined> {
-  if (options.keystore) return accountFromPrivateKey(await keystorePrivateKey(options.keystore, options.passwordFile), `keystore ${options.keystore}`);
-  const envKey = process.env.CONCORD_PRIVATE_KEY;
-  if (envKey) return accountFromPrivateKey(envKey, "CONCORD_PRIVATE_KEY");
-  if (options.account !== undefined) {
-    if (/^0x/i.test(options.account)) return parseAddress(options.account, "--account");
-    if (!/^\d+$/.test(options.account)) throw new UsageError(`--account "${options.account}" is not an index or an address`);
-    const accounts = (await publicClient.request({ method: "eth_accounts" } as never)) as readonly Address[];
-    const index = Number(options.account);
-    const address = accounts[index];
-    if (!address) {
-      throw new UsageError(`--account ${index}: the node has ${accounts.length} unlocked accounts (a dev chain such as hardhat node has 20)`);
-    }
-    return getAddress(address);
+  const source = signerSource(options);
+  switch (source.kind) {
+    case "keystore":
+      return accountFromPrivateKey(await keystorePrivateKey(source.file, options.passwordFile), `keystore ${source.file}`);
+    case "environment":
+      return accountFromPrivateKey(process.env.CONCORD_PRIVATE_KEY!, "CONCORD_PRIVATE_KEY");
+    case "account":
+      return unlockedAccount(source.account, publicClient);
+    case "none":
+      return undefined;
   }
-  return undefined;
+}
+
+/** An unlocked account of a dev chain, by index (eth_accounts) or address. */
+export async function unlockedAccount(account: string, publicClient: PublicClient): Promise<Address> {
+  if (/^0x/i.test(account)) return parseAddress(account, "--account");
+  if (!/^\d+$/.test(account)) throw new UsageError(`--account "${account}" is not an index or an address`);
+  const accounts = (await publicClient.request({ method: "eth_accounts" } as never)) as readonly Address[];
+  const index = Number(account);
+  const address = accounts[index];
+  if (!address) {
+    throw new UsageError(`--account ${index}: the node has ${accounts.length} unlocked accounts (a dev chain such as hardhat node has 20)`);
+  }
+  return getAddress(address);
 }

@@ -30,7 +30,10 @@ export function table(rows: ReadonlyArray<Record<string, string | number | bigin
   return [line(columns), line(widths.map((w) => "-".repeat(w))), ...cells.map(line)].join("\n");
 }
 
-/** Prints a command's result: `json` as one document, else the human text. */
-export function emit(options: { json?: boolean }, data: unknown, human: () => string): void {
-  process.stdout.write((options.json ? toJson(data) : human()) + "\n");
+/** The version of the CLI's JSON documents: it changes when a field changes meaning or goes away. */
+export const JSON_SCHEMA = 1;
+
+/** Prints a command's result: `json` as one document (with its `schema` version first), else the human text. */
+export function emit(options: { json?: boolean }, data: Record<string, unknown>, human: () => string): void {
+  process.stdout.write((options.json ? toJson({ schema: JSON_SCHEMA, ...data }) : human()) + "\n");
 }

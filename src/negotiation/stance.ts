@@ -36,14 +36,7 @@ export type PartyStance = {
   reservation: Reservation;
 };
 
-/** A partner that cares mostly about its share, and a little about the fee, reserve and window. */
-export const DEFAULT_STANCE = {
-  weights: { value: 0.75, referralFee: 0.1, reserve: 0.1, disputeWindow: 0.05 },
-  idealReferralFeeBps: 500,
-  idealDisputeWindowDays: 7,
-  refundExposure: 0.5,
-  feeElasticity: 1,
-} as const satisfies Partial<PartyStance>;
+export { DEFAULT_STANCE } from "./stanceDefaults";
 
 /** What the utility assumes besides the measured refund rate (as in the demo). */
 export const DEFAULT_RISK_ASSUMPTIONS: Omit<RiskView, "refundRate"> = { refundHorizonDays: 7, annualDiscountRate: 0.05, referredShare: 0.5 };

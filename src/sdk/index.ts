@@ -132,9 +132,11 @@ export {
   ORDER_REFS_PER_WORD,
   ORDER_REF_DOMAIN,
   ORDER_REF_WORD_DOMAIN,
+  ORDER_SALT_DOMAIN,
   makeOrderRef,
   makeOrderRefs,
   orderRefWordBase,
+  orderSalt,
   randomSalt,
 } from "./actions/makeOrderRef";
 export type {
@@ -143,6 +145,7 @@ export type {
   MakeOrderRefReturnType,
   MakeOrderRefsParameters,
   MakeOrderRefsReturnType,
+  OrderSaltParameters,
 } from "./actions/makeOrderRef";
 export { DEFAULT_PAYMENT_SECONDS, ensureAllowance, paymentOf, paymentsOf, reservesHeldOf, settlementsOf } from "./actions/payment";
 export type { PaymentInput } from "./actions/payment";

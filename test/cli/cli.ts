@@ -1,8 +1,10 @@
 import { expect } from "chai";
 import fs from "node:fs";
 import path from "node:path";
+import { spawnSync } from "node:child_process";
+import fc from "fast-check";
 import { Wallet, encryptKeystoreJsonSync } from "ethers";
-import { concord, useNodeForCli } from "../helpers/cli";
+import { ROOT, concord, useNodeForCli } from "../helpers/cli";
 
 // hardhat node's first accounts.
 const HOTEL = "0x70997970C51812dc3A010C7d01b50e0d17dc79C8";
@@ -48,6 +50,17 @@ describe("concord CLI against a hardhat node (separate processes)", function () 
     }
     expect((await concord(["negotiate", "open", "--help"])).stdout).to.include("--move-timeout");
     expect((await concord(["agreement", "approve", "--help"])).stdout).to.include("--revoke");
+    // Each command's help lists the shared options too.
+    expect((await concord(["settle", "--help"])).stdout).to.match(/Global options:[\s\S]*--rpc-url[\s\S]*--keystore/);
+  });
+
+  it("stops quietly when the reader of its output closes the pipe (concord --help | head -1)", async function () {
+    for (let i = 0; i < 3; i++) {
+      const run = spawnSync("bash", ["-o", "pipefail", "-c", `"${process.execPath}" bin/concord.js --help | head -1`], { cwd: ROOT, encoding: "utf8" });
+      expect(run.status, run.stderr).to.equal(0);
+      expect(run.stderr).to.equal("");
+      expect(run.stdout).to.match(/^Usage: concord/);
+    }
   });
 
   it("runs the bundle: the travel site signs an intent, a guest pays it, the hotel refunds by reference, everyone withdraws, the audit matches", async function () {
@@ -128,6 +141,10 @@ describe("concord CLI against a hardhat node (separate processes)", function () 
     expect(direct.stdout).to.match(/scoped to 0x9965507D1a55bcC2695C58ba16FB37d819B0A4dc \(the payer: a direct payment\)/);
     const ref = /order reference (0x[0-9a-f]{64})/.exec(direct.stdout)![1]!;
     const payer = "0x9965507D1a55bcC2695C58ba16FB37d819B0A4dc";
+    // A retry of the same order (a booking site after a timeout) is refused, naming the transaction that paid it.
+    const paidIn = /tx (0x[0-9a-f]{64})/.exec(direct.stdout)![1]!;
+    await refused(["settle", id, "--account", "5", "--amount", "1", "--referrer", TRAVEL_SITE, "--order-id", "D-1"], 2,
+      new RegExp(`order D-1 \\(reference ${ref}\\) is already settled in the scope of ${payer} by transaction ${paidIn}`));
     await refused(["reserve", "release", "--order-ref", ref, "--scope", payer, "--account", "0"], 2, /can be released only from/);
     await rpc("evm_increaseTime", [2 * 86_400]);
     await rpc("evm_mine");
@@ -176,6 +193,36 @@ describe("concord CLI against a hardhat node (separate processes)", function () 
     expect((await json(["negotiate", "show", id])).status).to.equal("broken");
   });
 
+  it("reads --version <n> on a subcommand as the command's own option, over a ws:// URL too; --json errors are JSON", async function () {
+    const shown = await json(["agreement", "show", "1", "--version", "1"]);
+    expect(shown).to.include({ schema: 1, agreementId: "1" });
+    // The command reads it (a version agreement 1 does not have is refused), never the program's --version.
+    await refused(["agreement", "show", "1", "--version", "2"], 2, /--version is 2; it must be from 1 to 1/);
+    const sign = await concord(["agreement", "sign", "1", "--account", "1", "--version", "1"], cli.env);
+    expect(sign.stdout).to.not.equal("0.1.0\n");
+    const ws = await concord(["agreement", "show", "1", "--version", "1", "--json", "--rpc-url", cli.node.url.replace(/^http/, "ws")], cli.env);
+    expect(ws.code, ws.stderr).to.equal(0);
+    expect(JSON.parse(ws.stdout).status).to.equal("active");
+    const failed = await concord(["agreement", "show", "42", "--json"], cli.env);
+    expect(failed.code).to.equal(2);
+    expect(JSON.parse(failed.stderr)).to.deep.include({ error: { code: 2, kind: "usage", message: "agreement 42 does not exist" } });
+  });
+
+  it("prints the signer and the receipts of every write, and --dry-run sends nothing", async function () {
+    const before = await blockNumber();
+    const dry = await json(["withdraw", "--account", "5", "--dry-run"]).catch(() => undefined);
+    if (dry) expect(dry).to.include({ dryRun: true });
+    expect(await blockNumber()).to.equal(before);
+    const proposed = await json(["agreement", "propose", "--account", "2", "--shares", `${RESTAURANT}=5000,${AIRLINE}=5000`]);
+    expect(proposed.signer).to.equal(RESTAURANT);
+    expect(proposed.transactions).to.have.length(1);
+    expect(proposed.transactions[0]).to.include({ hash: proposed.transactionHash, status: "success" });
+    const wouldApprove = await json(["agreement", "approve", proposed.agreementId, "--account", "3", "--dry-run"]);
+    expect(wouldApprove).to.deep.include({ dryRun: true, signer: AIRLINE });
+    expect(wouldApprove.wouldSend.functionName).to.equal("approve");
+    expect(await blockNumber()).to.equal(before + 1n);
+  });
+
   it("signs with an encrypted keystore and never prints the key", async function () {
     const wallet = new Wallet(GUEST_KEY);
     const keystore = file("guest.json");
@@ -191,6 +238,62 @@ describe("concord CLI against a hardhat node (separate processes)", function () 
     expect(bad.stderr).to.match(/could not be decrypted/);
     expect(bad.stderr + bad.stdout).to.not.include(GUEST_KEY.slice(2));
     expect(await blockNumber()).to.equal(before);
+  });
+
+  describe("secrets never printed, whatever they are (fast-check, through the failing paths)", function () {
+    const secretFree = (run: { stdout: string; stderr: string }, forms: string[]) => {
+      const out = run.stdout + run.stderr;
+      for (const form of forms) expect(out.toLowerCase(), "a secret was printed").to.not.include(form.toLowerCase());
+    };
+    // Passwords of 8 characters or more (shorter strings are not redacted), any characters; a password file ends at its last newline.
+    const password = fc.string({ unit: "grapheme", minLength: 8, maxLength: 24 }).filter((p) => !/[\r\n]$/.test(p) && p.trim().length >= 8);
+
+    it("a wrong keystore password, and a right one on a failing command, never appear", async function () {
+      const keystore = file("fc-guest.json");
+      await fc.assert(
+        fc.asyncProperty(password, async (secret) => {
+          fs.writeFileSync(keystore, encryptKeystoreJsonSync({ address: new Wallet(GUEST_KEY).address, privateKey: GUEST_KEY }, secret, { scrypt: { N: 2 ** 10 } }));
+          fs.writeFileSync(file("fc-pw"), `${secret}x\n`);
+          const wrong = await concord(["withdraw", "--keystore", keystore, "--password-file", file("fc-pw")], cli.env);
+          expect(wrong.code, wrong.stderr).to.equal(2);
+          secretFree(wrong, [`${secret}x`, GUEST_KEY.slice(2)]);
+          fs.writeFileSync(file("fc-pw"), `${secret}\n`);
+          const failing = await concord(["refund", "--lot", "7", "--amount", "0.1", "--keystore", keystore, "--password-file", file("fc-pw")], cli.env);
+          expect(failing.code, failing.stderr).to.equal(2);
+          secretFree(failing, [secret, GUEST_KEY.slice(2), BigInt(GUEST_KEY).toString()]);
+        }),
+        { numRuns: 6 },
+      );
+    });
+
+    it("a private key that is not a key (beyond the curve order, in any case or decimal) is never echoed", async function () {
+      const order = 0xfffffffffffffffffffffffffffffffebaaedce6af48a03bbfd25e8cd0364141n;
+      const beyond = fc.bigInt({ min: order, max: 2n ** 256n - 1n });
+      await fc.assert(
+        fc.asyncProperty(beyond, fc.boolean(), fc.boolean(), async (key, upper, decimal) => {
+          const hex = key.toString(16).padStart(64, "0");
+          const given = decimal ? key.toString() : `0x${upper ? hex.toUpperCase() : hex}`;
+          const run = await concord(["withdraw"], { ...cli.env, CONCORD_PRIVATE_KEY: given });
+          expect(run.code, run.stderr).to.equal(2);
+          expect(run.stderr).to.match(/CONCORD_PRIVATE_KEY is not/);
+          secretFree(run, [hex, key.toString()]);
+        }),
+        { numRuns: 6 },
+      );
+    });
+
+    it("an RPC URL's credentials and API key are never echoed", async function () {
+      const token = fc.stringMatching(/^[A-Za-z0-9]{16,40}$/);
+      await fc.assert(
+        fc.asyncProperty(token, token, async (pass, apiKey) => {
+          const run = await concord(["--rpc-url", `http://user:${pass}@127.0.0.1:9/v3/${apiKey}?key=${apiKey}`, "agreement", "show", "1"], cli.env);
+          expect(run.code, run.stderr).to.equal(1);
+          expect(run.stderr).to.match(/cannot reach the node at http:\/\/127\.0\.0\.1:9\/…/);
+          secretFree(run, [pass, apiKey]);
+        }),
+        { numRuns: 4 },
+      );
+    });
   });
 
   describe("bad input: one clear line, the right exit code, nothing sent", function () {
@@ -211,6 +314,16 @@ describe("concord CLI against a hardhat node (separate processes)", function () 
       { name: "a refund naming a lot without its entry", args: ["refund", "--lot", "7", "--account", "1", "--amount", "0.1"], code: 2, message: /--lot needs --entry N/ },
       { name: "an unknown option", args: ["settle", "2", "--amount", "1", "--order-id", "X", "--amout", "1"], code: 2, message: /unknown option/ },
       { name: "an unreachable node", args: ["--rpc-url", "http://127.0.0.1:9", "agreement", "show", "1"], code: 1, message: /cannot reach the node/ },
+      // Two signer sources: neither wins silently.
+      { name: "two signer sources", args: ["withdraw", "--account", "1", "--keystore", "k.json"], code: 2, message: /two signer sources: --keystore k\.json and --account 1; give exactly one/ },
+      // Strict parsers: what they do not understand is refused before anything is sent.
+      { name: "a share with a trailing field", args: ["agreement", "propose", "--account", "1", "--shares", `${HOTEL}=5000=junk,${RESTAURANT}=5000`], code: 2, message: /is not party=basisPoints/ },
+      { name: "an amount beyond uint256", args: ["quote", "2", "--amount", "9".repeat(90)], code: 2, message: /beyond the largest amount a uint256 holds/ },
+      { name: "an agreement id beyond uint64", args: ["agreement", "show", "18446744073709551616"], code: 2, message: /agreement id 18446744073709551616 is beyond the largest uint64/ },
+      { name: "confirmations beyond the head", args: ["audit", "verify", "--confirmations", "999999"], code: 2, message: /--confirmations 999999 is beyond the chain's head/ },
+      { name: "a file as data dir", args: ["audit", "sync", "--data-dir", path.join(ROOT, "package.json")], code: 2, message: /--data-dir .*package\.json is a file, not a folder/ },
+      { name: "an RPC URL without a scheme", args: ["--rpc-url", "127.0.0.1:8545", "agreement", "show", "1"], code: 2, message: /--rpc-url "127\.0\.0\.1:8545" is not an http:\/\/, https:\/\/, ws:\/\/ or wss:\/\/ URL/ },
+      { name: "a signature file with a null field", args: ["agreement", "activate", "1", "--account", "1", "--signatures", path.join(ROOT, "test", "cli", "fixtures", "null-chain.sig.json")], code: 2, message: /null-chain\.sig\.json: field chainId is null, not a whole number/ },
     ];
     for (const c of cases) {
       it(`rejects ${c.name}`, async function () {

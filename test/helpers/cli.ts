@@ -58,7 +58,7 @@ export function isolateLocalDeployment(): () => void {
 export type NodeForCli = {
   /** The hardhat node this suite started (its own process, on a free port). */
   node: LocalNode;
-  /** The environment for `concord`: the node's URL, and no CONCORD_PRIVATE_KEY (the node's accounts sign). */
+  /** The environment for `concord`: the node's URL, no CONCORD_PRIVATE_KEY (the node's accounts sign), and the suite's folder as CONCORD_HOME (the order key). */
   env: Record<string, string>;
   /** A fresh folder for the suite's files. */
   dir: string;
@@ -81,7 +81,7 @@ export function useNodeForCli(options: { prefix: string; parent?: string }): Nod
     fixture.node = await startHardhatNode();
     fs.mkdirSync(parent, { recursive: true });
     fixture.dir = fs.mkdtempSync(path.join(parent, options.prefix));
-    fixture.env = { CONCORD_RPC_URL: fixture.node.url, CONCORD_PRIVATE_KEY: "" };
+    fixture.env = { CONCORD_RPC_URL: fixture.node.url, CONCORD_PRIVATE_KEY: "", CONCORD_HOME: path.join(fixture.dir, "home") };
   });
   after(async function () {
     await fixture.node?.stop();

@@ -42,6 +42,8 @@ import {
   loadDeployment,
   makeOrderRef,
   negotiationHubAbi,
+  orderSalt,
+  ORDER_SALT_DOMAIN,
   randomSalt,
   settlementLedgerAbi,
   toConcordError,
@@ -50,6 +52,8 @@ import {
   type Terms,
 } from "../../src/sdk";
 import { freePort } from "../helpers/processes";
+import { hmac } from "@noble/hashes/hmac";
+import { sha256 } from "@noble/hashes/sha256";
 import { anvil, type SdkEnvironment } from "./environments";
 
 const address = (i: number): Address => getAddress(pad(toHex(0xc0de0000 + i), { size: 20 }));
@@ -286,6 +290,22 @@ describe("SDK units", function () {
       expect(makeOrderRef({ orderId: "BKG-1", salt })).to.not.equal(makeOrderRef({ orderId: "BKG-1", salt: randomSalt() }));
       expect(() => makeOrderRef({ orderId: "BKG-1", salt: "0x1234" })).to.throw(InvalidInputError, 'salt "0x1234" is not 32 bytes of hex');
       expect(() => makeOrderRef({ orderId: "", salt })).to.throw(InvalidInputError, "order id is empty");
+    });
+
+    it("with a key, derives the salt by HMAC-SHA256 of the domain tag and the order id: the same order always has the same reference", function () {
+      fc.assert(
+        fc.property(fc.string({ minLength: 1 }), fc.uint8Array({ minLength: 32, maxLength: 32 }), (orderId, keyBytes) => {
+          const key = toHex(keyBytes);
+          // The oracle: noble's HMAC, not the SDK's node:crypto one.
+          const salt = toHex(hmac(sha256, keyBytes, new TextEncoder().encode(`${ORDER_SALT_DOMAIN}\0${orderId}`)));
+          expect(orderSalt({ orderId, key })).to.equal(salt);
+          expect(makeOrderRef({ orderId, key })).to.equal(makeOrderRef({ orderId, salt }));
+          expect(makeOrderRef({ orderId, key })).to.equal(makeOrderRef({ orderId, key }));
+          expect(makeOrderRef({ orderId: `${orderId}.`, key })).to.not.equal(makeOrderRef({ orderId, key }));
+        }),
+      );
+      expect(makeOrderRef({ orderId: "BKG-1", key: randomSalt() })).to.not.equal(makeOrderRef({ orderId: "BKG-1", key: randomSalt() }));
+      expect(() => makeOrderRef({ orderId: "BKG-1", key: "0x12" })).to.throw(InvalidInputError, "order key is not 32 bytes of hex");
     });
   });
 

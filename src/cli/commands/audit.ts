@@ -1,55 +1,7 @@
 import { Command } from "commander";
-import { createPublicClient, http, type Address } from "viem";
-import { reportToCsv, reportToJson, statementRows, auditReport, sync, verify } from "../../audit";
-import { addressesFor, connect, tokenInfo, type GlobalOptions } from "../context";
-import { ExitCode } from "../errors";
-import { emit, formatUnits, table, toJson } from "../output";
-import { parseAddress, parseId } from "../parse";
-import { examples, optionsOf } from "./shared";
+import { examples, lazyAction, writes } from "../options";
 
-type AuditOptions = { dataDir?: string; fromBlock?: string; toBlock?: string; confirmations?: string };
-
-/** The auditor's parameters from the options, and a formatter of amounts in token units. */
-async function auditParameters(o: GlobalOptions & AuditOptions) {
-  const { chainId, publicClient } = await connect(o);
-  const addresses = addressesFor(o, chainId);
-  const client = createPublicClient({ transport: http(o.rpcUrl, { retryCount: 2, timeout: 60_000 }) });
-  const parameters = {
-    client,
-    ledger: addresses.ledger,
-    registry: addresses.registry,
-    dataDir: o.dataDir,
-    fromBlock: o.fromBlock ? parseId(o.fromBlock, "--from-block") : undefined,
-    toBlock: o.toBlock ? parseId(o.toBlock, "--to-block") : undefined,
-    confirmations: o.confirmations ? parseId(o.confirmations, "--confirmations") : undefined,
-  };
-  /** Formats base units of `token` in token units with its symbol ("0.075 ETH", "250 USDC"). */
-  const amountFormatter = async (tokens: Iterable<Address>) => {
-    const infos = new Map<string, { decimals: number; symbol: string } | null>();
-    for (const token of new Set(tokens)) {
-      // A token that does not answer decimals()/symbol() is shown in base units rather than failing the report.
-      infos.set(token.toLowerCase(), await tokenInfo({ publicClient, chainId }, token).catch(() => null));
-    }
-    return (token: Address, amount: bigint) => {
-      const info = infos.get(token.toLowerCase());
-      return info ? `${formatUnits(amount, info.decimals)} ${info.symbol}` : `${amount} base units`;
-    };
-  };
-  return { parameters, amountFormatter };
-}
-
-function progressPrinter(json: boolean | undefined) {
-  if (json || !process.stderr.isTTY) return undefined;
-  return (p: { fromBlock: bigint; toBlock: bigint; block: bigint; events: number; eventsPerSecond: number }) => {
-    const span = Number(p.toBlock - p.fromBlock) || 1;
-    const done = Math.min(1, Number(p.block - p.fromBlock) / span);
-    const width = 30;
-    const bar = "#".repeat(Math.round(done * width)).padEnd(width, ".");
-    process.stderr.write(`\r[${bar}] block ${p.block}/${p.toBlock}  ${p.events} events  ${Math.round(p.eventsPerSecond)} events/s`);
-  };
-}
-
-function withAuditOptions(command: Command): Command {
+export function withAuditOptions(command: Command): Command {
   return command
     .option("--data-dir <dir>", "where the replay store lives (default .concord/audit/<chain>-<ledger>)")
     .option("--from-block <n>", "first block of a first sync (the deployment block)")
@@ -62,30 +14,7 @@ export function auditCommand(): Command {
 
   examples(withAuditOptions(audit.command("sync").description("replay new events into the local store (resumes; rolls back reorganisations)")), [
     "concord audit sync --rpc-url http://127.0.0.1:8545",
-  ]).action(async (_o, command: Command) => {
-    const o = optionsOf<AuditOptions>(command);
-    const { parameters } = await auditParameters(o);
-    const result = await sync({ ...parameters, onProgress: progressPrinter(o.json) });
-    if (!o.json && process.stderr.isTTY) process.stderr.write("\n");
-    const summary = {
-      toBlock: result.toBlock,
-      storedEvents: result.storedEvents,
-      newEvents: result.newEvents,
-      getLogsRequests: result.getLogsRequests,
-      reorg: result.reorg ?? null,
-      violations: result.violations,
-      dataDir: result.dataDir,
-      elapsedMs: result.elapsedMs,
-    };
-    emit(o, summary, () =>
-      [
-        `synced to block ${result.toBlock}: ${result.newEvents} new events (${result.storedEvents} already stored), ${result.getLogsRequests} eth_getLogs requests`,
-        ...(result.reorg ? [`reorganisation: rolled back to block ${result.reorg.rolledBackTo}, removed ${result.reorg.removedEvents} events`] : []),
-        result.violations.length ? `${result.violations.length} law violations: run concord audit verify` : "every law held after every event",
-      ].join("\n"),
-    );
-    if (result.violations.length) process.exitCode = ExitCode.Mismatch;
-  });
+  ]).action(lazyAction(() => import("../actions/audit"), "syncStore"));
 
   examples(
     withAuditOptions(audit.command("verify").description("sync, then reconcile every balance, reserve and holding with the chain: exit 0 if all match, 4 if not")).option(
@@ -93,31 +22,7 @@ export function auditCommand(): Command {
       "also read the stored marker of every settlement that never held a reserve (by default only settlements with a reserve are read)",
     ),
     ["concord audit verify && echo every wei accounted for", "concord audit verify --all-order-refs --json"],
-  ).action(async (_o, command: Command) => {
-    const o = optionsOf<AuditOptions & { allOrderRefs?: boolean }>(command);
-    const { parameters, amountFormatter } = await auditParameters(o);
-    const result = await verify({ ...parameters, orderReferences: o.allOrderRefs ? "all" : "reserves", onProgress: progressPrinter(o.json) });
-    if (!o.json && process.stderr.isTTY) process.stderr.write("\n");
-    // Token symbols and decimals are read only for the human table (--json keeps base units).
-    const format = o.json ? undefined : await amountFormatter(result.differences.map((d) => d.token));
-    const amount = (token: Address, value: unknown) => (format && typeof value === "bigint" ? format(token, value) : String(value));
-    const checked = { ...result.reconcile.checked, orderReferences: result.reconcile.orderReferences };
-    emit(o, { ok: result.ok, toBlock: result.sync.toBlock, checked, violations: result.violations, differences: result.differences }, () =>
-      result.ok
-        ? `verified at block ${result.sync.toBlock}: every balance, reserve and holding matches the replayed history`
-        : [
-            `MISMATCH at block ${result.sync.toBlock}: ${result.differences.length} differences, ${result.violations.length} law violations`,
-            ...(result.differences.length ? [table(result.differences.map((d) => ({ kind: d.kind, account: String(d.account ?? ""), token: String(d.token ?? ""), expected: amount(d.token, d.expected), actual: amount(d.token, d.actual) })))] : []),
-            ...result.differences.flatMap((d) => [
-              `- ${d.message}`,
-              ...d.events.map((e) => `    from ${e.eventName} in block ${e.blockNumber}, tx ${e.transactionHash} (log ${e.logIndex})`),
-              ...(d.eventCount > d.events.length ? [`    … and ${d.eventCount - d.events.length} earlier events`] : []),
-            ]),
-            ...result.violations.map((v) => toJson(v)),
-          ].join("\n"),
-    );
-    if (!result.ok) process.exitCode = ExitCode.Mismatch;
-  });
+  ).action(lazyAction(() => import("../actions/audit"), "verifyStore"));
 
   examples(
     withAuditOptions(
@@ -128,20 +33,7 @@ export function auditCommand(): Command {
         .option("--csv", "CSV instead of a table"),
     ),
     ["concord audit report", "concord audit report --partner 0xHotel --csv > hotel.csv", "concord audit report --json"],
-  ).action(async (_o, command: Command) => {
-    const o = optionsOf<AuditOptions & { partner?: string[]; csv?: boolean }>(command);
-    const partners: Address[] | undefined = o.partner?.map((p) => parseAddress(p, "--partner"));
-    const { parameters, amountFormatter } = await auditParameters(o);
-    const report = await auditReport({ ...parameters, partners });
-    if (o.json) process.stdout.write(reportToJson(report) + "\n");
-    else if (o.csv) process.stdout.write(reportToCsv(report));
-    else {
-      const rows = statementRows(report);
-      const format = await amountFormatter(rows.map((r) => r.token as Address));
-      const lines = rows.map((r) => ({ partner: r.partner, item: r.item, agreement: r.agreementId ?? "", amount: format(r.token as Address, r.amount) }));
-      process.stdout.write(`statements from block ${report.fromBlock} to ${report.toBlock}\n${table(lines)}\n`);
-    }
-  });
+  ).action(lazyAction(() => import("../actions/audit"), "report"));
 
   return audit;
 }

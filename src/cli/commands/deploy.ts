@@ -1,14 +1,5 @@
-import { spawn } from "node:child_process";
-import path from "node:path";
 import { Command } from "commander";
-import { loadDeployment } from "../../sdk";
-import { connect } from "../context";
-import { keystorePrivateKey, resolveAccount } from "../keys";
-import { ChainError, UsageError, redactSecrets } from "../errors";
-import { emit } from "../output";
-import { examples, optionsOf } from "./shared";
-
-const ROOT = path.join(__dirname, "..", "..", "..");
+import { examples, lazyAction, writes } from "../options";
 
 export function deployCommand(): Command {
   return examples(
@@ -20,47 +11,5 @@ export function deployCommand(): Command {
       "concord deploy --rpc-url https://rpc.example --chain-id 8453 --keystore deployer.json --password-file pw.txt",
       "CONCORD_PRIVATE_KEY=0x… concord deploy --rpc-url https://rpc.example --chain-id 8453",
     ],
-  ).action(async (_o, command: Command) => {
-    const o = optionsOf(command);
-    const { chainId, publicClient } = await connect(o);
-    // Ignition signs with the localhost network's accounts: the key (from the keystore or
-    // CONCORD_PRIVATE_KEY) goes to the child through its environment only, never its arguments;
-    // otherwise the node's unlocked account (--account N, default the first) is the default sender.
-    const privateKey = o.keystore ? await keystorePrivateKey(o.keystore, o.passwordFile) : process.env.CONCORD_PRIVATE_KEY || undefined;
-    // An explicit --account keeps resolveAccount's own message (a bad index or address names it);
-    // without one, a node with no unlocked account is told how to give a key.
-    const sender = privateKey
-      ? undefined
-      : o.account !== undefined
-        ? await resolveAccount({ account: o.account }, publicClient)
-        : await resolveAccount({ account: "0" }, publicClient).catch(() => {
-            throw new UsageError(`the node at ${o.rpcUrl} has no unlocked account: deploy with --keystore and --password-file, CONCORD_PRIVATE_KEY, or --account N`);
-          });
-    const cli = require.resolve("hardhat/internal/cli/cli");
-    const args = [cli, "ignition", "deploy", "deploy/modules/Concord.ts", "--network", "localhost"];
-    if (typeof sender === "string") args.push("--default-sender", sender);
-    const output = await new Promise<string>((resolve, reject) => {
-      const child = spawn(process.execPath, args, {
-        cwd: ROOT,
-        env: {
-          ...process.env,
-          CONCORD_RPC_URL: o.rpcUrl,
-          CONCORD_PRIVATE_KEY: privateKey ?? "",
-          // The user asked for this deployment; Ignition would otherwise prompt on chains other than 31337.
-          HARDHAT_IGNITION_CONFIRM_DEPLOYMENT: "false",
-        },
-        stdio: ["ignore", "pipe", "pipe"],
-      });
-      let text = "";
-      child.stdout.on("data", (d: Buffer) => (text += d.toString()));
-      child.stderr.on("data", (d: Buffer) => (text += d.toString()));
-      child.on("exit", (code) => (code === 0 ? resolve(text) : reject(new ChainError(`ignition deploy failed: ${redactSecrets(text.trim().split("\n").slice(-3).join(" "))}`))));
-    });
-    const addresses = loadDeployment({ chainId });
-    emit(o, { chainId, ...addresses, deployment: `deploy/deployments/chain-${chainId}` }, () =>
-      [`deployed on chain ${chainId}`, `AgreementRegistry ${addresses.registry}`, `SettlementLedger  ${addresses.ledger}`, output.includes("already") ? "(Ignition found an existing deployment)" : ""]
-        .filter(Boolean)
-        .join("\n"),
-    );
-  });
+  ).action(lazyAction(() => import("../actions/deploy"), "deploy"));
 }

@@ -1,12 +1,5 @@
 import { Command } from "commander";
-import { claim, getAgreement, getBalance, getRiskCounters, withdraw } from "../../sdk";
-import { estimateAgreementRisk, recommendReserve } from "../../negotiation";
-import { contextFor, signerAddress, tokenInfo } from "../context";
-import { UsageError } from "../errors";
-import { emit, formatUnits, table } from "../output";
-import { parseAddress, parseAmount, parseId } from "../parse";
-import { tokenOf } from "./settle";
-import { examples, optionsOf } from "./shared";
+import { examples, lazyAction, writes } from "../options";
 
 export function moneyCommands(): Command[] {
   const balanceCmd = examples(
@@ -15,50 +8,16 @@ export function moneyCommands(): Command[] {
       .description("withdrawable balance and what is still to claim from agreement pools")
       .option("--token <address>", "an ERC-20 token (default: ETH)"),
     ["concord balance 0xHotel", "concord balance --account 1 --token 0xUSD --json"],
-  ).action(async (address: string | undefined, _o, command: Command) => {
-    const o = optionsOf<{ token?: string }>(command);
-    const context = await contextFor(o, { signer: false });
-    const account = address ? parseAddress(address, "address") : context.account ? signerAddress(context) : undefined;
-    if (!account) throw new UsageError("give an address, or --account / --keystore / CONCORD_PRIVATE_KEY");
-    const token = tokenOf(o.token);
-    const { decimals, symbol } = await tokenInfo(context, token);
-    const b = await getBalance(context, { account, token });
-    emit(o, b, () =>
-      [
-        `${account}: ${formatUnits(b.balance, decimals)} ${symbol} withdrawable, ${formatUnits(b.claimable, decimals)} ${symbol} to claim`,
-        ...(b.shares.length ? [table(b.shares.map((s) => ({ agreement: s.agreementId, version: s.version, party: s.partyIndex, claimable: formatUnits(s.amount, decimals) })))] : []),
-      ].join("\n"),
-    );
-  });
+  ).action(lazyAction(() => import("../actions/money"), "balance"));
 
   const withdrawCmd = examples(
-    new Command("withdraw")
+    writes(new Command("withdraw"))
       .description("claim your shares from agreement pools, then withdraw your balance (pull payment)")
       .option("--token <address>", "an ERC-20 token (default: ETH)")
       .option("--to <address>", "send to this address instead of your own")
       .option("--amount <amount>", "amount in token units (default: everything)"),
     ["concord withdraw --account 1", "concord withdraw --keystore hotel.json --password-file pw --to 0xTreasury --amount 0.5"],
-  ).action(async (_o, command: Command) => {
-    const o = optionsOf<{ token?: string; to?: string; amount?: string }>(command);
-    const context = await contextFor(o, { signer: true });
-    const token = tokenOf(o.token);
-    const { decimals, symbol } = await tokenInfo(context, token);
-    const to = o.to ? parseAddress(o.to, "--to") : undefined;
-    const amount = o.amount ? parseAmount(o.amount, decimals, "--amount") : undefined;
-    const owner = signerAddress(context);
-    const before = await getBalance(context, { account: owner, token });
-    const available = before.balance + before.claimable;
-    if (available === 0n) throw new UsageError(`${owner} has nothing to withdraw in ${symbol}`);
-    if (amount !== undefined && amount > available) {
-      throw new UsageError(`${owner} has ${formatUnits(available, decimals)} ${symbol} (withdrawable and to claim); cannot withdraw ${o.amount}`);
-    }
-    // Each share is claimed alone (a flat cost whatever the number of parties), then the balance is pulled.
-    for (const s of before.shares) await claim(context, { agreementId: s.agreementId, version: s.version, token, partyIndex: s.partyIndex });
-    const result = await withdraw(context, { token, to, amount });
-    emit(o, { account: owner, token, to: result.to, amount: result.amount, claimed: before.claimable, transactionHash: result.hash }, () =>
-      `${owner} withdrew ${formatUnits(result.amount, decimals)} ${symbol} to ${result.to}${before.claimable ? ` (claimed ${formatUnits(before.claimable, decimals)} first)` : ""}`,
-    );
-  });
+  ).action(lazyAction(() => import("../actions/money"), "withdrawBalance"));
 
   const riskCmd = examples(
     new Command("risk")
@@ -66,22 +25,7 @@ export function moneyCommands(): Command[] {
       .description("an agreement's settlement and refund history, its refund rate by volume (dust weighs nothing) and the reserve it suggests")
       .option("--token <address>", "an ERC-20 token (default: ETH)"),
     ["concord risk 1", "concord risk 1 --json"],
-  ).action(async (id: string, _o, command: Command) => {
-    const o = optionsOf<{ token?: string }>(command);
-    const context = await contextFor(o, { signer: false });
-    const agreementId = parseId(id, "agreement id");
-    const info = await getAgreement(context, { agreementId });
-    const counters = await getRiskCounters(context, { agreementId, token: tokenOf(o.token) });
-    const estimate = estimateAgreementRisk(counters);
-    const recommendation = recommendReserve(estimate);
-    emit(o, { agreementId, counters, estimate, recommendation, currentReserveBps: info.reserveBps }, () =>
-      [
-        `agreement ${id}: ${counters.settledCount} settlements (${counters.settledVolume} base units), ${counters.refundCount} refunds (${counters.refundedVolume})`,
-        `estimated refund rate by volume ${(estimate.refundRate * 100).toFixed(2)}% over ${estimate.evidence.toFixed(1)} observations (${estimate.interval.level * 100}% interval ${(estimate.interval.lower * 100).toFixed(2)}%..${(estimate.interval.upper * 100).toFixed(2)}%)`,
-        `recommended reserve ${recommendation.reserveBps} bps (${recommendation.basis}); the active terms hold ${info.reserveBps} bps`,
-      ].join("\n"),
-    );
-  });
+  ).action(lazyAction(() => import("../actions/money"), "risk"));
 
   return [balanceCmd, withdrawCmd, riskCmd];
 }

@@ -1,93 +1,17 @@
-import fs from "node:fs";
 import { Command } from "commander";
-import { getAddress, isHex, zeroAddress, type Address, type Hex } from "viem";
-import { makeOrderRef, quoteSettlement, randomSalt, settle, settleWithPermit, signIntent, type Payment, type SettleReturnType } from "../../sdk";
-import { contextFor, signerAddress, tokenInfo } from "../context";
-import { UsageError } from "../errors";
-import { emit, formatUnits, table } from "../output";
-import { parseAddress, parseAmount, parseBytes32, parseDuration, parseId } from "../parse";
-import { examples, optionsOf } from "./shared";
-
-export const tokenOf = (token?: string): Address => (token ? parseAddress(token, "--token") : zeroAddress);
-
-type OrderOptions = { orderId?: string; salt?: string; orderRef?: string };
-
-/** The order reference from --order-ref, or from --order-id and a salt (random unless given). */
-function orderRefOf(o: OrderOptions): { orderRef: Hex; salt?: Hex } {
-  if (o.orderRef) {
-    if (o.orderId || o.salt) throw new UsageError("give --order-ref, or --order-id (with an optional --salt), not both");
-    return { orderRef: parseBytes32(o.orderRef, "--order-ref") };
-  }
-  if (!o.orderId) throw new UsageError("give --order-id (your order id, hashed with a salt) or --order-ref (a reference made off chain)");
-  const salt = o.salt ? parseBytes32(o.salt, "--salt") : randomSalt();
-  return { orderRef: makeOrderRef({ orderId: o.orderId, salt }), salt };
-}
-
-/** The file a merchant's `intent sign` writes and anyone's `settle --intent` pays. Amounts as decimal strings. */
-type IntentFile = {
-  kind: "payment-intent";
-  chainId: number;
-  ledger: Address;
-  orderSigner: Address;
-  payment: { agreementId: string; version: number; token: Address; gross: string; referrer: Address; orderRef: Hex; refundBeneficiary: Address; deadline: string };
-  signature: Hex;
-};
-
-function readIntentFile(file: string, expected: { chainId: number; ledger: Address }): { payment: Payment; signature: Hex; orderSigner: Address } {
-  let parsed: IntentFile;
-  try {
-    parsed = JSON.parse(fs.readFileSync(file, "utf8")) as IntentFile;
-  } catch {
-    throw new UsageError(`intent file ${file} cannot be read as JSON`);
-  }
-  if (parsed.kind !== "payment-intent") throw new UsageError(`${file} is not a payment intent (kind ${String(parsed.kind)})`);
-  if (parsed.chainId !== expected.chainId) throw new UsageError(`intent file ${file} is for chain ${parsed.chainId}, not ${expected.chainId}`);
-  if (parsed.ledger?.toLowerCase() !== expected.ledger.toLowerCase()) throw new UsageError(`intent file ${file} is for ledger ${parsed.ledger}, not ${expected.ledger}`);
-  if (!isHex(parsed.signature)) throw new UsageError(`intent file ${file} has no signature`);
-  const p = parsed.payment;
-  try {
-    const payment: Payment = {
-      agreementId: BigInt(p.agreementId),
-      version: p.version,
-      token: getAddress(p.token),
-      gross: BigInt(p.gross),
-      referrer: getAddress(p.referrer),
-      orderRef: parseBytes32(p.orderRef, `order reference in ${file}`),
-      refundBeneficiary: getAddress(p.refundBeneficiary),
-      deadline: BigInt(p.deadline),
-    };
-    return { payment, signature: parsed.signature, orderSigner: getAddress(parsed.orderSigner) };
-  } catch (error) {
-    if (error instanceof UsageError) throw error;
-    throw new UsageError(`intent file ${file} has a malformed payment: ${(error as Error).message.split("\n")[0]}`);
-  }
-}
-
-function describeSettled(result: SettleReturnType, unit: { decimals: number; symbol: string }, extra: string[]): string {
-  const s = result.settled;
-  const f = (x: bigint) => `${formatUnits(x, unit.decimals)} ${unit.symbol}`;
-  const intent = s.scope.toLowerCase() !== s.payer.toLowerCase();
-  return [
-    `settled ${f(s.gross)} for agreement ${s.agreementId} (version ${s.version}), paid by ${s.payer}`,
-    `order reference ${s.orderRef}, scoped to ${s.scope} (${intent ? "the order signer: a merchant's intent" : "the payer: a direct payment"})`,
-    ...extra,
-    `referral fee ${f(s.referralFee)}${s.referralFee ? ` to ${s.referrer}` : ""}; reserve ${f(s.reserve)}${s.lotId ? ` held in lot ${s.lotId}${result.reservesHeld ? ` until ${new Date(Number(result.reservesHeld.releaseAt) * 1000).toISOString()}` : ""}` : ""}`,
-    `refunds go to ${s.refundBeneficiary}`,
-    `tx ${result.hash}`,
-  ].join("\n");
-}
+import { examples, lazyAction, writes } from "../options";
 
 export function settleCommands(): Command[] {
   const settleCmd = examples(
-    new Command("settle")
+    writes(new Command("settle"))
       .argument("[agreementId]", "the agreement (a direct payment); not with --intent")
       .description("pay for an order once: a direct payment, or a merchant's signed intent (--intent); the split is made on chain")
       .option("--intent <file>", "pay the payment intent a merchant signed (`concord intent sign`): anyone may")
       .option("--amount <amount>", "gross amount in token units (e.g. 1.5)")
       .option("--token <address>", "an ERC-20 token (default: ETH)")
       .option("--referrer <address>", "the channel that brought the customer (one the terms list)")
-      .option("--order-id <id>", "your order id (hashed with the salt; never put personal data in it)")
-      .option("--salt <bytes32>", "the order's salt (default: random; printed so you can keep it)")
+      .option("--order-id <id>", "your order id (never put personal data in it): the same id always gives the same reference, so a retry is refused")
+      .option("--salt <bytes32>", "the order's salt (default: derived from the order id and your order key, $CONCORD_HOME or ~/.concord/order-key)")
       .option("--order-ref <bytes32>", "an order reference made off chain, instead of --order-id")
       .option("--beneficiary <address>", "who a refund is credited to (default: you, the payer)")
       .option("--permit", "pay an EIP-2612 token with a permit instead of an approval")
@@ -97,48 +21,7 @@ export function settleCommands(): Command[] {
       "concord settle --intent booking-1001.intent.json --account 5",
       "concord settle --intent booking-1002.intent.json --account 6 --permit",
     ],
-  ).action(async (id: string | undefined, _o, command: Command) => {
-    const o = optionsOf<OrderOptions & { intent?: string; amount?: string; token?: string; referrer?: string; beneficiary?: string; permit?: boolean; approve?: boolean }>(command);
-    const context = await contextFor(o, { signer: true });
-    const payer = signerAddress(context);
-    let payment: Payment | Parameters<typeof settle>[1]["payment"];
-    let signature: Hex | undefined;
-    const extra: string[] = [];
-    if (o.intent) {
-      if (id !== undefined || o.amount || o.token || o.referrer || o.orderId || o.orderRef || o.beneficiary) {
-        throw new UsageError("--intent pays the payment the merchant signed: give no agreement id, amount, token, referrer, order or beneficiary");
-      }
-      const intent = readIntentFile(o.intent, { chainId: context.chainId, ledger: context.addresses.ledger });
-      payment = intent.payment;
-      signature = intent.signature;
-      extra.push(`the intent of ${intent.orderSigner} attests the referrer ${intent.payment.referrer === zeroAddress ? "(none)" : intent.payment.referrer}`);
-    } else {
-      if (id === undefined) throw new UsageError("give the agreement id of a direct payment, or --intent FILE");
-      if (!o.amount) throw new UsageError("a direct payment needs --amount");
-      const agreementId = parseId(id, "agreement id");
-      const token = tokenOf(o.token);
-      const { decimals } = await tokenInfo(context, token);
-      const gross = parseAmount(o.amount, decimals, "--amount");
-      const referrer = o.referrer ? parseAddress(o.referrer, "--referrer") : undefined;
-      // Fails here, without a transaction, when the agreement is not active or the referrer not allowed.
-      const quote = await quoteSettlement(context, { agreementId, gross, referrer, payer });
-      if (quote.orderSigner !== zeroAddress) {
-        throw new UsageError(`agreement ${id} settles only intents of its order signer ${quote.orderSigner}: ask it for a signed intent and pay it with --intent`);
-      }
-      const { orderRef, salt } = orderRefOf(o);
-      if (salt) extra.push(`keep the salt with the order: ${salt}`);
-      payment = { agreementId, version: quote.version, token, gross, referrer, orderRef, refundBeneficiary: o.beneficiary ? parseAddress(o.beneficiary, "--beneficiary") : undefined };
-    }
-    const token = payment.token ?? zeroAddress;
-    const unit = await tokenInfo(context, token);
-    if (token === zeroAddress) {
-      const funds = await context.publicClient.getBalance({ address: payer });
-      if (funds < payment.gross) throw new UsageError(`${payer} has ${formatUnits(funds, 18)} ETH; the settlement needs ${formatUnits(payment.gross, 18)} ETH plus gas`);
-    }
-    if (o.permit && token === zeroAddress) throw new UsageError("--permit is for an EIP-2612 token; this payment is in ETH");
-    const result = o.permit ? await settleWithPermit(context, { payment, signature }) : await settle(context, { payment, signature, approve: o.approve });
-    emit(o, { ...result.settled, releaseAt: result.reservesHeld?.releaseAt ?? null, transactionHash: result.hash }, () => describeSettled(result, unit, extra));
-  });
+  ).action(lazyAction(() => import("../actions/settle"), "pay"));
 
   const intent = new Command("intent").description("payment intents: the merchant of record signs a payment that anyone may pay");
   examples(
@@ -149,50 +32,14 @@ export function settleCommands(): Command[] {
       .requiredOption("--amount <amount>", "gross amount in token units")
       .option("--token <address>", "an ERC-20 token (default: ETH)")
       .option("--referrer <address>", "the channel that brought the customer (you attest it)")
-      .option("--order-id <id>", "your order id (hashed with the salt; never put personal data in it)")
-      .option("--salt <bytes32>", "the order's salt (default: random; printed so you can keep it)")
+      .option("--order-id <id>", "your order id (never put personal data in it): the same id always gives the same reference, so a retry is refused")
+      .option("--salt <bytes32>", "the order's salt (default: derived from the order id and your order key, $CONCORD_HOME or ~/.concord/order-key)")
       .option("--order-ref <bytes32>", "an order reference made off chain, instead of --order-id")
       .option("--beneficiary <address>", "who a refund is credited to (default: whoever pays)")
       .option("--valid-for <duration>", "how long the intent can be paid, from the latest block", "1d")
       .requiredOption("--out <file>", "write the intent here"),
     ["concord intent sign 1 --account 4 --amount 1.5 --referrer 0xTravelSite --order-id BKG-1001 --out booking-1001.intent.json"],
-  ).action(async (id: string, _o, command: Command) => {
-    const o = optionsOf<OrderOptions & { amount: string; token?: string; referrer?: string; beneficiary?: string; validFor: string; out: string }>(command);
-    const agreementId = parseId(id, "agreement id");
-    const context = await contextFor(o, { signer: true });
-    const token = tokenOf(o.token);
-    const { decimals, symbol } = await tokenInfo(context, token);
-    const gross = parseAmount(o.amount, decimals, "--amount");
-    const referrer = o.referrer ? parseAddress(o.referrer, "--referrer") : undefined;
-    const quote = await quoteSettlement(context, { agreementId, gross, referrer });
-    if (quote.orderSigner === zeroAddress) throw new UsageError(`agreement ${id} has no order signer: its payers settle directly (concord settle ${id} ...)`);
-    const { orderRef, salt } = orderRefOf(o);
-    const now = (await context.publicClient.getBlock({ blockTag: "latest" })).timestamp;
-    const deadline = now + BigInt(parseDuration(o.validFor, "--valid-for"));
-    const beneficiary = o.beneficiary ? parseAddress(o.beneficiary, "--beneficiary") : undefined;
-    const signed = await signIntent(context, { payment: { agreementId, version: quote.version, token, gross, referrer, orderRef, refundBeneficiary: beneficiary, deadline } });
-    if (!signed.signature) throw new UsageError(`the order signer ${signed.orderSigner} is a contract wallet: have its owners sign the typed data (digest ${signed.digest})`);
-    if (signed.orderSigner.toLowerCase() !== signerAddress(context).toLowerCase()) {
-      throw new UsageError(`agreement ${id}'s order signer is ${signed.orderSigner}; you are ${signerAddress(context)}`);
-    }
-    const p = signed.payment;
-    const file: IntentFile = {
-      kind: "payment-intent",
-      chainId: context.chainId,
-      ledger: context.addresses.ledger,
-      orderSigner: signed.orderSigner,
-      payment: { agreementId: p.agreementId.toString(), version: p.version, token: p.token, gross: p.gross.toString(), referrer: p.referrer, orderRef: p.orderRef, refundBeneficiary: p.refundBeneficiary, deadline: p.deadline.toString() },
-      signature: signed.signature,
-    };
-    fs.writeFileSync(o.out, JSON.stringify(file, null, 2) + "\n");
-    emit(o, { ...file, salt: salt ?? null, file: o.out }, () =>
-      [
-        `${signed.orderSigner} signed an intent for ${o.amount} ${symbol} on agreement ${id} (version ${p.version}), order reference ${p.orderRef}; wrote ${o.out}`,
-        ...(salt ? [`keep the salt with the order: ${salt}`] : []),
-        `anyone may pay it until ${new Date(Number(deadline) * 1000).toISOString()}: concord settle --intent ${o.out}`,
-      ].join("\n"),
-    );
-  });
+  ).action(lazyAction(() => import("../actions/settle"), "signIntentFile"));
 
   const quoteCmd = examples(
     new Command("quote")
@@ -202,28 +49,7 @@ export function settleCommands(): Command[] {
       .option("--token <address>", "an ERC-20 token (default: ETH)")
       .option("--referrer <address>", "the referrer, if any"),
     ["concord quote 1 --amount 1.5 --referrer 0xTravelSite"],
-  ).action(async (id: string, _o, command: Command) => {
-    const o = optionsOf<{ amount: string; token?: string; referrer?: string }>(command);
-    const context = await contextFor(o, { signer: false });
-    const token = tokenOf(o.token);
-    const { decimals, symbol } = await tokenInfo(context, token);
-    const quote = await quoteSettlement(context, {
-      agreementId: parseId(id, "agreement id"),
-      gross: parseAmount(o.amount, decimals, "--amount"),
-      referrer: o.referrer ? parseAddress(o.referrer, "--referrer") : undefined,
-    });
-    const f = (x: bigint) => `${formatUnits(x, decimals)} ${symbol}`;
-    emit(o, quote, () =>
-      [
-        table([
-          ...(quote.referralFee ? [{ to: `referrer ${quote.referrer}`, amount: f(quote.referralFee) }] : []),
-          { to: `reserve (held ${quote.disputeWindow} s)`, amount: f(quote.reserve) },
-          { to: `the pool of version ${quote.version} (the parties' shares)`, amount: f(quote.net) },
-        ]),
-        `total ${f(quote.gross)}${quote.orderSigner !== zeroAddress ? `; only intents of the order signer ${quote.orderSigner} settle` : ""}`,
-      ].join("\n"),
-    );
-  });
+  ).action(lazyAction(() => import("../actions/settle"), "quote"));
 
   return [settleCmd, intent, quoteCmd];
 }

@@ -1,16 +1,26 @@
-import { randomBytes } from "node:crypto";
+import { createHmac, randomBytes } from "node:crypto";
 import { encodeAbiParameters, isHex, keccak256, numberToHex, type Hex } from "viem";
 import { InvalidInputError } from "../errors/base";
 
 /** The domain tag of order references: a reference of another scheme can never collide with one of these. */
 export const ORDER_REF_DOMAIN = "concord.order-ref.v1";
 
-export type MakeOrderRefParameters = {
-  /** The merchant's own order id; never put personal data in it. It stays off chain. */
-  orderId: string;
-  /** 32 random bytes kept with the order; without it nobody can link the reference to the order id. */
-  salt: Hex;
-};
+export type MakeOrderRefParameters =
+  | {
+      /** The merchant's own order id; never put personal data in it. It stays off chain. */
+      orderId: string;
+      /** 32 random bytes kept with the order; without it nobody can link the reference to the order id. */
+      salt: Hex;
+    }
+  | {
+      orderId: string;
+      /**
+       * A 32-byte secret key kept by the merchant (or payer): the salt is derived from it and the
+       * order id ({@link orderSalt}), so the same order id always gives the same reference, and a
+       * retry of a payment is refused by the ledger instead of charging twice.
+       */
+      key: Hex;
+    };
 export type MakeOrderRefReturnType = Hex;
 export type MakeOrderRefErrorType = InvalidInputError;
 
@@ -20,6 +30,29 @@ export const ORDER_REF_WORD_DOMAIN = "concord.order-ref-word.v1";
 /** References per bitmap word of the ledger: all but the lowest byte of a reference name its word. */
 export const ORDER_REFS_PER_WORD = 256;
 
+/** The domain tag of keyed salts ({@link orderSalt}). */
+export const ORDER_SALT_DOMAIN = "concord.order-salt.v1";
+
+export type OrderSaltParameters = { orderId: string; key: Hex };
+
+/**
+ * The salt of an order derived from a secret key: HMAC-SHA256 under the key of the domain tag and
+ * the order id. Deterministic (a retry finds the same reference), and without the key nobody can
+ * link a reference to an order id.
+ *
+ * @example
+ * import { orderSalt, randomSalt } from "./src/sdk"
+ * const key = randomSalt()                       // once, kept secret by the merchant
+ * const salt = orderSalt({ orderId: "BKG-1001", key })
+ */
+export function orderSalt(parameters: OrderSaltParameters): Hex {
+  if (parameters.orderId.length === 0) throw new InvalidInputError("order id is empty");
+  if (!isHex(parameters.key) || parameters.key.length !== 66) throw new InvalidInputError("order key is not 32 bytes of hex");
+  const mac = createHmac("sha256", Buffer.from(parameters.key.slice(2), "hex"));
+  mac.update(`${ORDER_SALT_DOMAIN}\0${parameters.orderId}`, "utf8");
+  return `0x${mac.digest("hex")}`;
+}
+
 /** 32 random bytes for {@link makeOrderRef} and {@link makeOrderRefs}. */
 export function randomSalt(): Hex {
   return `0x${randomBytes(32).toString("hex")}`;
@@ -27,7 +60,9 @@ export function randomSalt(): Hex {
 
 /**
  * The order reference of a settlement: keccak256 of a domain-separated encoding of the order id
- * and a salt. Only the hash goes on chain.
+ * and a salt. Only the hash goes on chain. With a `key` instead of a salt, the salt is derived
+ * from the key and the order id ({@link orderSalt}): the same order always has the same
+ * reference, so a retried payment is refused (an order reference settles once in its scope).
  *
  * @param parameters - {@link MakeOrderRefParameters}
  * @returns The 32-byte order reference to pass to {@link settle}.
@@ -36,14 +71,17 @@ export function randomSalt(): Hex {
  * import { makeOrderRef, randomSalt } from "./src/sdk"
  * const salt = randomSalt()                       // store it with the order
  * const orderRef = makeOrderRef({ orderId: "BKG-1001", salt })
+ * const key = randomSalt()                        // or: one secret key for every order, kept by the merchant
+ * const sameOnRetry = makeOrderRef({ orderId: "BKG-1001", key })
  */
 export function makeOrderRef(parameters: MakeOrderRefParameters): MakeOrderRefReturnType {
   if (parameters.orderId.length === 0) throw new InvalidInputError("order id is empty");
-  checkSalt(parameters.salt);
+  const salt = "key" in parameters ? orderSalt(parameters) : parameters.salt;
+  checkSalt(salt);
   return keccak256(
     encodeAbiParameters(
       [{ type: "string" }, { type: "string" }, { type: "bytes32" }],
-      [ORDER_REF_DOMAIN, parameters.orderId, parameters.salt],
+      [ORDER_REF_DOMAIN, parameters.orderId, salt],
     ),
   );
 }

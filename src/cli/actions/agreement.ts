@@ -1,0 +1,275 @@
+import fs from "node:fs";
+import type { Command } from "commander";
+import { keccak256, toHex, type Address, type Hex } from "viem";
+import {
+  AGREEMENT_STATUS_NAMES,
+  activateAgreement,
+  activateAmendment,
+  approveTermination,
+  approveVersion,
+  buildTerms,
+  getAgreement,
+  getAgreementHistory,
+  getAgreementsOfParty,
+  getConcordEvents,
+  getVersion,
+  proposeAgreement,
+  proposeAmendment,
+  revokeApproval,
+  revokeTerminationApproval,
+  signConsent,
+  signTermination,
+  terminateAgreement,
+  type ConcordContext,
+  type ConsentSignature,
+  type Terms,
+} from "../../sdk";
+import { contextFor, signerAddress } from "../context";
+import { UsageError } from "../errors";
+import { emitWrite } from "../receipt";
+import { emit, table } from "../output";
+import { checkFields, parseAddress, parseDuration, parseId, parseInteger, type FieldKind } from "../parse";
+import { optionsOf } from "../options";
+import { describeTerms, termsFromOptions, type TermsOptions } from "./terms";
+
+type SignatureFile = {
+  kind: "consent" | "termination";
+  chainId: number;
+  registry: Address;
+  agreementId: string;
+  version: number;
+  signer: Address;
+  nonce: string;
+  deadline: string;
+  signature: Hex;
+};
+
+const SIGNATURE_FIELDS = {
+  kind: "string",
+  chainId: "integer",
+  registry: "address",
+  agreementId: "decimal",
+  version: "integer",
+  signer: "address",
+  nonce: "decimal",
+  deadline: "decimal",
+  signature: "hex",
+} as const satisfies Record<keyof SignatureFile, FieldKind>;
+
+function readSignatureFiles(files: readonly string[], expected: { kind: SignatureFile["kind"]; chainId: number; registry: Address; agreementId: bigint; version: number; now: bigint }): ConsentSignature[] {
+  return files.map((file) => {
+    let parsed: SignatureFile;
+    try {
+      parsed = JSON.parse(fs.readFileSync(file, "utf8")) as SignatureFile;
+    } catch {
+      throw new UsageError(`signature file ${file} cannot be read as JSON`);
+    }
+    checkFields(`signature file ${file}`, parsed, SIGNATURE_FIELDS);
+    const wrong = (what: string, got: unknown, want: unknown) =>
+      new UsageError(`signature file ${file} is for ${what} ${String(got)}, not ${String(want)}`);
+    if (parsed.kind !== expected.kind) throw wrong("a", parsed.kind, expected.kind);
+    if (parsed.chainId !== expected.chainId) throw wrong("chain", parsed.chainId, expected.chainId);
+    if (parsed.registry?.toLowerCase() !== expected.registry.toLowerCase()) throw wrong("registry", parsed.registry, expected.registry);
+    if (BigInt(parsed.agreementId) !== expected.agreementId) throw wrong("agreement", parsed.agreementId, expected.agreementId);
+    if (parsed.version !== expected.version) throw wrong("version", parsed.version, expected.version);
+    const deadline = BigInt(parsed.deadline);
+    if (deadline < expected.now) {
+      throw new UsageError(`the signature of ${parsed.signer} in ${file} expired at ${new Date(Number(deadline) * 1000).toISOString()}`);
+    }
+    return { signer: parseAddress(parsed.signer, `signer in ${file}`), nonce: BigInt(parsed.nonce), deadline, signature: parsed.signature };
+  });
+}
+
+async function chainNow(context: Awaited<ReturnType<typeof contextFor>>): Promise<bigint> {
+  return (await context.publicClient.getBlock({ blockTag: "latest" })).timestamp;
+}
+
+export async function propose(command: Command): Promise<void> {
+  const o = optionsOf<TermsOptions>(command);
+  const context = await contextFor(o, { signer: true });
+  const terms = await termsFromOptions(o, context);
+  const result = await proposeAgreement(context, { terms });
+  emitWrite(o, { signer: signerAddress(context), sent: [result], data: { agreementId: result.agreementId, version: 1, termsHash: result.termsHash }, human: () =>
+    [`agreement ${result.agreementId} proposed (version 1, terms hash ${result.termsHash})`, "", describeTerms(terms), ""].join("\n") });
+}
+
+export async function amend(command: Command): Promise<void> {
+  const [id] = command.processedArgs as [string];
+  const o = optionsOf<TermsOptions>(command);
+  const context = await contextFor(o, { signer: true });
+  const terms = await termsFromOptions(o, context);
+  const result = await proposeAmendment(context, { agreementId: parseId(id, "agreement id"), terms });
+  emitWrite(o, { signer: signerAddress(context), sent: [result], data: { agreementId: BigInt(id), version: result.version, termsHash: result.termsHash }, human: () =>
+    `agreement ${id}: version ${result.version} proposed (terms hash ${result.termsHash}); it takes effect with every party's consent` });
+}
+
+export async function sign(command: Command): Promise<void> {
+  const [id] = command.processedArgs as [string];
+  const o = optionsOf<{ version?: string; termination?: boolean; out?: string; deadline: string; nonce?: string }>(command);
+  const agreementId = parseId(id, "agreement id");
+  const context = await contextFor(o, { signer: true });
+  const info = await getAgreement(context, { agreementId });
+  const deadline = (await chainNow(context)) + BigInt(parseDuration(o.deadline, "--deadline"));
+  const nonce = o.nonce ? parseId(o.nonce, "--nonce", 256) : undefined;
+  let signed: ConsentSignature;
+  let version: number;
+  if (o.termination) {
+    version = info.activeVersion;
+    if (info.status !== "active") throw new UsageError(`agreement ${id} is ${info.status}; only an active agreement can be terminated`);
+    signed = await signTermination(context, { agreementId, version, nonce, deadline });
+  } else {
+    version = o.version ? parseInteger(o.version, "--version", 1, info.latestVersion) : info.latestVersion;
+    if (version <= info.activeVersion) throw new UsageError(`version ${version} of agreement ${id} is already active or superseded`);
+    const { terms } = await getVersion(context, { agreementId, version });
+    signed = await signConsent(context, { agreementId, version, terms, nonce, deadline });
+  }
+  const file: SignatureFile = {
+    kind: o.termination ? "termination" : "consent",
+    chainId: context.chainId,
+    registry: context.addresses.registry,
+    agreementId: agreementId.toString(),
+    version,
+    signer: signed.signer,
+    nonce: signed.nonce.toString(),
+    deadline: signed.deadline.toString(),
+    signature: signed.signature,
+  };
+  const text = JSON.stringify(file, null, 2);
+  if (o.out) {
+    fs.writeFileSync(o.out, text + "\n");
+    emit(o, { ...file, file: o.out }, () => `${signed.signer} signed ${file.kind} to agreement ${id} version ${version}; wrote ${o.out}`);
+  } else {
+    process.stdout.write(text + "\n");
+  }
+}
+
+export async function approve(command: Command): Promise<void> {
+  const [id] = command.processedArgs as [string];
+  const o = optionsOf<{ version?: string; termination?: boolean; expiry: string; revoke?: boolean }>(command);
+  const agreementId = parseId(id, "agreement id");
+  const context = await contextFor(o, { signer: true });
+  const info = await getAgreement(context, { agreementId });
+  const me = signerAddress(context);
+  const version = o.version
+    ? parseInteger(o.version, "--version", 1, info.latestVersion)
+    : o.termination
+      ? info.activeVersion
+      : info.latestVersion;
+  if (o.termination && version === 0) throw new UsageError(`agreement ${id} is ${info.status}; only an active agreement can be terminated`);
+  const what = o.termination ? `terminating agreement ${id} at version ${version}` : `agreement ${id} version ${version}`;
+  if (o.revoke) {
+    const result = o.termination
+      ? await revokeTerminationApproval(context, { agreementId, version })
+      : await revokeApproval(context, { agreementId, version });
+    emitWrite(o, { signer: signerAddress(context), sent: [result], data: { agreementId, version, termination: Boolean(o.termination), revoked: true, party: result.party }, human: () => `${me} revoked its approval of ${what}` });
+    return;
+  }
+  const expiry = (await chainNow(context)) + BigInt(parseDuration(o.expiry, "--expiry"));
+  const result = o.termination
+    ? await approveTermination(context, { agreementId, version, expiry })
+    : await approveVersion(context, { agreementId, version, expiry });
+  emitWrite(o, { signer: signerAddress(context), sent: [result], data: { agreementId, version, termination: Boolean(o.termination), party: result.party, expiry: result.expiry }, human: () =>
+    `${me} approved ${what}, until ${new Date(Number(result.expiry) * 1000).toISOString()}` });
+}
+
+export async function activate(command: Command): Promise<void> {
+  const [id] = command.processedArgs as [string];
+  const o = optionsOf<{ version?: string; signatures: string[] }>(command);
+  const agreementId = parseId(id, "agreement id");
+  const context = await contextFor(o, { signer: true });
+  const info = await getAgreement(context, { agreementId });
+  const version = o.version ? parseInteger(o.version, "--version", 1, info.latestVersion) : info.latestVersion;
+  const signatures = readSignatureFiles(o.signatures, {
+    kind: "consent",
+    chainId: context.chainId,
+    registry: context.addresses.registry,
+    agreementId,
+    version,
+    now: await chainNow(context),
+  });
+  const { terms } = await getVersion(context, { agreementId, version });
+  let result;
+  if (info.status === "proposed") {
+    result = await activateAgreement(context, { agreementId, version, terms, signatures });
+  } else if (info.status === "active") {
+    const current = await getVersion(context, { agreementId, version: info.activeVersion });
+    result = await activateAmendment(context, { agreementId, version, terms, currentTerms: current.terms, signatures });
+  } else {
+    throw new UsageError(`agreement ${id} is ${info.status}; it cannot be activated`);
+  }
+  emitWrite(o, { signer: signerAddress(context), sent: [result], data: { agreementId, version, signers: result.signers }, human: () =>
+    `agreement ${id} version ${version} is active (${signatures.length} signatures, the rest approved on chain)` });
+}
+
+export async function terminate(command: Command): Promise<void> {
+  const [id] = command.processedArgs as [string];
+  const o = optionsOf<{ signatures: string[] }>(command);
+  const agreementId = parseId(id, "agreement id");
+  const context = await contextFor(o, { signer: true });
+  const info = await getAgreement(context, { agreementId });
+  if (info.status !== "active") throw new UsageError(`agreement ${id} is ${info.status}; only an active agreement can be terminated`);
+  const signatures = readSignatureFiles(o.signatures, {
+    kind: "termination",
+    chainId: context.chainId,
+    registry: context.addresses.registry,
+    agreementId,
+    version: info.activeVersion,
+    now: await chainNow(context),
+  });
+  const { terms } = await getVersion(context, { agreementId, version: info.activeVersion });
+  const result = await terminateAgreement(context, { agreementId, currentTerms: terms, signatures });
+  emitWrite(o, { signer: signerAddress(context), sent: [result], data: { agreementId, terminated: true }, human: () => `agreement ${id} terminated` });
+}
+
+export async function show(command: Command): Promise<void> {
+  const [id] = command.processedArgs as [string];
+  const o = optionsOf<{ version?: string }>(command);
+  const agreementId = parseId(id, "agreement id");
+  const context = await contextFor(o, { signer: false });
+  const info = await getAgreement(context, { agreementId });
+  const version = o.version
+    ? parseInteger(o.version, "--version", 1, info.latestVersion)
+    : info.activeVersion || info.latestVersion;
+  const v = await getVersion(context, { agreementId, version });
+  emit(o, { ...info, version: v }, () =>
+    [
+      `agreement ${id}: ${info.status}; active version ${info.activeVersion || "none"}, latest ${info.latestVersion}`,
+      `version ${version} (terms hash ${v.termsHash}${v.activated ? ", activated" : ", never activated"})`,
+      describeTerms(v.terms),
+    ].join("\n"),
+  );
+}
+
+export async function list(command: Command): Promise<void> {
+  const o = optionsOf<{ party?: string }>(command);
+  const context = await contextFor(o, { signer: false });
+  let ids: bigint[];
+  if (o.party) {
+    const memberships = await getAgreementsOfParty(context, { account: parseAddress(o.party, "--party") });
+    ids = [...new Set(memberships.map((m) => m.agreementId))];
+  } else {
+    const events = await getConcordEvents(context, { contracts: ["registry"], eventNames: ["AgreementProposed"] });
+    ids = events.map((e) => e.args.agreementId as bigint);
+  }
+  const rows = await Promise.all(ids.map((agreementId) => getAgreement(context, { agreementId })));
+  emit(o, { agreements: rows }, () =>
+    table(rows.map((r) => ({ id: r.agreementId, status: r.status, active: r.activeVersion || "-", latest: r.latestVersion, fee: `${r.referralFeeBps} bps`, reserve: `${r.reserveBps} bps` }))),
+  );
+}
+
+export async function history(command: Command): Promise<void> {
+  const [id] = command.processedArgs as [string];
+  const o = optionsOf(command);
+  const context = await contextFor(o, { signer: false });
+  const events = await getAgreementHistory(context, { agreementId: parseId(id, "agreement id") });
+  emit(o, { events: events.map(({ args, ...rest }) => ({ ...rest, args: Object.fromEntries(Object.entries(args).filter(([k]) => k !== "terms")) })) }, () =>
+    table(
+      events.map((e) => ({
+        block: e.blockNumber,
+        event: e.eventName,
+        version: e.args.version !== undefined ? String(e.args.version) : "",
+        who: String(e.args.party ?? e.args.proposer ?? e.args.mover ?? ""),
+      })),
+    ),
+  );
+}
