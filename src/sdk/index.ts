@@ -6,7 +6,7 @@ export { agreementRegistryAbi, negotiationHubAbi, settlementLedgerAbi } from "./
 // Clients, deployment addresses, transports
 export { IGNITION_KEYS, deploymentDir, loadDeployment } from "./addresses";
 export type { ConcordAddresses, LoadDeploymentParameters } from "./addresses";
-export { createConcordContext } from "./client";
+export { createConcordContext, senderOf } from "./client";
 export type { ConcordContext, CreateConcordContextParameters } from "./client";
 export { createConcordClient } from "./createConcordClient";
 export type { ConcordClient } from "./createConcordClient";
@@ -53,8 +53,39 @@ export {
 export type { PartyCredit as PoolPartyCredit, PoolState, SettlementSplit } from "./split";
 
 // Writing: simulate, send, wait, decode
-export { decodeEvents, eventArgs, eventsArgs, simulateAndWrite, writeConcord } from "./write";
-export type { ConcordCall, DecodedEvent, EventArgsOf, WriteResult } from "./write";
+export { decodeEvents, eventArgs, eventsArgs, planCall, sendPlanned, simulateAndWrite, writeConcord } from "./write";
+export type { ConcordCall, DecodedEvent, EventArgsOf, PlannedCall, UntypedCall, WriteResult } from "./write";
+
+// Prepared calls: every write action's call, encoded for a wallet or relayer (prepareX twins)
+export {
+  prepareAcceptOffer,
+  prepareActivateAgreement,
+  prepareActivateAmendment,
+  prepareApproveTermination,
+  prepareApproveVersion,
+  prepareCall,
+  prepareCancelNonce,
+  prepareClaim,
+  prepareDistribute,
+  prepareEndNegotiation,
+  prepareExpireNegotiation,
+  prepareOfferTerms,
+  prepareOpenNegotiation,
+  prepareProposeAgreement,
+  prepareProposeAmendment,
+  prepareRefund,
+  prepareReleaseReserve,
+  prepareRevokeApproval,
+  prepareRevokeTerminationApproval,
+  prepareSettle,
+  prepareSettleBatch,
+  prepareSettleWithPermit,
+  prepareSweepRemainder,
+  prepareTerminateAgreement,
+  prepareWithdraw,
+  prepareWithdrawAcceptance,
+} from "./prepare";
+export type { PrepareOptions, PreparedCall } from "./prepare";
 
 // Actions: agreements
 export { proposeAgreement } from "./actions/proposeAgreement";
