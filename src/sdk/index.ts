@@ -14,7 +14,7 @@ export { hardhatTransport, normalizeRevert } from "./transports";
 export type { HardhatTransport } from "./transports";
 
 // Errors
-export { ConcordError, ContractRevertError, DeploymentNotFoundError, InvalidInputError, RpcError } from "./errors/base";
+export { ConcordError, ContractRevertError, DeploymentNotFoundError, InvalidInputError, RpcError, WalletSignatureRefusedError } from "./errors/base";
 export type { ConcordReadErrorType, ConcordWriteErrorType } from "./errors/base";
 export { toConcordError, withConcordErrors } from "./errors/decode";
 export { ERROR_MESSAGES } from "./errors/messages";
@@ -86,6 +86,32 @@ export {
   prepareWithdrawAcceptance,
 } from "./prepare";
 export type { PrepareOptions, PreparedCall } from "./prepare";
+
+// Contract wallets: ERC-1271 consent, the wallet's own check, errors from inside its transaction; the Safe adapter
+export {
+  ERC1271_MAGIC_VALUE,
+  checkWalletSignature,
+  contractWallet,
+  erc1271Abi,
+  explainWalletCall,
+  getWalletTransactionResult,
+  signAs,
+  signingAddress,
+} from "./wallets/contractWallet";
+export type { ContractWalletSigner, WalletSignRequest, WalletSigningParameters } from "./wallets/contractWallet";
+export {
+  SAFE_ERROR_MESSAGES,
+  combineSafeSignatures,
+  executeSafeTransaction,
+  explainSafeError,
+  getSafeMessageTypedData,
+  getSafeTransactionTypedData,
+  safeAbi,
+  safeTransactionOf,
+  safeWallet,
+  signSafeMessage,
+} from "./wallets/safe";
+export type { ExecuteSafeTransactionParameters, SafeOwnerSignature, SafeTransaction } from "./wallets/safe";
 
 // Actions: agreements
 export { proposeAgreement } from "./actions/proposeAgreement";

@@ -41,6 +41,24 @@ export class ContractRevertError extends ConcordError {
   }
 }
 
+/**
+ * A contract wallet refused a signature made in its name: its ERC-1271 `isValidSignature`
+ * reverted or did not return the magic value. The message names the wallet and, in words, why.
+ */
+export class WalletSignatureRefusedError extends ConcordError {
+  override name = "WalletSignatureRefusedError";
+  /** The wallet that refused. */
+  readonly wallet: `0x${string}`;
+  /** The wallet's own reason, in words (its revert reason, translated where the wallet is known). */
+  readonly reason: string;
+
+  constructor(wallet: `0x${string}`, reason: string, options: { details?: string; cause?: unknown } = {}) {
+    super(`the wallet ${wallet} refused the signature: ${reason}`, options);
+    this.wallet = wallet;
+    this.reason = reason;
+  }
+}
+
 /** What a read action can throw: bad input, a revert of the read, or a failed RPC request. */
 export type ConcordReadErrorType = InvalidInputError | ContractRevertError | RpcError;
 
