@@ -97,13 +97,13 @@ export {
   getWalletTransactionResult,
   signAs,
   signingAddress,
+  withWalletDiagnosis,
 } from "./wallets/contractWallet";
 export type { ContractWalletSigner, WalletSignRequest, WalletSigningParameters } from "./wallets/contractWallet";
+export { SAFE_ERROR_MESSAGES, explainSafeError } from "./wallets/safeErrors";
 export {
-  SAFE_ERROR_MESSAGES,
   combineSafeSignatures,
   executeSafeTransaction,
-  explainSafeError,
   getSafeMessageTypedData,
   getSafeTransactionTypedData,
   safeAbi,

@@ -110,6 +110,11 @@ function shouldTreatASafeAsAPartner(start: () => Promise<SdkEnvironment>) {
   it("consents to an amendment, with another pair of owners", async function () {
     const amended = buildTerms({ parties: terms.parties.map((p, i) => ({ account: p.account, shareBps: [4_000, 3_000, 3_000][i]! })) });
     const { version } = await proposeAmendment(restaurant, { agreementId, terms: amended });
+    const others = await Promise.all([hotel, restaurant].map((c) => signConsent(c, { agreementId, version, terms: amended })));
+    // one owner's part alone, unchecked: the registry refuses it, and the SDK asks the Safe why
+    const alone = await signConsent(customer, { agreementId, version, terms: amended, wallet: safeWallet({ address: safe, owners: [owners[1]] }), check: false });
+    const refused = await failure(() => activateAmendment(customer, { agreementId, version, terms: amended, signatures: [alone, ...others] }), WalletSignatureRefusedError);
+    expect(refused.message).to.equal(`the wallet ${safe} refused the signature: GS020: fewer owner signatures than its threshold (the signatures are too short)`);
     const wallet = safeWallet({ address: safe, owners: [owners[1], owners[2]] });
     const signatures = [
       await signConsent(customer, { agreementId, version, terms: amended, wallet }),

@@ -4,6 +4,8 @@ import type { ConcordContext } from "../client";
 import type { ConcordWriteErrorType } from "../errors/base";
 import { validateTerms, type NestedTerms, type Terms } from "../terms";
 import { eventArgs, eventsArgs, planCall, sendPlanned, type PlannedCall, type WriteResult } from "../write";
+import { consentDigest } from "../typedData";
+import { withWalletDiagnosis } from "../wallets/contractWallet";
 import { getNestedTerms } from "./getNestedTerms";
 import { sortSignatures, type ConsentSignature } from "./signConsent";
 
@@ -51,7 +53,10 @@ export async function activateAgreement(
   parameters: ActivateAgreementParameters,
 ): Promise<ActivateAgreementReturnType> {
   const version = parameters.version ?? 1;
-  const result = await sendPlanned(context, await activateAgreementCall(context, parameters));
+  const planned = await activateAgreementCall(context, parameters);
+  const digestOf = (s: { signer: Address; nonce: bigint; deadline: bigint }) =>
+    consentDigest({ chainId: context.chainId, registry: context.addresses.registry, agreementId: parameters.agreementId, version, terms: parameters.terms, ...s });
+  const result = await withWalletDiagnosis(context, parameters.signatures, digestOf, () => sendPlanned(context, planned));
   const activated = eventArgs(result, agreementRegistryAbi, "VersionActivated");
   const signers = eventsArgs(result, agreementRegistryAbi, "ConsentSigned").map((e) => e.party);
   return { ...result, version, unit: activated.unit, partiesRoot: activated.partiesRoot, signers };

@@ -4,6 +4,8 @@ import type { ConcordContext } from "../client";
 import type { ConcordWriteErrorType } from "../errors/base";
 import { validateTerms, type NestedTerms, type Terms } from "../terms";
 import { eventArgs, eventsArgs, planCall, sendPlanned, type PlannedCall, type WriteResult } from "../write";
+import { consentDigest } from "../typedData";
+import { withWalletDiagnosis } from "../wallets/contractWallet";
 import { getNestedTerms } from "./getNestedTerms";
 import { readTermsInForce } from "./getVersion";
 import { sortSignatures, type ConsentSignature } from "./signConsent";
@@ -42,7 +44,10 @@ export async function activateAmendment(
   context: ConcordContext,
   parameters: ActivateAmendmentParameters,
 ): Promise<ActivateAmendmentReturnType> {
-  const result = await sendPlanned(context, await activateAmendmentCall(context, parameters));
+  const planned = await activateAmendmentCall(context, parameters);
+  const digestOf = (s: { signer: Address; nonce: bigint; deadline: bigint }) =>
+    consentDigest({ chainId: context.chainId, registry: context.addresses.registry, agreementId: parameters.agreementId, version: parameters.version, terms: parameters.terms, ...s });
+  const result = await withWalletDiagnosis(context, parameters.signatures, digestOf, () => sendPlanned(context, planned));
   const activated = eventArgs(result, agreementRegistryAbi, "VersionActivated");
   const signers = eventsArgs(result, agreementRegistryAbi, "ConsentSigned").map((e) => e.party);
   return { ...result, unit: activated.unit, partiesRoot: activated.partiesRoot, signers };

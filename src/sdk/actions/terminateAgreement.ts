@@ -4,6 +4,8 @@ import type { ConcordContext } from "../client";
 import type { ConcordWriteErrorType } from "../errors/base";
 import { validateTerms, type NestedTerms, type Terms } from "../terms";
 import { eventArgs, eventsArgs, planCall, sendPlanned, type PlannedCall, type WriteResult } from "../write";
+import { terminationDigest } from "../typedData";
+import { withWalletDiagnosis } from "../wallets/contractWallet";
 import { getNestedTerms } from "./getNestedTerms";
 import { readTermsInForce } from "./getVersion";
 import { sortSignatures, type ConsentSignature } from "./signConsent";
@@ -42,7 +44,13 @@ export async function terminateAgreement(
   context: ConcordContext,
   parameters: TerminateAgreementParameters,
 ): Promise<TerminateAgreementReturnType> {
-  const result = await sendPlanned(context, await terminateAgreementCall(context, parameters));
+  const planned = await terminateAgreementCall(context, parameters);
+  // Only when a wallet's signature is refused: the version it signed is the one in force.
+  const digestOf = async (s: { signer: Address; nonce: bigint; deadline: bigint }) => {
+    const { activeVersion } = await readTermsInForce(context, { agreementId: parameters.agreementId });
+    return terminationDigest({ chainId: context.chainId, registry: context.addresses.registry, agreementId: parameters.agreementId, version: activeVersion, ...s });
+  };
+  const result = await withWalletDiagnosis(context, parameters.signatures, digestOf, () => sendPlanned(context, planned));
   const terminated = eventArgs(result, agreementRegistryAbi, "AgreementTerminated");
   const signers = eventsArgs(result, agreementRegistryAbi, "TerminationSigned").map((e) => e.party);
   return { ...result, version: terminated.version, signers };

@@ -59,11 +59,12 @@ export class WalletSignatureRefusedError extends ConcordError {
   }
 }
 
-/** What a read action can throw: bad input, a revert of the read, or a failed RPC request. */
-export type ConcordReadErrorType = InvalidInputError | ContractRevertError | RpcError;
+/** What a read action can throw: bad input, a revert of the read, a failed RPC request, or (signing for a contract wallet) the wallet's refusal. */
+export type ConcordReadErrorType = InvalidInputError | ContractRevertError | RpcError | WalletSignatureRefusedError;
 
 /**
  * What a write action can throw: bad input (before anything is sent), a decoded revert (from the
- * simulation, before any gas is spent, or from the mined transaction), or a failed RPC request.
+ * simulation, before any gas is spent, or from the mined transaction), a failed RPC request, or a
+ * contract wallet's refusal of its consent signature, in its words.
  */
-export type ConcordWriteErrorType = InvalidInputError | ContractRevertError | RpcError;
+export type ConcordWriteErrorType = InvalidInputError | ContractRevertError | RpcError | WalletSignatureRefusedError;

@@ -18,6 +18,7 @@ import { accountAddress, signerOf, walletOf, type ConcordContext } from "../clie
 import { ContractRevertError, InvalidInputError, WalletSignatureRefusedError } from "../errors/base";
 import { toConcordError, withConcordErrors } from "../errors/decode";
 import type { PreparedCall } from "../prepare";
+import { explainSafeError } from "./safeErrors";
 import { decodeEvents, type WriteResult } from "../write";
 
 /** ERC-1271's magic value: `bytes4(keccak256("isValidSignature(bytes32,bytes)"))`. */
@@ -127,10 +128,35 @@ export async function checkWalletSignature(
     const concord = toConcordError(error);
     if (!(concord instanceof ContractRevertError)) throw concord;
     const reason = concord.shortMessage.replace(/^.*reverted with reason:\s*/i, "").replace(/^.*reverted with the following reason:\s*/i, "").trim();
-    throw new WalletSignatureRefusedError(address, wallet.explainRefusal ? wallet.explainRefusal(reason) : reason, { cause: error });
+    // A wallet named by address only: a Safe's codes are still put in words (other reasons stay as they are).
+    throw new WalletSignatureRefusedError(address, (wallet.explainRefusal ?? explainSafeError)(reason), { cause: error });
   }
   if (result.toLowerCase() !== ERC1271_MAGIC_VALUE) {
     throw new WalletSignatureRefusedError(address, `isValidSignature returned ${result}, not the ERC-1271 magic value ${ERC1271_MAGIC_VALUE}`);
+  }
+}
+
+/**
+ * Runs a submission of consent signatures (`submit`); when the registry refuses one as invalid
+ * (RegistryInvalidSignature, which cannot say why) and its signer is a contract wallet, asks the
+ * wallet and throws its refusal in words instead ({@link WalletSignatureRefusedError}).
+ */
+export async function withWalletDiagnosis<T>(
+  context: ConcordContext,
+  signatures: readonly { signer: Address; nonce: bigint; deadline: bigint; signature: Hex }[],
+  digestOf: (signature: { signer: Address; nonce: bigint; deadline: bigint }) => Hex | Promise<Hex>,
+  submit: () => Promise<T>,
+): Promise<T> {
+  try {
+    return await submit();
+  } catch (error) {
+    if (!(error instanceof ContractRevertError) || error.errorName !== "RegistryInvalidSignature") throw error;
+    const refused = signatures.find((s) => s.signer.toLowerCase() === String(error.args[0]).toLowerCase());
+    if (!refused || !(await hasCode(context, refused.signer))) throw error;
+    await checkWalletSignature(context, { wallet: refused.signer, digest: await digestOf(refused), signature: refused.signature }).catch((refusal: unknown) => {
+      throw refusal instanceof WalletSignatureRefusedError ? refusal : error;
+    });
+    throw error;
   }
 }
 
