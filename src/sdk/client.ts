@@ -63,6 +63,18 @@ export function signerOf(context: ConcordContext): Account | Address {
   return account;
 }
 
+/**
+ * The address the context's calls are sent from: its account, which for a prepared call may be
+ * a contract wallet's address with no key behind it.
+ */
+export function senderOf(context: ConcordContext): Address {
+  const account = context.account ?? context.walletClient?.account;
+  if (!account) {
+    throw new InvalidInputError("this call is planned for its sender: give the context an account (for a contract wallet, its address)");
+  }
+  return accountAddress(account);
+}
+
 /** The wallet client of `context`, or an error. */
 export function walletOf(context: ConcordContext): NonNullable<ConcordContext["walletClient"]> {
   if (!context.walletClient) throw new InvalidInputError("this action sends a transaction: give the context a wallet client");

@@ -48,6 +48,34 @@ import { sweepRemainder } from "./actions/sweepRemainder";
 import { terminateAgreement } from "./actions/terminateAgreement";
 import { watchSettlements } from "./actions/watchSettlements";
 import { withdraw } from "./actions/withdraw";
+import {
+  prepareAcceptOffer,
+  prepareActivateAgreement,
+  prepareActivateAmendment,
+  prepareApproveTermination,
+  prepareApproveVersion,
+  prepareCancelNonce,
+  prepareClaim,
+  prepareDistribute,
+  prepareEndNegotiation,
+  prepareExpireNegotiation,
+  prepareOfferTerms,
+  prepareOpenNegotiation,
+  prepareProposeAgreement,
+  prepareProposeAmendment,
+  prepareRefund,
+  prepareReleaseReserve,
+  prepareRevokeApproval,
+  prepareRevokeTerminationApproval,
+  prepareSettle,
+  prepareSettleBatch,
+  prepareSettleWithPermit,
+  prepareSweepRemainder,
+  prepareTerminateAgreement,
+  prepareWithdrawAcceptance,
+  prepareWithdraw,
+  type PrepareOptions,
+} from "./prepare";
 
 /**
  * A Concord client: every action bound to one context (clients, account, addresses), called
@@ -120,6 +148,32 @@ export async function createConcordClient(parameters: CreateConcordContextParame
     terminateAgreement: (p: Parameters<typeof terminateAgreement>[1]) => terminateAgreement(context, p),
     watchSettlements: (p: Parameters<typeof watchSettlements>[1]) => watchSettlements(context, p),
     withdraw: (p?: Parameters<typeof withdraw>[1]) => withdraw(context, p),
+    // the same calls prepared for a wallet or relayer to execute (src/sdk/prepare.ts)
+    prepareAcceptOffer: (p: Parameters<typeof prepareAcceptOffer>[1], o?: PrepareOptions) => prepareAcceptOffer(context, p, o),
+    prepareActivateAgreement: (p: Parameters<typeof prepareActivateAgreement>[1], o?: PrepareOptions) => prepareActivateAgreement(context, p, o),
+    prepareActivateAmendment: (p: Parameters<typeof prepareActivateAmendment>[1], o?: PrepareOptions) => prepareActivateAmendment(context, p, o),
+    prepareApproveTermination: (p: Parameters<typeof prepareApproveTermination>[1], o?: PrepareOptions) => prepareApproveTermination(context, p, o),
+    prepareApproveVersion: (p: Parameters<typeof prepareApproveVersion>[1], o?: PrepareOptions) => prepareApproveVersion(context, p, o),
+    prepareCancelNonce: (p: Parameters<typeof prepareCancelNonce>[1], o?: PrepareOptions) => prepareCancelNonce(context, p, o),
+    prepareClaim: (p: Parameters<typeof prepareClaim>[1], o?: PrepareOptions) => prepareClaim(context, p, o),
+    prepareDistribute: (p: Parameters<typeof prepareDistribute>[1], o?: PrepareOptions) => prepareDistribute(context, p, o),
+    prepareEndNegotiation: (p: Parameters<typeof prepareEndNegotiation>[1], o?: PrepareOptions) => prepareEndNegotiation(context, p, o),
+    prepareExpireNegotiation: (p: Parameters<typeof prepareExpireNegotiation>[1], o?: PrepareOptions) => prepareExpireNegotiation(context, p, o),
+    prepareOfferTerms: (p: Parameters<typeof prepareOfferTerms>[1], o?: PrepareOptions) => prepareOfferTerms(context, p, o),
+    prepareOpenNegotiation: (p: Parameters<typeof prepareOpenNegotiation>[1], o?: PrepareOptions) => prepareOpenNegotiation(context, p, o),
+    prepareProposeAgreement: (p: Parameters<typeof prepareProposeAgreement>[1], o?: PrepareOptions) => prepareProposeAgreement(context, p, o),
+    prepareProposeAmendment: (p: Parameters<typeof prepareProposeAmendment>[1], o?: PrepareOptions) => prepareProposeAmendment(context, p, o),
+    prepareRefund: (p: Parameters<typeof prepareRefund>[1], o?: PrepareOptions) => prepareRefund(context, p, o),
+    prepareReleaseReserve: (p: Parameters<typeof prepareReleaseReserve>[1], o?: PrepareOptions) => prepareReleaseReserve(context, p, o),
+    prepareRevokeApproval: (p: Parameters<typeof prepareRevokeApproval>[1], o?: PrepareOptions) => prepareRevokeApproval(context, p, o),
+    prepareRevokeTerminationApproval: (p: Parameters<typeof prepareRevokeTerminationApproval>[1], o?: PrepareOptions) => prepareRevokeTerminationApproval(context, p, o),
+    prepareSettle: (p: Parameters<typeof prepareSettle>[1], o?: PrepareOptions) => prepareSettle(context, p, o),
+    prepareSettleBatch: (p: Parameters<typeof prepareSettleBatch>[1], o?: PrepareOptions) => prepareSettleBatch(context, p, o),
+    prepareSettleWithPermit: (p: Parameters<typeof prepareSettleWithPermit>[1], o?: PrepareOptions) => prepareSettleWithPermit(context, p, o),
+    prepareSweepRemainder: (p: Parameters<typeof prepareSweepRemainder>[1], o?: PrepareOptions) => prepareSweepRemainder(context, p, o),
+    prepareTerminateAgreement: (p: Parameters<typeof prepareTerminateAgreement>[1], o?: PrepareOptions) => prepareTerminateAgreement(context, p, o),
+    prepareWithdrawAcceptance: (p: Parameters<typeof prepareWithdrawAcceptance>[1], o?: PrepareOptions) => prepareWithdrawAcceptance(context, p, o),
+    prepareWithdraw: (p?: Parameters<typeof prepareWithdraw>[1], o?: PrepareOptions) => prepareWithdraw(context, p, o),
   };
 }
 

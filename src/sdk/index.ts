@@ -6,7 +6,7 @@ export { agreementRegistryAbi, negotiationHubAbi, settlementLedgerAbi } from "./
 // Clients, deployment addresses, transports
 export { IGNITION_KEYS, deploymentDir, loadDeployment } from "./addresses";
 export type { ConcordAddresses, LoadDeploymentParameters } from "./addresses";
-export { createConcordContext } from "./client";
+export { createConcordContext, senderOf } from "./client";
 export type { ConcordContext, CreateConcordContextParameters } from "./client";
 export { createConcordClient } from "./createConcordClient";
 export type { ConcordClient } from "./createConcordClient";
@@ -14,7 +14,7 @@ export { hardhatTransport, normalizeRevert } from "./transports";
 export type { HardhatTransport } from "./transports";
 
 // Errors
-export { ConcordError, ContractRevertError, DeploymentNotFoundError, InvalidInputError, RpcError } from "./errors/base";
+export { ConcordError, ContractRevertError, DeploymentNotFoundError, InvalidInputError, RpcError, WalletSignatureRefusedError } from "./errors/base";
 export type { ConcordReadErrorType, ConcordWriteErrorType } from "./errors/base";
 export { toConcordError, withConcordErrors } from "./errors/decode";
 export { ERROR_MESSAGES } from "./errors/messages";
@@ -53,8 +53,65 @@ export {
 export type { PartyCredit as PoolPartyCredit, PoolState, SettlementSplit } from "./split";
 
 // Writing: simulate, send, wait, decode
-export { decodeEvents, eventArgs, eventsArgs, simulateAndWrite, writeConcord } from "./write";
-export type { ConcordCall, DecodedEvent, EventArgsOf, WriteResult } from "./write";
+export { decodeEvents, eventArgs, eventsArgs, planCall, sendPlanned, simulateAndWrite, writeConcord } from "./write";
+export type { ConcordCall, DecodedEvent, EventArgsOf, PlannedCall, UntypedCall, WriteResult } from "./write";
+
+// Prepared calls: every write action's call, encoded for a wallet or relayer (prepareX twins)
+export {
+  prepareAcceptOffer,
+  prepareActivateAgreement,
+  prepareActivateAmendment,
+  prepareApproveTermination,
+  prepareApproveVersion,
+  prepareCall,
+  prepareCancelNonce,
+  prepareClaim,
+  prepareDistribute,
+  prepareEndNegotiation,
+  prepareExpireNegotiation,
+  prepareOfferTerms,
+  prepareOpenNegotiation,
+  prepareProposeAgreement,
+  prepareProposeAmendment,
+  prepareRefund,
+  prepareReleaseReserve,
+  prepareRevokeApproval,
+  prepareRevokeTerminationApproval,
+  prepareSettle,
+  prepareSettleBatch,
+  prepareSettleWithPermit,
+  prepareSweepRemainder,
+  prepareTerminateAgreement,
+  prepareWithdraw,
+  prepareWithdrawAcceptance,
+} from "./prepare";
+export type { PrepareOptions, PreparedCall } from "./prepare";
+
+// Contract wallets: ERC-1271 consent, the wallet's own check, errors from inside its transaction; the Safe adapter
+export {
+  ERC1271_MAGIC_VALUE,
+  checkWalletSignature,
+  contractWallet,
+  erc1271Abi,
+  explainWalletCall,
+  getWalletTransactionResult,
+  signAs,
+  signingAddress,
+  withWalletDiagnosis,
+} from "./wallets/contractWallet";
+export type { ContractWalletSigner, WalletSignRequest, WalletSigningParameters } from "./wallets/contractWallet";
+export { SAFE_ERROR_MESSAGES, explainSafeError } from "./wallets/safeErrors";
+export {
+  combineSafeSignatures,
+  executeSafeTransaction,
+  getSafeMessageTypedData,
+  getSafeTransactionTypedData,
+  safeAbi,
+  safeTransactionOf,
+  safeWallet,
+  signSafeMessage,
+} from "./wallets/safe";
+export type { ExecuteSafeTransactionParameters, SafeOwnerSignature, SafeTransaction } from "./wallets/safe";
 
 // Actions: agreements
 export { proposeAgreement } from "./actions/proposeAgreement";

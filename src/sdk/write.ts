@@ -42,6 +42,32 @@ export type ConcordCall<
   value?: bigint;
 };
 
+/** A call of any contract function, its ABI known only at run time. */
+export type UntypedCall = { address: Address; abi: Abi; functionName: string; args: readonly unknown[]; value?: bigint };
+
+/**
+ * What a write action sends, before it is sent: the call and one line that says what it does.
+ * Each action's `xCall` step returns one; the action sends it ({@link sendPlanned}), its
+ * `prepareX` twin returns it encoded for a wallet or relayer to execute (src/sdk/prepare.ts).
+ */
+export type PlannedCall = { call: UntypedCall; description: string };
+
+/** A {@link PlannedCall} whose function name and arguments are checked against the (const) ABI at compile time. */
+export function planCall<const abi extends Abi, functionName extends ContractFunctionName<abi, Writable>>(
+  call: ConcordCall<abi, functionName>,
+  description: string,
+): PlannedCall {
+  return {
+    call: { address: call.address, abi: call.abi, functionName: call.functionName, args: call.args as readonly unknown[], value: call.value },
+    description,
+  };
+}
+
+/** Sends a planned call from the context's account: {@link simulateAndWrite}. */
+export function sendPlanned(context: ConcordContext, planned: PlannedCall): Promise<WriteResult> {
+  return simulateAndWrite(context, planned.call);
+}
+
 /**
  * Simulates the call first (a revert becomes a decoded ContractRevertError before any gas is
  * spent), then sends it, waits for the receipt and decodes the events of `abi`; see
@@ -76,7 +102,7 @@ export async function writeConcord<
  */
 export async function simulateAndWrite(
   context: ConcordContext,
-  call: { address: Hex; abi: Abi; functionName: string; args: readonly unknown[]; value?: bigint },
+  call: UntypedCall,
 ): Promise<WriteResult> {
   const wallet = walletOf(context);
   const account = signerOf(context);

@@ -3,7 +3,8 @@ import type { ConcordContext } from "../client";
 import type { ConcordWriteErrorType } from "../errors/base";
 import { InvalidInputError } from "../errors/base";
 import { validateTerms, type Terms } from "../terms";
-import { eventArgs, eventsArgs, writeConcord, type WriteResult } from "../write";
+import { hashTerms } from "../typedData";
+import { eventArgs, eventsArgs, planCall, sendPlanned, type PlannedCall, type WriteResult } from "../write";
 import { contractAddresses } from "./getConcordEvents";
 import { getNegotiation } from "./getNegotiation";
 
@@ -33,6 +34,14 @@ export type AcceptOfferErrorType = ConcordWriteErrorType;
  * const { agreed, version } = await acceptOffer(airlineContext, { agreementId: 1n })
  */
 export async function acceptOffer(context: ConcordContext, parameters: AcceptOfferParameters): Promise<AcceptOfferReturnType> {
+  const result = await sendPlanned(context, await acceptOfferCall(context, parameters));
+  const accepted = eventArgs(result, negotiationHubAbi, "OfferAccepted");
+  const [agreed] = eventsArgs(result, negotiationHubAbi, "NegotiationAgreed");
+  return { ...result, move: accepted.move, agreed: agreed !== undefined, version: agreed?.version };
+}
+
+/** The call {@link acceptOffer} sends (the latest offer read when no terms are given); {@link prepareAcceptOffer} returns it encoded. */
+export async function acceptOfferCall(context: ConcordContext, parameters: AcceptOfferParameters): Promise<PlannedCall> {
   let terms = parameters.terms;
   if (!terms) {
     const { latestOffer } = await getNegotiation(context, { agreementId: parameters.agreementId });
@@ -41,13 +50,8 @@ export async function acceptOffer(context: ConcordContext, parameters: AcceptOff
   }
   validateTerms(terms);
   const { negotiationHub } = await contractAddresses(context);
-  const result = await writeConcord(context, {
-    address: negotiationHub,
-    abi: negotiationHubAbi,
-    functionName: "accept",
-    args: [parameters.agreementId, terms],
-  });
-  const accepted = eventArgs(result, negotiationHubAbi, "OfferAccepted");
-  const [agreed] = eventsArgs(result, negotiationHubAbi, "NegotiationAgreed");
-  return { ...result, move: accepted.move, agreed: agreed !== undefined, version: agreed?.version };
+  return planCall(
+    { address: negotiationHub, abi: negotiationHubAbi, functionName: "accept", args: [parameters.agreementId, terms] },
+    `accept the latest offer (terms ${hashTerms(terms)}) in the negotiation of agreement ${parameters.agreementId}`,
+  );
 }

@@ -3,7 +3,9 @@ import { agreementRegistryAbi } from "../abi";
 import type { ConcordContext } from "../client";
 import type { ConcordWriteErrorType } from "../errors/base";
 import { validateTerms, type NestedTerms, type Terms } from "../terms";
-import { eventArgs, eventsArgs, writeConcord, type WriteResult } from "../write";
+import { eventArgs, eventsArgs, planCall, sendPlanned, type PlannedCall, type WriteResult } from "../write";
+import { consentDigest } from "../typedData";
+import { withWalletDiagnosis } from "../wallets/contractWallet";
 import { getNestedTerms } from "./getNestedTerms";
 import { sortSignatures, type ConsentSignature } from "./signConsent";
 
@@ -50,16 +52,29 @@ export async function activateAgreement(
   context: ConcordContext,
   parameters: ActivateAgreementParameters,
 ): Promise<ActivateAgreementReturnType> {
-  validateTerms(parameters.terms);
   const version = parameters.version ?? 1;
-  const children = parameters.children ?? (await getNestedTerms(context, { terms: parameters.terms }));
-  const result = await writeConcord(context, {
-    address: context.addresses.registry,
-    abi: agreementRegistryAbi,
-    functionName: "activate",
-    args: [parameters.agreementId, version, parameters.terms, children, sortSignatures(parameters.signatures)],
-  });
+  const planned = await activateAgreementCall(context, parameters);
+  const digestOf = (s: { signer: Address; nonce: bigint; deadline: bigint }) =>
+    consentDigest({ chainId: context.chainId, registry: context.addresses.registry, agreementId: parameters.agreementId, version, terms: parameters.terms, ...s });
+  const result = await withWalletDiagnosis(context, parameters.signatures, digestOf, () => sendPlanned(context, planned));
   const activated = eventArgs(result, agreementRegistryAbi, "VersionActivated");
   const signers = eventsArgs(result, agreementRegistryAbi, "ConsentSigned").map((e) => e.party);
   return { ...result, version, unit: activated.unit, partiesRoot: activated.partiesRoot, signers };
+}
+
+/** The call {@link activateAgreement} sends (nested terms read when not given); {@link prepareActivateAgreement} returns it encoded. */
+export async function activateAgreementCall(context: ConcordContext, parameters: ActivateAgreementParameters): Promise<PlannedCall> {
+  validateTerms(parameters.terms);
+  const version = parameters.version ?? 1;
+  const children = parameters.children ?? (await getNestedTerms(context, { terms: parameters.terms }));
+  const signatures = sortSignatures(parameters.signatures);
+  return planCall(
+    {
+      address: context.addresses.registry,
+      abi: agreementRegistryAbi,
+      functionName: "activate",
+      args: [parameters.agreementId, version, parameters.terms, children, signatures],
+    },
+    `activate agreement ${parameters.agreementId} version ${version} with the consent of ${signatures.map((s) => s.signer).join(", ") || "on-chain approvals only"}`,
+  );
 }

@@ -3,7 +3,9 @@ import { agreementRegistryAbi } from "../abi";
 import type { ConcordContext } from "../client";
 import type { ConcordWriteErrorType } from "../errors/base";
 import { validateTerms, type NestedTerms, type Terms } from "../terms";
-import { eventArgs, eventsArgs, writeConcord, type WriteResult } from "../write";
+import { eventArgs, eventsArgs, planCall, sendPlanned, type PlannedCall, type WriteResult } from "../write";
+import { consentDigest } from "../typedData";
+import { withWalletDiagnosis } from "../wallets/contractWallet";
 import { getNestedTerms } from "./getNestedTerms";
 import { readTermsInForce } from "./getVersion";
 import { sortSignatures, type ConsentSignature } from "./signConsent";
@@ -42,17 +44,29 @@ export async function activateAmendment(
   context: ConcordContext,
   parameters: ActivateAmendmentParameters,
 ): Promise<ActivateAmendmentReturnType> {
+  const planned = await activateAmendmentCall(context, parameters);
+  const digestOf = (s: { signer: Address; nonce: bigint; deadline: bigint }) =>
+    consentDigest({ chainId: context.chainId, registry: context.addresses.registry, agreementId: parameters.agreementId, version: parameters.version, terms: parameters.terms, ...s });
+  const result = await withWalletDiagnosis(context, parameters.signatures, digestOf, () => sendPlanned(context, planned));
+  const activated = eventArgs(result, agreementRegistryAbi, "VersionActivated");
+  const signers = eventsArgs(result, agreementRegistryAbi, "ConsentSigned").map((e) => e.party);
+  return { ...result, unit: activated.unit, partiesRoot: activated.partiesRoot, signers };
+}
+
+/** The call {@link activateAmendment} sends (terms in force and nested terms read when not given); {@link prepareActivateAmendment} returns it encoded. */
+export async function activateAmendmentCall(context: ConcordContext, parameters: ActivateAmendmentParameters): Promise<PlannedCall> {
   validateTerms(parameters.terms);
   const currentTerms = parameters.currentTerms ?? (await readTermsInForce(context, { agreementId: parameters.agreementId })).terms;
   validateTerms(currentTerms);
   const children = parameters.children ?? (await getNestedTerms(context, { terms: [parameters.terms, currentTerms] }));
-  const result = await writeConcord(context, {
-    address: context.addresses.registry,
-    abi: agreementRegistryAbi,
-    functionName: "activateAmendment",
-    args: [parameters.agreementId, parameters.version, parameters.terms, currentTerms, children, sortSignatures(parameters.signatures)],
-  });
-  const activated = eventArgs(result, agreementRegistryAbi, "VersionActivated");
-  const signers = eventsArgs(result, agreementRegistryAbi, "ConsentSigned").map((e) => e.party);
-  return { ...result, unit: activated.unit, partiesRoot: activated.partiesRoot, signers };
+  const signatures = sortSignatures(parameters.signatures);
+  return planCall(
+    {
+      address: context.addresses.registry,
+      abi: agreementRegistryAbi,
+      functionName: "activateAmendment",
+      args: [parameters.agreementId, parameters.version, parameters.terms, currentTerms, children, signatures],
+    },
+    `activate amendment version ${parameters.version} of agreement ${parameters.agreementId} with the consent of ${signatures.map((s) => s.signer).join(", ") || "on-chain approvals only"}`,
+  );
 }

@@ -2,7 +2,7 @@ import type { Address } from "viem";
 import { agreementRegistryAbi } from "../abi";
 import type { ConcordContext } from "../client";
 import type { ConcordWriteErrorType } from "../errors/base";
-import { eventArgs, writeConcord, type WriteResult } from "../write";
+import { eventArgs, planCall, sendPlanned, type PlannedCall, type WriteResult } from "../write";
 import { DEFAULT_APPROVAL_SECONDS } from "./approveVersion";
 import { readTermsInForce } from "./getVersion";
 import { chainTimeFromNow } from "./signConsent";
@@ -34,14 +34,17 @@ export async function approveTermination(
   context: ConcordContext,
   parameters: ApproveTerminationParameters,
 ): Promise<ApproveTerminationReturnType> {
-  const version = parameters.version ?? (await readTermsInForce(context, { agreementId: parameters.agreementId })).activeVersion;
-  const expiry = await chainTimeFromNow(context, DEFAULT_APPROVAL_SECONDS, parameters.expiry, "approval expiry");
-  const result = await writeConcord(context, {
-    address: context.addresses.registry,
-    abi: agreementRegistryAbi,
-    functionName: "approveTermination",
-    args: [parameters.agreementId, version, expiry],
-  });
+  const result = await sendPlanned(context, await approveTerminationCall(context, parameters));
   const approved = eventArgs(result, agreementRegistryAbi, "TerminationApproved");
   return { ...result, version: approved.version, party: approved.party, expiry: approved.expiry };
+}
+
+/** The call {@link approveTermination} sends (version in force and expiry filled); {@link prepareApproveTermination} returns it encoded. */
+export async function approveTerminationCall(context: ConcordContext, parameters: ApproveTerminationParameters): Promise<PlannedCall> {
+  const version = parameters.version ?? (await readTermsInForce(context, { agreementId: parameters.agreementId })).activeVersion;
+  const expiry = await chainTimeFromNow(context, DEFAULT_APPROVAL_SECONDS, parameters.expiry, "approval expiry");
+  return planCall(
+    { address: context.addresses.registry, abi: agreementRegistryAbi, functionName: "approveTermination", args: [parameters.agreementId, version, expiry] },
+    `approve terminating agreement ${parameters.agreementId} at version ${version}, until ${expiry}`,
+  );
 }

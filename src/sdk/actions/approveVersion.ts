@@ -2,7 +2,7 @@ import type { Address } from "viem";
 import { agreementRegistryAbi } from "../abi";
 import type { ConcordContext } from "../client";
 import type { ConcordWriteErrorType } from "../errors/base";
-import { eventArgs, writeConcord, type WriteResult } from "../write";
+import { eventArgs, planCall, sendPlanned, type PlannedCall, type WriteResult } from "../write";
 import { chainTimeFromNow } from "./signConsent";
 
 /** How long an on-chain approval lasts unless an expiry is given: 30 days. */
@@ -37,13 +37,16 @@ export type ApproveVersionErrorType = ConcordWriteErrorType;
  * const { party, expiry } = await approveVersion(context, { agreementId: 1n, version: 1 })
  */
 export async function approveVersion(context: ConcordContext, parameters: ApproveVersionParameters): Promise<ApproveVersionReturnType> {
-  const expiry = await chainTimeFromNow(context, DEFAULT_APPROVAL_SECONDS, parameters.expiry, "approval expiry");
-  const result = await writeConcord(context, {
-    address: context.addresses.registry,
-    abi: agreementRegistryAbi,
-    functionName: "approve",
-    args: [parameters.agreementId, parameters.version, expiry],
-  });
+  const result = await sendPlanned(context, await approveVersionCall(context, parameters));
   const approved = eventArgs(result, agreementRegistryAbi, "VersionApproved");
   return { ...result, party: approved.party, expiry: approved.expiry };
+}
+
+/** The call {@link approveVersion} sends (expiry filled); {@link prepareApproveVersion} returns it encoded. */
+export async function approveVersionCall(context: ConcordContext, parameters: ApproveVersionParameters): Promise<PlannedCall> {
+  const expiry = await chainTimeFromNow(context, DEFAULT_APPROVAL_SECONDS, parameters.expiry, "approval expiry");
+  return planCall(
+    { address: context.addresses.registry, abi: agreementRegistryAbi, functionName: "approve", args: [parameters.agreementId, parameters.version, expiry] },
+    `approve version ${parameters.version} of agreement ${parameters.agreementId}, until ${expiry}`,
+  );
 }

@@ -1,7 +1,7 @@
 import { agreementRegistryAbi } from "../abi";
 import type { ConcordContext } from "../client";
 import type { ConcordWriteErrorType } from "../errors/base";
-import { writeConcord, type WriteResult } from "../write";
+import { planCall, sendPlanned, type PlannedCall, type WriteResult } from "../write";
 
 export type CancelNonceParameters = {
   /** The nonce of a consent or termination signature the account gave and wants void. */
@@ -24,10 +24,13 @@ export type CancelNonceErrorType = ConcordWriteErrorType;
  * await cancelNonce(hotelContext, { nonce: signature.nonce }) // the signature can no longer be used
  */
 export async function cancelNonce(context: ConcordContext, parameters: CancelNonceParameters): Promise<CancelNonceReturnType> {
-  return writeConcord(context, {
-    address: context.addresses.registry,
-    abi: agreementRegistryAbi,
-    functionName: "cancelNonce",
-    args: [parameters.nonce],
-  });
+  return sendPlanned(context, await cancelNonceCall(context, parameters));
+}
+
+/** The call {@link cancelNonce} sends; {@link prepareCancelNonce} returns it encoded. */
+export async function cancelNonceCall(context: ConcordContext, parameters: CancelNonceParameters): Promise<PlannedCall> {
+  return planCall(
+    { address: context.addresses.registry, abi: agreementRegistryAbi, functionName: "cancelNonce", args: [parameters.nonce] },
+    `cancel consent nonce ${parameters.nonce}`,
+  );
 }

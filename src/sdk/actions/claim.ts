@@ -4,7 +4,7 @@ import type { ConcordContext } from "../client";
 import { InvalidInputError, type ConcordWriteErrorType } from "../errors/base";
 import { partyProof } from "../partyTree";
 import type { Party, Terms } from "../terms";
-import { eventsArgs, writeConcord, type EventArgsOf, type WriteResult } from "../write";
+import { eventsArgs, planCall, sendPlanned, type EventArgsOf, type PlannedCall, type WriteResult } from "../write";
 import { readProposedTerms } from "./getVersion";
 
 export type ClaimParameters = {
@@ -51,18 +51,30 @@ export async function termsOfVersion(context: ConcordContext, agreementId: bigin
  * await withdraw(restaurantContext)
  */
 export async function claim(context: ConcordContext, parameters: ClaimParameters): Promise<ClaimReturnType> {
+  const planned = await claimCall(context, parameters);
+  const result = await sendPlanned(context, planned);
+  const { party } = planned;
+  const [claimed] = eventsArgs(result, settlementLedgerAbi, "Claimed");
+  return { ...result, party, amount: claimed?.amount ?? 0n, claimed };
+}
+
+/** The call {@link claim} sends (terms read and the party's proof built); {@link prepareClaim} returns it encoded. */
+export async function claimCall(context: ConcordContext, parameters: ClaimParameters): Promise<PlannedCall & { party: Party }> {
   const terms = await termsOfVersion(context, parameters.agreementId, parameters.version, parameters.terms);
   const index = parameters.partyIndex;
   const party = terms.parties[index];
   if (!Number.isInteger(index) || !party) {
     throw new InvalidInputError(`party index ${index} is out of range for the ${terms.parties.length} parties of agreement ${parameters.agreementId} version ${parameters.version}`);
   }
-  const result = await writeConcord(context, {
-    address: context.addresses.ledger,
-    abi: settlementLedgerAbi,
-    functionName: "claim",
-    args: [parameters.agreementId, parameters.version, parameters.token ?? zeroAddress, BigInt(index), party, partyProof(terms.parties, index)],
-  });
-  const [claimed] = eventsArgs(result, settlementLedgerAbi, "Claimed");
-  return { ...result, party, amount: claimed?.amount ?? 0n, claimed };
+  const token = parameters.token ?? zeroAddress;
+  const planned = planCall(
+    {
+      address: context.addresses.ledger,
+      abi: settlementLedgerAbi,
+      functionName: "claim",
+      args: [parameters.agreementId, parameters.version, token, BigInt(index), party, partyProof(terms.parties, index)],
+    },
+    `claim the share of party ${index} (${party.account === zeroAddress ? `agreement ${party.agreementId}` : party.account}) in the ${token === zeroAddress ? "ETH" : token} pool of agreement ${parameters.agreementId} version ${parameters.version}`,
+  );
+  return { ...planned, party };
 }

@@ -3,7 +3,7 @@ import { settlementLedgerAbi } from "../abi";
 import type { ConcordContext } from "../client";
 import type { ConcordWriteErrorType } from "../errors/base";
 import type { Terms } from "../terms";
-import { eventsArgs, writeConcord, type EventArgsOf, type WriteResult } from "../write";
+import { eventsArgs, planCall, sendPlanned, type EventArgsOf, type PlannedCall, type WriteResult } from "../write";
 import { termsOfVersion } from "./claim";
 
 export type DistributeParameters = {
@@ -38,12 +38,21 @@ export type DistributeErrorType = ConcordWriteErrorType;
  * // distributed.toTotal - distributed.fromTotal: the whole units paid out now
  */
 export async function distribute(context: ConcordContext, parameters: DistributeParameters): Promise<DistributeReturnType> {
-  const terms = await termsOfVersion(context, parameters.agreementId, parameters.version, parameters.terms);
-  const result = await writeConcord(context, {
-    address: context.addresses.ledger,
-    abi: settlementLedgerAbi,
-    functionName: "distribute",
-    args: [parameters.agreementId, parameters.version, parameters.token ?? zeroAddress, terms.parties],
-  });
+  const result = await sendPlanned(context, await distributeCall(context, parameters));
   return { ...result, distributed: eventsArgs(result, settlementLedgerAbi, "Distributed")[0] };
+}
+
+/** The call {@link distribute} sends (terms read when not given); {@link prepareDistribute} returns it encoded. */
+export async function distributeCall(context: ConcordContext, parameters: DistributeParameters): Promise<PlannedCall> {
+  const terms = await termsOfVersion(context, parameters.agreementId, parameters.version, parameters.terms);
+  const token = parameters.token ?? zeroAddress;
+  return planCall(
+    {
+      address: context.addresses.ledger,
+      abi: settlementLedgerAbi,
+      functionName: "distribute",
+      args: [parameters.agreementId, parameters.version, token, terms.parties],
+    },
+    `distribute the ${token === zeroAddress ? "ETH" : token} pool of agreement ${parameters.agreementId} version ${parameters.version} to its ${terms.parties.length} parties`,
+  );
 }

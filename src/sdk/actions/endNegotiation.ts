@@ -1,7 +1,7 @@
 import { negotiationHubAbi } from "../abi";
 import type { ConcordContext } from "../client";
 import type { ConcordWriteErrorType } from "../errors/base";
-import { eventArgs, writeConcord, type WriteResult } from "../write";
+import { eventArgs, planCall, sendPlanned, type PlannedCall, type WriteResult } from "../write";
 import { contractAddresses } from "./getConcordEvents";
 
 export type EndNegotiationParameters = { agreementId: bigint };
@@ -21,13 +21,16 @@ export type EndNegotiationErrorType = ConcordWriteErrorType;
  * await endNegotiation(restaurantContext, { agreementId: 1n })
  */
 export async function endNegotiation(context: ConcordContext, parameters: EndNegotiationParameters): Promise<EndNegotiationReturnType> {
-  const { negotiationHub } = await contractAddresses(context);
-  const result = await writeConcord(context, {
-    address: negotiationHub,
-    abi: negotiationHubAbi,
-    functionName: "end",
-    args: [parameters.agreementId],
-  });
+  const result = await sendPlanned(context, await endNegotiationCall(context, parameters));
   const broken = eventArgs(result, negotiationHubAbi, "NegotiationBroken");
   return { ...result, negotiationId: broken.negotiationId, moves: broken.moves };
+}
+
+/** The call {@link endNegotiation} sends; {@link prepareEndNegotiation} returns it encoded. */
+export async function endNegotiationCall(context: ConcordContext, parameters: EndNegotiationParameters): Promise<PlannedCall> {
+  const { negotiationHub } = await contractAddresses(context);
+  return planCall(
+    { address: negotiationHub, abi: negotiationHubAbi, functionName: "end", args: [parameters.agreementId] },
+    `end the negotiation of agreement ${parameters.agreementId} without agreement`,
+  );
 }

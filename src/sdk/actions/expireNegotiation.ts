@@ -1,7 +1,7 @@
 import { negotiationHubAbi } from "../abi";
 import type { ConcordContext } from "../client";
 import type { ConcordWriteErrorType } from "../errors/base";
-import { eventArgs, writeConcord, type WriteResult } from "../write";
+import { eventArgs, planCall, sendPlanned, type PlannedCall, type WriteResult } from "../write";
 import { contractAddresses } from "./getConcordEvents";
 
 export type ExpireNegotiationParameters = { agreementId: bigint };
@@ -24,13 +24,16 @@ export async function expireNegotiation(
   context: ConcordContext,
   parameters: ExpireNegotiationParameters,
 ): Promise<ExpireNegotiationReturnType> {
-  const { negotiationHub } = await contractAddresses(context);
-  const result = await writeConcord(context, {
-    address: negotiationHub,
-    abi: negotiationHubAbi,
-    functionName: "expire",
-    args: [parameters.agreementId],
-  });
+  const result = await sendPlanned(context, await expireNegotiationCall(context, parameters));
   const expired = eventArgs(result, negotiationHubAbi, "NegotiationExpired");
   return { ...result, negotiationId: expired.negotiationId, moves: expired.moves };
+}
+
+/** The call {@link expireNegotiation} sends; {@link prepareExpireNegotiation} returns it encoded. */
+export async function expireNegotiationCall(context: ConcordContext, parameters: ExpireNegotiationParameters): Promise<PlannedCall> {
+  const { negotiationHub } = await contractAddresses(context);
+  return planCall(
+    { address: negotiationHub, abi: negotiationHubAbi, functionName: "expire", args: [parameters.agreementId] },
+    `close the expired negotiation of agreement ${parameters.agreementId}`,
+  );
 }

@@ -3,7 +3,8 @@ import { negotiationHubAbi } from "../abi";
 import type { ConcordContext } from "../client";
 import type { ConcordWriteErrorType } from "../errors/base";
 import { validateTerms, type Terms } from "../terms";
-import { eventArgs, writeConcord, type WriteResult } from "../write";
+import { hashTerms } from "../typedData";
+import { eventArgs, planCall, sendPlanned, type PlannedCall, type WriteResult } from "../write";
 import { contractAddresses } from "./getConcordEvents";
 
 export type OfferTermsParameters = { agreementId: bigint; terms: Terms };
@@ -23,14 +24,17 @@ export type OfferTermsErrorType = ConcordWriteErrorType;
  * const { move } = await offerTerms(restaurantContext, { agreementId: 1n, terms: counterOffer })
  */
 export async function offerTerms(context: ConcordContext, parameters: OfferTermsParameters): Promise<OfferTermsReturnType> {
-  validateTerms(parameters.terms);
-  const { negotiationHub } = await contractAddresses(context);
-  const result = await writeConcord(context, {
-    address: negotiationHub,
-    abi: negotiationHubAbi,
-    functionName: "offer",
-    args: [parameters.agreementId, parameters.terms],
-  });
+  const result = await sendPlanned(context, await offerTermsCall(context, parameters));
   const made = eventArgs(result, negotiationHubAbi, "OfferMade");
   return { ...result, move: made.move, offerHash: made.offerHash };
+}
+
+/** The call {@link offerTerms} sends; {@link prepareOfferTerms} returns it encoded. */
+export async function offerTermsCall(context: ConcordContext, parameters: OfferTermsParameters): Promise<PlannedCall> {
+  validateTerms(parameters.terms);
+  const { negotiationHub } = await contractAddresses(context);
+  return planCall(
+    { address: negotiationHub, abi: negotiationHubAbi, functionName: "offer", args: [parameters.agreementId, parameters.terms] },
+    `offer terms ${hashTerms(parameters.terms)} in the negotiation of agreement ${parameters.agreementId}`,
+  );
 }

@@ -3,7 +3,8 @@ import { negotiationHubAbi } from "../abi";
 import type { ConcordContext } from "../client";
 import type { ConcordWriteErrorType } from "../errors/base";
 import { validateTerms, type NestedTerms, type Terms } from "../terms";
-import { eventArgs, writeConcord, type WriteResult } from "../write";
+import { hashTerms } from "../typedData";
+import { eventArgs, planCall, sendPlanned, type PlannedCall, type WriteResult } from "../write";
 import { contractAddresses } from "./getConcordEvents";
 import { getNestedTerms } from "./getNestedTerms";
 import { readTermsInForce } from "./getVersion";
@@ -53,24 +54,7 @@ export async function openNegotiation(
   context: ConcordContext,
   parameters: OpenNegotiationParameters,
 ): Promise<OpenNegotiationReturnType> {
-  validateTerms(parameters.initialOffer);
-  const currentTerms = parameters.currentTerms ?? (await readTermsInForce(context, { agreementId: parameters.agreementId })).terms;
-  const children = parameters.children ?? (await getNestedTerms(context, { terms: currentTerms }));
-  const { negotiationHub } = await contractAddresses(context);
-  const result = await writeConcord(context, {
-    address: negotiationHub,
-    abi: negotiationHubAbi,
-    functionName: "open",
-    args: [
-      parameters.agreementId,
-      parameters.roundLimit,
-      parameters.duration,
-      parameters.moveTimeout,
-      parameters.initialOffer,
-      currentTerms,
-      children,
-    ],
-  });
+  const result = await sendPlanned(context, await openNegotiationCall(context, parameters));
   const opened = eventArgs(result, negotiationHubAbi, "NegotiationOpened");
   return {
     ...result,
@@ -79,4 +63,29 @@ export async function openNegotiation(
     deadline: opened.deadline,
     baseVersion: opened.baseVersion,
   };
+}
+
+/** The call {@link openNegotiation} sends (terms in force and nested terms read when not given); {@link prepareOpenNegotiation} returns it encoded. */
+export async function openNegotiationCall(context: ConcordContext, parameters: OpenNegotiationParameters): Promise<PlannedCall> {
+  validateTerms(parameters.initialOffer);
+  const currentTerms = parameters.currentTerms ?? (await readTermsInForce(context, { agreementId: parameters.agreementId })).terms;
+  const children = parameters.children ?? (await getNestedTerms(context, { terms: currentTerms }));
+  const { negotiationHub } = await contractAddresses(context);
+  return planCall(
+    {
+      address: negotiationHub,
+      abi: negotiationHubAbi,
+      functionName: "open",
+      args: [
+        parameters.agreementId,
+        parameters.roundLimit,
+        parameters.duration,
+        parameters.moveTimeout,
+        parameters.initialOffer,
+        currentTerms,
+        children,
+      ],
+    },
+    `open a negotiation of agreement ${parameters.agreementId} (${parameters.roundLimit} rounds, ${parameters.duration} s, ${parameters.moveTimeout} s a move) with terms ${hashTerms(parameters.initialOffer)}`,
+  );
 }

@@ -122,3 +122,10 @@ export async function settlementsOf(context: ConcordContext, result: WriteResult
 export function reservesHeldOf(result: WriteResult): ReservesHeldEvent[] {
   return eventsArgs(result, settlementLedgerAbi, "ReservesHeld");
 }
+
+/** One line naming a payment: amount, token, agreement, version, referrer and order reference. */
+export function describePayment(payment: Payment): string {
+  const amount = payment.token === zeroAddress ? `${payment.gross} wei of ETH` : `${payment.gross} units of token ${payment.token}`;
+  const referrer = payment.referrer === zeroAddress ? "" : `, referred by ${payment.referrer}`;
+  return `${amount} to agreement ${payment.agreementId} version ${payment.version}${referrer} (order reference ${payment.orderRef})`;
+}

@@ -3,7 +3,8 @@ import { agreementRegistryAbi } from "../abi";
 import type { ConcordContext } from "../client";
 import type { ConcordWriteErrorType } from "../errors/base";
 import { validateTerms, type Terms } from "../terms";
-import { eventArgs, writeConcord, type WriteResult } from "../write";
+import { hashTerms } from "../typedData";
+import { eventArgs, planCall, sendPlanned, type PlannedCall, type WriteResult } from "../write";
 
 export type ProposeAgreementParameters = {
   /** The first version's terms, as {@link buildTerms} makes them. */
@@ -36,13 +37,16 @@ export async function proposeAgreement(
   context: ConcordContext,
   parameters: ProposeAgreementParameters,
 ): Promise<ProposeAgreementReturnType> {
-  validateTerms(parameters.terms);
-  const result = await writeConcord(context, {
-    address: context.addresses.registry,
-    abi: agreementRegistryAbi,
-    functionName: "propose",
-    args: [parameters.terms],
-  });
+  const result = await sendPlanned(context, await proposeAgreementCall(context, parameters));
   const proposed = eventArgs(result, agreementRegistryAbi, "VersionProposed");
   return { ...result, agreementId: proposed.agreementId, termsHash: proposed.termsHash };
+}
+
+/** The call {@link proposeAgreement} sends; {@link prepareProposeAgreement} returns it encoded. */
+export async function proposeAgreementCall(context: ConcordContext, parameters: ProposeAgreementParameters): Promise<PlannedCall> {
+  validateTerms(parameters.terms);
+  return planCall(
+    { address: context.addresses.registry, abi: agreementRegistryAbi, functionName: "propose", args: [parameters.terms] },
+    `propose an agreement of ${parameters.terms.parties.length} parties with terms ${hashTerms(parameters.terms)}`,
+  );
 }

@@ -3,7 +3,8 @@ import { agreementRegistryAbi } from "../abi";
 import type { ConcordContext } from "../client";
 import type { ConcordWriteErrorType } from "../errors/base";
 import { AgreementStatus, validateTerms, type NestedTerms, type Terms } from "../terms";
-import { eventArgs, writeConcord, type WriteResult } from "../write";
+import { hashTerms } from "../typedData";
+import { eventArgs, planCall, sendPlanned, type PlannedCall, type WriteResult } from "../write";
 import { getNestedTerms } from "./getNestedTerms";
 import { readTermsInForce } from "./getVersion";
 
@@ -44,6 +45,13 @@ export async function proposeAmendment(
   context: ConcordContext,
   parameters: ProposeAmendmentParameters,
 ): Promise<ProposeAmendmentReturnType> {
+  const result = await sendPlanned(context, await proposeAmendmentCall(context, parameters));
+  const proposed = eventArgs(result, agreementRegistryAbi, "VersionProposed");
+  return { ...result, version: proposed.version, termsHash: proposed.termsHash };
+}
+
+/** The call {@link proposeAmendment} sends (terms in force and nested terms read when not given); {@link prepareProposeAmendment} returns it encoded. */
+export async function proposeAmendmentCall(context: ConcordContext, parameters: ProposeAmendmentParameters): Promise<PlannedCall> {
   validateTerms(parameters.terms);
   let currentTerms = parameters.currentTerms;
   let children = parameters.children;
@@ -54,12 +62,13 @@ export async function proposeAmendment(
     if (inForce.status !== AgreementStatus.Active) children ??= [];
   }
   children ??= await getNestedTerms(context, { terms: currentTerms });
-  const result = await writeConcord(context, {
-    address: context.addresses.registry,
-    abi: agreementRegistryAbi,
-    functionName: "proposeAmendment",
-    args: [parameters.agreementId, parameters.terms, currentTerms, children],
-  });
-  const proposed = eventArgs(result, agreementRegistryAbi, "VersionProposed");
-  return { ...result, version: proposed.version, termsHash: proposed.termsHash };
+  return planCall(
+    {
+      address: context.addresses.registry,
+      abi: agreementRegistryAbi,
+      functionName: "proposeAmendment",
+      args: [parameters.agreementId, parameters.terms, currentTerms, children],
+    },
+    `propose an amendment of agreement ${parameters.agreementId} with terms ${hashTerms(parameters.terms)}`,
+  );
 }

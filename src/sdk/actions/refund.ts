@@ -2,7 +2,7 @@ import type { Address, Hex } from "viem";
 import { settlementLedgerAbi } from "../abi";
 import type { ConcordContext } from "../client";
 import { InvalidInputError, type ConcordWriteErrorType } from "../errors/base";
-import { eventArgs, writeConcord, type WriteResult } from "../write";
+import { eventArgs, planCall, sendPlanned, type PlannedCall, type WriteResult } from "../write";
 import { findSettlement } from "./getSettlement";
 import { getReserveLot, hashLotEntries, type LotEntry, type ReserveLot } from "./getReserveLot";
 
@@ -73,21 +73,9 @@ async function locate(
  * // or, knowing the lot: await refund(refundDeskContext, { lotId, entryIndex: 3, amount: 40_000n })
  */
 export async function refund(context: ConcordContext, parameters: RefundParameters): Promise<RefundReturnType> {
-  if (parameters.amount <= 0n) throw new InvalidInputError(`refund amount is ${parameters.amount}; it must be positive`);
-  const { lotId, entryIndex, lot, entries } = await locate(context, parameters);
-  const entry = entries[entryIndex];
-  if (!Number.isInteger(entryIndex) || !entry) {
-    throw new InvalidInputError(`entry index ${entryIndex} is out of range for reserve lot ${lotId} of ${entries.length} entries`);
-  }
-  if (parameters.amount > entry.reserve) {
-    throw new InvalidInputError(`refund of ${parameters.amount} exceeds the remaining reserve of ${entry.reserve} of order reference ${entry.orderRef}`);
-  }
-  const result = await writeConcord(context, {
-    address: context.addresses.ledger,
-    abi: settlementLedgerAbi,
-    functionName: "refund",
-    args: [lotId, lot, entries, BigInt(entryIndex), parameters.amount],
-  });
+  const planned = await refundCall(context, parameters);
+  const { lotId, entryIndex, lot, entries } = planned;
+  const result = await sendPlanned(context, planned);
   const refunded = eventArgs(result, settlementLedgerAbi, "ReserveRefunded");
   const updated = entries.map((e, i) => (i === entryIndex ? { ...e, reserve: refunded.remainingReserve, refunded: true } : { ...e }));
   return {
@@ -99,4 +87,30 @@ export async function refund(context: ConcordContext, parameters: RefundParamete
     lot: { ...lot, held: lot.held - refunded.amount, entriesHash: hashLotEntries(updated) },
     entries: updated,
   };
+}
+
+/** The call {@link refund} sends (the lot located and checked); {@link prepareRefund} returns it encoded. */
+export async function refundCall(
+  context: ConcordContext,
+  parameters: RefundParameters,
+): Promise<PlannedCall & { lotId: bigint; entryIndex: number; lot: ReserveLot; entries: readonly LotEntry[] }> {
+  if (parameters.amount <= 0n) throw new InvalidInputError(`refund amount is ${parameters.amount}; it must be positive`);
+  const { lotId, entryIndex, lot, entries } = await locate(context, parameters);
+  const entry = entries[entryIndex];
+  if (!Number.isInteger(entryIndex) || !entry) {
+    throw new InvalidInputError(`entry index ${entryIndex} is out of range for reserve lot ${lotId} of ${entries.length} entries`);
+  }
+  if (parameters.amount > entry.reserve) {
+    throw new InvalidInputError(`refund of ${parameters.amount} exceeds the remaining reserve of ${entry.reserve} of order reference ${entry.orderRef}`);
+  }
+  const planned = planCall(
+    {
+      address: context.addresses.ledger,
+      abi: settlementLedgerAbi,
+      functionName: "refund",
+      args: [lotId, lot, entries, BigInt(entryIndex), parameters.amount],
+    },
+    `refund ${parameters.amount} of the reserve of order reference ${entry.orderRef} (reserve lot ${lotId}, entry ${entryIndex})`,
+  );
+  return { ...planned, lotId, entryIndex, lot, entries };
 }

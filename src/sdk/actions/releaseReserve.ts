@@ -1,7 +1,7 @@
 import { settlementLedgerAbi } from "../abi";
 import type { ConcordContext } from "../client";
 import { InvalidInputError, type ConcordWriteErrorType } from "../errors/base";
-import { eventArgs, writeConcord, type WriteResult } from "../write";
+import { eventArgs, planCall, sendPlanned, type PlannedCall, type WriteResult } from "../write";
 import { getReserveLot, type ReserveLot } from "./getReserveLot";
 
 export type ReleaseReserveParameters = {
@@ -30,17 +30,20 @@ export type ReleaseReserveErrorType = ConcordWriteErrorType;
  * const { amount } = await releaseReserve(context, { lotId: settled.lotId })
  */
 export async function releaseReserve(context: ConcordContext, parameters: ReleaseReserveParameters): Promise<ReleaseReserveReturnType> {
+  const result = await sendPlanned(context, await releaseReserveCall(context, parameters));
+  return { ...result, amount: eventArgs(result, settlementLedgerAbi, "ReserveReleased").amount };
+}
+
+/** The call {@link releaseReserve} sends (the lot read when not given); {@link prepareReleaseReserve} returns it encoded. */
+export async function releaseReserveCall(context: ConcordContext, parameters: ReleaseReserveParameters): Promise<PlannedCall> {
   let lot = parameters.lot;
   if (!lot) {
     const found = await getReserveLot(context, { lotId: parameters.lotId });
     if (found.state !== "held") throw new InvalidInputError(`reserve lot ${parameters.lotId} holds nothing: it was ${found.state}`);
     lot = found.lot;
   }
-  const result = await writeConcord(context, {
-    address: context.addresses.ledger,
-    abi: settlementLedgerAbi,
-    functionName: "releaseReserve",
-    args: [parameters.lotId, lot],
-  });
-  return { ...result, amount: eventArgs(result, settlementLedgerAbi, "ReserveReleased").amount };
+  return planCall(
+    { address: context.addresses.ledger, abi: settlementLedgerAbi, functionName: "releaseReserve", args: [parameters.lotId, lot] },
+    `release reserve lot ${parameters.lotId} (${lot.held} held) into its pool`,
+  );
 }

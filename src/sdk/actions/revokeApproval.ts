@@ -2,7 +2,7 @@ import type { Address } from "viem";
 import { agreementRegistryAbi } from "../abi";
 import type { ConcordContext } from "../client";
 import type { ConcordWriteErrorType } from "../errors/base";
-import { eventArgs, writeConcord, type WriteResult } from "../write";
+import { eventArgs, planCall, sendPlanned, type PlannedCall, type WriteResult } from "../write";
 
 export type RevokeApprovalParameters = { agreementId: bigint; version: number };
 export type RevokeApprovalReturnType = WriteResult & { party: Address };
@@ -21,11 +21,14 @@ export type RevokeApprovalErrorType = ConcordWriteErrorType;
  * await revokeApproval(airlineContext, { agreementId: 1n, version: 2 })
  */
 export async function revokeApproval(context: ConcordContext, parameters: RevokeApprovalParameters): Promise<RevokeApprovalReturnType> {
-  const result = await writeConcord(context, {
-    address: context.addresses.registry,
-    abi: agreementRegistryAbi,
-    functionName: "revokeApproval",
-    args: [parameters.agreementId, parameters.version],
-  });
+  const result = await sendPlanned(context, await revokeApprovalCall(context, parameters));
   return { ...result, party: eventArgs(result, agreementRegistryAbi, "ApprovalRevoked").party };
+}
+
+/** The call {@link revokeApproval} sends; {@link prepareRevokeApproval} returns it encoded. */
+export async function revokeApprovalCall(context: ConcordContext, parameters: RevokeApprovalParameters): Promise<PlannedCall> {
+  return planCall(
+    { address: context.addresses.registry, abi: agreementRegistryAbi, functionName: "revokeApproval", args: [parameters.agreementId, parameters.version] },
+    `revoke the on-chain approval of version ${parameters.version} of agreement ${parameters.agreementId}`,
+  );
 }

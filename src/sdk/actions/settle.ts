@@ -3,8 +3,9 @@ import { settlementLedgerAbi } from "../abi";
 import type { ConcordContext } from "../client";
 import { InvalidInputError, type ConcordWriteErrorType } from "../errors/base";
 import type { Payment } from "../typedData";
-import { writeConcord, type WriteResult } from "../write";
+import { planCall, sendPlanned, type PlannedCall, type WriteResult } from "../write";
 import {
+  describePayment,
   ensureAllowance,
   paymentsOf,
   reservesHeldOf,
@@ -64,17 +65,32 @@ export type SettleErrorType = ConcordWriteErrorType;
  * if (intent.signature) await settle(customerContext, intent)
  */
 export async function settle(context: ConcordContext, parameters: SettleParameters): Promise<SettleReturnType> {
-  const [payment] = await paymentsOf(context, [parameters.payment]);
-  if (!payment) throw new InvalidInputError("no payment given");
+  const planned = await settleCall(context, parameters);
+  const { payment } = planned;
   if (payment.token !== zeroAddress) await ensureAllowance(context, payment.token, payment.gross, parameters.approve ?? false);
-  const result = await writeConcord(context, {
-    address: context.addresses.ledger,
-    abi: settlementLedgerAbi,
-    functionName: "settle",
-    args: [payment, parameters.signature ?? "0x"],
-    value: payment.token === zeroAddress ? payment.gross : 0n,
-  });
+  const result = await sendPlanned(context, planned);
   const [settled] = await settlementsOf(context, result);
   if (!settled) throw new InvalidInputError(`transaction ${result.hash} emitted no Settled event`);
   return { ...result, payment, settled, reservesHeld: reservesHeldOf(result)[0] };
+}
+
+/**
+ * The call {@link settle} sends (the payment's defaults filled); {@link prepareSettle} returns it
+ * encoded. An ERC-20 payment needs the ledger's allowance from the sender first (no approval is
+ * planned here: `approve` is the action's own step).
+ */
+export async function settleCall(context: ConcordContext, parameters: SettleParameters): Promise<PlannedCall & { payment: Payment }> {
+  const [payment] = await paymentsOf(context, [parameters.payment]);
+  if (!payment) throw new InvalidInputError("no payment given");
+  const planned = planCall(
+    {
+      address: context.addresses.ledger,
+      abi: settlementLedgerAbi,
+      functionName: "settle",
+      args: [payment, parameters.signature ?? "0x"],
+      value: payment.token === zeroAddress ? payment.gross : 0n,
+    },
+    `settle ${describePayment(payment)}`,
+  );
+  return { ...planned, payment };
 }

@@ -1,9 +1,9 @@
-import { zeroAddress, type Hex } from "viem";
+import { zeroAddress, type Address, type Hex } from "viem";
 import { settlementLedgerAbi } from "../abi";
 import type { ConcordContext } from "../client";
 import { InvalidInputError, type ConcordWriteErrorType } from "../errors/base";
 import type { Payment } from "../typedData";
-import { writeConcord, type WriteResult } from "../write";
+import { planCall, sendPlanned, type PlannedCall, type WriteResult } from "../write";
 import {
   ensureAllowance,
   paymentsOf,
@@ -53,6 +53,22 @@ export type SettleBatchErrorType = ConcordWriteErrorType;
  * })
  */
 export async function settleBatch(context: ConcordContext, parameters: SettleBatchParameters): Promise<SettleBatchReturnType> {
+  const planned = await settleBatchCall(context, parameters);
+  const { payments, token, total } = planned;
+  if (token !== zeroAddress) await ensureAllowance(context, token, total, parameters.approve ?? false);
+  const result = await sendPlanned(context, planned);
+  const settled = await settlementsOf(context, result);
+  if (settled.length !== payments.length) {
+    throw new InvalidInputError(`transaction ${result.hash} emitted ${settled.length} Settled events for ${payments.length} payments`);
+  }
+  return { ...result, payments, settled, lots: reservesHeldOf(result) };
+}
+
+/** The call {@link settleBatch} sends (payments checked, defaults filled; no approval planned); {@link prepareSettleBatch} returns it encoded. */
+export async function settleBatchCall(
+  context: ConcordContext,
+  parameters: SettleBatchParameters,
+): Promise<PlannedCall & { payments: Payment[]; token: Address; total: bigint }> {
   if (parameters.payments.length === 0) throw new InvalidInputError("the batch has no payments");
   const signatures = parameters.signatures;
   if (signatures && signatures.length !== parameters.payments.length) {
@@ -64,17 +80,15 @@ export async function settleBatch(context: ConcordContext, parameters: SettleBat
     if (p.token !== token) throw new InvalidInputError(`payment ${i} is in token ${p.token}, but payment 0 is in ${token}: a batch takes one token`);
   });
   const total = payments.reduce((sum, p) => sum + p.gross, 0n);
-  if (token !== zeroAddress) await ensureAllowance(context, token, total, parameters.approve ?? false);
-  const result = await writeConcord(context, {
-    address: context.addresses.ledger,
-    abi: settlementLedgerAbi,
-    functionName: "settleBatch",
-    args: [payments, signatures ? signatures.map((s) => s ?? "0x") : []],
-    value: token === zeroAddress ? total : 0n,
-  });
-  const settled = await settlementsOf(context, result);
-  if (settled.length !== payments.length) {
-    throw new InvalidInputError(`transaction ${result.hash} emitted ${settled.length} Settled events for ${payments.length} payments`);
-  }
-  return { ...result, payments, settled, lots: reservesHeldOf(result) };
+  const planned = planCall(
+    {
+      address: context.addresses.ledger,
+      abi: settlementLedgerAbi,
+      functionName: "settleBatch",
+      args: [payments, signatures ? signatures.map((s) => s ?? "0x") : []],
+      value: token === zeroAddress ? total : 0n,
+    },
+    `settle a batch of ${payments.length} payments of ${total} ${token === zeroAddress ? "wei of ETH" : `units of token ${token}`} in all`,
+  );
+  return { ...planned, payments, token, total };
 }

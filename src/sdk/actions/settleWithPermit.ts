@@ -3,8 +3,9 @@ import { settlementLedgerAbi } from "../abi";
 import { accountAddress, signerOf, walletOf, type ConcordContext } from "../client";
 import { InvalidInputError, RpcError, type ConcordWriteErrorType } from "../errors/base";
 import { toConcordError, withConcordErrors } from "../errors/decode";
-import { writeConcord } from "../write";
-import { paymentsOf, reservesHeldOf, settlementsOf, type PaymentInput } from "./payment";
+import { planCall, sendPlanned, type PlannedCall } from "../write";
+import { describePayment, paymentsOf, reservesHeldOf, settlementsOf, type PaymentInput } from "./payment";
+import type { Payment } from "../typedData";
 import type { SettleReturnType } from "./settle";
 
 const permitAbi = parseAbi([
@@ -42,6 +43,22 @@ export type SettleWithPermitErrorType = ConcordWriteErrorType;
  * })
  */
 export async function settleWithPermit(context: ConcordContext, parameters: SettleWithPermitParameters): Promise<SettleWithPermitReturnType> {
+  const planned = await settleWithPermitCall(context, parameters);
+  const result = await sendPlanned(context, planned);
+  const [settled] = await settlementsOf(context, result);
+  if (!settled) throw new InvalidInputError(`transaction ${result.hash} emitted no Settled event`);
+  return { ...result, payment: planned.payment, settled, reservesHeld: reservesHeldOf(result)[0] };
+}
+
+/**
+ * The call {@link settleWithPermit} sends, with the payer's EIP-2612 permit signed here by the
+ * context's account (an EOA: a contract wallet settles with {@link prepareSettle} after its own
+ * approval); {@link prepareSettleWithPermit} returns it encoded.
+ */
+export async function settleWithPermitCall(
+  context: ConcordContext,
+  parameters: SettleWithPermitParameters,
+): Promise<PlannedCall & { payment: Payment }> {
   const [payment] = await paymentsOf(context, [parameters.payment]);
   if (!payment) throw new InvalidInputError("no payment given");
   if (payment.token === zeroAddress) throw new InvalidInputError("ETH has no permit: use settle");
@@ -81,13 +98,14 @@ export async function settleWithPermit(context: ConcordContext, parameters: Sett
     }),
   );
   const { r, s, yParity } = parseSignature(signature);
-  const result = await writeConcord(context, {
-    address: context.addresses.ledger,
-    abi: settlementLedgerAbi,
-    functionName: "settleWithPermit",
-    args: [payment, parameters.signature ?? "0x", deadline, 27 + yParity, r, s],
-  });
-  const [settled] = await settlementsOf(context, result);
-  if (!settled) throw new InvalidInputError(`transaction ${result.hash} emitted no Settled event`);
-  return { ...result, payment, settled, reservesHeld: reservesHeldOf(result)[0] };
+  const planned = planCall(
+    {
+      address: context.addresses.ledger,
+      abi: settlementLedgerAbi,
+      functionName: "settleWithPermit",
+      args: [payment, parameters.signature ?? "0x", deadline, 27 + yParity, r, s],
+    },
+    `settle ${describePayment(payment)} with a permit of ${owner}`,
+  );
+  return { ...planned, payment };
 }

@@ -1,10 +1,11 @@
 import { randomBytes } from "node:crypto";
 import type { Address, Hex } from "viem";
-import { accountAddress, signerOf, walletOf, type ConcordContext } from "../client";
+import type { ConcordContext } from "../client";
 import { InvalidInputError, type ConcordReadErrorType } from "../errors/base";
 import { withConcordErrors } from "../errors/decode";
 import { validateTerms, type Terms } from "../terms";
 import { getConsentTypedData, hashTerms } from "../typedData";
+import { signAs, signingAddress, type WalletSigningParameters } from "../wallets/contractWallet";
 import { readProposedTerms } from "./getVersion";
 
 /** A consent signature as the registry takes it: it names its signer. */
@@ -25,7 +26,7 @@ export type SignConsentParameters = {
   nonce?: bigint;
   /** Unix time after which the signature is void (default: 7 days after the latest block). */
   deadline?: bigint;
-};
+} & WalletSigningParameters;
 export type SignConsentReturnType = ConsentSignature;
 export type SignConsentErrorType = ConcordReadErrorType;
 
@@ -68,7 +69,8 @@ async function termsToSign(context: ConcordContext, parameters: SignConsentParam
 
 /**
  * Signs consent to a version of terms (EIP-712, {@link getConsentTypedData}) as the context's
- * account, named in the message as the signer. Any consenter signs the same parent digest: an
+ * account, or in the name of a contract wallet (`wallet`: {@link safeWallet}, {@link contractWallet};
+ * the wallet's `isValidSignature` checks it first), named in the message as the signer. Any consenter signs the same parent digest: an
  * account party, or a member of a nested party (an account of the pinned child version's tree).
  * A local account (private key, mnemonic) signs in process, a JSON-RPC account through the node's
  * `eth_signTypedData_v4`. No transaction; anyone then submits the signatures with
@@ -82,11 +84,11 @@ async function termsToSign(context: ConcordContext, parameters: SignConsentParam
  * import { signConsent } from "./src/sdk"
  * const signature = await signConsent(hotelContext, { agreementId: 1n, version: 1, terms })
  * // or, knowing only the hash: await signConsent(memberContext, { agreementId: 1n, version: 1, termsHash })
+ * // a 2-of-3 Safe, two owners signing: await signConsent(context, { agreementId: 1n, version: 1, terms, wallet: safeWallet({ address: safe, owners: [alice, bob] }) })
  */
 export async function signConsent(context: ConcordContext, parameters: SignConsentParameters): Promise<SignConsentReturnType> {
   const terms = await termsToSign(context, parameters);
-  const account = signerOf(context);
-  const signer = accountAddress(account);
+  const signer = signingAddress(context, parameters);
   const nonce = parameters.nonce ?? randomNonce();
   const deadline = await defaultDeadline(context, parameters.deadline);
   const typedData = getConsentTypedData({
@@ -99,7 +101,7 @@ export async function signConsent(context: ConcordContext, parameters: SignConse
     nonce,
     deadline,
   });
-  const signature = await withConcordErrors(() => walletOf(context).signTypedData({ account, ...typedData }));
+  const signature = await signAs(context, typedData, parameters);
   return { signer, nonce, deadline, signature };
 }
 

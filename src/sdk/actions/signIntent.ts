@@ -4,6 +4,7 @@ import { accountAddress, signerOf, walletOf, type ConcordContext } from "../clie
 import { InvalidInputError, type ConcordReadErrorType } from "../errors/base";
 import { withConcordErrors } from "../errors/decode";
 import { getPaymentIntentTypedData, paymentIntentDigest, type Payment } from "../typedData";
+import { signAs, type WalletSigningParameters } from "../wallets/contractWallet";
 import { paymentsOf, type PaymentInput } from "./payment";
 
 export type SignIntentParameters = {
@@ -14,7 +15,7 @@ export type SignIntentParameters = {
    * be the version the payment names).
    */
   orderSigner?: Address;
-};
+} & WalletSigningParameters;
 type IntentTypedData = ReturnType<typeof getPaymentIntentTypedData>;
 export type SignIntentReturnType = {
   /** The payment as signed (defaults filled): pass it unchanged to {@link settle}. */
@@ -25,9 +26,10 @@ export type SignIntentReturnType = {
   /** The typed data to sign (EIP-712 `PaymentIntent` in the ledger's domain). */
   typedData: IntentTypedData;
   /**
-   * The signature, when the order signer is an account the context signs for (an EOA). Undefined
-   * for a contract wallet (ERC-1271): have `typedData` signed the way the wallet verifies
-   * (its owners), then settle with that signature.
+   * The signature, when the order signer is an account the context signs for (an EOA) or the
+   * contract wallet given as `wallet` (checked by its `isValidSignature`). Undefined for a
+   * contract wallet not given: have `typedData` signed the way the wallet verifies, then settle
+   * with that signature.
    */
   signature?: Hex;
 };
@@ -49,8 +51,8 @@ export type SignIntentErrorType = ConcordReadErrorType;
  * const intent = await signIntent(merchantContext, { payment: { agreementId: 1n, version: 1, gross: 250_000_000n, token: usdc, orderRef } })
  * await settle(customerContext, { payment: intent.payment, signature: intent.signature, approve: true })
  *
- * // a multisig merchant: its owners sign intent.typedData, then
- * // await settle(customerContext, { payment: intent.payment, signature: walletSignature })
+ * // a Safe merchant, two of its owners signing:
+ * // const intent = await signIntent(context, { payment, wallet: safeWallet({ address: safe, owners: [alice, bob] }) })
  */
 export async function signIntent(context: ConcordContext, parameters: SignIntentParameters): Promise<SignIntentReturnType> {
   const [payment] = await paymentsOf(context, [parameters.payment]);
@@ -58,6 +60,12 @@ export async function signIntent(context: ConcordContext, parameters: SignIntent
   const orderSigner = parameters.orderSigner ? getAddress(parameters.orderSigner) : await activeOrderSigner(context, payment);
   const typedData = getPaymentIntentTypedData({ chainId: context.chainId, ledger: context.addresses.ledger, payment });
   const digest = paymentIntentDigest({ chainId: context.chainId, ledger: context.addresses.ledger, payment });
+  if (parameters.wallet) {
+    if (getAddress(parameters.wallet.address) !== orderSigner) {
+      throw new InvalidInputError(`the order signer is ${orderSigner}, not the wallet ${parameters.wallet.address} given to sign for it`);
+    }
+    return { payment, orderSigner, digest, typedData, signature: await signAs(context, typedData, parameters) };
+  }
   const code = await withConcordErrors(() => context.publicClient.getCode({ address: orderSigner }));
   if (code !== undefined && code !== "0x") return { payment, orderSigner, digest, typedData };
   const account = signerOf(context);

@@ -1,7 +1,7 @@
-import { accountAddress, signerOf, walletOf, type ConcordContext } from "../client";
+import type { ConcordContext } from "../client";
 import type { ConcordReadErrorType } from "../errors/base";
-import { withConcordErrors } from "../errors/decode";
 import { getTerminationTypedData } from "../typedData";
+import { signAs, signingAddress, type WalletSigningParameters } from "../wallets/contractWallet";
 import { defaultDeadline, randomNonce, type ConsentSignature } from "./signConsent";
 
 export type SignTerminationParameters = {
@@ -12,13 +12,14 @@ export type SignTerminationParameters = {
   nonce?: bigint;
   /** Unix time after which the signature is void (default: 7 days after the latest block). */
   deadline?: bigint;
-};
+} & WalletSigningParameters;
 export type SignTerminationReturnType = ConsentSignature;
 export type SignTerminationErrorType = ConcordReadErrorType;
 
 /**
  * Signs consent to terminate the agreement at the version in force (EIP-712,
- * {@link getTerminationTypedData}), as the context's account, named as the signer: any consenter
+ * {@link getTerminationTypedData}), as the context's account or a contract wallet (`wallet`, checked
+ * by the wallet first), named as the signer: any consenter
  * of the active version, members of nested parties included. Local or JSON-RPC accounts.
  *
  * @param context - A context whose account is a consenter of the version in force.
@@ -33,8 +34,7 @@ export async function signTermination(
   context: ConcordContext,
   parameters: SignTerminationParameters,
 ): Promise<SignTerminationReturnType> {
-  const account = signerOf(context);
-  const signer = accountAddress(account);
+  const signer = signingAddress(context, parameters);
   const nonce = parameters.nonce ?? randomNonce();
   const deadline = await defaultDeadline(context, parameters.deadline);
   const typedData = getTerminationTypedData({
@@ -46,6 +46,6 @@ export async function signTermination(
     nonce,
     deadline,
   });
-  const signature = await withConcordErrors(() => walletOf(context).signTypedData({ account, ...typedData }));
+  const signature = await signAs(context, typedData, parameters);
   return { signer, nonce, deadline, signature };
 }

@@ -4,7 +4,7 @@ import type { ConcordContext } from "../client";
 import { InvalidInputError, type ConcordWriteErrorType } from "../errors/base";
 import { partyProof } from "../partyTree";
 import type { Party, Terms } from "../terms";
-import { eventsArgs, writeConcord, type WriteResult } from "../write";
+import { eventsArgs, planCall, sendPlanned, type PlannedCall, type WriteResult } from "../write";
 import { termsOfVersion } from "./claim";
 
 export type SweepRemainderParameters = {
@@ -39,15 +39,27 @@ export type SweepRemainderErrorType = ConcordWriteErrorType;
  * const { amount, dustParty } = await sweepRemainder(context, { agreementId: 1n, version: 1 })
  */
 export async function sweepRemainder(context: ConcordContext, parameters: SweepRemainderParameters): Promise<SweepRemainderReturnType> {
+  const planned = await sweepRemainderCall(context, parameters);
+  const { dustParty } = planned;
+  const result = await sendPlanned(context, planned);
+  const [swept] = eventsArgs(result, settlementLedgerAbi, "RemainderSwept");
+  return { ...result, dustParty, amount: swept?.amount ?? 0n };
+}
+
+/** The call {@link sweepRemainder} sends (terms read, the dust party's proof built); {@link prepareSweepRemainder} returns it encoded. */
+export async function sweepRemainderCall(context: ConcordContext, parameters: SweepRemainderParameters): Promise<PlannedCall & { dustParty: Party }> {
   const terms = await termsOfVersion(context, parameters.agreementId, parameters.version, parameters.terms);
   const dustParty = terms.parties[terms.dustPartyIndex];
   if (!dustParty) throw new InvalidInputError(`dust party index ${terms.dustPartyIndex} is out of range for ${terms.parties.length} parties`);
-  const result = await writeConcord(context, {
-    address: context.addresses.ledger,
-    abi: settlementLedgerAbi,
-    functionName: "sweepRemainder",
-    args: [parameters.agreementId, parameters.version, parameters.token ?? zeroAddress, dustParty, partyProof(terms.parties, terms.dustPartyIndex)],
-  });
-  const [swept] = eventsArgs(result, settlementLedgerAbi, "RemainderSwept");
-  return { ...result, dustParty, amount: swept?.amount ?? 0n };
+  const token = parameters.token ?? zeroAddress;
+  const planned = planCall(
+    {
+      address: context.addresses.ledger,
+      abi: settlementLedgerAbi,
+      functionName: "sweepRemainder",
+      args: [parameters.agreementId, parameters.version, token, dustParty, partyProof(terms.parties, terms.dustPartyIndex)],
+    },
+    `sweep the final remainder of the ${token === zeroAddress ? "ETH" : token} pool of agreement ${parameters.agreementId} version ${parameters.version} to its dust party`,
+  );
+  return { ...planned, dustParty };
 }

@@ -3,7 +3,9 @@ import { agreementRegistryAbi } from "../abi";
 import type { ConcordContext } from "../client";
 import type { ConcordWriteErrorType } from "../errors/base";
 import { validateTerms, type NestedTerms, type Terms } from "../terms";
-import { eventArgs, eventsArgs, writeConcord, type WriteResult } from "../write";
+import { eventArgs, eventsArgs, planCall, sendPlanned, type PlannedCall, type WriteResult } from "../write";
+import { terminationDigest } from "../typedData";
+import { withWalletDiagnosis } from "../wallets/contractWallet";
 import { getNestedTerms } from "./getNestedTerms";
 import { readTermsInForce } from "./getVersion";
 import { sortSignatures, type ConsentSignature } from "./signConsent";
@@ -42,16 +44,26 @@ export async function terminateAgreement(
   context: ConcordContext,
   parameters: TerminateAgreementParameters,
 ): Promise<TerminateAgreementReturnType> {
-  const currentTerms = parameters.currentTerms ?? (await readTermsInForce(context, { agreementId: parameters.agreementId })).terms;
-  validateTerms(currentTerms);
-  const children = parameters.children ?? (await getNestedTerms(context, { terms: currentTerms }));
-  const result = await writeConcord(context, {
-    address: context.addresses.registry,
-    abi: agreementRegistryAbi,
-    functionName: "terminate",
-    args: [parameters.agreementId, currentTerms, children, sortSignatures(parameters.signatures)],
-  });
+  const planned = await terminateAgreementCall(context, parameters);
+  // Only when a wallet's signature is refused: the version it signed is the one in force.
+  const digestOf = async (s: { signer: Address; nonce: bigint; deadline: bigint }) => {
+    const { activeVersion } = await readTermsInForce(context, { agreementId: parameters.agreementId });
+    return terminationDigest({ chainId: context.chainId, registry: context.addresses.registry, agreementId: parameters.agreementId, version: activeVersion, ...s });
+  };
+  const result = await withWalletDiagnosis(context, parameters.signatures, digestOf, () => sendPlanned(context, planned));
   const terminated = eventArgs(result, agreementRegistryAbi, "AgreementTerminated");
   const signers = eventsArgs(result, agreementRegistryAbi, "TerminationSigned").map((e) => e.party);
   return { ...result, version: terminated.version, signers };
+}
+
+/** The call {@link terminateAgreement} sends (terms in force and nested terms read when not given); {@link prepareTerminateAgreement} returns it encoded. */
+export async function terminateAgreementCall(context: ConcordContext, parameters: TerminateAgreementParameters): Promise<PlannedCall> {
+  const currentTerms = parameters.currentTerms ?? (await readTermsInForce(context, { agreementId: parameters.agreementId })).terms;
+  validateTerms(currentTerms);
+  const children = parameters.children ?? (await getNestedTerms(context, { terms: currentTerms }));
+  const signatures = sortSignatures(parameters.signatures);
+  return planCall(
+    { address: context.addresses.registry, abi: agreementRegistryAbi, functionName: "terminate", args: [parameters.agreementId, currentTerms, children, signatures] },
+    `terminate agreement ${parameters.agreementId} with the consent of ${signatures.map((s) => s.signer).join(", ") || "on-chain approvals only"}`,
+  );
 }

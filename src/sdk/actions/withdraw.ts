@@ -1,9 +1,9 @@
 import { zeroAddress, type Address } from "viem";
 import { settlementLedgerAbi } from "../abi";
-import { accountAddress, signerOf, type ConcordContext } from "../client";
+import { senderOf, type ConcordContext } from "../client";
 import { InvalidInputError, type ConcordWriteErrorType } from "../errors/base";
 import { withConcordErrors } from "../errors/decode";
-import { eventArgs, writeConcord, type WriteResult } from "../write";
+import { eventArgs, planCall, sendPlanned, type PlannedCall, type WriteResult } from "../write";
 
 export type WithdrawParameters = {
   /** ERC-20 token, or omit for ETH. */
@@ -32,7 +32,14 @@ export type WithdrawErrorType = ConcordWriteErrorType;
  * await withdraw(hotelContext, { token: usdc, to: treasury, amount: 1_000_000n })
  */
 export async function withdraw(context: ConcordContext, parameters: WithdrawParameters = {}): Promise<WithdrawReturnType> {
-  const account = accountAddress(signerOf(context));
+  const result = await sendPlanned(context, await withdrawCall(context, parameters));
+  const withdrawn = eventArgs(result, settlementLedgerAbi, "Withdrawn");
+  return { ...result, amount: withdrawn.amount, to: withdrawn.to };
+}
+
+/** The call {@link withdraw} sends (the whole balance read first when no amount is given); {@link prepareWithdraw} returns it encoded. */
+export async function withdrawCall(context: ConcordContext, parameters: WithdrawParameters = {}): Promise<PlannedCall> {
+  const account = senderOf(context);
   const token = parameters.token ?? zeroAddress;
   const to = parameters.to ?? account;
   let amount = parameters.amount;
@@ -48,12 +55,8 @@ export async function withdraw(context: ConcordContext, parameters: WithdrawPara
     if (amount === 0n) throw new InvalidInputError(`${account} has nothing to withdraw in ${token === zeroAddress ? "ETH" : token}`);
   }
   if (amount <= 0n) throw new InvalidInputError(`withdrawal amount is ${amount}; it must be positive`);
-  const result = await writeConcord(context, {
-    address: context.addresses.ledger,
-    abi: settlementLedgerAbi,
-    functionName: "withdraw",
-    args: [token, to, amount],
-  });
-  const withdrawn = eventArgs(result, settlementLedgerAbi, "Withdrawn");
-  return { ...result, amount: withdrawn.amount, to: withdrawn.to };
+  return planCall(
+    { address: context.addresses.ledger, abi: settlementLedgerAbi, functionName: "withdraw", args: [token, to, amount] },
+    `withdraw ${amount} ${token === zeroAddress ? "wei of ETH" : `units of token ${token}`} from the ledger balance of ${account} to ${to}`,
+  );
 }

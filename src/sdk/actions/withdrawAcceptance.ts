@@ -1,7 +1,7 @@
 import { negotiationHubAbi } from "../abi";
 import type { ConcordContext } from "../client";
 import type { ConcordWriteErrorType } from "../errors/base";
-import { writeConcord, type WriteResult } from "../write";
+import { planCall, sendPlanned, type PlannedCall, type WriteResult } from "../write";
 import { contractAddresses } from "./getConcordEvents";
 
 export type WithdrawAcceptanceParameters = { agreementId: bigint };
@@ -24,11 +24,14 @@ export async function withdrawAcceptance(
   context: ConcordContext,
   parameters: WithdrawAcceptanceParameters,
 ): Promise<WithdrawAcceptanceReturnType> {
+  return sendPlanned(context, await withdrawAcceptanceCall(context, parameters));
+}
+
+/** The call {@link withdrawAcceptance} sends; {@link prepareWithdrawAcceptance} returns it encoded. */
+export async function withdrawAcceptanceCall(context: ConcordContext, parameters: WithdrawAcceptanceParameters): Promise<PlannedCall> {
   const { negotiationHub } = await contractAddresses(context);
-  return writeConcord(context, {
-    address: negotiationHub,
-    abi: negotiationHubAbi,
-    functionName: "withdrawAcceptance",
-    args: [parameters.agreementId],
-  });
+  return planCall(
+    { address: negotiationHub, abi: negotiationHubAbi, functionName: "withdrawAcceptance", args: [parameters.agreementId] },
+    `withdraw the acceptance of the latest offer in the negotiation of agreement ${parameters.agreementId}`,
+  );
 }

@@ -41,11 +41,30 @@ export class ContractRevertError extends ConcordError {
   }
 }
 
-/** What a read action can throw: bad input, a revert of the read, or a failed RPC request. */
-export type ConcordReadErrorType = InvalidInputError | ContractRevertError | RpcError;
+/**
+ * A contract wallet refused a signature made in its name: its ERC-1271 `isValidSignature`
+ * reverted or did not return the magic value. The message names the wallet and, in words, why.
+ */
+export class WalletSignatureRefusedError extends ConcordError {
+  override name = "WalletSignatureRefusedError";
+  /** The wallet that refused. */
+  readonly wallet: `0x${string}`;
+  /** The wallet's own reason, in words (its revert reason, translated where the wallet is known). */
+  readonly reason: string;
+
+  constructor(wallet: `0x${string}`, reason: string, options: { details?: string; cause?: unknown } = {}) {
+    super(`the wallet ${wallet} refused the signature: ${reason}`, options);
+    this.wallet = wallet;
+    this.reason = reason;
+  }
+}
+
+/** What a read action can throw: bad input, a revert of the read, a failed RPC request, or (signing for a contract wallet) the wallet's refusal. */
+export type ConcordReadErrorType = InvalidInputError | ContractRevertError | RpcError | WalletSignatureRefusedError;
 
 /**
  * What a write action can throw: bad input (before anything is sent), a decoded revert (from the
- * simulation, before any gas is spent, or from the mined transaction), or a failed RPC request.
+ * simulation, before any gas is spent, or from the mined transaction), a failed RPC request, or a
+ * contract wallet's refusal of its consent signature, in its words.
  */
-export type ConcordWriteErrorType = InvalidInputError | ContractRevertError | RpcError;
+export type ConcordWriteErrorType = InvalidInputError | ContractRevertError | RpcError | WalletSignatureRefusedError;

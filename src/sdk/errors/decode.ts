@@ -31,14 +31,23 @@ export function toConcordError(error: unknown): ConcordError {
     );
     if (transport) return new RpcError(`RPC request failed: ${(transport as ViemBaseError).shortMessage}`, { cause: error });
     const rpc = error.walk((e) => e instanceof RpcRequestError);
-    if (rpc) return new RpcError(`RPC error: ${(rpc as ViemBaseError).shortMessage}`, { cause: error });
+    if (rpc) return new RpcError(`RPC error: ${nodeWords(error)}`, { cause: error });
     if (/revert/i.test(error.shortMessage)) return new ContractRevertError(error.shortMessage, { cause: error });
-    return new RpcError(error.shortMessage, { cause: error });
+    return new RpcError(nodeWords(error), { cause: error });
   }
   if (error instanceof Error && /ECONNREFUSED|fetch failed|ENOTFOUND|socket hang up/i.test(error.message)) {
     return new RpcError(`RPC request failed: ${error.message}`, { cause: error });
   }
   return new ConcordError(error instanceof Error ? error.message : String(error), { cause: error });
+}
+
+/**
+ * viem's summary of a node's refusal with the node's own words ("Unknown account 0x…"), which
+ * viem keeps in `details` under a generic "Missing or invalid parameters."
+ */
+function nodeWords(error: ViemBaseError): string {
+  const summary = error.shortMessage.split("\n")[0]!.replace(/\.$/, "");
+  return error.details && !summary.includes(error.details) ? `${summary}: ${error.details}` : summary;
 }
 
 /** Runs `fn`, rethrowing any failure as a Concord error. */
