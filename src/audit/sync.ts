@@ -32,6 +32,11 @@ export type AuditParameters = {
    * (an in-memory `AuditStore.open()`, say) to keep them without a folder.
    */
   dataDir?: string | null | undefined;
+  /**
+   * A PostgreSQL server to keep the store in instead of a folder
+   * (`postgres://user:password@host:port/database`); takes precedence over `dataDir`.
+   */
+  databaseUrl?: string | undefined;
   /** An open store to use instead of opening `dataDir` (left open). */
   store?: AuditStore | undefined;
   /** Range tuning for `eth_getLogs`. */
@@ -59,8 +64,10 @@ export type ReorgReport = { storedCursor: Cursor; rolledBackTo: bigint; removedE
 export type SyncResult = {
   chainId: bigint;
   addresses: ConcordAddresses;
-  /** The store's data folder; undefined for an in-memory store or none (`dataDir: null`). */
+  /** The store's data folder; undefined for a server, an in-memory store or none (`dataDir: null`). */
   dataDir: string | undefined;
+  /** Where the store lives, fit to print (a folder, "(memory)", a server's URL without its password); undefined for none. */
+  storeLocation: string | undefined;
   head: bigint;
   /** The block the state is rebuilt at (the new cursor). */
   toBlock: bigint;
@@ -140,10 +147,9 @@ export async function sync(parameters: AuditParameters): Promise<SyncResult> {
   const chainId = BigInt((await request({ method: "eth_chainId" })) as Hex);
   const head = BigInt((await request({ method: "eth_blockNumber" })) as Hex);
   const addresses = await resolveAddresses(parameters);
-  // No store for dataDir null: an in-memory one would cost PostgreSQL's initdb (seconds) and a
-  // write per event, all thrown away at the end.
-  const store =
-    parameters.store ?? (parameters.dataDir === null ? undefined : await AuditStore.open(parameters.dataDir ?? defaultDataDir(chainId, addresses.ledger)));
+  const store = parameters.store ?? (await openStoreFor(parameters, chainId, addresses.ledger));
+  // Two auditors on one database: the second waits here, then starts after the first one's cursor.
+  const unlock = await store?.lockForSync();
   try {
     const startBlock = parameters.fromBlock ?? 0n;
     const meta = store ? await store.bind({ chainId, addresses, startBlock }) : { chainId, addresses, startBlock };
@@ -209,6 +215,7 @@ export async function sync(parameters: AuditParameters): Promise<SyncResult> {
       chainId,
       addresses: storedAddresses,
       dataDir: store?.dataDir,
+      storeLocation: store?.location,
       head,
       toBlock,
       storedEvents,
@@ -221,8 +228,20 @@ export async function sync(parameters: AuditParameters): Promise<SyncResult> {
       elapsedMs: performance.now() - started,
     };
   } finally {
+    await unlock?.().catch(() => undefined); // a dead connection has released it already
     if (store && !parameters.store) await store.close();
   }
+}
+
+/**
+ * The store `parameters` name: a server for `databaseUrl`, else the PGlite folder `dataDir`
+ * (default `.concord/audit/<chainId>-<ledger>`), or none for `dataDir: null` (an in-memory one
+ * would cost PostgreSQL's initdb, seconds, and a write per event, all thrown away at the end).
+ */
+export async function openStoreFor(parameters: Pick<AuditParameters, "databaseUrl" | "dataDir">, chainId: bigint, ledger: Address): Promise<AuditStore | undefined> {
+  if (parameters.databaseUrl) return AuditStore.connect(parameters.databaseUrl);
+  if (parameters.dataDir === null) return undefined;
+  return AuditStore.open(parameters.dataDir ?? defaultDataDir(chainId, ledger));
 }
 
 export type VerifyResult = {

@@ -1,13 +1,29 @@
-import { Command } from "commander";
+import { Command, Option } from "commander";
 import { createPublicClient, http, type Address } from "viem";
 import { reportToCsv, reportToJson, statementRows, auditReport, sync, verify } from "../../audit";
+import { redactUrl } from "../../audit/db";
 import { addressesFor, connect, tokenInfo, type GlobalOptions } from "../context";
-import { ExitCode } from "../errors";
+import { ExitCode, UsageError } from "../errors";
 import { emit, formatUnits, table, toJson } from "../output";
 import { parseAddress, parseId } from "../parse";
 import { examples, optionsOf } from "./shared";
 
-type AuditOptions = { dataDir?: string; fromBlock?: string; toBlock?: string; confirmations?: string };
+type AuditOptions = { dataDir?: string; databaseUrl?: string; fromBlock?: string; toBlock?: string; confirmations?: string };
+
+/** The store's server from --database-url (or CONCORD_DATABASE_URL), checked before anything connects. */
+function databaseUrlOf(o: AuditOptions): string | undefined {
+  if (o.databaseUrl === undefined || o.databaseUrl === "") return undefined;
+  let url: URL | undefined;
+  try {
+    url = new URL(o.databaseUrl);
+  } catch {
+    url = undefined;
+  }
+  if (!url || (url.protocol !== "postgres:" && url.protocol !== "postgresql:")) {
+    throw new UsageError(`--database-url "${redactUrl(o.databaseUrl)}" is not a postgres:// URL (postgres://user:password@host:port/database)`);
+  }
+  return o.databaseUrl;
+}
 
 /** The auditor's parameters from the options, and a formatter of amounts in token units. */
 async function auditParameters(o: GlobalOptions & AuditOptions) {
@@ -19,6 +35,7 @@ async function auditParameters(o: GlobalOptions & AuditOptions) {
     ledger: addresses.ledger,
     registry: addresses.registry,
     dataDir: o.dataDir,
+    databaseUrl: databaseUrlOf(o),
     fromBlock: o.fromBlock ? parseId(o.fromBlock, "--from-block") : undefined,
     toBlock: o.toBlock ? parseId(o.toBlock, "--to-block") : undefined,
     confirmations: o.confirmations ? parseId(o.confirmations, "--confirmations") : undefined,
@@ -52,6 +69,7 @@ function progressPrinter(json: boolean | undefined) {
 function withAuditOptions(command: Command): Command {
   return command
     .option("--data-dir <dir>", "where the replay store lives (default .concord/audit/<chain>-<ledger>)")
+    .addOption(new Option("--database-url <url>", "keep the store in a PostgreSQL server instead (postgres://user:password@host:port/database)").env("CONCORD_DATABASE_URL"))
     .option("--from-block <n>", "first block of a first sync (the deployment block)")
     .option("--to-block <n>", "last block (default: head minus confirmations)")
     .option("--confirmations <n>", "blocks to stay behind the head", "0");
@@ -75,6 +93,7 @@ export function auditCommand(): Command {
       reorg: result.reorg ?? null,
       violations: result.violations,
       dataDir: result.dataDir,
+      store: result.storeLocation,
       elapsedMs: result.elapsedMs,
     };
     emit(o, summary, () =>
