@@ -83,6 +83,66 @@ CREATE TABLE IF NOT EXISTS snapshot (
   violations JSONB NOT NULL
 );`,
   },
+  {
+    version: 2,
+    name: "balance changes and the auditor's views",
+    // Stores that already hold events get their balance changes from the next sync's replay
+    // (src/audit/store.ts, backfill): the marker row says so.
+    sql: `
+CREATE TABLE IF NOT EXISTS balance_changes (
+  block_number NUMERIC NOT NULL,
+  log_index INT NOT NULL,
+  seq INT NOT NULL,
+  account TEXT NOT NULL,
+  token TEXT NOT NULL,
+  kind TEXT NOT NULL CHECK (kind IN ('payout', 'referral-fee', 'refund', 'remainder', 'withdrawal')),
+  agreement_id NUMERIC,
+  amount NUMERIC(78, 0) NOT NULL,
+  PRIMARY KEY (block_number, log_index, seq)
+);
+CREATE INDEX IF NOT EXISTS balance_changes_by_account ON balance_changes (account, token, block_number);
+CREATE TABLE IF NOT EXISTS store_backfill (name TEXT PRIMARY KEY);
+INSERT INTO store_backfill (name) SELECT 'balance_changes' WHERE EXISTS (SELECT 1 FROM events) ON CONFLICT DO NOTHING;
+
+CREATE OR REPLACE VIEW balance_history AS
+SELECT account, token, block_number, log_index, seq, kind, agreement_id, amount,
+       sum(amount) OVER (PARTITION BY account, token ORDER BY block_number, log_index, seq) AS balance
+FROM balance_changes;
+
+CREATE OR REPLACE FUNCTION balances_at(at_block NUMERIC)
+RETURNS TABLE (account TEXT, token TEXT, balance NUMERIC)
+LANGUAGE sql STABLE AS $$
+  SELECT c.account, c.token, sum(c.amount) FROM balance_changes c WHERE c.block_number <= at_block GROUP BY c.account, c.token
+$$;
+
+CREATE OR REPLACE VIEW settlements AS
+SELECT block_number, tx_hash, log_index,
+       (args->>'agreementId')::numeric AS agreement_id,
+       (args->>'version')::int AS version,
+       args->>'token' AS token,
+       args->>'payer' AS payer,
+       args->>'scope' AS scope,
+       args->>'orderRef' AS order_ref,
+       (args->>'gross')::numeric AS gross,
+       NULLIF(args->>'referrer', '0x0000000000000000000000000000000000000000') AS referrer,
+       (args->>'referralFee')::numeric AS referral_fee,
+       (args->>'reserve')::numeric AS reserve,
+       (args->>'gross')::numeric - (args->>'referralFee')::numeric - (args->>'reserve')::numeric AS net
+FROM events WHERE event_name = 'Settled';
+
+CREATE OR REPLACE VIEW partner_statements AS
+SELECT account AS partner, token,
+       coalesce(sum(amount) FILTER (WHERE kind IN ('payout', 'remainder')), 0) AS earned,
+       coalesce(sum(amount) FILTER (WHERE kind = 'referral-fee'), 0) AS referral_fees,
+       coalesce(sum(amount) FILTER (WHERE kind = 'refund'), 0) AS refunds_received,
+       coalesce(-sum(amount) FILTER (WHERE kind = 'withdrawal'), 0) AS withdrawn,
+       sum(amount) AS balance
+FROM balance_changes GROUP BY account, token;
+
+CREATE OR REPLACE VIEW partner_earnings AS
+SELECT account AS partner, token, agreement_id, sum(amount) AS earned
+FROM balance_changes WHERE kind IN ('payout', 'remainder') GROUP BY account, token, agreement_id;`,
+  },
 ];
 
 /** Thrown when a database was migrated by a newer auditor than this one. */

@@ -6,11 +6,11 @@
  */
 import path from "node:path";
 import type { Address, Hex } from "viem";
-import { connectPostgres, openPglite, type SqlDatabase } from "./db";
+import { connectPostgres, openPglite, type SqlDatabase, type SqlSession } from "./db";
 import type { ConcordLogDecoder } from "./decode";
 import { LOCKS, migrate } from "./migrations";
 import type { ConcordAddresses, ConcordLog } from "./types";
-import type { ReplayState, Violation } from "./replay";
+import type { BalanceChange, ReplayState, Violation } from "./replay";
 
 
 export type StoreMeta = { chainId: bigint; addresses: ConcordAddresses; startBlock: bigint };
@@ -52,6 +52,32 @@ function eventColumns(db: SqlDatabase, logs: readonly ConcordLog[]): unknown[] {
     textArray(logs.map((l) => l.data)),
     textArray(logs.map((l) => l.blockTimestamp?.toString() ?? "")),
   ];
+}
+
+/** Inserts balance changes in one statement; `seq` numbers the changes of one event. */
+async function insertBalanceChanges(db: SqlDatabase, tx: SqlSession, changes: readonly BalanceChange[]): Promise<void> {
+  if (changes.length === 0) return;
+  const seqs: number[] = [];
+  for (let i = 0; i < changes.length; i += 1) {
+    const prev = changes[i - 1];
+    const c = changes[i]!;
+    seqs.push(prev && prev.blockNumber === c.blockNumber && prev.logIndex === c.logIndex ? seqs[i - 1]! + 1 : 0);
+  }
+  await tx.query(
+    `INSERT INTO balance_changes (block_number, log_index, seq, account, token, kind, agreement_id, amount)
+     SELECT b::numeric, li, sq, a, t, k, NULLIF(ag, '')::numeric, am::numeric
+     FROM unnest($1::text[], $2::int4[], $3::int4[], $4::text[], $5::text[], $6::text[], $7::text[], $8::text[]) AS u(b, li, sq, a, t, k, ag, am)`,
+    [
+      db.textArray(changes.map((c) => c.blockNumber.toString())),
+      db.int4Array(changes.map((c) => c.logIndex)),
+      db.int4Array(seqs),
+      db.textArray(changes.map((c) => c.account)),
+      db.textArray(changes.map((c) => c.token)),
+      db.textArray(changes.map((c) => c.kind)),
+      db.textArray(changes.map((c) => c.agreementId?.toString() ?? "")),
+      db.textArray(changes.map((c) => c.amount.toString())),
+    ],
+  );
 }
 
 export class AuditStore {
@@ -159,11 +185,12 @@ export class AuditStore {
   }
 
   /**
-   * Appends one batch of logs and moves the cursor, atomically: an interrupted sync resumes
-   * after the last batch that committed.
+   * Appends one batch of logs (and the balance changes the replay derived from them) and moves
+   * the cursor, atomically: an interrupted sync resumes after the last batch that committed.
    */
-  async append(logs: readonly ConcordLog[], cursor: Cursor): Promise<void> {
+  async append(logs: readonly ConcordLog[], cursor: Cursor, changes: readonly BalanceChange[] = []): Promise<void> {
     await this.db.transaction(async (tx) => {
+      await insertBalanceChanges(this.db, tx, changes);
       if (logs.length > 0) {
         await tx.query(
           `INSERT INTO events (block_number, block_hash, tx_index, log_index, tx_hash, address, event_name, args, topics, data, block_time)
@@ -194,6 +221,7 @@ export class AuditStore {
     return this.db.transaction(async (tx) => {
       const after = cursor ? cursor.blockNumber.toString() : "-1";
       const removed = await tx.query("DELETE FROM events WHERE block_number > $1", [after]);
+      await tx.query("DELETE FROM balance_changes WHERE block_number > $1", [after]);
       await tx.query("DELETE FROM blocks WHERE number > $1", [after]);
       if (cursor) {
         await tx.query("UPDATE sync_cursor SET block_number = $1, block_hash = $2, updated_at = now() WHERE id = 1", [
@@ -250,6 +278,28 @@ export class AuditStore {
       after = [last.block_number, last.log_index];
       if (rows.length < pageSize) return;
     }
+  }
+
+  /**
+   * Whether the store's events predate its `balance_changes` table (a store made before schema
+   * version 2): the next sync derives them while it replays the stored events.
+   */
+  async needsBalanceChanges(): Promise<boolean> {
+    const { rows } = await this.db.query<{ name: string }>("SELECT name FROM store_backfill WHERE name = 'balance_changes'");
+    return rows.length > 0;
+  }
+
+  /** Starts a backfill of balance changes over: forgets those written by an interrupted one. */
+  async startBalanceChanges(): Promise<void> {
+    await this.db.exec("DELETE FROM balance_changes");
+  }
+
+  /** Writes balance changes of events already stored (a backfill), `done` when they are all written. */
+  async backfillBalanceChanges(changes: readonly BalanceChange[], done: boolean): Promise<void> {
+    await this.db.transaction(async (tx) => {
+      await insertBalanceChanges(this.db, tx, changes);
+      if (done) await tx.exec("DELETE FROM store_backfill WHERE name = 'balance_changes'");
+    });
   }
 
   /** Replaces the rebuilt balances, open reserve lots and pools with the state at `blockNumber`. */

@@ -169,11 +169,18 @@ export async function sync(parameters: AuditParameters): Promise<SyncResult> {
     const state = new ReplayState();
     let storedEvents = 0;
     if (store) {
+      // A store made before balance changes were kept gets them from this replay.
+      const backfill = await store.needsBalanceChanges();
+      if (backfill) await store.startBalanceChanges();
+      state.balanceChanges = backfill ? [] : undefined;
       for await (const page of store.events(decoder)) {
         state.applyBatch(page);
+        if (backfill) await store.backfillBalanceChanges(state.balanceChanges!.splice(0), false);
         parameters.onEvents?.(page, target);
         storedEvents += page.length;
       }
+      if (backfill) await store.backfillBalanceChanges([], true);
+      state.balanceChanges = [];
     }
 
     const fromBlock = cursor ? cursor.blockNumber + 1n : meta.startBlock;
@@ -202,7 +209,7 @@ export async function sync(parameters: AuditParameters): Promise<SyncResult> {
           const last = batch.logs.at(-1);
           const hash = last && last.blockNumber === batch.toBlock ? last.blockHash : await blockHash(client, batch.toBlock);
           if (!hash) throw new Error(`block ${batch.toBlock} has no hash: the chain is shorter than its head said`);
-          await store.append(batch.logs, { blockNumber: batch.toBlock, blockHash: hash });
+          await store.append(batch.logs, { blockNumber: batch.toBlock, blockHash: hash }, state.balanceChanges!.splice(0));
         }
         toBlock = batch.toBlock;
         const seconds = (performance.now() - started) / 1_000;
