@@ -20,3 +20,5 @@ export { connectPostgres, openPglite, redactUrl, DatabaseConnectionError } from 
 export type { SqlDatabase, SqlSession, SqlResult } from "./db";
 export { migrate, MIGRATIONS, SCHEMA_VERSION, SchemaVersionError } from "./migrations";
 export type { Migration } from "./migrations";
+export { watch, settlementOf } from "./watch";
+export type { WatchParameters, WatchResult, SettlementLanded } from "./watch";

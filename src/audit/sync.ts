@@ -44,8 +44,14 @@ export type AuditParameters = {
   /** Progress after every batch (the CLI draws its progress bar from it). */
   onProgress?: ((progress: SyncProgress) => void) | undefined;
   onRange?: ((event: RangeEvent) => void) | undefined;
-  /** Every batch of events replayed (from the store, then from the chain), with the block the sync runs to. */
-  onEvents?: ((logs: readonly ConcordLog[], targetBlock: bigint) => void) | undefined;
+  /** Every batch of events replayed (from the store, then from the chain), with the block the sync runs to and where the batch came from. */
+  onEvents?: ((logs: readonly ConcordLog[], targetBlock: bigint, source: "store" | "chain") => void) | undefined;
+  /**
+   * The result of this store's previous sync in this process (a watcher's): its state is carried
+   * on when the store's cursor is still at that sync's `toBlock` and no reorganisation rolled it
+   * back; otherwise the state is replayed from the store as usual.
+   */
+  continueFrom?: Pick<SyncResult, "state" | "toBlock"> | undefined;
   /** Which settlements' stored state `verify` reads (see {ReconcileParameters.orderReferences}). Default "reserves". */
   orderReferences?: OrderReferenceReads | undefined;
 };
@@ -166,9 +172,11 @@ export async function sync(parameters: AuditParameters): Promise<SyncResult> {
     let target = parameters.toBlock ?? head - (parameters.confirmations ?? 0n);
     if (target > head) target = head;
 
-    const state = new ReplayState();
-    let storedEvents = 0;
-    if (store) {
+    const carried = store && parameters.continueFrom && !reorg && cursor?.blockNumber === parameters.continueFrom.toBlock ? parameters.continueFrom.state : undefined;
+    const state = carried ?? new ReplayState();
+    let storedEvents = carried?.eventsApplied ?? 0;
+    if (carried) carried.balanceChanges = [];
+    else if (store) {
       // A store made before balance changes were kept gets them from this replay.
       const backfill = await store.needsBalanceChanges();
       if (backfill) await store.startBalanceChanges();
@@ -176,7 +184,7 @@ export async function sync(parameters: AuditParameters): Promise<SyncResult> {
       for await (const page of store.events(decoder)) {
         state.applyBatch(page);
         if (backfill) await store.backfillBalanceChanges(state.balanceChanges!.splice(0), false);
-        parameters.onEvents?.(page, target);
+        parameters.onEvents?.(page, target, "store");
         storedEvents += page.length;
       }
       if (backfill) await store.backfillBalanceChanges([], true);
@@ -202,7 +210,7 @@ export async function sync(parameters: AuditParameters): Promise<SyncResult> {
       });
       for await (const batch of logs) {
         state.applyBatch(batch.logs);
-        parameters.onEvents?.(batch.logs, target);
+        parameters.onEvents?.(batch.logs, target, "chain");
         newEvents += batch.logs.length;
         newRawLogs += batch.rawCount;
         if (store) {

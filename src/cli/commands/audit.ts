@@ -1,9 +1,10 @@
 import { Command, Option } from "commander";
-import { createPublicClient, http, type Address } from "viem";
+import { createPublicClient, http, webSocket, type Address, type PublicClient, type Transport } from "viem";
 import { reportToCsv, reportToJson, statementRows, auditReport, sync, verify } from "../../audit";
+import { watchCommand } from "./audit-watch";
 import { redactUrl } from "../../audit/db";
 import { addressesFor, connect, tokenInfo, type GlobalOptions } from "../context";
-import { ExitCode, UsageError } from "../errors";
+import { ChainError, ExitCode, UsageError } from "../errors";
 import { emit, formatUnits, table, toJson } from "../output";
 import { parseAddress, parseId } from "../parse";
 import { examples, optionsOf } from "./shared";
@@ -25,11 +26,30 @@ function databaseUrlOf(o: AuditOptions): string | undefined {
   return o.databaseUrl;
 }
 
+const isWebSocketUrl = (url: string) => /^wss?:\/\//i.test(url);
+
+/** A client on a ws:// URL (the shared `connect` speaks HTTP), with the chain id checked as it does. */
+async function connectWebSocket(o: GlobalOptions, transport: Transport): Promise<{ chainId: number; publicClient: PublicClient }> {
+  const publicClient = createPublicClient({ transport }) as PublicClient;
+  let chainId: number;
+  try {
+    chainId = await publicClient.getChainId();
+  } catch (error) {
+    throw new ChainError(`cannot reach the node at ${o.rpcUrl}: ${(error as Error).message.split("\n")[0]}`);
+  }
+  if (o.chainId !== undefined && Number(o.chainId) !== chainId) {
+    throw new UsageError(`--chain-id ${o.chainId} does not match the node at ${o.rpcUrl}, which is chain ${chainId}`);
+  }
+  return { chainId, publicClient };
+}
+
 /** The auditor's parameters from the options, and a formatter of amounts in token units. */
 async function auditParameters(o: GlobalOptions & AuditOptions) {
-  const { chainId, publicClient } = await connect(o);
+  const ws = isWebSocketUrl(o.rpcUrl);
+  const transport = ws ? webSocket(o.rpcUrl, { retryCount: 2, timeout: 60_000 }) : http(o.rpcUrl, { retryCount: 2, timeout: 60_000 });
+  const { chainId, publicClient } = ws ? await connectWebSocket(o, transport) : await connect(o);
   const addresses = addressesFor(o, chainId);
-  const client = createPublicClient({ transport: http(o.rpcUrl, { retryCount: 2, timeout: 60_000 }) });
+  const client = ws ? publicClient : createPublicClient({ transport });
   const parameters = {
     client,
     ledger: addresses.ledger,
@@ -52,7 +72,7 @@ async function auditParameters(o: GlobalOptions & AuditOptions) {
       return info ? `${formatUnits(amount, info.decimals)} ${info.symbol}` : `${amount} base units`;
     };
   };
-  return { parameters, amountFormatter };
+  return { parameters, amountFormatter, transport, publicClient };
 }
 
 function progressPrinter(json: boolean | undefined) {
@@ -66,7 +86,7 @@ function progressPrinter(json: boolean | undefined) {
   };
 }
 
-function withAuditOptions(command: Command): Command {
+export function withAuditOptions(command: Command): Command {
   return command
     .option("--data-dir <dir>", "where the replay store lives (default .concord/audit/<chain>-<ledger>)")
     .addOption(new Option("--database-url <url>", "keep the store in a PostgreSQL server instead (postgres://user:password@host:port/database)").env("CONCORD_DATABASE_URL"))
@@ -161,6 +181,8 @@ export function auditCommand(): Command {
       process.stdout.write(`statements from block ${report.fromBlock} to ${report.toBlock}\n${table(lines)}\n`);
     }
   });
+
+  audit.addCommand(withAuditOptions(watchCommand(auditParameters)));
 
   return audit;
 }
