@@ -1,6 +1,6 @@
 /**
  * The replay benchmark's history (scripts/bench-replay.ts), on the rebuilt contracts through
- * viem: `settlements` token settlements, 200 per `settleBatch`, alternating batches under an
+ * viem: `settlements` token settlements, 200 per `settleBatch` (or `perTx`, at most 256), alternating batches under an
  * agreement with a listed referrer and a 10% reserve (one lot per batch) and one with neither;
  * then half of the lots released after the window, both pools distributed and four partners
  * withdrawing half their balance.
@@ -18,7 +18,12 @@ const DEADLINE = 2n ** 40n;
 
 export type History = { fromBlock: bigint; toBlock: bigint; settlements: number };
 
-export async function buildHistory(chain: AuditChain, settlements: number): Promise<History> {
+export async function buildHistory(
+  chain: AuditChain,
+  settlements: number,
+  options: { perTx?: number; onBatch?: (settled: number) => void } = {},
+): Promise<History> {
+  const perTx = options.perTx ?? PER_TX;
   const [keeper, hotel, restaurant, airline, chef, referrer] = [0, 1, 2, 3, 4, 5];
   const payers = [6, 7, 8, 9];
   const at = (i: number) => chain.accounts[i]!.address;
@@ -53,10 +58,10 @@ export async function buildHistory(chain: AuditChain, settlements: number): Prom
   }
 
   const lots: { lotId: bigint; lot: { agreementId: bigint; version: number; token: Address; releaseAt: number; held: bigint; entriesHash: Hex } }[] = [];
-  for (let start = 0, batch = 0; start < settlements; start += PER_TX, batch += 1) {
+  for (let start = 0, batch = 0; start < settlements; start += perTx, batch += 1) {
     const onA = batch % 2 === 0;
     const payments = [];
-    for (let i = start; i < Math.min(start + PER_TX, settlements); i += 1) {
+    for (let i = start; i < Math.min(start + perTx, settlements); i += 1) {
       payments.push({
         agreementId: onA ? idA : idB,
         version: 1,
@@ -73,6 +78,7 @@ export async function buildHistory(chain: AuditChain, settlements: number): Prom
       const h = held.args as { lotId: bigint; agreementId: bigint; version: number; token: Address; releaseAt: number; held: bigint; entriesHash: Hex };
       lots.push({ lotId: h.lotId, lot: { agreementId: h.agreementId, version: h.version, token: h.token, releaseAt: h.releaseAt, held: h.held, entriesHash: h.entriesHash } });
     }
+    options.onBatch?.(Math.min(start + perTx, settlements));
   }
   await chain.increaseTime(2 * DAY);
   for (const { lotId, lot } of lots.slice(0, Math.ceil(lots.length / 2))) await chain.write(keeper, { ...led, functionName: "releaseReserve", args: [lotId, lot] });

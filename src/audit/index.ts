@@ -2,7 +2,7 @@
  * The auditor: replay every Concord event, rebuild every balance, reconcile with the chain and
  * export statements. `concord audit sync|verify|report` and the SDK re-export these.
  */
-export { sync, verify, resolveAddresses } from "./sync";
+export { sync, verify, resolveAddresses, openStoreFor } from "./sync";
 export type { AuditParameters, SyncProgress, SyncResult, VerifyResult, ReorgReport } from "./sync";
 export { auditReport as report, auditReport, statementRows, reportToJson, reportToCsv, blockAtOrAfter } from "./report";
 export type { AuditReport, PartnerStatement, ReportPeriod, StatementRow, TokenStatement } from "./report";
@@ -16,3 +16,9 @@ export type { FetchLogsParameters, RangeEvent } from "./fetch";
 export type { ConcordAddresses, ConcordLog, EventRef, LogBatch, RpcClient } from "./types";
 export { AuditStore, StoreMismatchError, defaultDataDir, toJson } from "./store";
 export type { Cursor, StoreMeta } from "./store";
+export { connectPostgres, openPglite, redactUrl, DatabaseConnectionError } from "./db";
+export type { SqlDatabase, SqlSession, SqlResult } from "./db";
+export { migrate, MIGRATIONS, SCHEMA_VERSION, SchemaVersionError } from "./migrations";
+export type { Migration } from "./migrations";
+export { watch, settlementOf } from "./watch";
+export type { WatchParameters, WatchResult, SettlementLanded } from "./watch";

@@ -94,18 +94,18 @@ export async function auditReport(
   parameters: AuditParameters & { period?: ReportPeriod; partners?: readonly Address[]; sync?: boolean },
 ): Promise<AuditReport & { synced?: SyncResult }> {
   // An in-memory store must stay open between the sync and the statement.
-  const given = parameters.store ?? (parameters.dataDir === null ? await AuditStore.open(undefined) : undefined);
+  const given = parameters.store ?? (parameters.dataDir === null && !parameters.databaseUrl ? await AuditStore.open(undefined) : undefined);
   const synced = parameters.sync === false ? undefined : await sync({ ...parameters, store: given });
   let dataDir = synced?.dataDir ?? parameters.dataDir ?? undefined;
-  if (!given && !dataDir) {
+  if (!given && !dataDir && !parameters.databaseUrl) {
     const chainId = BigInt((await rawRequest(parameters.client)({ method: "eth_chainId" })) as Hex);
     dataDir = defaultDataDir(chainId, parameters.ledger);
   }
-  const store = given ?? (await AuditStore.open(dataDir));
+  const store = given ?? (parameters.databaseUrl ? await AuditStore.connect(parameters.databaseUrl) : await AuditStore.open(dataDir));
   try {
     const meta = await store.meta();
     const cursor = await store.cursor();
-    if (!meta || !cursor) throw new Error(`store ${store.dataDir ?? "(memory)"} holds no synced history: run sync first`);
+    if (!meta || !cursor) throw new Error(`store ${store.location} holds no synced history: run sync first`);
     const period = parameters.period ?? {};
     let fromBlock = period.fromBlock ?? meta.startBlock;
     let toBlock = period.toBlock ?? cursor.blockNumber;

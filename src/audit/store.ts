@@ -1,83 +1,17 @@
 /**
  * The auditor's store: replayed events, the blocks they came from, the sync cursor and the
- * rebuilt balances, reserves and pools, in an embedded PostgreSQL (PGlite) in a local folder.
- * The SQL is plain PostgreSQL so that the same statements can run against a server.
+ * rebuilt balances, reserves and pools, in an embedded PostgreSQL (PGlite) in a local folder or
+ * in a PostgreSQL server (src/audit/db.ts). One schema (src/audit/migrations.ts) and the same
+ * SQL for both.
  */
-import fs from "node:fs";
 import path from "node:path";
-import { PGlite } from "@electric-sql/pglite";
 import type { Address, Hex } from "viem";
+import { connectPostgres, openPglite, type SqlDatabase, type SqlSession } from "./db";
 import type { ConcordLogDecoder } from "./decode";
+import { LOCKS, migrate } from "./migrations";
 import type { ConcordAddresses, ConcordLog } from "./types";
-import { int4Array, textArray } from "./pg-arrays";
-import type { ReplayState, Violation } from "./replay";
+import type { BalanceChange, ReplayState, Violation } from "./replay";
 
-const SCHEMA = `
-CREATE TABLE IF NOT EXISTS audit_meta (
-  id INT PRIMARY KEY CHECK (id = 1),
-  chain_id NUMERIC NOT NULL,
-  registry TEXT NOT NULL,
-  ledger TEXT NOT NULL,
-  negotiation_hub TEXT,
-  start_block NUMERIC NOT NULL
-);
-CREATE TABLE IF NOT EXISTS sync_cursor (
-  id INT PRIMARY KEY CHECK (id = 1),
-  block_number NUMERIC NOT NULL,
-  block_hash TEXT NOT NULL,
-  updated_at TIMESTAMPTZ NOT NULL DEFAULT now()
-);
-CREATE TABLE IF NOT EXISTS blocks (
-  number NUMERIC PRIMARY KEY,
-  hash TEXT NOT NULL
-);
-CREATE TABLE IF NOT EXISTS events (
-  block_number NUMERIC NOT NULL,
-  block_hash TEXT NOT NULL,
-  tx_index INT NOT NULL,
-  log_index INT NOT NULL,
-  tx_hash TEXT NOT NULL,
-  address TEXT NOT NULL,
-  event_name TEXT NOT NULL,
-  args JSONB NOT NULL,
-  topics TEXT NOT NULL,
-  data TEXT NOT NULL,
-  PRIMARY KEY (block_number, log_index)
-);
-ALTER TABLE events ADD COLUMN IF NOT EXISTS block_time NUMERIC;
-CREATE INDEX IF NOT EXISTS events_by_name ON events (event_name, block_number);
-CREATE TABLE IF NOT EXISTS balances (
-  account TEXT NOT NULL,
-  token TEXT NOT NULL,
-  amount NUMERIC(78, 0) NOT NULL,
-  PRIMARY KEY (account, token)
-);
-CREATE TABLE IF NOT EXISTS reserve_lots (
-  lot_id NUMERIC PRIMARY KEY,
-  agreement_id NUMERIC NOT NULL,
-  version INT NOT NULL,
-  token TEXT NOT NULL,
-  held NUMERIC(78, 0) NOT NULL,
-  release_at NUMERIC NOT NULL,
-  entries JSONB NOT NULL
-);
-CREATE TABLE IF NOT EXISTS payout_pools (
-  agreement_id NUMERIC NOT NULL,
-  version INT NOT NULL,
-  token TEXT NOT NULL,
-  total NUMERIC(78, 0) NOT NULL,
-  held NUMERIC(78, 0) NOT NULL,
-  distributed NUMERIC(78, 0) NOT NULL,
-  paid_up_to JSONB NOT NULL,
-  PRIMARY KEY (agreement_id, version, token)
-);
-CREATE TABLE IF NOT EXISTS snapshot (
-  id INT PRIMARY KEY CHECK (id = 1),
-  block_number NUMERIC NOT NULL,
-  events BIGINT NOT NULL,
-  violations JSONB NOT NULL
-);
-`;
 
 export type StoreMeta = { chainId: bigint; addresses: ConcordAddresses; startBlock: bigint };
 export type Cursor = { blockNumber: bigint; blockHash: Hex };
@@ -98,12 +32,13 @@ export function defaultDataDir(chainId: bigint, ledger: Address, root = process.
 }
 
 /**
- * A batch of logs as the `events` table's columns, in the order of `append`'s INSERT, each a
- * PostgreSQL binary array (src/audit/pg-arrays.ts): PGlite passes them on as they are, where an
- * ordinary array parameter is written as a literal, measured and parsed back character by
- * character (a third of an append's time, measured with `npm run bench:store`).
+ * A batch of logs as the `events` table's columns, in the order of `append`'s INSERT, each an
+ * array parameter in the database's fastest form (for PGlite a binary array: an ordinary one is
+ * written as a literal, measured and parsed back character by character, a third of an append's
+ * time, measured with `npm run bench:store`).
  */
-function eventColumns(logs: readonly ConcordLog[]): Uint8Array[] {
+function eventColumns(db: SqlDatabase, logs: readonly ConcordLog[]): unknown[] {
+  const { textArray, int4Array } = db;
   return [
     textArray(logs.map((l) => l.blockNumber.toString())),
     textArray(logs.map((l) => l.blockHash)),
@@ -119,19 +54,73 @@ function eventColumns(logs: readonly ConcordLog[]): Uint8Array[] {
   ];
 }
 
+/** Inserts balance changes in one statement; `seq` numbers the changes of one event. */
+async function insertBalanceChanges(db: SqlDatabase, tx: SqlSession, changes: readonly BalanceChange[]): Promise<void> {
+  if (changes.length === 0) return;
+  const seqs: number[] = [];
+  for (let i = 0; i < changes.length; i += 1) {
+    const prev = changes[i - 1];
+    const c = changes[i]!;
+    seqs.push(prev && prev.blockNumber === c.blockNumber && prev.logIndex === c.logIndex ? seqs[i - 1]! + 1 : 0);
+  }
+  await tx.query(
+    `INSERT INTO balance_changes (block_number, log_index, seq, account, token, kind, agreement_id, amount)
+     SELECT b::numeric, li, sq, a, t, k, NULLIF(ag, '')::numeric, am::numeric
+     FROM unnest($1::text[], $2::int4[], $3::int4[], $4::text[], $5::text[], $6::text[], $7::text[], $8::text[]) AS u(b, li, sq, a, t, k, ag, am)`,
+    [
+      db.textArray(changes.map((c) => c.blockNumber.toString())),
+      db.int4Array(changes.map((c) => c.logIndex)),
+      db.int4Array(seqs),
+      db.textArray(changes.map((c) => c.account)),
+      db.textArray(changes.map((c) => c.token)),
+      db.textArray(changes.map((c) => c.kind)),
+      db.textArray(changes.map((c) => c.agreementId?.toString() ?? "")),
+      db.textArray(changes.map((c) => c.amount.toString())),
+    ],
+  );
+}
+
 export class AuditStore {
   private constructor(
-    readonly db: PGlite,
-    /** The data folder, or undefined for an in-memory store. */
+    readonly db: SqlDatabase,
+    /** The data folder, or undefined for an in-memory or server store. */
     readonly dataDir: string | undefined,
   ) {}
 
-  /** Opens (creating if needed) the store in `dataDir`, or in memory when it is undefined. */
+  /** Opens (creating if needed) a PGlite store in `dataDir`, or in memory when it is undefined. */
   static async open(dataDir?: string): Promise<AuditStore> {
-    if (dataDir) fs.mkdirSync(dataDir, { recursive: true });
-    const db = await PGlite.create(dataDir);
-    await db.exec(SCHEMA);
+    return AuditStore.on(await openPglite(dataDir), dataDir);
+  }
+
+  /** Connects to a store in a PostgreSQL server (`postgres://user:password@host:port/database`). */
+  static async connect(databaseUrl: string): Promise<AuditStore> {
+    return AuditStore.on(await connectPostgres(databaseUrl), undefined);
+  }
+
+  /** A store on an open database, migrated to this auditor's schema. */
+  static async on(db: SqlDatabase, dataDir: string | undefined): Promise<AuditStore> {
+    try {
+      await migrate(db);
+    } catch (error) {
+      await db.close();
+      throw error;
+    }
     return new AuditStore(db, dataDir);
+  }
+
+  /** Where the store lives, fit to print: its folder, "(memory)" or the server's URL (no password). */
+  get location(): string {
+    return this.db.location;
+  }
+
+  /**
+   * Holds the store's sync lock (a PostgreSQL advisory lock of this connection) until the returned
+   * function is called: a second auditor syncing the same database waits here, then resumes after
+   * the cursor the first one left. A connection that dies releases it.
+   */
+  async lockForSync(): Promise<() => Promise<void>> {
+    await this.db.query("SELECT pg_advisory_lock($1::bigint)", [LOCKS.sync.toString()]);
+    return async () => void (await this.db.query("SELECT pg_advisory_unlock($1::bigint)", [LOCKS.sync.toString()]));
   }
 
   async close(): Promise<void> {
@@ -161,7 +150,7 @@ export class AuditStore {
     if (existing) {
       if (existing.chainId !== meta.chainId || existing.addresses.ledger.toLowerCase() !== meta.addresses.ledger.toLowerCase()) {
         throw new StoreMismatchError(
-          `store ${this.dataDir ?? "(memory)"} audits ledger ${existing.addresses.ledger} on chain ${existing.chainId}, not ${meta.addresses.ledger} on chain ${meta.chainId}`,
+          `store ${this.location} audits ledger ${existing.addresses.ledger} on chain ${existing.chainId}, not ${meta.addresses.ledger} on chain ${meta.chainId}`,
         );
       }
       return existing;
@@ -196,17 +185,18 @@ export class AuditStore {
   }
 
   /**
-   * Appends one batch of logs and moves the cursor, atomically: an interrupted sync resumes
-   * after the last batch that committed.
+   * Appends one batch of logs (and the balance changes the replay derived from them) and moves
+   * the cursor, atomically: an interrupted sync resumes after the last batch that committed.
    */
-  async append(logs: readonly ConcordLog[], cursor: Cursor): Promise<void> {
+  async append(logs: readonly ConcordLog[], cursor: Cursor, changes: readonly BalanceChange[] = []): Promise<void> {
     await this.db.transaction(async (tx) => {
+      await insertBalanceChanges(this.db, tx, changes);
       if (logs.length > 0) {
         await tx.query(
           `INSERT INTO events (block_number, block_hash, tx_index, log_index, tx_hash, address, event_name, args, topics, data, block_time)
            SELECT b::numeric, bh, ti, li, th, a, n, j::jsonb, t, d, NULLIF(bt, '')::numeric
            FROM unnest($1::text[], $2::text[], $3::int4[], $4::int4[], $5::text[], $6::text[], $7::text[], $8::text[], $9::text[], $10::text[], $11::text[]) AS u(b, bh, ti, li, th, a, n, j, t, d, bt)`,
-          eventColumns(logs),
+          eventColumns(this.db, logs),
         );
       }
       // Every block the batch has events in, and the block the cursor moves to.
@@ -231,6 +221,7 @@ export class AuditStore {
     return this.db.transaction(async (tx) => {
       const after = cursor ? cursor.blockNumber.toString() : "-1";
       const removed = await tx.query("DELETE FROM events WHERE block_number > $1", [after]);
+      await tx.query("DELETE FROM balance_changes WHERE block_number > $1", [after]);
       await tx.query("DELETE FROM blocks WHERE number > $1", [after]);
       if (cursor) {
         await tx.query("UPDATE sync_cursor SET block_number = $1, block_hash = $2, updated_at = now() WHERE id = 1", [
@@ -287,6 +278,28 @@ export class AuditStore {
       after = [last.block_number, last.log_index];
       if (rows.length < pageSize) return;
     }
+  }
+
+  /**
+   * Whether the store's events predate its `balance_changes` table (a store made before schema
+   * version 2): the next sync derives them while it replays the stored events.
+   */
+  async needsBalanceChanges(): Promise<boolean> {
+    const { rows } = await this.db.query<{ name: string }>("SELECT name FROM store_backfill WHERE name = 'balance_changes'");
+    return rows.length > 0;
+  }
+
+  /** Starts a backfill of balance changes over: forgets those written by an interrupted one. */
+  async startBalanceChanges(): Promise<void> {
+    await this.db.exec("DELETE FROM balance_changes");
+  }
+
+  /** Writes balance changes of events already stored (a backfill), `done` when they are all written. */
+  async backfillBalanceChanges(changes: readonly BalanceChange[], done: boolean): Promise<void> {
+    await this.db.transaction(async (tx) => {
+      await insertBalanceChanges(this.db, tx, changes);
+      if (done) await tx.exec("DELETE FROM store_backfill WHERE name = 'balance_changes'");
+    });
   }
 
   /** Replaces the rebuilt balances, open reserve lots and pools with the state at `blockNumber`. */

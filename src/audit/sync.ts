@@ -32,6 +32,11 @@ export type AuditParameters = {
    * (an in-memory `AuditStore.open()`, say) to keep them without a folder.
    */
   dataDir?: string | null | undefined;
+  /**
+   * A PostgreSQL server to keep the store in instead of a folder
+   * (`postgres://user:password@host:port/database`); takes precedence over `dataDir`.
+   */
+  databaseUrl?: string | undefined;
   /** An open store to use instead of opening `dataDir` (left open). */
   store?: AuditStore | undefined;
   /** Range tuning for `eth_getLogs`. */
@@ -39,8 +44,14 @@ export type AuditParameters = {
   /** Progress after every batch (the CLI draws its progress bar from it). */
   onProgress?: ((progress: SyncProgress) => void) | undefined;
   onRange?: ((event: RangeEvent) => void) | undefined;
-  /** Every batch of events replayed (from the store, then from the chain), with the block the sync runs to. */
-  onEvents?: ((logs: readonly ConcordLog[], targetBlock: bigint) => void) | undefined;
+  /** Every batch of events replayed (from the store, then from the chain), with the block the sync runs to and where the batch came from. */
+  onEvents?: ((logs: readonly ConcordLog[], targetBlock: bigint, source: "store" | "chain") => void) | undefined;
+  /**
+   * The result of this store's previous sync in this process (a watcher's): its state is carried
+   * on when the store's cursor is still at that sync's `toBlock` and no reorganisation rolled it
+   * back; otherwise the state is replayed from the store as usual.
+   */
+  continueFrom?: Pick<SyncResult, "state" | "toBlock"> | undefined;
   /** Which settlements' stored state `verify` reads (see {ReconcileParameters.orderReferences}). Default "reserves". */
   orderReferences?: OrderReferenceReads | undefined;
 };
@@ -59,8 +70,10 @@ export type ReorgReport = { storedCursor: Cursor; rolledBackTo: bigint; removedE
 export type SyncResult = {
   chainId: bigint;
   addresses: ConcordAddresses;
-  /** The store's data folder; undefined for an in-memory store or none (`dataDir: null`). */
+  /** The store's data folder; undefined for a server, an in-memory store or none (`dataDir: null`). */
   dataDir: string | undefined;
+  /** Where the store lives, fit to print (a folder, "(memory)", a server's URL without its password); undefined for none. */
+  storeLocation: string | undefined;
   head: bigint;
   /** The block the state is rebuilt at (the new cursor). */
   toBlock: bigint;
@@ -140,10 +153,9 @@ export async function sync(parameters: AuditParameters): Promise<SyncResult> {
   const chainId = BigInt((await request({ method: "eth_chainId" })) as Hex);
   const head = BigInt((await request({ method: "eth_blockNumber" })) as Hex);
   const addresses = await resolveAddresses(parameters);
-  // No store for dataDir null: an in-memory one would cost PostgreSQL's initdb (seconds) and a
-  // write per event, all thrown away at the end.
-  const store =
-    parameters.store ?? (parameters.dataDir === null ? undefined : await AuditStore.open(parameters.dataDir ?? defaultDataDir(chainId, addresses.ledger)));
+  const store = parameters.store ?? (await openStoreFor(parameters, chainId, addresses.ledger));
+  // Two auditors on one database: the second waits here, then starts after the first one's cursor.
+  const unlock = await store?.lockForSync();
   try {
     const startBlock = parameters.fromBlock ?? 0n;
     const meta = store ? await store.bind({ chainId, addresses, startBlock }) : { chainId, addresses, startBlock };
@@ -160,14 +172,23 @@ export async function sync(parameters: AuditParameters): Promise<SyncResult> {
     let target = parameters.toBlock ?? head - (parameters.confirmations ?? 0n);
     if (target > head) target = head;
 
-    const state = new ReplayState();
-    let storedEvents = 0;
-    if (store) {
+    const carried = store && parameters.continueFrom && !reorg && cursor?.blockNumber === parameters.continueFrom.toBlock ? parameters.continueFrom.state : undefined;
+    const state = carried ?? new ReplayState();
+    let storedEvents = carried?.eventsApplied ?? 0;
+    if (carried) carried.balanceChanges = [];
+    else if (store) {
+      // A store made before balance changes were kept gets them from this replay.
+      const backfill = await store.needsBalanceChanges();
+      if (backfill) await store.startBalanceChanges();
+      state.balanceChanges = backfill ? [] : undefined;
       for await (const page of store.events(decoder)) {
         state.applyBatch(page);
-        parameters.onEvents?.(page, target);
+        if (backfill) await store.backfillBalanceChanges(state.balanceChanges!.splice(0), false);
+        parameters.onEvents?.(page, target, "store");
         storedEvents += page.length;
       }
+      if (backfill) await store.backfillBalanceChanges([], true);
+      state.balanceChanges = [];
     }
 
     const fromBlock = cursor ? cursor.blockNumber + 1n : meta.startBlock;
@@ -189,14 +210,14 @@ export async function sync(parameters: AuditParameters): Promise<SyncResult> {
       });
       for await (const batch of logs) {
         state.applyBatch(batch.logs);
-        parameters.onEvents?.(batch.logs, target);
+        parameters.onEvents?.(batch.logs, target, "chain");
         newEvents += batch.logs.length;
         newRawLogs += batch.rawCount;
         if (store) {
           const last = batch.logs.at(-1);
           const hash = last && last.blockNumber === batch.toBlock ? last.blockHash : await blockHash(client, batch.toBlock);
           if (!hash) throw new Error(`block ${batch.toBlock} has no hash: the chain is shorter than its head said`);
-          await store.append(batch.logs, { blockNumber: batch.toBlock, blockHash: hash });
+          await store.append(batch.logs, { blockNumber: batch.toBlock, blockHash: hash }, state.balanceChanges!.splice(0));
         }
         toBlock = batch.toBlock;
         const seconds = (performance.now() - started) / 1_000;
@@ -209,6 +230,7 @@ export async function sync(parameters: AuditParameters): Promise<SyncResult> {
       chainId,
       addresses: storedAddresses,
       dataDir: store?.dataDir,
+      storeLocation: store?.location,
       head,
       toBlock,
       storedEvents,
@@ -221,8 +243,20 @@ export async function sync(parameters: AuditParameters): Promise<SyncResult> {
       elapsedMs: performance.now() - started,
     };
   } finally {
+    await unlock?.().catch(() => undefined); // a dead connection has released it already
     if (store && !parameters.store) await store.close();
   }
+}
+
+/**
+ * The store `parameters` name: a server for `databaseUrl`, else the PGlite folder `dataDir`
+ * (default `.concord/audit/<chainId>-<ledger>`), or none for `dataDir: null` (an in-memory one
+ * would cost PostgreSQL's initdb, seconds, and a write per event, all thrown away at the end).
+ */
+export async function openStoreFor(parameters: Pick<AuditParameters, "databaseUrl" | "dataDir">, chainId: bigint, ledger: Address): Promise<AuditStore | undefined> {
+  if (parameters.databaseUrl) return AuditStore.connect(parameters.databaseUrl);
+  if (parameters.dataDir === null) return undefined;
+  return AuditStore.open(parameters.dataDir ?? defaultDataDir(chainId, ledger));
 }
 
 export type VerifyResult = {

@@ -5,8 +5,9 @@ import path from "node:path";
 import hre, { ethers } from "hardhat";
 import { loadFixture } from "@nomicfoundation/hardhat-network-helpers";
 import { createPublicClient, custom, hexToBigInt, zeroAddress, type Address, type Hex } from "viem";
-import { AuditStore, ConcordLogDecoder, fetchConcordLogs, sync, verify, type ConcordLog, type ReplayState } from "../../src/audit";
+import { AuditStore, ConcordLogDecoder, fetchConcordLogs, migrate, MIGRATIONS, SCHEMA_VERSION, sync, verify, type ConcordLog, type ReplayState } from "../../src/audit";
 import { settlementLedgerAbi } from "../../src/sdk/abi";
+import { startPostgres, type PostgresCluster } from "../helpers/postgres";
 import { inProcessChain } from "./env";
 import { buildRichHistory, ETH, orderRef, type RichHistory } from "./history";
 
@@ -49,13 +50,41 @@ function countingClient() {
   return { client, requests, getLogs };
 }
 
-describe("audit store", function () {
-  let dirs: string[] = [];
-  const tempDir = () => {
-    const dir = fs.mkdtempSync(path.join(os.tmpdir(), "concord-audit-"));
-    dirs.push(dir);
-    return dir;
-  };
+let dirs: string[] = [];
+const tempDir = () => {
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), "concord-audit-"));
+  dirs.push(dir);
+  return dir;
+};
+
+/** Where a store lives: what `sync` takes, and how a test opens it itself. */
+type Location = { dataDir?: string; databaseUrl?: string };
+
+/** The databases every store test runs on: one suite, one row per backend. */
+const BACKENDS: { name: string; start?: () => Promise<void>; stop?: () => Promise<void>; fresh: () => Promise<Location>; memory: () => Promise<AuditStore> }[] = (() => {
+  let cluster: PostgresCluster | undefined;
+  const server = async () => AuditStore.connect(await cluster!.createDatabase());
+  return [
+    { name: "PGlite", fresh: async () => ({ dataDir: tempDir() }), memory: () => AuditStore.open() },
+    {
+      name: "a PostgreSQL server",
+      start: async () => void (cluster = await startPostgres()),
+      stop: async () => cluster?.stop(),
+      fresh: async () => ({ databaseUrl: await cluster!.createDatabase() }),
+      memory: server,
+    },
+  ];
+})();
+
+const openAt = (location: Location) => (location.databaseUrl ? AuditStore.connect(location.databaseUrl) : AuditStore.open(location.dataDir));
+
+for (const backend of BACKENDS) describe(`audit store on ${backend.name}`, function () {
+  before(async function () {
+    await backend.start?.();
+  });
+  after(async function () {
+    await backend.stop?.();
+  });
   afterEach(function () {
     for (const dir of dirs) fs.rmSync(dir, { recursive: true, force: true });
     dirs = [];
@@ -73,8 +102,8 @@ describe("audit store", function () {
   describe("resume", function () {
     it("resumes an interrupted sync after its cursor and re-reads nothing it stored", async function () {
       const history = await loadFixture(richHistoryFixture);
-      const dataDir = tempDir();
-      const base = { ledger: history.chain.addresses.ledger, fromBlock: history.chain.deployBlock, dataDir, fetch: { initialRange: 4n, growBelow: 0 } };
+      const location = await backend.fresh();
+      const base = { ledger: history.chain.addresses.ledger, fromBlock: history.chain.deployBlock, ...location, fetch: { initialRange: 4n, growBelow: 0 } };
 
       // First run: crash after the third batch has been stored.
       const first = countingClient();
@@ -89,7 +118,7 @@ describe("audit store", function () {
         error = e;
       }
       expect((error as Error).message).to.equal("interrupted");
-      const store = await AuditStore.open(dataDir);
+      const store = await openAt(location);
       const cursor = (await store.cursor())!;
       const stored = await store.eventCount();
       await store.close();
@@ -117,7 +146,7 @@ describe("audit store", function () {
       expect(again.ok).to.equal(true);
 
       // The snapshot tables hold the rebuilt balances.
-      const reopened = await AuditStore.open(dataDir);
+      const reopened = await openAt(location);
       const balances = await reopened.snapshotBalances();
       await reopened.close();
       expect(balances.length).to.be.greaterThan(10);
@@ -128,17 +157,51 @@ describe("audit store", function () {
 
     it("refuses a data folder that audits another ledger", async function () {
       const history = await loadFixture(richHistoryFixture);
-      const dataDir = tempDir();
+      const location = await backend.fresh();
       const { client } = countingClient();
-      await sync({ client, ledger: history.chain.addresses.ledger, fromBlock: history.chain.deployBlock, dataDir });
+      await sync({ client, ledger: history.chain.addresses.ledger, fromBlock: history.chain.deployBlock, ...location });
       const other = await ethers.deployContract("SettlementLedger", [history.chain.addresses.registry]);
       let error: unknown;
       try {
-        await sync({ client, ledger: (await other.getAddress()) as `0x${string}`, dataDir });
+        await sync({ client, ledger: (await other.getAddress()) as `0x${string}`, ...location });
       } catch (e) {
         error = e;
       }
       expect((error as Error).name).to.equal("StoreMismatchError");
+    });
+  });
+
+  describe("migrations", function () {
+    it("records every version once, applies nothing twice and refuses a schema newer than its own", async function () {
+      const store = await backend.memory();
+      try {
+        const versions = async () => (await store.db.query<{ version: number }>("SELECT version FROM schema_migrations ORDER BY version")).rows.map((r) => r.version);
+        expect(await versions()).to.deep.equal(MIGRATIONS.map((m) => m.version));
+        expect(await migrate(store.db)).to.deep.equal([]);
+        await store.db.query("INSERT INTO schema_migrations (version, name) VALUES ($1, 'from a newer auditor')", [SCHEMA_VERSION + 1]);
+        let error: unknown;
+        try {
+          await migrate(store.db);
+        } catch (e) {
+          error = e;
+        }
+        expect((error as Error).name).to.equal("SchemaVersionError");
+        expect((error as Error).message).to.contain(`schema version ${SCHEMA_VERSION + 1}, newer than this auditor's ${SCHEMA_VERSION}`);
+      } finally {
+        await store.close();
+      }
+    });
+
+    it("applies only the later migrations to a store that has the first", async function () {
+      const store = await backend.memory();
+      try {
+        const later = MIGRATIONS.slice(1).map((m) => m.version);
+        await store.db.exec(`DELETE FROM schema_migrations WHERE version > ${MIGRATIONS[0]!.version}`);
+        // Later migrations may be re-run on tables that exist (CREATE ... IF NOT EXISTS or OR REPLACE).
+        expect(await migrate(store.db)).to.deep.equal(later);
+      } finally {
+        await store.close();
+      }
     });
   });
 
@@ -166,7 +229,7 @@ describe("audit store", function () {
 
     it("appends batches in order and reads them back page by page exactly", async function () {
       const { batches, cursorOf, meta, decoder } = await batchesOfHistory();
-      const store = await AuditStore.open();
+      const store = await backend.memory();
       try {
         await store.bind(meta);
         for (const b of batches) await store.append(b, cursorOf(b));
@@ -184,7 +247,7 @@ describe("audit store", function () {
     it("leaves the store as it was when an append fails", async function () {
       const { batches, cursorOf, meta, decoder } = await batchesOfHistory();
       const [first, second] = batches as [ConcordLog[], ConcordLog[]];
-      const store = await AuditStore.open();
+      const store = await backend.memory();
       try {
         await store.bind(meta);
         await store.append(first, cursorOf(first));
@@ -209,8 +272,8 @@ describe("audit store", function () {
     it("detects a reorganisation, rolls back to the last matching block and never double counts", async function () {
       const history = await loadFixture(richHistoryFixture);
       const { ids, people } = history;
-      const dataDir = tempDir();
-      const base = { ledger: history.chain.addresses.ledger, fromBlock: history.chain.deployBlock, dataDir };
+      const location = await backend.fresh();
+      const base = { ledger: history.chain.addresses.ledger, fromBlock: history.chain.deployBlock, ...location };
       const publicClient = history.chain.publicClient;
       const forkBlock = await publicClient.getBlockNumber();
       const snapshot = (await hre.network.provider.request({ method: "evm_snapshot" })) as string;
@@ -245,6 +308,16 @@ describe("audit store", function () {
       expect(after.violations).to.deep.equal([]);
       expect(after.differences).to.deep.equal([]);
       expect(after.ok).to.equal(true);
+      // The orphaned branch's balance changes went with its events: the history sums to the rebuilt balances.
+      const store = await openAt(location);
+      try {
+        const { rows } = await store.db.query<{ account: string; token: string; balance: string }>(
+          "SELECT account, token, balance::text FROM balances_at((SELECT block_number FROM sync_cursor)) ORDER BY account, token",
+        );
+        expect(rows).to.deep.equal((await store.snapshotBalances()).map((b) => ({ account: b.account, token: b.token, balance: b.amount.toString() })));
+      } finally {
+        await store.close();
+      }
     });
   });
 });

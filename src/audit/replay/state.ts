@@ -138,6 +138,18 @@ export type Credit = {
   agreementId?: bigint;
 };
 
+/** One change of a withdrawable balance, where the event put it (what the store's `balance_changes` table holds). */
+export type BalanceChange = {
+  blockNumber: bigint;
+  logIndex: number;
+  account: Address;
+  token: Address;
+  /** Negative for a withdrawal. */
+  amount: bigint;
+  kind: Credit["kind"] | "withdrawal";
+  agreementId?: bigint | undefined;
+};
+
 const RECENT = 16;
 
 export function touch(provenance: Provenance, event: EventRef): void {
@@ -179,6 +191,8 @@ export class ReplayBook {
   lastEvent: EventRef | undefined;
   /** Credits to balances made by the last event applied. */
   lastCredits: Credit[] = [];
+  /** When an array, every balance change is also pushed here, in order (a sync drains it into the store). */
+  balanceChanges: BalanceChange[] | undefined;
   /** Lots opened by the current transaction's settlements (each must be announced before it ends). */
   pendingLots: LotState[] = [];
   /** The transaction and agreement of the hub's latest acceptance: a version it activates is proposed in the same transaction. */
@@ -275,6 +289,7 @@ export class ReplayBook {
     touch(entry.provenance, event);
     this.totalsFor(token).balances += amount;
     if (kind) this.lastCredits.push(agreementId === undefined ? { account, token, amount, kind } : { account, token, amount, kind, agreementId });
+    this.balanceChanges?.push({ blockNumber: event.blockNumber, logIndex: event.logIndex, account, token, amount, kind: kind ?? "withdrawal", agreementId });
     if (entry.amount < 0n) this.violate("no-negative-balance", `balance of ${account} in ${token} is ${entry.amount}`, event, token, account);
   }
 

@@ -1,5 +1,6 @@
 import type { Command } from "commander";
 import { createPublicClient, type Address } from "viem";
+import { redactUrl } from "../../audit/db";
 import { reportToCsv, reportToJson, statementRows, auditReport, sync, verify } from "../../audit";
 import { addressesFor, connect, parseRpcUrl, tokenInfo, transportFor } from "../context";
 import type { GlobalOptions } from "../options";
@@ -8,13 +9,30 @@ import { emit, formatUnits, table, toJson } from "../output";
 import { parseAddress, parseDataDir, parseId } from "../parse";
 import { optionsOf } from "../options";
 
-type AuditOptions = { dataDir?: string; fromBlock?: string; toBlock?: string; confirmations?: string };
+type AuditOptions = { dataDir?: string; databaseUrl?: string; fromBlock?: string; toBlock?: string; confirmations?: string };
 
-/** The auditor's parameters from the options, and a formatter of amounts in token units. */
-async function auditParameters(o: GlobalOptions & AuditOptions) {
+/** The store's server from --database-url (or CONCORD_DATABASE_URL), checked before anything connects. */
+function databaseUrlOf(o: AuditOptions): string | undefined {
+  if (o.databaseUrl === undefined || o.databaseUrl === "") return undefined;
+  let url: URL | undefined;
+  try {
+    url = new URL(o.databaseUrl);
+  } catch {
+    url = undefined;
+  }
+  if (!url || (url.protocol !== "postgres:" && url.protocol !== "postgresql:")) {
+    throw new UsageError(`--database-url "${redactUrl(o.databaseUrl)}" is not a postgres:// URL (postgres://user:password@host:port/database)`);
+  }
+  return o.databaseUrl;
+}
+
+/** The auditor's parameters from the options, its transport, and a formatter of amounts in token units. */
+export async function auditParameters(o: GlobalOptions & AuditOptions) {
+  const databaseUrl = databaseUrlOf(o);
   const { chainId, publicClient } = await connect(o);
   const addresses = addressesFor(o, chainId);
-  const client = createPublicClient({ transport: transportFor(parseRpcUrl(o.rpcUrl), { retryCount: 2, timeout: 60_000 }) });
+  const transport = transportFor(parseRpcUrl(o.rpcUrl), { retryCount: 2, timeout: 60_000 });
+  const client = createPublicClient({ transport });
   const confirmations = o.confirmations ? parseId(o.confirmations, "--confirmations") : undefined;
   if (confirmations !== undefined) {
     const head = await publicClient.getBlockNumber();
@@ -25,6 +43,7 @@ async function auditParameters(o: GlobalOptions & AuditOptions) {
     ledger: addresses.ledger,
     registry: addresses.registry,
     dataDir: o.dataDir === undefined ? undefined : parseDataDir(o.dataDir),
+    databaseUrl,
     fromBlock: o.fromBlock ? parseId(o.fromBlock, "--from-block") : undefined,
     toBlock: o.toBlock ? parseId(o.toBlock, "--to-block") : undefined,
     confirmations,
@@ -41,7 +60,7 @@ async function auditParameters(o: GlobalOptions & AuditOptions) {
       return info ? `${formatUnits(amount, info.decimals)} ${info.symbol}` : `${amount} base units`;
     };
   };
-  return { parameters, amountFormatter };
+  return { parameters, amountFormatter, transport, publicClient: client };
 }
 
 function progressPrinter(json: boolean | undefined) {

@@ -1,9 +1,10 @@
-import { Command } from "commander";
+import { Command, Option } from "commander";
 import { examples, lazyAction, writes } from "../options";
 
 export function withAuditOptions(command: Command): Command {
   return command
     .option("--data-dir <dir>", "where the replay store lives (default .concord/audit/<chain>-<ledger>)")
+    .addOption(new Option("--database-url <url>", "keep the store in a PostgreSQL server instead (postgres://user:password@host:port/database)").env("CONCORD_DATABASE_URL"))
     .option("--from-block <n>", "first block of a first sync (the deployment block)")
     .option("--to-block <n>", "last block (default: head minus confirmations)")
     .option("--confirmations <n>", "blocks to stay behind the head", "0");
@@ -34,6 +35,21 @@ export function auditCommand(): Command {
     ),
     ["concord audit report", "concord audit report --partner 0xHotel --csv > hotel.csv", "concord audit report --json"],
   ).action(lazyAction(() => import("../actions/audit"), "report"));
+
+  examples(
+    withAuditOptions(
+      audit
+        .command("watch")
+        .description("follow the chain live: apply each new block, check every law, roll back reorganisations, one line per settlement (Ctrl-C stops; the store stays consistent)")
+        .option("--interval <ms>", "polling interval in milliseconds (over ws:// the node's newHeads subscription wakes the watch)", "1000")
+        .option("--json-lines", "one JSON object per line: synced, settlement, reorganisation, violation, stopped"),
+    ),
+    [
+      "concord audit watch --rpc-url http://127.0.0.1:8545",
+      "concord audit watch --rpc-url ws://127.0.0.1:8545 --json-lines",
+      "concord audit watch --database-url postgres://auditor@db.internal/concord",
+    ],
+  ).action(lazyAction(() => import("../actions/auditWatch"), "watchStore"));
 
   return audit;
 }
