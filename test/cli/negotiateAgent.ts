@@ -240,7 +240,14 @@ describe("concord negotiate agent (separate processes against a hardhat node)", 
     const check = (run: Run, c: (typeof cases)[number]) => {
       expect(run.code, `${c.name}: ${run.stderr}`).to.equal(2);
       expect(run.stderr, c.name).to.match(c.message);
-      expect(run.stderr.trim().split("\n").filter((l) => l.startsWith("error:")), c.name).to.have.length(1);
+      // With --json the one line is the JSON error document ({"error": {"code", "message"}}).
+      const lines = run.stderr.trim().split("\n");
+      if (c.args().includes("--json")) {
+        expect(lines, c.name).to.have.length(1);
+        expect(JSON.parse(lines[0]!).error.message, c.name).to.match(c.message);
+      } else {
+        expect(lines.filter((l) => l.startsWith("error:")), c.name).to.have.length(1);
+      }
       expect(run.stdout, c.name).to.equal("");
     };
 
