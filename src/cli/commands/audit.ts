@@ -31,7 +31,8 @@ export function auditCommand(): Command {
         .command("report")
         .description("per-partner statements: earned and still to claim by agreement, referral fees, reserves, refunds, withdrawn")
         .option("--partner <address...>", "only these partners")
-        .option("--csv", "CSV instead of a table"),
+        .option("--csv", "CSV for accountants: partner, token, symbol, decimals, item, agreement, amount in token units")
+        .option("--wei", "amounts in base units (wei) instead of token units (the CSV's column is then amount_wei)"),
     ),
     ["concord audit report", "concord audit report --partner 0xHotel --csv > hotel.csv", "concord audit report --json"],
   ).action(lazyAction(() => import("../actions/audit"), "report"));
