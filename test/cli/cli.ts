@@ -105,6 +105,14 @@ describe("concord CLI against a hardhat node (separate processes)", function () 
     expect(shown.stdout).to.match(/: held; 0\.15 ETH held/);
     const refunded = await json(["refund", "--order-ref", paid.orderRef, "--scope", TRAVEL_SITE, "--account", "1", "--amount", "0.05"]);
     expect(refunded).to.include({ beneficiary: GUEST, remainingReserve: "100000000000000000" });
+    // A refund beyond what the reserve still holds is refused in token units, naming the reference.
+    await refused(["refund", "--order-ref", paid.orderRef, "--scope", TRAVEL_SITE, "--account", "1", "--amount", "0.2"], 2,
+      new RegExp(`--amount 0\\.2 is more than the reserve still held for order reference ${paid.orderRef}: 0\\.1 ETH \\(after earlier refunds\\)`));
+    // Risk reads in token units (base units with --wei).
+    const risk = await concord(["risk", "1"], cli.env);
+    expect(risk.stdout, risk.stderr).to.match(/agreement 1: 1 settlements \(1\.5 ETH\), 1 refunds \(0\.05 ETH\)/);
+    expect((await concord(["risk", "1", "--wei"], cli.env)).stdout).to.match(/1 settlements \(1500000000000000000 base units\), 1 refunds \(50000000000000000 base units\)/);
+    expect(await json(["risk", "1"])).to.deep.include({ unit: { symbol: "ETH", decimals: 18 } });
 
     const balance = await json(["balance", HOTEL]);
     expect(balance.claimable).to.equal("637500000000000000"); // 50% of the 1.275 ETH net
