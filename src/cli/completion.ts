@@ -86,7 +86,12 @@ ${fn}() {
   fi
   compadd -- \${=${fn}_words[$path_]}
 }
-compdef ${fn} ${name}
+# Autoloaded from $fpath as _${name}: complete now (compinit has bound it already); sourced: bind it.
+if [[ "\${funcstack[1]}" == "_${name}" ]]; then
+  ${fn} "$@"
+else
+  compdef ${fn} ${name}
+fi
 `;
 }
 

@@ -101,6 +101,27 @@ describe("concord completion bash|zsh", function () {
     }
   });
 
+  it("completes in an interactive zsh: compinit, the script sourced, a Tab typed (zsh/zpty)", function () {
+    if (!HAS_ZSH) this.skip();
+    for (const [typed, completed] of [["concord wall", "concord wallet"], ["concord agreement acti", "concord agreement activate"], ["concord --json audit rep", "concord --json audit report"]]) {
+      const session = [
+        "zmodload zsh/zpty",
+        "zpty z 'zsh -f -i'",
+        `zpty -w z 'PS1="> "; autoload -U compinit; compinit -u -D; source ${scripts.zsh}'`,
+        `zpty -w -n z $'${typed}\\t'`,
+        "sleep 1",
+        `zpty -w -n z $'\\C-e\\C-u print -r -- END-OF-TEST\\n'`,
+        "sleep 1",
+        'out=""; while zpty -r -t z line; do out+="$line"; done; print -r -- "$out"; zpty -d z',
+      ].join("\n");
+      // spawnSync stops the shell by its pid if it outlives the timeout.
+      const run = spawnSync("zsh", ["-f", "-c", session], { cwd: dir, encoding: "utf8", timeout: 30_000 });
+      expect(run.stdout).to.include("END-OF-TEST");
+      // The line as zsh redrew it after the Tab, terminal escapes removed.
+      expect(run.stdout.replace(/\x1b\[[0-9;?]*[A-Za-z]|[\b\r]/g, "")).to.include(`${completed} `);
+    }
+  });
+
   it("refuses a shell it has no script for (exit 2)", async function () {
     const run = await concord(["completion", "fish"]);
     expect(run.code).to.equal(2);
