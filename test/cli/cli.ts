@@ -4,7 +4,7 @@ import path from "node:path";
 import { spawnSync } from "node:child_process";
 import fc from "fast-check";
 import { Wallet, encryptKeystoreJsonSync } from "ethers";
-import { ROOT, concord, useNodeForCli } from "../helpers/cli";
+import { ROOT, concord, spawnConcord, useNodeForCli } from "../helpers/cli";
 
 // hardhat node's first accounts.
 const HOTEL = "0x70997970C51812dc3A010C7d01b50e0d17dc79C8";
@@ -246,6 +246,15 @@ describe("concord CLI against a hardhat node (separate processes)", function () 
     expect(bad.stderr).to.match(/could not be decrypted/);
     expect(bad.stderr + bad.stdout).to.not.include(GUEST_KEY.slice(2));
     expect(await blockNumber()).to.equal(before);
+    // A keystore written by `concord wallet import` (the key on standard input) signs as the key's account.
+    const imported = spawnConcord(["wallet", "import", file("imported.json"), "--password-file", file("pw"), "--json"], cli.env);
+    imported.child.stdin.end(`${GUEST_KEY}\n`);
+    const made = await imported.done;
+    expect(made.code, made.stderr).to.equal(0);
+    expect(JSON.parse(made.stdout)).to.include({ schema: 1, address: GUEST });
+    const signed = await json(["settle", "2", "--amount", "0.01", "--order-id", "BKG-2003", "--keystore", file("imported.json"), "--password-file", file("pw")]);
+    expect(signed).to.include({ signer: GUEST, payer: GUEST });
+    expect(JSON.stringify(signed).toLowerCase()).to.not.include(GUEST_KEY.slice(2));
   });
 
   describe("secrets never printed, whatever they are (fast-check, through the failing paths)", function () {
