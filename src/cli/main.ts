@@ -20,6 +20,7 @@ Keys (commands that sign): exactly one of --keystore FILE (with --password-file 
   terminal; concord wallet new|import writes one), CONCORD_PRIVATE_KEY, or --account N for an unlocked account of a
   local dev chain. Keys are never printed.
 Completion: source <(concord completion bash), or concord completion zsh.
+Examples: $HOTEL, $RESTAURANT, $AIRLINE and $TRAVEL_SITE are the README walkthrough's accounts; … marks a value to fill in.
 Addresses: read from deploy/deployments/chain-<id>/deployed_addresses.json, or --registry and --ledger.
 Exit codes: 0 success; 1 chain-side failure (RPC down, transaction reverted); 2 bad usage or input (nothing sent);
   3 negotiate agent: the negotiation ended without agreement; 4 audit verify found a difference;

@@ -7,7 +7,7 @@ export function moneyCommands(): Command[] {
       .argument("[address]", "the account (default: yours)")
       .description("withdrawable balance and what is still to claim from agreement pools")
       .option("--token <address>", "an ERC-20 token (default: ETH)"),
-    ["concord balance 0xHotel", "concord balance --account 1 --token 0xUSD --json"],
+    ["concord balance $HOTEL", "concord balance --account 1 --json"],
   ).action(lazyAction(() => import("../actions/money"), "balance"));
 
   const withdrawCmd = examples(
