@@ -4,6 +4,7 @@ import fs from "node:fs";
 import path from "node:path";
 import ts from "typescript";
 import { ROOT, useNodeForCli } from "./helpers/cli";
+import { allExamples } from "./helpers/helpExamples";
 
 /** The fenced code block that follows `<!-- readme-test: <name>` in README.md. */
 function readmeBlock(name: string): string {
@@ -43,6 +44,30 @@ describe("the README's walkthrough and SDK example, as written", function () {
     expect(output).to.match(/verified at block \d+: every balance, reserve and holding matches the replayed history/);
     // Signature files went where the walkthrough said.
     for (const file of ["hotel.sig.json", "restaurant.sig.json", "airline.sig.json"]) expect(fs.existsSync(path.join(cli.dir, file))).to.equal(true);
+  });
+
+  // The commands that only read the chain: their examples in --help run as pasted after the
+  // walkthrough, in its folder and with its variables ($HOTEL…). Writes are not run here (each
+  // example would change what the next one finds); examples with "…" name a value to fill in.
+  const CHAIN_READS = ["agreement show", "agreement list", "agreement history", "negotiate show", "quote", "balance", "risk", "reserve show", "audit sync", "audit verify", "audit report"];
+
+  it("the --help examples of the commands that read the chain run as pasted against the walkthrough's chain", async function () {
+    const variables = readmeBlock("cli").split("\n").filter((l) => /^[A-Z_]+=0x[0-9a-fA-F]{40}$/.test(l)).join("\n");
+    expect(variables.split("\n")).to.have.length(4);
+    const examples = allExamples().filter((e) => CHAIN_READS.includes(e.path));
+    expect(examples.map((e) => e.path).sort()).to.deep.equal([...CHAIN_READS].sort());
+    let ran = 0;
+    for (const { path: command, lines } of examples) {
+      for (const line of lines.filter((l) => !l.includes("…"))) {
+        // `concord` as `npm link` installs it: the package's bin.
+        const script = `concord() { "${process.execPath}" "${path.join(ROOT, "bin", "concord.js")}" "$@"; }\n${variables}\n${line}`;
+        const { code, output } = await run("bash", ["-e", "-o", "pipefail", "-c", script], cli.dir, cli.env);
+        expect(code, `${command}: ${line}\n${output}`).to.equal(0);
+        ran += 1;
+      }
+    }
+    expect(ran).to.be.greaterThan(12);
+    expect(fs.readFileSync(path.join(cli.dir, "hotel.csv"), "utf8")).to.match(/^partner,token,symbol,decimals,item,agreement,amount\n0x70997970C51812dc3A010C7d01b50e0d17dc79C8,/);
   });
 
   it("the SDK example type-checks under the project's compiler options and runs as pasted", async function () {

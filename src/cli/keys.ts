@@ -54,8 +54,11 @@ export async function promptSecret(message: string, what: string): Promise<strin
   }
 }
 
-/** Reads the password of a keystore: --password-file, else a prompt on a terminal. Registered as a secret. */
-export async function readPassword(passwordFile: string | undefined, keystore: string): Promise<string> {
+/**
+ * Reads the password of a keystore: --password-file, else a prompt on a terminal (asked twice when
+ * `confirm`, for a keystore being written). Registered as a secret. The one place a password is read.
+ */
+export async function readPassword(passwordFile: string | undefined, keystore: string, options: { confirm?: boolean } = {}): Promise<string> {
   let password: string;
   if (passwordFile) {
     try {
@@ -63,11 +66,16 @@ export async function readPassword(passwordFile: string | undefined, keystore: s
     } catch {
       throw new UsageError(`password file ${passwordFile} cannot be read`);
     }
+    registerSecret(password);
   } else {
-    if (!process.stdin.isTTY) throw new UsageError("--keystore needs --password-file when standard input is not a terminal");
+    if (!process.stdin.isTTY) throw new UsageError(`the password of ${keystore} needs --password-file when standard input is not a terminal`);
     password = await promptSecret(`password for ${keystore}:`, "--keystore");
+    registerSecret(password);
+    if (options.confirm && (await promptSecret(`the same password again:`, "--keystore")) !== password) {
+      throw new UsageError(`the two passwords for ${keystore} differ; nothing written`);
+    }
   }
-  registerSecret(password);
+  if (options.confirm && password === "") throw new UsageError(`the password for ${keystore} is empty: a keystore needs one`);
   return password;
 }
 
@@ -85,6 +93,21 @@ export function parsePrivateKey(key: string, source: string): Hex {
   registerSecret(value.toString());
   if (value === 0n || value >= CURVE_ORDER) throw new UsageError(`${source} is not a secp256k1 private key: it must be above 0 and below the curve order`);
   return hex.toLowerCase() as Hex;
+}
+
+/**
+ * Reads a private key to import: a hidden prompt on a terminal, else all of standard input (a
+ * pipe or a file, never the command line, where shells and process lists keep it). Checked and
+ * registered as a secret by {@link parsePrivateKey}.
+ */
+export async function readPrivateKey(): Promise<Hex> {
+  if (process.stdin.isTTY) return parsePrivateKey(await promptSecret("private key (hex):", "wallet import"), "the private key");
+  const chunks: Buffer[] = [];
+  for await (const chunk of process.stdin) chunks.push(chunk as Buffer);
+  const text = Buffer.concat(chunks).toString("utf8");
+  registerSecret(text);
+  if (text.trim() === "") throw new UsageError("wallet import reads the private key from standard input (or a prompt on a terminal): it was empty");
+  return parsePrivateKey(text, "the private key on standard input");
 }
 
 function accountFromPrivateKey(key: string, source: string): Account {
@@ -113,11 +136,21 @@ export async function keystorePrivateKey(keystore: string, passwordFile: string 
   return parsePrivateKey(privateKey, `the key in ${keystore}`);
 }
 
-/** Writes `privateKey` as a Web3 Secret Storage (v3) keystore encrypted with `password` (scrypt, ethers' defaults). */
-export async function writeKeystore(file: string, privateKey: Hex, password: string): Promise<Address> {
+/** Refuses a keystore path that exists (exit 2): a keystore is never overwritten. */
+export function refuseExistingFile(file: string): void {
   if (fs.existsSync(file)) throw new UsageError(`${file} exists: a keystore is never overwritten; choose another file`);
+}
+
+/**
+ * Writes a Web3 Secret Storage (v3) keystore encrypted with `password` (scrypt, ethers' defaults,
+ * ethers loaded only now) holding `privateKey`, or a new random key when none is given; the file is
+ * made readable by the user only and never overwrites one. Returns the keystore's address.
+ */
+export async function writeKeystore(file: string, password: string, privateKey?: Hex): Promise<Address> {
+  refuseExistingFile(file);
   const { Wallet } = await import("ethers");
-  const wallet = new Wallet(privateKey);
+  const wallet = new Wallet(privateKey ?? Wallet.createRandom().privateKey);
+  registerSecret(wallet.privateKey);
   const json = await wallet.encrypt(password);
   try {
     fs.writeFileSync(file, json + "\n", { flag: "wx", mode: 0o600 });
@@ -125,6 +158,31 @@ export async function writeKeystore(file: string, privateKey: Hex, password: str
     throw new UsageError(`cannot write the keystore ${file} (${(error as NodeJS.ErrnoException).code ?? "error"})`);
   }
   return getAddress(wallet.address);
+}
+
+/** The address a v3 keystore names (its `address` field), read without its password. */
+export function keystoreAddress(file: string): Address {
+  let text: string;
+  try {
+    text = fs.readFileSync(file, "utf8");
+  } catch (error) {
+    throw new UsageError(`keystore file ${file} cannot be read (${(error as NodeJS.ErrnoException).code ?? "error"})`);
+  }
+  let json: unknown;
+  try {
+    json = JSON.parse(text);
+  } catch {
+    throw new UsageError(`${file} is not a keystore: not JSON`);
+  }
+  const keystore = (typeof json === "object" && json !== null ? json : {}) as { version?: unknown; address?: unknown; crypto?: unknown; Crypto?: unknown };
+  if (Number(keystore.version) !== 3 || typeof (keystore.crypto ?? keystore.Crypto) !== "object") {
+    throw new UsageError(`${file} is not a Web3 Secret Storage v3 keystore (version ${JSON.stringify(keystore.version ?? null)}, no crypto section)`);
+  }
+  const address = typeof keystore.address === "string" ? keystore.address.replace(/^(0x)?/i, "0x") : undefined;
+  if (!address || !/^0x[0-9a-fA-F]{40}$/.test(address)) {
+    throw new UsageError(`${file} names no address (field address is ${JSON.stringify(keystore.address ?? null)}): only decrypting it tells whose key it is`);
+  }
+  return getAddress(address.toLowerCase());
 }
 
 /**

@@ -4,18 +4,23 @@ import { Command, CommanderError } from "commander";
 import { ConcordError, ContractRevertError, DeploymentNotFoundError, InvalidInputError, RpcError } from "../sdk/errors/base";
 import { agreementCommand } from "./commands/agreement";
 import { auditCommand } from "./commands/audit";
+import { completionCommand } from "./commands/completion";
 import { deployCommand } from "./commands/deploy";
 import { moneyCommands } from "./commands/money";
 import { negotiateCommand } from "./commands/negotiate";
 import { reserveCommands } from "./commands/reserve";
 import { settleCommands } from "./commands/settle";
+import { walletCommand } from "./commands/wallet";
 import { ChainError, ExitCode, UsageError, dryRunOf, redactSecrets, type WouldSend } from "./errors";
 import { toJson, toJsonLine } from "./output";
 import { globalOptions, withGlobalOptions } from "./options";
 
 const HELP_FOOTER = `
 Keys (commands that sign): exactly one of --keystore FILE (with --password-file FILE, or a prompt on a
-  terminal), CONCORD_PRIVATE_KEY, or --account N for an unlocked account of a local dev chain. Keys are never printed.
+  terminal; concord wallet new|import writes one), CONCORD_PRIVATE_KEY, or --account N for an unlocked account of a
+  local dev chain. Keys are never printed.
+Completion: source <(concord completion bash), or concord completion zsh.
+Examples: $HOTEL, $RESTAURANT, $AIRLINE and $TRAVEL_SITE are the README walkthrough's accounts; … marks a value to fill in.
 Addresses: read from deploy/deployments/chain-<id>/deployed_addresses.json, or --registry and --ledger.
 Exit codes: 0 success; 1 chain-side failure (RPC down, transaction reverted); 2 bad usage or input (nothing sent);
   3 negotiate agent: the negotiation ended without agreement; 4 audit verify found a difference;
@@ -47,6 +52,8 @@ export function buildProgram(options: { json?: boolean } = {}): Command {
   program.addCommand(negotiateCommand());
   for (const command of [...settleCommands(), ...reserveCommands(), ...moneyCommands()]) program.addCommand(command);
   program.addCommand(auditCommand());
+  program.addCommand(walletCommand());
+  program.addCommand(completionCommand());
   // Every command throws instead of exiting, so that main() maps errors to exit codes; with --json,
   // commander's own error lines are left to main(), which prints them as JSON.
   const configure = (c: Command) => {

@@ -30,6 +30,22 @@ export function table(rows: ReadonlyArray<Record<string, string | number | bigin
   return [line(columns), line(widths.map((w) => "-".repeat(w))), ...cells.map(line)].join("\n");
 }
 
+/**
+ * One CSV cell (RFC 4180): quoted when it holds a comma, a quote or a line break. A cell that a
+ * spreadsheet would read as a formula (=, +, -, @, a tab or CR first: a token's symbol is whatever
+ * its contract says) is prefixed with a single quote, so that opening the file runs nothing.
+ */
+export function csvCell(value: string | number | bigint): string {
+  let text = String(value);
+  if (typeof value === "string" && /^[=+\-@\t\r]/.test(text)) text = `'${text}`;
+  return /[",\r\n]/.test(text) ? `"${text.replace(/"/g, '""')}"` : text;
+}
+
+/** CSV text: a header row, then one line per row, each cell through {@link csvCell}. */
+export function csv(header: readonly string[], rows: ReadonlyArray<ReadonlyArray<string | number | bigint>>): string {
+  return [header, ...rows].map((row) => row.map(csvCell).join(",")).join("\n") + "\n";
+}
+
 /** The version of the CLI's JSON documents: it changes when a field changes meaning or goes away. */
 export const JSON_SCHEMA = 1;
 

@@ -68,6 +68,28 @@ describe("concord audit against a hardhat node (separate processes)", function (
       const units = ethers.formatUnits(t.referralFees, decimals).replace(/\.0$/, "");
       expect(human.stdout).to.match(new RegExp(`referral-fees\\s+${units.replace(".", "\\.")} ${symbol}`));
     }
+
+    // The CSV for accountants: every row names its token's symbol and decimals, amounts in token units
+    // (no thousands separators); with --wei in base units under amount_wei.
+    const csv = await audit(history, "report", "--partner", history.people.travelSite, "--csv");
+    expect(csv.code, csv.stderr).to.equal(0);
+    const [header, ...lines] = csv.stdout.trim().split("\n");
+    expect(header).to.equal("partner,token,symbol,decimals,item,agreement,amount");
+    const wei = await audit(history, "report", "--partner", history.people.travelSite, "--csv", "--wei");
+    const [weiHeader, ...weiLines] = wei.stdout.trim().split("\n");
+    expect(weiHeader).to.equal("partner,token,symbol,decimals,item,agreement,amount_wei");
+    expect(weiLines).to.have.length(lines.length);
+    lines.forEach((line, i) => {
+      const [partner, token, symbol, decimals, item, , amount] = line.split(",");
+      const [, , , , weiItem, , amountWei] = weiLines[i]!.split(",");
+      expect([partner, weiItem]).to.deep.equal([history.people.travelSite, item]);
+      expect([symbol, decimals]).to.deep.equal(token === ethers.ZeroAddress ? ["ETH", "18"] : ["EURC", "6"]);
+      expect(ethers.parseUnits(amount!, Number(decimals))).to.equal(BigInt(amountWei!));
+    });
+    for (const t of fees) {
+      const decimals = t.token === ethers.ZeroAddress ? 18 : 6;
+      expect(lines).to.include(`${history.people.travelSite},${t.token},${decimals === 18 ? "ETH" : "EURC"},${decimals},referral-fees,,${ethers.formatUnits(t.referralFees, decimals).replace(/\.0$/, "")}`);
+    }
   });
 
   it("exits 4 and names the account, the amounts and the events when a balance word holds one wei more", async function () {
@@ -85,6 +107,8 @@ describe("concord audit against a hardhat node (separate processes)", function (
     expect(row, result.stdout).to.not.equal(undefined);
     const [expected, actual] = [...row!.matchAll(/([\d.,]+) ETH/g)].map((m) => ethers.parseEther(m[1]!.replaceAll(",", "")));
     expect(actual! - expected!).to.equal(1n);
+    // The difference's own line says it in ETH too.
+    expect(result.stdout).to.match(new RegExp(`- balance of ${referrer} in ${ETH}: rebuilt [\\d.,]+ ETH, chain [\\d.,]+ ETH`));
     // Each difference says which events produced the amount it expected.
     expect(result.stdout).to.match(/from Settled in block \d+, tx 0x[0-9a-f]{64}/);
 

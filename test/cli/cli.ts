@@ -4,7 +4,7 @@ import path from "node:path";
 import { spawnSync } from "node:child_process";
 import fc from "fast-check";
 import { Wallet, encryptKeystoreJsonSync } from "ethers";
-import { ROOT, concord, useNodeForCli } from "../helpers/cli";
+import { ROOT, concord, spawnConcord, useNodeForCli } from "../helpers/cli";
 
 // hardhat node's first accounts.
 const HOTEL = "0x70997970C51812dc3A010C7d01b50e0d17dc79C8";
@@ -105,6 +105,14 @@ describe("concord CLI against a hardhat node (separate processes)", function () 
     expect(shown.stdout).to.match(/: held; 0\.15 ETH held/);
     const refunded = await json(["refund", "--order-ref", paid.orderRef, "--scope", TRAVEL_SITE, "--account", "1", "--amount", "0.05"]);
     expect(refunded).to.include({ beneficiary: GUEST, remainingReserve: "100000000000000000" });
+    // A refund beyond what the reserve still holds is refused in token units, naming the reference.
+    await refused(["refund", "--order-ref", paid.orderRef, "--scope", TRAVEL_SITE, "--account", "1", "--amount", "0.2"], 2,
+      new RegExp(`--amount 0\\.2 is more than the reserve still held for order reference ${paid.orderRef}: 0\\.1 ETH \\(after earlier refunds\\)`));
+    // Risk reads in token units (base units with --wei).
+    const risk = await concord(["risk", "1"], cli.env);
+    expect(risk.stdout, risk.stderr).to.match(/agreement 1: 1 settlements \(1\.5 ETH\), 1 refunds \(0\.05 ETH\)/);
+    expect((await concord(["risk", "1", "--wei"], cli.env)).stdout).to.match(/1 settlements \(1500000000000000000 base units\), 1 refunds \(50000000000000000 base units\)/);
+    expect(await json(["risk", "1"])).to.deep.include({ unit: { symbol: "ETH", decimals: 18 } });
 
     const balance = await json(["balance", HOTEL]);
     expect(balance.claimable).to.equal("637500000000000000"); // 50% of the 1.275 ETH net
@@ -238,6 +246,15 @@ describe("concord CLI against a hardhat node (separate processes)", function () 
     expect(bad.stderr).to.match(/could not be decrypted/);
     expect(bad.stderr + bad.stdout).to.not.include(GUEST_KEY.slice(2));
     expect(await blockNumber()).to.equal(before);
+    // A keystore written by `concord wallet import` (the key on standard input) signs as the key's account.
+    const imported = spawnConcord(["wallet", "import", file("imported.json"), "--password-file", file("pw"), "--json"], cli.env);
+    imported.child.stdin.end(`${GUEST_KEY}\n`);
+    const made = await imported.done;
+    expect(made.code, made.stderr).to.equal(0);
+    expect(JSON.parse(made.stdout)).to.include({ schema: 1, address: GUEST });
+    const signed = await json(["settle", "2", "--amount", "0.01", "--order-id", "BKG-2003", "--keystore", file("imported.json"), "--password-file", file("pw")]);
+    expect(signed).to.include({ signer: GUEST, payer: GUEST });
+    expect(JSON.stringify(signed).toLowerCase()).to.not.include(GUEST_KEY.slice(2));
   });
 
   describe("secrets never printed, whatever they are (fast-check, through the failing paths)", function () {

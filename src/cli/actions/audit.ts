@@ -1,14 +1,15 @@
 import type { Command } from "commander";
-import { createPublicClient, type Address } from "viem";
+import { createPublicClient, formatUnits as formatDecimal, type Address } from "viem";
 import { redactUrl } from "../../audit/db";
-import { reportToCsv, reportToJson, statementRows, auditReport, sync, verify } from "../../audit";
+import { type Difference, reportToJson, statementRows, auditReport, sync, verify } from "../../audit";
 import { addressesFor, connect, parseRpcUrl, tokenInfo, transportFor } from "../context";
 import type { GlobalOptions } from "../options";
 import { ExitCode, UsageError } from "../errors";
-import { emit, formatUnits, table, toJson } from "../output";
+import { csv, emit, formatUnits, table, toJson } from "../output";
 import { parseAddress, parseDataDir, parseId } from "../parse";
 import { optionsOf } from "../options";
 
+type TokenInfo = { decimals: number; symbol: string };
 type AuditOptions = { dataDir?: string; databaseUrl?: string; fromBlock?: string; toBlock?: string; confirmations?: string };
 
 /** The store's server from --database-url (or CONCORD_DATABASE_URL), checked before anything connects. */
@@ -48,19 +49,23 @@ export async function auditParameters(o: GlobalOptions & AuditOptions) {
     toBlock: o.toBlock ? parseId(o.toBlock, "--to-block") : undefined,
     confirmations,
   };
-  /** Formats base units of `token` in token units with its symbol ("0.075 ETH", "250 USDC"). */
-  const amountFormatter = async (tokens: Iterable<Address>) => {
-    const infos = new Map<string, { decimals: number; symbol: string } | null>();
-    for (const token of new Set(tokens)) {
-      // A token that does not answer decimals()/symbol() is shown in base units rather than failing the report.
-      infos.set(token.toLowerCase(), await tokenInfo({ publicClient, chainId }, token).catch(() => null));
-    }
+  /** The decimals and symbol of each token (null for a token that does not answer decimals()/symbol()). */
+  const tokenInfos = async (tokens: Iterable<Address>) => {
+    const infos = new Map<string, TokenInfo | null>();
+    for (const token of new Set(tokens)) infos.set(token.toLowerCase(), await tokenInfo({ publicClient, chainId }, token).catch(() => null));
+    return (token: Address) => infos.get(token.toLowerCase()) ?? null;
+  };
+  /** Formats base units of `token` in token units with its symbol ("0.075 ETH", "250 USDC"); base units with `wei`. */
+  const amountFormatter = async (tokens: Iterable<Address>, wei = false) => {
+    const infoOf = await tokenInfos(tokens);
     return (token: Address, amount: bigint) => {
-      const info = infos.get(token.toLowerCase());
-      return info ? `${formatUnits(amount, info.decimals)} ${info.symbol}` : `${amount} base units`;
+      const info = infoOf(token);
+      // A token that does not answer decimals()/symbol() is shown in base units rather than failing the report.
+      if (!info) return `${amount} base units`;
+      return wei ? `${amount} base units of ${info.symbol}` : `${formatUnits(amount, info.decimals)} ${info.symbol}`;
     };
   };
-  return { parameters, amountFormatter, transport, publicClient: client };
+  return { parameters, amountFormatter, tokenInfos, transport, publicClient: client };
 }
 
 function progressPrinter(json: boolean | undefined) {
@@ -100,23 +105,29 @@ export async function syncStore(command: Command): Promise<void> {
   if (result.violations.length) process.exitCode = ExitCode.Mismatch;
 }
 
+/** The kinds of difference whose values are amounts of the difference's token (risk counters mix counts and volumes; lots and bitmaps are hashes). */
+const AMOUNT_KINDS: ReadonlySet<string> = new Set(["balance", "pool-total", "pool-held", "pool-distributed", "paid-up-to", "holdings"]);
+
 export async function verifyStore(command: Command): Promise<void> {
   const o = optionsOf<AuditOptions & { allOrderRefs?: boolean }>(command);
   const { parameters, amountFormatter } = await auditParameters(o);
   const result = await verify({ ...parameters, orderReferences: o.allOrderRefs ? "all" : "reserves", onProgress: progressPrinter(o.json) });
   if (!o.json && process.stderr.isTTY) process.stderr.write("\n");
-  // Token symbols and decimals are read only for the human table (--json keeps base units).
+  // Token symbols and decimals are read only for the human text (--json keeps base units).
   const format = o.json ? undefined : await amountFormatter(result.differences.map((d) => d.token));
-  const amount = (token: Address, value: unknown) => (format && typeof value === "bigint" ? format(token, value) : String(value));
+  const amount = (d: Difference, value: unknown) => (format && typeof value === "bigint" && AMOUNT_KINDS.has(d.kind) ? format(d.token, value) : String(value));
+  // A word's difference reads "<what>: rebuilt <expected>, chain <actual>": its amounts are put in token units too.
+  const message = (d: Difference) =>
+    AMOUNT_KINDS.has(d.kind) ? d.message.replace(`: rebuilt ${d.expected}, chain ${d.actual}`, `: rebuilt ${amount(d, d.expected)}, chain ${amount(d, d.actual)}`) : d.message;
   const checked = { ...result.reconcile.checked, orderReferences: result.reconcile.orderReferences };
   emit(o, { ok: result.ok, toBlock: result.sync.toBlock, checked, violations: result.violations, differences: result.differences }, () =>
     result.ok
       ? `verified at block ${result.sync.toBlock}: every balance, reserve and holding matches the replayed history`
       : [
           `MISMATCH at block ${result.sync.toBlock}: ${result.differences.length} differences, ${result.violations.length} law violations`,
-          ...(result.differences.length ? [table(result.differences.map((d) => ({ kind: d.kind, account: String(d.account ?? ""), token: String(d.token ?? ""), expected: amount(d.token, d.expected), actual: amount(d.token, d.actual) })))] : []),
+          ...(result.differences.length ? [table(result.differences.map((d) => ({ kind: d.kind, account: String(d.account ?? ""), token: String(d.token ?? ""), expected: amount(d, d.expected), actual: amount(d, d.actual) })))] : []),
           ...result.differences.flatMap((d) => [
-            `- ${d.message}`,
+            `- ${message(d)}`,
             ...d.events.map((e) => `    from ${e.eventName} in block ${e.blockNumber}, tx ${e.transactionHash} (log ${e.logIndex})`),
             ...(d.eventCount > d.events.length ? [`    … and ${d.eventCount - d.events.length} earlier events`] : []),
           ]),
@@ -126,17 +137,35 @@ export async function verifyStore(command: Command): Promise<void> {
   if (!result.ok) process.exitCode = ExitCode.Mismatch;
 }
 
+/** The CSV header of `audit report --csv`: amounts in token units, or in base units with --wei. */
+export const REPORT_CSV_HEADER = ["partner", "token", "symbol", "decimals", "item", "agreement", "amount"] as const;
+
 export async function report(command: Command): Promise<void> {
-  const o = optionsOf<AuditOptions & { partner?: string[]; csv?: boolean }>(command);
+  const o = optionsOf<AuditOptions & { partner?: string[]; csv?: boolean; wei?: boolean }>(command);
   const partners: Address[] | undefined = o.partner?.map((p) => parseAddress(p, "--partner"));
-  const { parameters, amountFormatter } = await auditParameters(o);
+  const { parameters, amountFormatter, tokenInfos } = await auditParameters(o);
   const report = await auditReport({ ...parameters, partners });
-  if (o.json) process.stdout.write(reportToJson(report) + "\n");
-  else if (o.csv) process.stdout.write(reportToCsv(report));
-  else {
-    const rows = statementRows(report);
-    const format = await amountFormatter(rows.map((r) => r.token as Address));
-    const lines = rows.map((r) => ({ partner: r.partner, item: r.item, agreement: r.agreementId ?? "", amount: format(r.token as Address, r.amount) }));
-    process.stdout.write(`statements from block ${report.fromBlock} to ${report.toBlock}\n${table(lines)}\n`);
+  if (o.json) {
+    process.stdout.write(reportToJson(report) + "\n");
+    return;
   }
+  const rows = statementRows(report);
+  const tokens = rows.map((r) => r.token as Address);
+  if (o.csv) {
+    // For accountants: token units with the token's symbol and decimals on every row; a token that
+    // does not say its decimals leaves them empty and its amount in base units.
+    const infoOf = await tokenInfos(tokens);
+    const header = o.wei ? [...REPORT_CSV_HEADER.slice(0, -1), "amount_wei"] : REPORT_CSV_HEADER;
+    process.stdout.write(
+      csv(header, rows.map((r) => {
+        const info = infoOf(r.token as Address);
+        const amount = info && !o.wei ? formatDecimal(r.amount, info.decimals) : r.amount.toString();
+        return [r.partner, r.token, info?.symbol ?? "", info?.decimals ?? "", r.item, r.agreementId ?? "", amount];
+      })),
+    );
+    return;
+  }
+  const format = await amountFormatter(tokens, o.wei);
+  const lines = rows.map((r) => ({ partner: r.partner, item: r.item, agreement: r.agreementId ?? "", amount: format(r.token as Address, r.amount) }));
+  process.stdout.write(`statements from block ${report.fromBlock} to ${report.toBlock}\n${table(lines)}\n`);
 }

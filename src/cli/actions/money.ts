@@ -49,16 +49,19 @@ export async function withdrawBalance(command: Command): Promise<void> {
 
 export async function risk(command: Command): Promise<void> {
   const [id] = command.processedArgs as [string];
-  const o = optionsOf<{ token?: string }>(command);
+  const o = optionsOf<{ token?: string; wei?: boolean }>(command);
   const context = await contextFor(o, { signer: false });
   const agreementId = parseId(id, "agreement id");
   const info = await getAgreement(context, { agreementId });
-  const counters = await getRiskCounters(context, { agreementId, token: tokenOf(o.token) });
+  const token = tokenOf(o.token);
+  const { decimals, symbol } = await tokenInfo(context, token);
+  const counters = await getRiskCounters(context, { agreementId, token });
   const estimate = estimateAgreementRisk(counters);
   const recommendation = recommendReserve(estimate);
-  emit(o, { agreementId, counters, estimate, recommendation, currentReserveBps: info.reserveBps }, () =>
+  const f = (amount: bigint) => (o.wei ? `${amount} base units` : `${formatUnits(amount, decimals)} ${symbol}`);
+  emit(o, { agreementId, token, unit: { symbol, decimals }, counters, estimate, recommendation, currentReserveBps: info.reserveBps }, () =>
     [
-      `agreement ${id}: ${counters.settledCount} settlements (${counters.settledVolume} base units), ${counters.refundCount} refunds (${counters.refundedVolume})`,
+      `agreement ${id}: ${counters.settledCount} settlements (${f(counters.settledVolume)}), ${counters.refundCount} refunds (${f(counters.refundedVolume)})`,
       `estimated refund rate by volume ${(estimate.refundRate * 100).toFixed(2)}% over ${estimate.evidence.toFixed(1)} observations (${estimate.interval.level * 100}% interval ${(estimate.interval.lower * 100).toFixed(2)}%..${(estimate.interval.upper * 100).toFixed(2)}%)`,
       `recommended reserve ${recommendation.reserveBps} bps (${recommendation.basis}); the active terms hold ${info.reserveBps} bps`,
     ].join("\n"),

@@ -73,6 +73,13 @@ export async function refundSettlement(command: Command): Promise<void> {
   if (found.state !== "held") throw new UsageError(`reserve lot ${found.lotId} holds nothing to refund: it was ${found.state}`);
   const { decimals, symbol } = await tokenInfo(context, found.lot.token);
   const amount = parseAmount(o.amount, decimals, "--amount");
+  // Said here in token units (the SDK would refuse it too, in base units), before anything is signed.
+  const entry = "lotId" in target ? found.entries[target.entryIndex!] : found.entries.find((e) => e.scope === target.scope && e.orderRef === target.orderRef);
+  if (entry && amount > entry.reserve) {
+    throw new UsageError(
+      `--amount ${o.amount} is more than the reserve still held for order reference ${entry.orderRef}: ${formatUnits(entry.reserve, decimals)} ${symbol}${entry.refunded ? " (after earlier refunds)" : ""}`,
+    );
+  }
   const result = "lotId" in target
     ? await refund(context, { lotId: target.lotId, entryIndex: target.entryIndex!, lot: found.lot, entries: found.entries, amount })
     : await refund(context, { ...target, amount });

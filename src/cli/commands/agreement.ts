@@ -21,14 +21,14 @@ export function agreementCommand(): Command {
   examples(
     withTermsOptions(writes(agreement.command("propose")).description("propose a new agreement (first version of its terms)")),
     [
-        "concord agreement propose --account 1 --shares 0xHotel=5000,0xRestaurant=3000,0xAirline=2000 --referral-fee 500 --order-signer 0xTravelSite --reserve 1000 --dispute-window 7d --refund-authority 0xHotel",
-      "concord agreement propose --account 1 --shares 0xHotel=7000,#2@1=3000 --referral-fee 300 --referrers 0xTravelSite",
+        "concord agreement propose --account 1 --shares $HOTEL=5000,$RESTAURANT=3000,$AIRLINE=2000 --referral-fee 500 --order-signer $TRAVEL_SITE --reserve 1000 --dispute-window 7d --refund-authority $HOTEL",
+      "concord agreement propose --account 1 --shares $HOTEL=7000,#2@1=3000 --referral-fee 300 --referrers $TRAVEL_SITE",
     ],
   ).action(lazyAction(() => import("../actions/agreement"), "propose"));
 
   examples(
     withTermsOptions(writes(agreement.command("amend")).argument("<agreementId>").description("propose a new version of an active agreement")),
-    ["concord agreement amend 1 --account 1 --shares 0xHotel=6000,0xRestaurant=4000"],
+    ["concord agreement amend 1 --account 1 --shares $HOTEL=6000,$RESTAURANT=4000"],
   ).action(lazyAction(() => import("../actions/agreement"), "amend"));
 
   examples(
@@ -81,12 +81,12 @@ export function agreementCommand(): Command {
 
   examples(
     agreement.command("show").argument("<agreementId>").description("an agreement's status and the terms of a version").option("--version <n>", "the version (default: active, else latest)"),
-    ["concord agreement show 1", "concord agreement show 1 --version 2 --json"],
+    ["concord agreement show 1", "concord agreement show 2 --version 1 --json"],
   ).action(lazyAction(() => import("../actions/agreement"), "show"));
 
   examples(
     agreement.command("list").description("agreements, optionally only those a party belongs to").option("--party <address>", "only agreements with this party"),
-    ["concord agreement list", "concord agreement list --party 0xRestaurant --json"],
+    ["concord agreement list", "concord agreement list --party $RESTAURANT --json"],
   ).action(lazyAction(() => import("../actions/agreement"), "list"));
 
   examples(agreement.command("history").argument("<agreementId>").description("every event of an agreement, in chain order"), [

@@ -14,7 +14,7 @@ export function auditCommand(): Command {
   const audit = new Command("audit").description("replay the whole history from events, reconcile it with the chain, export statements (no keys needed)");
 
   examples(withAuditOptions(audit.command("sync").description("replay new events into the local store (resumes; rolls back reorganisations)")), [
-    "concord audit sync --rpc-url http://127.0.0.1:8545",
+    "concord audit sync",
   ]).action(lazyAction(() => import("../actions/audit"), "syncStore"));
 
   examples(
@@ -31,9 +31,10 @@ export function auditCommand(): Command {
         .command("report")
         .description("per-partner statements: earned and still to claim by agreement, referral fees, reserves, refunds, withdrawn")
         .option("--partner <address...>", "only these partners")
-        .option("--csv", "CSV instead of a table"),
+        .option("--csv", "CSV for accountants: partner, token, symbol, decimals, item, agreement, amount in token units")
+        .option("--wei", "amounts in base units (wei) instead of token units (the CSV's column is then amount_wei)"),
     ),
-    ["concord audit report", "concord audit report --partner 0xHotel --csv > hotel.csv", "concord audit report --json"],
+    ["concord audit report", "concord audit report --partner $HOTEL --csv > hotel.csv", "concord audit report --json"],
   ).action(lazyAction(() => import("../actions/audit"), "report"));
 
   examples(

@@ -7,7 +7,7 @@ export function moneyCommands(): Command[] {
       .argument("[address]", "the account (default: yours)")
       .description("withdrawable balance and what is still to claim from agreement pools")
       .option("--token <address>", "an ERC-20 token (default: ETH)"),
-    ["concord balance 0xHotel", "concord balance --account 1 --token 0xUSD --json"],
+    ["concord balance $HOTEL", "concord balance --account 1 --json"],
   ).action(lazyAction(() => import("../actions/money"), "balance"));
 
   const withdrawCmd = examples(
@@ -23,7 +23,8 @@ export function moneyCommands(): Command[] {
     new Command("risk")
       .argument("<agreementId>")
       .description("an agreement's settlement and refund history, its refund rate by volume (dust weighs nothing) and the reserve it suggests")
-      .option("--token <address>", "an ERC-20 token (default: ETH)"),
+      .option("--token <address>", "an ERC-20 token (default: ETH)")
+      .option("--wei", "volumes in base units (wei) instead of token units"),
     ["concord risk 1", "concord risk 1 --json"],
   ).action(lazyAction(() => import("../actions/money"), "risk"));
 

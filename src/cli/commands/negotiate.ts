@@ -18,11 +18,11 @@ export function negotiateCommand(): Command {
         .option("--duration <duration>", "time limit from now, at most 90 days, e.g. 2d", "1d")
         .option("--move-timeout <duration>", "after this long without a move anyone may expire it (at least 5m, at most the duration)", "1h"),
     ),
-    ["concord negotiate open 1 --account 1 --shares 0xHotel=5000,0xRestaurant=3000,0xAirline=2000 --referral-fee 500 --order-signer 0xTravelSite --reserve 1000 --dispute-window 7d --move-timeout 30m"],
+    ["concord negotiate open 1 --account 1 --shares $HOTEL=5000,$RESTAURANT=3000,$AIRLINE=2000 --referral-fee 500 --order-signer $TRAVEL_SITE --reserve 1000 --dispute-window 7d --move-timeout 30m"],
   ).action(lazyAction(() => import("../actions/negotiate"), "open"));
 
   examples(withTermsOptions(writes(negotiate.command("offer")).argument("<agreementId>").description("make a counter-offer on your turn (it clears the others' acceptances)")), [
-    "concord negotiate offer 1 --account 2 --shares 0xHotel=4500,0xRestaurant=3500,0xAirline=2000 --referral-fee 500 --order-signer 0xTravelSite --reserve 1000 --dispute-window 7d",
+    "concord negotiate offer 1 --account 2 --shares $HOTEL=4500,$RESTAURANT=3500,$AIRLINE=2000 --referral-fee 500 --order-signer $TRAVEL_SITE --reserve 1000 --dispute-window 7d",
   ]).action(lazyAction(() => import("../actions/negotiate"), "offer"));
 
   examples(writes(negotiate.command("accept")).argument("<agreementId>").description("accept the latest offer on your turn; the last acceptance activates it"), [
@@ -42,8 +42,8 @@ export function negotiateCommand(): Command {
   ]).action(lazyAction(() => import("../actions/negotiate"), "expire"));
 
   examples(negotiate.command("show").argument("<agreementId>").description("the negotiation's state, whose turn it is, who accepts, and every offer"), [
-    "concord negotiate show 1",
-    "concord negotiate show 1 --json",
+    "concord negotiate show 2",
+    "concord negotiate show 2 --json",
   ]).action(lazyAction(() => import("../actions/negotiate"), "show"));
 
   negotiate.addCommand(negotiateAgentCommand());

@@ -14,12 +14,12 @@ export function reserveCommands(): Command[] {
 
   examples(withSettlementOptions(reserve.command("show").description("a reserve lot: its state, release time and every settlement's reserve"), false), [
     "concord reserve show --lot 1234…",
-    "concord reserve show --order-ref 0x5b1c… --scope 0xTravelSite --json",
+    "concord reserve show --order-ref 0x5b1c… --scope $TRAVEL_SITE --json",
   ]).action(lazyAction(() => import("../actions/reserve"), "show"));
 
   examples(withSettlementOptions(writes(reserve.command("release")).description("release a lot's reserve into its pool after the dispute window (anyone may)"), false), [
     "concord reserve release --lot 1234… --account 0",
-    "concord reserve release --order-ref 0x5b1c… --scope 0xTravelSite --account 0",
+    "concord reserve release --order-ref 0x5b1c… --scope $TRAVEL_SITE --account 0",
   ]).action(lazyAction(() => import("../actions/reserve"), "release"));
 
   const refundCmd = examples(
@@ -29,7 +29,7 @@ export function reserveCommands(): Command[] {
         .requiredOption("--amount <amount>", "amount in token units"),
       true,
     ),
-    ["concord refund --order-ref 0x5b1c… --scope 0xTravelSite --account 1 --amount 0.05", "concord refund --lot 1234… --entry 0 --account 1 --amount 0.05"],
+    ["concord refund --order-ref 0x5b1c… --scope $TRAVEL_SITE --account 1 --amount 0.05", "concord refund --lot 1234… --entry 0 --account 1 --amount 0.05"],
   ).action(lazyAction(() => import("../actions/reserve"), "refundSettlement"));
 
   return [reserve, refundCmd];

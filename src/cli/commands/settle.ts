@@ -17,7 +17,7 @@ export function settleCommands(): Command[] {
       .option("--permit", "pay an EIP-2612 token with a permit instead of an approval")
       .option("--approve", "approve the ledger for the amount first if the allowance is short"),
     [
-      "concord settle 1 --account 4 --amount 1.5 --referrer 0xTravelSite --order-id BKG-1001",
+      "concord settle 1 --account 4 --amount 1.5 --referrer $TRAVEL_SITE --order-id BKG-1001",
       "concord settle --intent booking-1001.intent.json --account 5",
       "concord settle --intent booking-1002.intent.json --account 6 --permit",
     ],
@@ -38,7 +38,7 @@ export function settleCommands(): Command[] {
       .option("--beneficiary <address>", "who a refund is credited to (default: whoever pays)")
       .option("--valid-for <duration>", "how long the intent can be paid, from the latest block", "1d")
       .requiredOption("--out <file>", "write the intent here"),
-    ["concord intent sign 1 --account 4 --amount 1.5 --referrer 0xTravelSite --order-id BKG-1001 --out booking-1001.intent.json"],
+    ["concord intent sign 1 --account 4 --amount 1.5 --referrer $TRAVEL_SITE --order-id BKG-1001 --out booking-1001.intent.json"],
   ).action(lazyAction(() => import("../actions/settle"), "signIntentFile"));
 
   const quoteCmd = examples(
@@ -48,7 +48,7 @@ export function settleCommands(): Command[] {
       .requiredOption("--amount <amount>", "gross amount in token units")
       .option("--token <address>", "an ERC-20 token (default: ETH)")
       .option("--referrer <address>", "the referrer, if any"),
-    ["concord quote 1 --amount 1.5 --referrer 0xTravelSite"],
+    ["concord quote 1 --amount 1.5 --referrer $TRAVEL_SITE"],
   ).action(lazyAction(() => import("../actions/settle"), "quote"));
 
   return [settleCmd, intent, quoteCmd];
