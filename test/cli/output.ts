@@ -1,6 +1,9 @@
 import { expect } from "chai";
 import fc from "fast-check";
-import { csv, csvCell } from "../../src/cli/output";
+import { csv } from "../../src/cli/output";
+
+/** One cell as csv() writes it (a one-column file without its header and line end). */
+const csvCell = (value: string | bigint) => csv(["h"], [[value]]).slice("h\n".length, -1);
 
 /** Reads one cell back as a spreadsheet would (RFC 4180 quoting undone). */
 const unquote = (cell: string) => (cell.startsWith('"') && cell.endsWith('"') ? cell.slice(1, -1).replace(/""/g, '"') : cell);
