@@ -1,4 +1,5 @@
-import { createPublicClient, createWalletClient, defineChain, erc20Abi, http, webSocket, zeroAddress, type Address, type PublicClient, type Transport } from "viem";
+import fs from "node:fs";
+import { createPublicClient, createWalletClient, defineChain, encodeFunctionData, erc20Abi, http, webSocket, zeroAddress, type Abi, type Address, type PublicClient, type Transport } from "viem";
 import {
   createConcordContext,
   loadDeployment,
@@ -94,6 +95,7 @@ export function addressesFor(options: GlobalOptions, chainId: number): ConcordAd
 
 /** Everything a command needs; `signer` is required for commands that sign or send. */
 export async function contextFor(options: GlobalOptions, needs: { signer: boolean }): Promise<ConcordContext> {
+  checkPrepareOptions(options);
   const { publicClient, chainId } = await connect(options);
   const addresses = addressesFor(options, chainId);
   const code = await publicClient.getCode({ address: addresses.registry });
@@ -102,7 +104,7 @@ export async function contextFor(options: GlobalOptions, needs: { signer: boolea
   }
   const account = await resolveAccount(options, publicClient);
   if (needs.signer && !account) {
-    throw new UsageError("this command signs: give --keystore (with --password-file), CONCORD_PRIVATE_KEY, or --account N on a dev chain");
+    throw new UsageError("this command signs: give --keystore (with --password-file), CONCORD_PRIVATE_KEY, --account N on a dev chain, or --from WALLET with --prepare FILE");
   }
   const chain = defineChain({
     id: chainId,
@@ -111,17 +113,31 @@ export async function contextFor(options: GlobalOptions, needs: { signer: boolea
     rpcUrls: { default: { http: [options.rpcUrl] } },
   });
   const base = account ? createWalletClient({ account, chain, transport: transportFor(parseRpcUrl(options.rpcUrl), { retryCount: 1, timeout: 60_000 }) }) : undefined;
-  // --dry-run: the SDK simulates every write (the gas estimate) and then hands it to writeContract,
-  // which here stops the command with what would have been sent.
-  const walletClient = base && options.dryRun
+  // --dry-run and --prepare: the SDK simulates every write (the gas estimate, as the signer or the
+  // --from wallet) and then hands it to writeContract, which here stops the command with the call.
+  const walletClient = base && (options.dryRun || options.prepare)
     ? ({
         ...base,
-        writeContract: async (call: { address: Address; functionName: string; args?: readonly unknown[]; value?: bigint; gas?: bigint }) => {
-          throw new DryRunStop({ from: signerOf(account!), to: call.address, functionName: call.functionName, args: call.args ?? [], value: call.value ?? 0n, gas: call.gas });
+        writeContract: async (call: { address: Address; abi: Abi; functionName: string; args?: readonly unknown[]; value?: bigint; gas?: bigint }) => {
+          const data = encodeFunctionData({ abi: call.abi, functionName: call.functionName, args: call.args ?? [] } as never);
+          throw new DryRunStop(
+            { from: signerOf(account!), to: call.address, functionName: call.functionName, args: call.args ?? [], value: call.value ?? 0n, gas: call.gas, data, chainId },
+            options.prepare,
+          );
         },
       } as unknown as typeof base)
     : base;
   return createConcordContext({ publicClient, walletClient, account, addresses, chainId });
+}
+
+/** --prepare and --from are checked before anything is read or simulated. */
+function checkPrepareOptions(options: GlobalOptions): void {
+  if (options.from !== undefined && !options.prepare) {
+    throw new UsageError(`--from ${options.from} names a wallet that signs elsewhere: give --prepare FILE to write its call`);
+  }
+  if (!options.prepare) return;
+  if (options.dryRun) throw new UsageError("give --dry-run (print the call) or --prepare FILE (write it), not both");
+  if (fs.existsSync(options.prepare)) throw new UsageError(`--prepare ${options.prepare}: the file exists; name a new one`);
 }
 
 const signerOf = (account: Address | { address: Address }): Address => (typeof account === "string" ? account : account.address);

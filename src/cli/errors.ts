@@ -30,12 +30,18 @@ export class ChainError extends Error {
 }
 
 /** What a write would send (`--dry-run`), found where the transaction would be signed. */
-export type WouldSend = { from: string; to: string; functionName: string; args: readonly unknown[]; value: bigint; gas?: bigint };
+export type WouldSend = { from: string; to: string; functionName: string; args: readonly unknown[]; value: bigint; gas?: bigint; data: string; chainId: number };
 
-/** Stops a command under --dry-run at its first transaction: main() prints it and exits 0. */
+/**
+ * Stops a command under --dry-run or --prepare at its first transaction: main() prints it (or
+ * writes it to `prepareFile`) and exits 0.
+ */
 export class DryRunStop extends Error {
   override name = "DryRunStop";
-  constructor(readonly call: WouldSend) {
+  constructor(
+    readonly call: WouldSend,
+    readonly prepareFile?: string,
+  ) {
     super(`dry run: would send ${call.functionName} to ${call.to} from ${call.from}`);
   }
 }

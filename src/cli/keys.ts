@@ -9,13 +9,20 @@ export type KeyOptions = {
   keystore?: string;
   passwordFile?: string;
   account?: string;
+  /** A contract wallet the call is prepared for (--from, with --prepare): nothing signs here. */
+  from?: string;
 };
 
 /** A signer: a local account (keystore, CONCORD_PRIVATE_KEY) or an unlocked dev-chain account. */
 export type ResolvedAccount = Account | Address;
 
 /** The one signer source a command was given. */
-export type SignerSource = { kind: "keystore"; file: string } | { kind: "environment" } | { kind: "account"; account: string } | { kind: "none" };
+export type SignerSource =
+  | { kind: "keystore"; file: string }
+  | { kind: "environment" }
+  | { kind: "account"; account: string }
+  | { kind: "wallet"; address: string }
+  | { kind: "none" };
 
 /** Ctrl-C at a prompt: exit 130, as a shell reports a command stopped by SIGINT. */
 export class PromptCancelled extends UsageError {
@@ -35,6 +42,7 @@ export function signerSource(options: KeyOptions): SignerSource {
   if (options.keystore) given.push([{ kind: "keystore", file: options.keystore }, `--keystore ${options.keystore}`]);
   if (process.env.CONCORD_PRIVATE_KEY) given.push([{ kind: "environment" }, "CONCORD_PRIVATE_KEY (in the environment)"]);
   if (options.account !== undefined) given.push([{ kind: "account", account: options.account }, `--account ${options.account}`]);
+  if (options.from !== undefined) given.push([{ kind: "wallet", address: options.from }, `--from ${options.from}`]);
   if (given.length > 1) {
     throw new UsageError(`two signer sources: ${given.map(([, name]) => name).join(" and ")}; give exactly one`);
   }
@@ -199,6 +207,9 @@ export async function resolveAccount(options: KeyOptions, publicClient: PublicCl
       return accountFromPrivateKey(process.env.CONCORD_PRIVATE_KEY!, "CONCORD_PRIVATE_KEY");
     case "account":
       return unlockedAccount(source.account, publicClient);
+    case "wallet":
+      // Calls are simulated as the wallet and written out (--prepare), never signed here.
+      return parseAddress(source.address, "--from");
     case "none":
       return undefined;
   }

@@ -122,7 +122,15 @@ export async function main(argv: string[]): Promise<void> {
     await buildProgram({ json }).parseAsync(argv);
   } catch (error) {
     const dryRun = dryRunOf(error);
-    if (dryRun) {
+    if (dryRun?.prepareFile) {
+      try {
+        (await import("./prepared")).writePrepared(dryRun.prepareFile, dryRun.call, json);
+        process.exitCode = ExitCode.Ok;
+        return;
+      } catch (writeError) {
+        error = new UsageError(`--prepare ${dryRun.prepareFile}: cannot write it (${(writeError as Error).message})`);
+      }
+    } else if (dryRun) {
       printDryRun(dryRun.call, json);
       process.exitCode = ExitCode.Ok;
       return;

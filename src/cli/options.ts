@@ -16,6 +16,10 @@ export type GlobalOptions = {
   account?: string;
   json?: boolean;
   dryRun?: boolean;
+  /** Write the call to this file (a Safe Transaction Builder batch) instead of sending it. */
+  prepare?: string;
+  /** The contract wallet a --prepare'd call is for. */
+  from?: string;
 };
 
 export const DEFAULT_RPC_URL = "http://127.0.0.1:8545";
@@ -45,9 +49,12 @@ export function withGlobalOptions(command: Command): Command {
   return command;
 }
 
-/** Adds --dry-run to a command that sends a transaction. */
+/** Adds --dry-run, --prepare and --from to a command that sends a transaction. */
 export function writes(command: Command): Command {
-  return command.option("--dry-run", "simulate and print what would be sent; send nothing");
+  return command
+    .option("--dry-run", "simulate and print what would be sent; send nothing")
+    .option("--prepare <file>", "simulate, then write the call to FILE as a Safe Transaction Builder batch (JSON) for a multisig or relayer to execute; send nothing")
+    .option("--from <address>", "with --prepare: the contract wallet (a multisig) the call is for; it is simulated as that address, no key needed");
 }
 
 /**
