@@ -90,4 +90,22 @@ describe("the README's walkthrough and SDK example, as written", function () {
       fs.rmSync(file, { force: true });
     }
   });
+
+  it("the multisig lines type-check against the SDK, with the names the SDK example defines (test/sdk/wallets.ts runs the same calls on a real Safe)", function () {
+    const file = path.join(ROOT, `.readme-multisig-${process.pid}.ts`);
+    const context = [
+      'import type { Address, LocalAccount } from "viem";',
+      'import { executeSafeTransaction, prepareWithdraw, safeWallet, type ConcordClient, type Terms } from "./src/sdk";',
+      "declare const hotel: ConcordClient, terms: Terms, agreementId: bigint, safe: Address, ownerA: LocalAccount, ownerB: LocalAccount;",
+      "export async function multisig() {",
+    ].join("\n");
+    fs.writeFileSync(file, `${context}\n${readmeBlock("sdk-multisig")}\nreturn consent;\n}\n`);
+    try {
+      const config = ts.getParsedCommandLineOfConfigFile(path.join(ROOT, "tsconfig.json"), {}, { ...ts.sys, onUnRecoverableConfigFileDiagnostic: () => {} })!;
+      const program = ts.createProgram([file], { ...config.options, noEmit: true });
+      expect(ts.getPreEmitDiagnostics(program).map((d) => ts.flattenDiagnosticMessageText(d.messageText, "\n"))).to.deep.equal([]);
+    } finally {
+      fs.rmSync(file, { force: true });
+    }
+  });
 });
