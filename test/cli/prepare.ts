@@ -28,7 +28,7 @@ const MNEMONIC = "test test test test test test test test test test test junk";
 const ETH = "0x0000000000000000000000000000000000000000";
 
 /** `--prepare FILE` on the CLI's writes: a Safe Transaction Builder batch a multisig executes, nothing sent. */
-describe("concord --prepare: calls for a multisig partner to execute (separate processes against a hardhat node)", function () {
+describe("a multisig partner at the CLI: --prepare, --from and agreement sign --wallet (separate processes against a hardhat node)", function () {
   this.timeout(300_000);
   const cli = useNodeForCli({ prefix: "concord-prepare-" });
   const accounts = Array.from({ length: 10 }, (_, i) => mnemonicToAccount(MNEMONIC, { addressIndex: i }));
@@ -102,6 +102,42 @@ describe("concord --prepare: calls for a multisig partner to execute (separate p
     expect(run.stdout).to.match(new RegExp(`^prepared, nothing sent: ${batchFile} holds withdraw\\(.*\\) on ${addresses.ledger} for ${safe} to execute \\(a Safe Transaction Builder batch\\); the simulation passed`));
     await executeSafeTransaction((await as(owner2)), { safe, call: callOf(batchFile), owners: [owner1, owner2] });
     expect(await ledgerBalance(safe)).to.equal(0n);
+  });
+
+  it("collects the Safe's consent from two owners signing offline into one file (agreement sign --wallet), refused by activate until the Safe accepts it", async function () {
+    const terms = buildTerms({ parties: [{ account: hotel.address, shareBps: 5_000 }, { account: safe, shareBps: 5_000 }].sort((a, b) => (BigInt(a.account) < BigInt(b.account) ? -1 : 1)) });
+    const { agreementId } = await proposeAgreement(await as(hotel), { terms });
+    const id = agreementId.toString();
+    const hotelFile = file("hotel-2.sig.json");
+    const safeFile = file("safe-2.sig.json");
+    expect((await concord(["agreement", "sign", id, "--account", "1", "--out", hotelFile], cli.env)).code).to.equal(0);
+
+    // Owner 1 (an unlocked node account) signs first: one part, below the Safe's threshold of two.
+    const first = await concord(["agreement", "sign", id, "--wallet", safe, "--account", "6", "--out", safeFile, "--json"], cli.env);
+    expect(first.code, first.stderr).to.equal(0);
+    const one = JSON.parse(first.stdout);
+    expect(one).to.include({ kind: "consent", signer: safe, owner: owner1.address, complete: false });
+    expect(one.refusal).to.match(new RegExp(`the wallet ${safe} refused the signature: GS020`));
+    expect(one.owners).to.have.length(1);
+    const block = await blockNumber();
+    const early = await concord(["agreement", "activate", id, "--account", "1", "--signatures", hotelFile, safeFile], cli.env);
+    expect(early.code).to.not.equal(0);
+    expect(early.stderr).to.match(new RegExp(`the wallet ${safe} refused the signature: GS020: fewer owner signatures than its threshold`));
+    expect(await blockNumber()).to.equal(block);
+    // The same owner twice is refused; the file is unchanged.
+    const again = await concord(["agreement", "sign", id, "--wallet", safe, "--account", "6", "--out", safeFile], cli.env);
+    expect([again.code, again.stderr.trim()]).to.deep.equal([2, `error: owner ${owner1.address} already signed ${safeFile} for the wallet ${safe}`]);
+
+    // Owner 3 signs the same message into the same file: the Safe accepts it, and activation takes it.
+    const second = await concord(["agreement", "sign", id, "--wallet", safe, "--account", "8", "--out", safeFile], cli.env);
+    expect(second.code, second.stderr).to.equal(0);
+    expect(second.stdout).to.contain(`${owner3.address} signed consent to agreement ${id} version 1 for the wallet ${safe} (2 owners in ${safeFile}): the wallet accepts the signature`);
+    const both = JSON.parse(fs.readFileSync(safeFile, "utf8"));
+    expect([both.nonce, both.deadline]).to.deep.equal([one.nonce, one.deadline]);
+    const activated = await concord(["agreement", "activate", id, "--account", "1", "--signatures", hotelFile, safeFile, "--json"], cli.env);
+    expect(activated.code, activated.stderr).to.equal(0);
+    const shown = JSON.parse((await concord(["agreement", "show", id, "--json"], cli.env)).stdout);
+    expect(shown).to.include({ status: "active", activeVersion: 1 });
   });
 
   describe("refuses, with one line, exit 2 and nothing written or sent", function () {

@@ -1,6 +1,6 @@
 import fs from "node:fs";
 import type { Command } from "commander";
-import { keccak256, toHex, type Address, type Hex } from "viem";
+import { keccak256, toHex, type Address, type Hex, type LocalAccount } from "viem";
 import {
   AGREEMENT_STATUS_NAMES,
   activateAgreement,
@@ -105,24 +105,35 @@ export async function amend(command: Command): Promise<void> {
 
 export async function sign(command: Command): Promise<void> {
   const [id] = command.processedArgs as [string];
-  const o = optionsOf<{ version?: string; termination?: boolean; out?: string; deadline: string; nonce?: string }>(command);
+  const o = optionsOf<{ version?: string; termination?: boolean; out?: string; deadline: string; nonce?: string; wallet?: string }>(command);
   const agreementId = parseId(id, "agreement id");
   const context = await contextFor(o, { signer: true });
   const info = await getAgreement(context, { agreementId });
   const deadline = (await chainNow(context)) + BigInt(parseDuration(o.deadline, "--deadline"));
   const nonce = o.nonce ? parseId(o.nonce, "--nonce", 256) : undefined;
-  let signed: ConsentSignature;
   let version: number;
+  let terms: Terms | undefined;
   if (o.termination) {
     version = info.activeVersion;
     if (info.status !== "active") throw new UsageError(`agreement ${id} is ${info.status}; only an active agreement can be terminated`);
-    signed = await signTermination(context, { agreementId, version, nonce, deadline });
   } else {
     version = o.version ? parseInteger(o.version, "--version", 1, info.latestVersion) : info.latestVersion;
     if (version <= info.activeVersion) throw new UsageError(`version ${version} of agreement ${id} is already active or superseded`);
-    const { terms } = await getVersion(context, { agreementId, version });
-    signed = await signConsent(context, { agreementId, version, terms, nonce, deadline });
+    ({ terms } = await getVersion(context, { agreementId, version }));
   }
+  if (o.wallet !== undefined) {
+    const { signAsWalletOwner } = await import("./walletConsent");
+    const kind = o.termination ? "termination" : "consent";
+    const signedPart = await signAsWalletOwner(context, (context.account ?? context.walletClient!.account!) as Address | LocalAccount, { wallet: o.wallet, out: o.out }, { kind, agreementId, version, terms, nonce, deadline });
+    const { file, owner, complete, refusal } = signedPart;
+    emit(o, { ...file, file: o.out, owner, complete, ...(refusal ? { refusal } : {}) }, () =>
+      `${owner} signed ${kind} to agreement ${id} version ${version} for the wallet ${file.signer} (${file.owners.length} owner${file.owners.length === 1 ? "" : "s"} in ${o.out}): ` +
+      (complete ? "the wallet accepts the signature; the file is ready for activate" : `not enough yet (${refusal}); the next owner signs into the same file`));
+    return;
+  }
+  const signed: ConsentSignature = o.termination
+    ? await signTermination(context, { agreementId, version, nonce, deadline })
+    : await signConsent(context, { agreementId, version, terms: terms!, nonce, deadline });
   const file: SignatureFile = {
     kind: o.termination ? "termination" : "consent",
     chainId: context.chainId,

@@ -40,11 +40,13 @@ export function agreementCommand(): Command {
       .option("--termination", "sign consent to terminate the active version instead")
       .option("--out <file>", "write the signature here (default: standard output)")
       .option("--deadline <duration>", "validity from now, e.g. 7d", "7d")
-      .option("--nonce <n>", "an unused nonce of yours (default: random)"),
+      .option("--nonce <n>", "an unused nonce of yours (default: random)")
+      .option("--wallet <address>", "sign as one owner of this Safe (a multisig partner), adding your part to --out; each owner names the same file, and it is ready once the Safe accepts it"),
     [
       "concord agreement sign 1 --account 2 --out restaurant.sig.json",
       "concord agreement sign 3 --account 5 --out member.sig.json   # a member of nested agreement #2, consenting to #3",
       "concord agreement sign 1 --termination --keystore hotel.json --password-file pw.txt",
+      "concord agreement sign 1 --wallet 0xSafe… --keystore owner1.json --out safe.sig.json   # then the next owner, same file",
     ],
   ).action(lazyAction(() => import("../actions/agreement"), "sign"));
 
