@@ -1,7 +1,9 @@
+import fs from "node:fs";
+import path from "node:path";
 import type { Command } from "commander";
 import { createPublicClient, type Address } from "viem";
 import { redactUrl } from "../../audit/db";
-import { reportToCsv, reportToJson, statementRows, auditReport, sync, verify } from "../../audit";
+import { reportToCsv, reportToHtml, reportToJson, statementRows, auditReport, sync, verify } from "../../audit";
 import { addressesFor, connect, parseRpcUrl, tokenInfo, transportFor } from "../context";
 import type { GlobalOptions } from "../options";
 import { ExitCode, UsageError } from "../errors";
@@ -48,19 +50,31 @@ export async function auditParameters(o: GlobalOptions & AuditOptions) {
     toBlock: o.toBlock ? parseId(o.toBlock, "--to-block") : undefined,
     confirmations,
   };
-  /** Formats base units of `token` in token units with its symbol ("0.075 ETH", "250 USDC"). */
-  const amountFormatter = async (tokens: Iterable<Address>) => {
+  /** Symbol and decimals of each token, by lowercase address (null: the token did not answer). */
+  const tokenInfos = async (tokens: Iterable<Address>) => {
     const infos = new Map<string, { decimals: number; symbol: string } | null>();
     for (const token of new Set(tokens)) {
       // A token that does not answer decimals()/symbol() is shown in base units rather than failing the report.
       infos.set(token.toLowerCase(), await tokenInfo({ publicClient, chainId }, token).catch(() => null));
     }
+    return infos;
+  };
+  /** Formats base units of `token` in token units with its symbol ("0.075 ETH", "250 USDC"). */
+  const amountFormatter = async (tokens: Iterable<Address>) => {
+    const infos = await tokenInfos(tokens);
     return (token: Address, amount: bigint) => {
       const info = infos.get(token.toLowerCase());
       return info ? `${formatUnits(amount, info.decimals)} ${info.symbol}` : `${amount} base units`;
     };
   };
-  return { parameters, amountFormatter, transport, publicClient: client };
+  return { parameters, amountFormatter, tokenInfos, chainId, ledger: addresses.ledger, transport, publicClient: client };
+}
+
+/** The --html page's path: a file name (an existing folder is refused). */
+function parseHtmlFile(value: string): string {
+  if (value.trim() === "") throw new UsageError(`--html "${value}" is not a file name`);
+  if (fs.existsSync(value) && fs.statSync(value).isDirectory()) throw new UsageError(`--html ${value} is a folder, not a file`);
+  return value;
 }
 
 function progressPrinter(json: boolean | undefined) {
@@ -127,11 +141,22 @@ export async function verifyStore(command: Command): Promise<void> {
 }
 
 export async function report(command: Command): Promise<void> {
-  const o = optionsOf<AuditOptions & { partner?: string[]; csv?: boolean }>(command);
+  const o = optionsOf<AuditOptions & { partner?: string[]; csv?: boolean; html?: string }>(command);
   const partners: Address[] | undefined = o.partner?.map((p) => parseAddress(p, "--partner"));
-  const { parameters, amountFormatter } = await auditParameters(o);
-  const report = await auditReport({ ...parameters, partners });
-  if (o.json) process.stdout.write(reportToJson(report) + "\n");
+  const html = o.html === undefined ? undefined : parseHtmlFile(o.html);
+  const { parameters, amountFormatter, tokenInfos, chainId, ledger } = await auditParameters(o);
+  const report = await auditReport({ ...parameters, partners, flows: html !== undefined });
+  if (html !== undefined) {
+    const tokens = await tokenInfos([...report.partners.flatMap((p) => [...p.tokens.keys()]), ...(report.flows ?? []).map((f) => f.token)]);
+    const page = reportToHtml(report, { tokens, chainId, ledger });
+    try {
+      fs.writeFileSync(html, page);
+    } catch (error) {
+      throw new UsageError(`--html ${html}: cannot write the page (${(error as NodeJS.ErrnoException).code ?? String(error)})`);
+    }
+    const summary = { html: path.resolve(html), bytes: Buffer.byteLength(page), partners: report.partners.length, fromBlock: report.fromBlock, toBlock: report.toBlock };
+    emit(o, summary, () => `wrote statements of ${summary.partners} partners, blocks ${report.fromBlock} to ${report.toBlock}, to ${summary.html} (${Math.ceil(summary.bytes / 1024)} kB)`);
+  } else if (o.json) process.stdout.write(reportToJson(report) + "\n");
   else if (o.csv) process.stdout.write(reportToCsv(report));
   else {
     const rows = statementRows(report);

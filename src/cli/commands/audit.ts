@@ -31,9 +31,10 @@ export function auditCommand(): Command {
         .command("report")
         .description("per-partner statements: earned and still to claim by agreement, referral fees, reserves, refunds, withdrawn")
         .option("--partner <address...>", "only these partners")
-        .option("--csv", "CSV instead of a table"),
+        .option("--csv", "CSV instead of a table")
+        .option("--html <file>", "write one self-contained HTML page: each partner's statement and a Sankey diagram of the period's flows"),
     ),
-    ["concord audit report", "concord audit report --partner 0xHotel --csv > hotel.csv", "concord audit report --json"],
+    ["concord audit report", "concord audit report --partner 0xHotel --csv > hotel.csv", "concord audit report --json", "concord audit report --html statements.html"],
   ).action(lazyAction(() => import("../actions/audit"), "report"));
 
   examples(
