@@ -8,6 +8,7 @@ import { getAddress, zeroAddress, type Address, type Hex } from "viem";
 import { claimCredit, distributable, partyShare } from "../sdk/split";
 import type { Terms } from "../sdk/terms";
 import { ConcordLogDecoder, rawRequest } from "./fetch";
+import { FlowRecorder, type Flow } from "./flows";
 import { ReplayState } from "./replay";
 import type { RpcClient } from "./types";
 import { AuditStore, defaultDataDir, toJson } from "./store";
@@ -39,6 +40,8 @@ export type AuditReport = {
   fromBlock: bigint;
   toBlock: bigint;
   partners: PartnerStatement[];
+  /** The period's flows of value ({FlowRecorder}), when asked for with `flows: true`. */
+  flows?: Flow[];
 };
 
 export type StatementRow = {
@@ -91,7 +94,7 @@ export async function blockAtOrAfter(client: RpcClient, time: bigint, low: bigin
  * console.log(reportToCsv(report));
  */
 export async function auditReport(
-  parameters: AuditParameters & { period?: ReportPeriod; partners?: readonly Address[]; sync?: boolean },
+  parameters: AuditParameters & { period?: ReportPeriod; partners?: readonly Address[]; sync?: boolean; flows?: boolean },
 ): Promise<AuditReport & { synced?: SyncResult }> {
   // An in-memory store must stay open between the sync and the statement.
   const given = parameters.store ?? (parameters.dataDir === null && !parameters.databaseUrl ? await AuditStore.open(undefined) : undefined);
@@ -141,12 +144,15 @@ export async function auditReport(
     };
 
     const state = new ReplayState();
+    const recorder = parameters.flows ? new FlowRecorder(wanted) : undefined;
     const decoder = new ConcordLogDecoder(meta.addresses);
     for await (const page of store.events(decoder, { toBlock })) {
       for (const log of page) {
         // Refunds are read from the lot before the event empties it.
         const refunded = log.eventName === "ReserveRefunded" ? state.lots.get(log.args.lotId as bigint) : undefined;
+        recorder?.before(log, state);
         state.apply(log);
+        recorder?.after(log, state, log.blockNumber >= fromBlock);
         if (log.blockNumber < fromBlock || log.contract !== "ledger") continue;
         for (const credit of state.lastCredits) {
           const t = statement(credit.account, credit.token);
@@ -187,6 +193,10 @@ export async function auditReport(
       partners: [...partners.values()].sort((x, y) => (x.partner.toLowerCase() < y.partner.toLowerCase() ? -1 : 1)),
     };
     if (synced) result.synced = synced;
+    if (recorder) {
+      recorder.finish(state);
+      result.flows = recorder.flows();
+    }
     return result;
   } finally {
     if (!parameters.store) await store.close();

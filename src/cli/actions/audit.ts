@@ -1,7 +1,9 @@
+import fs from "node:fs";
+import path from "node:path";
 import type { Command } from "commander";
 import { createPublicClient, formatUnits as formatDecimal, type Address } from "viem";
 import { redactUrl } from "../../audit/db";
-import { type Difference, reportToJson, statementRows, auditReport, sync, verify } from "../../audit";
+import { type Difference, reportToHtml, reportToJson, statementRows, auditReport, sync, verify } from "../../audit";
 import { addressesFor, connect, parseRpcUrl, tokenInfo, transportFor } from "../context";
 import type { GlobalOptions } from "../options";
 import { ExitCode, UsageError } from "../errors";
@@ -65,7 +67,14 @@ export async function auditParameters(o: GlobalOptions & AuditOptions) {
       return wei ? `${amount} base units of ${info.symbol}` : `${formatUnits(amount, info.decimals)} ${info.symbol}`;
     };
   };
-  return { parameters, amountFormatter, tokenInfos, transport, publicClient: client };
+  return { parameters, amountFormatter, tokenInfos, chainId, ledger: addresses.ledger, transport, publicClient: client };
+}
+
+/** The --html page's path: a file name (an existing folder is refused). */
+function parseHtmlFile(value: string): string {
+  if (value.trim() === "") throw new UsageError(`--html "${value}" is not a file name`);
+  if (fs.existsSync(value) && fs.statSync(value).isDirectory()) throw new UsageError(`--html ${value} is a folder, not a file`);
+  return value;
 }
 
 function progressPrinter(json: boolean | undefined) {
@@ -141,10 +150,24 @@ export async function verifyStore(command: Command): Promise<void> {
 export const REPORT_CSV_HEADER = ["partner", "token", "symbol", "decimals", "item", "agreement", "amount"] as const;
 
 export async function report(command: Command): Promise<void> {
-  const o = optionsOf<AuditOptions & { partner?: string[]; csv?: boolean; wei?: boolean }>(command);
+  const o = optionsOf<AuditOptions & { partner?: string[]; csv?: boolean; wei?: boolean; html?: string }>(command);
   const partners: Address[] | undefined = o.partner?.map((p) => parseAddress(p, "--partner"));
-  const { parameters, amountFormatter, tokenInfos } = await auditParameters(o);
-  const report = await auditReport({ ...parameters, partners });
+  const html = o.html === undefined ? undefined : parseHtmlFile(o.html);
+  const { parameters, amountFormatter, tokenInfos, chainId, ledger } = await auditParameters(o);
+  const report = await auditReport({ ...parameters, partners, flows: html !== undefined });
+  if (html !== undefined) {
+    const reportTokens = [...new Set([...report.partners.flatMap((p) => [...p.tokens.keys()]), ...(report.flows ?? []).map((f) => f.token)])] as Address[];
+    const infoOf = await tokenInfos(reportTokens);
+    const page = reportToHtml(report, { tokens: new Map(reportTokens.map((t) => [t.toLowerCase(), infoOf(t)])), chainId, ledger });
+    try {
+      fs.writeFileSync(html, page);
+    } catch (error) {
+      throw new UsageError(`--html ${html}: cannot write the page (${(error as NodeJS.ErrnoException).code ?? String(error)})`);
+    }
+    const summary = { html: path.resolve(html), bytes: Buffer.byteLength(page), partners: report.partners.length, fromBlock: report.fromBlock, toBlock: report.toBlock };
+    emit(o, summary, () => `wrote statements of ${summary.partners} partners, blocks ${report.fromBlock} to ${report.toBlock}, to ${summary.html} (${Math.ceil(summary.bytes / 1024)} kB)`);
+    return;
+  }
   if (o.json) {
     process.stdout.write(reportToJson(report) + "\n");
     return;

@@ -32,9 +32,10 @@ export function auditCommand(): Command {
         .description("per-partner statements: earned and still to claim by agreement, referral fees, reserves, refunds, withdrawn")
         .option("--partner <address...>", "only these partners")
         .option("--csv", "CSV for accountants: partner, token, symbol, decimals, item, agreement, amount in token units")
-        .option("--wei", "amounts in base units (wei) instead of token units (the CSV's column is then amount_wei)"),
+        .option("--wei", "amounts in base units (wei) instead of token units (the CSV's column is then amount_wei)")
+        .option("--html <file>", "write one self-contained HTML page: each partner's statement and a Sankey diagram of the period's flows"),
     ),
-    ["concord audit report", "concord audit report --partner $HOTEL --csv > hotel.csv", "concord audit report --json"],
+    ["concord audit report", "concord audit report --partner $HOTEL --csv > hotel.csv", "concord audit report --json", "concord audit report --html statements.html"],
   ).action(lazyAction(() => import("../actions/audit"), "report"));
 
   examples(
