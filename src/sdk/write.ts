@@ -96,10 +96,21 @@ export async function writeConcord<
  * The simulation is `eth_estimateGas` (viem's `estimateContractGas`): it executes the call
  * against the latest state exactly as `eth_call` (viem's `simulateContract`) does, so a revert
  * becomes a decoded {@link ContractRevertError} before anything is signed or any gas is spent,
- * and its result is the gas limit the transaction is then sent with. A separate `eth_call` would
+ * and its result, with {@link withGasMargin}, is the gas limit the transaction is then sent with. A separate `eth_call` would
  * execute the same call a second time, since `writeContract` estimates gas itself when not given
  * a limit (scripts/bench-sdk.ts measures the difference).
  */
+/**
+ * The gas limit a write is sent with: the estimate plus a fifth. An estimate is exact for the
+ * state and block it ran on, and the block the transaction is mined in can cost more: a storage
+ * word written with `block.timestamp` is a no-op when the estimate ran in the same second as the
+ * previous write and a 2,900-gas change a second later (the negotiation hub's `lastMoveAt`), which
+ * made an exactly estimated transaction run out of gas. Unused gas is not charged.
+ */
+export function withGasMargin(estimate: bigint): bigint {
+  return estimate + (estimate + 4n) / 5n;
+}
+
 export async function simulateAndWrite(
   context: ConcordContext,
   call: UntypedCall,
@@ -110,10 +121,12 @@ export async function simulateAndWrite(
     const contractCall = { address: call.address, abi: call.abi, functionName: call.functionName, args: call.args, value: call.value };
     // The sender's address, not the local account: with an account object viem would first fill
     // nonce and fees (three more requests) for an estimate that needs none of them.
-    const gas = await context.publicClient.estimateContractGas({
-      ...contractCall,
-      account: accountAddress(account),
-    } as Parameters<typeof context.publicClient.estimateContractGas>[0]);
+    const gas = withGasMargin(
+      await context.publicClient.estimateContractGas({
+        ...contractCall,
+        account: accountAddress(account),
+      } as Parameters<typeof context.publicClient.estimateContractGas>[0]),
+    );
     const hash = await wallet.writeContract({
       ...contractCall,
       account,

@@ -18,7 +18,7 @@ import { accountAddress, signerOf, walletOf, type ConcordContext } from "../clie
 import { ContractRevertError, InvalidInputError } from "../errors/base";
 import { toConcordError, withConcordErrors } from "../errors/decode";
 import type { PreparedCall } from "../prepare";
-import type { WriteResult } from "../write";
+import { withGasMargin, type WriteResult } from "../write";
 import { contractWallet, explainWalletCall, getWalletTransactionResult, type ContractWalletSigner } from "./contractWallet";
 import { explainSafeError } from "./safeErrors";
 
@@ -181,7 +181,7 @@ export async function executeSafeTransaction(context: ConcordContext, parameters
   const account = signerOf(context);
   let gas: bigint;
   try {
-    gas = await context.publicClient.estimateContractGas({ ...exec, account: accountAddress(account) });
+    gas = withGasMargin(await context.publicClient.estimateContractGas({ ...exec, account: accountAddress(account) }));
   } catch (error) {
     // The Safe's own refusal (signatures, gas) is a "GSxxx" reason; anything else came from the inner call.
     const refusal = safeRefusal(safe, error);
