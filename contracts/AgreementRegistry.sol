@@ -80,6 +80,8 @@ contract AgreementRegistry is IAgreementRegistry, EIP712 {
     mapping(uint64 agreementId => mapping(uint32 version => mapping(address party => uint64 expiry))) private
         _terminationApprovals;
     mapping(address owner => mapping(uint256 word => uint256 bitmap)) private _nonceBitmaps;
+    /// @dev PartyTree.listHash of an activated version's parties: what `distribute` checks.
+    mapping(uint64 agreementId => mapping(uint32 version => bytes32 listHash)) private _partiesListHashes;
 
     // ---------------------------------------------------------------- constructor
 
@@ -279,6 +281,11 @@ contract AgreementRegistry is IAgreementRegistry, EIP712 {
     /// @inheritdoc IAgreementRegistry
     function versionPayout(uint64 agreementId, uint32 version) external view returns (VersionPayout memory) {
         return _payouts[agreementId][version];
+    }
+
+    /// @inheritdoc IAgreementRegistry
+    function distribution(uint64 agreementId, uint32 version) external view returns (bytes32 partiesListHash, uint16 unit) {
+        return (_partiesListHashes[agreementId][version], _payouts[agreementId][version].unit);
     }
 
     /// @inheritdoc IAgreementRegistry
@@ -620,6 +627,7 @@ contract AgreementRegistry is IAgreementRegistry, EIP712 {
             depth: depth,
             activePins: 0
         });
+        _partiesListHashes[agreementId][version] = PartyTree.listHash(terms.parties);
         mapping(address => bool) storage allowed = _allowedReferrers[agreementId][version];
         for (uint256 i; i < terms.referrers.length; ++i) {
             allowed[terms.referrers[i]] = true;

@@ -216,18 +216,15 @@ contract SettlementLedger is ISettlementLedger, EIP712, ReentrancyGuardTransient
     }
 
     /// @inheritdoc ISettlementLedger
-    function distribute(uint64 agreementId, uint32 version, address token, Party[] calldata parties)
+    function distribute(uint64 agreementId, uint32 version, address token, uint256[] calldata parties)
         external
         nonReentrant
     {
-        VersionPayout memory payout = REGISTRY.versionPayout(agreementId, version);
-        uint256 count = parties.length;
-        if (payout.unit == 0 || count != payout.partyCount || PartyTree.root(parties) != payout.partiesRoot) {
-            revert LedgerPartiesMismatch(agreementId, version);
-        }
+        (bytes32 listHash, uint256 unit) = REGISTRY.distribution(agreementId, version);
+        if (unit == 0 || PartyTree.listHash(parties) != listHash) revert LedgerPartiesMismatch(agreementId, version);
         Pool storage pool_ = _pools[agreementId][version][token];
         uint256 from = pool_.distributed;
-        uint256 upTo = SplitMath.distributable(pool_.total, payout.unit);
+        uint256 upTo = SplitMath.distributable(pool_.total, unit);
         if (upTo == from) return;
         _payEveryParty(_poolKey(agreementId, version, token), parties, token, from, upTo);
         // upTo <= total < 2**128.
@@ -572,7 +569,7 @@ contract SettlementLedger is ISettlementLedger, EIP712, ReentrancyGuardTransient
 
     /// @dev Pays every party its share of the units from `from` (or from where its own claim since
     /// the last distribution left it) to `upTo`, and forgets those claims.
-    function _payEveryParty(bytes32 poolKey, Party[] calldata parties, address token, uint256 from, uint256 upTo)
+    function _payEveryParty(bytes32 poolKey, uint256[] calldata parties, address token, uint256 from, uint256 upTo)
         private
     {
         mapping(uint256 => uint256) storage claimedSince = _claimedSince[poolKey];
@@ -584,17 +581,23 @@ contract SettlementLedger is ISettlementLedger, EIP712, ReentrancyGuardTransient
                 bits = claimedSince[i >> 8];
                 if (bits != 0) claimedSince[i >> 8] = 0;
             }
-            Party calldata party = parties[i];
+            // The list hash matched the registry's, so each word is PartyTree.pack of a validated party.
+            uint256 packed = parties[i];
+            uint256 shareBps = (packed >> 160) & 0xffff;
             uint256 amount;
             if ((bits >> (i & 0xff)) & 1 == 0) {
                 // units is a whole number of units, so the share is exact.
-                amount = SplitMath.partyShare(units, party.shareBps);
+                amount = SplitMath.partyShare(units, shareBps);
             } else {
                 uint256 start = _startAfterClaim(poolKey, i, from);
                 if (upTo == start) continue;
-                amount = SplitMath.partyShare(upTo - start, party.shareBps);
+                amount = SplitMath.partyShare(upTo - start, shareBps);
             }
-            _creditParty(party, token, amount);
+            if (packed & PartyTree.NESTED == 0) {
+                _credit(address(uint160(packed)), token, amount);
+            } else {
+                _creditPool(uint64(packed >> 32), uint32(packed), token, amount);
+            }
         }
     }
 
@@ -624,8 +627,12 @@ contract SettlementLedger is ISettlementLedger, EIP712, ReentrancyGuardTransient
     }
 
     function _credit(address account, address token, uint256 amount) private {
-        uint256 stored = _balances[account][token];
-        _balances[account][token] = stored == 0 ? amount + 1 : stored + amount;
+        mapping(address => uint256) storage balances = _balances[account];
+        uint256 stored = balances[token];
+        // Cannot overflow: a balance is part of what the ledger holds, and every credit is below 2**128.
+        unchecked {
+            balances[token] = stored == 0 ? amount + 1 : stored + amount;
+        }
     }
 
     /// @dev An account's balance, or the pool of a nested party's pinned version.
@@ -633,9 +640,14 @@ contract SettlementLedger is ISettlementLedger, EIP712, ReentrancyGuardTransient
         if (party.agreementId == 0) {
             _credit(party.account, token, amount);
         } else {
-            Pool storage child = _pools[party.agreementId][party.version][token];
-            child.total = _toUint128(uint256(child.total) + amount);
+            _creditPool(party.agreementId, party.version, token, amount);
         }
+    }
+
+    /// @dev Credits a nested party's pinned version's pool.
+    function _creditPool(uint64 agreementId, uint32 version, address token, uint256 amount) private {
+        Pool storage child = _pools[agreementId][version][token];
+        child.total = _toUint128(uint256(child.total) + amount);
     }
 
     function _poolKey(uint64 agreementId, uint32 version, address token) private pure returns (bytes32) {

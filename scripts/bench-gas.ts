@@ -14,7 +14,7 @@ import path from "node:path";
 import { ethers } from "hardhat";
 import type { ContractTransactionResponse, HDNodeWallet, Signer } from "ethers";
 import type { Address, Hex } from "viem";
-import { partyProof } from "../src/sdk/partyTree";
+import { packParties, partyProof } from "../src/sdk/partyTree";
 import { CONSENT_TYPES, PAYMENT_INTENT_TYPES, type NestedTermsInput } from "../test/helpers/concord";
 import type { AgreementRegistry, MockERC20, SettlementLedger } from "../typechain-types";
 
@@ -238,7 +238,7 @@ async function main(): Promise<void> {
     await activateByApprovals(registry, id, terms, accounts, funder!);
     for (let round = 0; round < 2; round += 1) {
       await gasOf(settleOne(bench.payment(id, 10n ** 18n)));
-      const gas = await gasOf(ledger.distribute(id, 1, ETH, terms.parties));
+      const gas = await gasOf(ledger.distribute(id, 1, ETH, packParties(terms.parties)));
       if (round === 1) distributeAt[n] = gas;
     }
     await gasOf(settleOne(bench.payment(id, 10n ** 18n)));
@@ -273,7 +273,7 @@ async function main(): Promise<void> {
           const payments = Array.from({ length: k }, () => bench.payment(id, 10n ** 15n));
           if (batched) total += await gasOf(asPayer.settleBatch(payments, [], { value: 10n ** 15n * BigInt(k) }));
           else for (const p of payments) total += await gasOf(settleOne(p));
-          total += await gasOf(ledger.distribute(id, 1, ETH, terms.parties));
+          total += await gasOf(ledger.distribute(id, 1, ETH, packParties(terms.parties)));
           for (const w of wallets) {
             const balance = await ledger.balanceOf(w.address, ETH);
             if (balance > 0n) total += await gasOf(ledger.connect(w).withdraw(ETH, w.address, balance));

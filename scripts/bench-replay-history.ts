@@ -7,6 +7,7 @@
  */
 import { erc20Abi, maxUint256, numberToHex, parseAbi, zeroAddress, type Address, type Hex } from "viem";
 import { agreementRegistryAbi, settlementLedgerAbi } from "../src/sdk/abi";
+import { packParties } from "../src/sdk/partyTree";
 import { buildTerms, type Terms } from "../src/sdk/terms";
 import { getConsentTypedData } from "../src/sdk/typedData";
 import type { AuditChain, Written } from "../test/audit/env";
@@ -82,8 +83,8 @@ export async function buildHistory(
   }
   await chain.increaseTime(2 * DAY);
   for (const { lotId, lot } of lots.slice(0, Math.ceil(lots.length / 2))) await chain.write(keeper, { ...led, functionName: "releaseReserve", args: [lotId, lot] });
-  await chain.write(keeper, { ...led, functionName: "distribute", args: [idA, 1, token, a.parties] });
-  await chain.write(keeper, { ...led, functionName: "distribute", args: [idB, 1, token, b.parties] });
+  await chain.write(keeper, { ...led, functionName: "distribute", args: [idA, 1, token, packParties(a.parties)] });
+  await chain.write(keeper, { ...led, functionName: "distribute", args: [idB, 1, token, packParties(b.parties)] });
   for (const who of [hotel, restaurant, chef, referrer]) {
     const balance = await chain.publicClient.readContract({ ...led, functionName: "balanceOf", args: [at(who), token] });
     await chain.write(who, { ...led, functionName: "withdraw", args: [token, at(who), balance / 2n] });

@@ -2,7 +2,7 @@ import { expect } from "chai";
 import { ethers } from "hardhat";
 import { loadFixture, time } from "@nomicfoundation/hardhat-network-helpers";
 import { DAY, ETH, activateWithSignatures, amendWithSignatures, deployConcord, ledgerDomain, makePayment, makeTerms, signIntent } from "./helpers/concord";
-import { afterRefund, expectConservation, expectedCredits, expectedSplit, lotsOf, proofOf } from "./helpers/ledger";
+import { afterRefund, expectConservation, expectedCredits, expectedSplit, lotsOf, proofOf, packedOf } from "./helpers/ledger";
 
 /**
  * Issue 23's attacks on settlement, each written as the attacker would try it; the oracles are
@@ -223,7 +223,7 @@ describe("Settlement against strangers", function () {
         const parent = await activateWithSignatures(registry, parentTerms, [hotel, restaurant, airline]);
         const [lot] = await lotsOf(ledger, await ledger.connect(guest).settle(await makePayment({ agreementId: parent, gross: 100_000n }), "0x", { value: 100_000n }));
         const amend = () => amendWithSignatures(registry, child, makeTerms([[restaurant.address, 9_000], [airline.address, 1_000]]), restaurant, [restaurant, airline]);
-        const pay = () => ledger.distribute(parent, 1, ETH, parentTerms.parties);
+        const pay = () => ledger.distribute(parent, 1, ETH, packedOf(parentTerms.parties));
         if (order.startsWith("distribute")) {
           await pay();
           await amend();
@@ -237,7 +237,7 @@ describe("Settlement against strangers", function () {
         // The child's half of the whole gross (no fee; the reserve released) goes to version 1 only.
         expect((await ledger.pool(child, 1, ETH)).total).to.equal(50_000n);
         expect((await ledger.pool(child, 2, ETH)).total).to.equal(0n);
-        await ledger.distribute(child, 1, ETH, childTerms.parties);
+        await ledger.distribute(child, 1, ETH, packedOf(childTerms.parties));
         expect(await ledger.balanceOf(restaurant.address, ETH)).to.equal(25_000n);
         expect(await ledger.balanceOf(airline.address, ETH)).to.equal(25_000n);
       });
@@ -254,7 +254,7 @@ describe("Settlement against strangers", function () {
       }
       const risk = await ledger.riskCounters(direct, ETH);
       expect([risk.settledVolume, risk.settledCount]).to.deep.equal([1_000n, 1_000n]);
-      await ledger.distribute(direct, 1, ETH, directTerms.parties);
+      await ledger.distribute(direct, 1, ETH, packedOf(directTerms.parties));
       const credits = expectedCredits(1_000n, directTerms.parties.map((p) => p.shareBps));
       for (const [i, p] of directTerms.parties.entries()) expect(await ledger.balanceOf(p.account, ETH)).to.equal(credits[i]);
     });
@@ -283,7 +283,7 @@ describe("Settlement against strangers", function () {
       const usd = await token.getAddress();
       for (const cents of [19_999n, 15_001n, 20_000n, 12_345n, 17_655n, 15_000n]) {
         await ledger.connect(guest).settle(await makePayment({ agreementId: id, gross: cents, token: usd }), "0x");
-        await ledger.distribute(id, 1, usd, terms.parties);
+        await ledger.distribute(id, 1, usd, packedOf(terms.parties));
       }
       const byAccount = new Map(terms.parties.map((p) => [p.account, p.shareBps]));
       const expected = { 3_334: 33_340n, 3_333: 33_330n } as Record<number, bigint>;
@@ -303,7 +303,7 @@ describe("Settlement against strangers", function () {
       await expect(sweep()).to.be.revertedWithCustomError(ledger, "LedgerPoolStillOpen").withArgs(direct, 1, ETH);
       await time.increaseTo(lot!.lot.releaseAt);
       await ledger.releaseReserve(lot!.lotId, lot!.lot);
-      await ledger.distribute(direct, 1, ETH, directTerms.parties);
+      await ledger.distribute(direct, 1, ETH, packedOf(directTerms.parties));
       const before = await ledger.balanceOf(dust.account, ETH);
       await expect(sweep()).to.emit(ledger, "RemainderSwept").withArgs(direct, 1, ETH, dustIndex, 9n);
       await expect(sweep()).to.not.emit(ledger, "RemainderSwept");

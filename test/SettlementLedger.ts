@@ -3,7 +3,7 @@ import { ethers } from "hardhat";
 import { loadFixture, time } from "@nomicfoundation/hardhat-network-helpers";
 import { anyValue } from "@nomicfoundation/hardhat-chai-matchers/withArgs";
 import { DAY, ETH, activateWithSignatures, deployConcord, makePayment, makeTerms, signIntent } from "./helpers/concord";
-import { afterRefund, expectConservation, expectedCredits, expectedSplit, lotIdOf, lotsOf, proofOf } from "./helpers/ledger";
+import { afterRefund, expectConservation, expectedCredits, expectedSplit, lotIdOf, lotsOf, proofOf, packedOf } from "./helpers/ledger";
 
 const FEE = 500;
 const RESERVE = 1_000;
@@ -225,7 +225,7 @@ describe("SettlementLedger", function () {
 
     it("distributes whole units pro rata in one event and keeps the books", async function () {
       const { ledger, direct, directTerms, parties, total } = await loadFixture(pooledFixture);
-      await expect(ledger.distribute(direct, 1, ETH, directTerms.parties)).to.emit(ledger, "Distributed").withArgs(direct, 1, ETH, 0, total);
+      await expect(ledger.distribute(direct, 1, ETH, packedOf(directTerms.parties))).to.emit(ledger, "Distributed").withArgs(direct, 1, ETH, 0, total);
       const credits = expectedCredits(total, directTerms.parties.map((p) => p.shareBps));
       for (const [i, party] of directTerms.parties.entries()) expect(await ledger.balanceOf(party.account, ETH)).to.equal(credits[i]);
       await expectConservation(ledger, ETH, parties, [{ agreementId: direct, version: 1 }]);
@@ -234,8 +234,14 @@ describe("SettlementLedger", function () {
     it("refuses parties that are not the version's", async function () {
       const { ledger, direct, directTerms, stranger } = await loadFixture(pooledFixture);
       const swapped = directTerms.parties.map((p, i) => (i === 0 ? { ...p, account: stranger.address } : p));
-      await expect(ledger.distribute(direct, 1, ETH, swapped)).to.be.revertedWithCustomError(ledger, "LedgerPartiesMismatch").withArgs(direct, 1);
+      await expect(ledger.distribute(direct, 1, ETH, packedOf(swapped))).to.be.revertedWithCustomError(ledger, "LedgerPartiesMismatch").withArgs(direct, 1);
       await expect(ledger.claim(direct, 1, ETH, 0, swapped[0]!, proofOf(directTerms.parties, 0))).to.be.revertedWithCustomError(ledger, "LedgerPartiesMismatch");
+      // The packed list itself: a party missing or added, a stray high bit, an account read as a nested party.
+      const packed = packedOf(directTerms.parties);
+      for (const forged of [packed.slice(1), [...packed, packed[0]!], [packed[0]! | (1n << 200n), ...packed.slice(1)], [packed[0]! | (1n << 255n), ...packed.slice(1)]]) {
+        await expect(ledger.distribute(direct, 1, ETH, forged)).to.be.revertedWithCustomError(ledger, "LedgerPartiesMismatch").withArgs(direct, 1);
+      }
+      await expect(ledger.distribute(direct, 2, ETH, packed)).to.be.revertedWithCustomError(ledger, "LedgerPartiesMismatch").withArgs(direct, 2);
     });
 
     it("pays a claimed party once across claims and distributions", async function () {
@@ -247,9 +253,9 @@ describe("SettlementLedger", function () {
         .to.emit(ledger, "Claimed")
         .withArgs(direct, 1, ETH, idx, expectedCredits(total, shares)[idx], total);
       await ledger.claim(direct, 1, ETH, idx, party, proofOf(directTerms.parties, idx));
-      await ledger.distribute(direct, 1, ETH, directTerms.parties);
+      await ledger.distribute(direct, 1, ETH, packedOf(directTerms.parties));
       await ledger.connect(guest).settle(await makePayment({ agreementId: direct, gross: 100_000n }), "0x", { value: 100_000n });
-      await ledger.distribute(direct, 1, ETH, directTerms.parties);
+      await ledger.distribute(direct, 1, ETH, packedOf(directTerms.parties));
       const all = total + expectedSplit(100_000n, FEE, RESERVE, false).net;
       const credits = expectedCredits(all, shares);
       for (const [i, p] of directTerms.parties.entries()) expect(await ledger.balanceOf(p.account, ETH)).to.equal(credits[i]);

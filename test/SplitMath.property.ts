@@ -8,6 +8,7 @@ import {
   distributionCredits,
   distributionUnit,
   eventsArgs,
+  packParties,
   partyProof,
   partyShare,
   poolRemainder,
@@ -145,7 +146,7 @@ describe("Split rule (split.ts against the contracts)", function () {
                 paidUpTo[i] = credit.paidUpTo;
               } else {
                 const { amounts, upTo } = distributionCredits({ total, distributed }, unit, shareOf, paidUpTo);
-                await writeConcord(keeper, { ...ledger(), functionName: "distribute", args: [agreementId, 1, zeroAddress, terms.parties] });
+                await writeConcord(keeper, { ...ledger(), functionName: "distribute", args: [agreementId, 1, zeroAddress, packParties(terms.parties)] });
                 amounts.forEach((a, i) => (paid[i]! += a));
                 distributed = upTo;
               }

@@ -219,6 +219,11 @@ interface IAgreementRegistry {
     /// @notice What paying out a version's pools needs.
     function versionPayout(uint64 agreementId, uint32 version) external view returns (VersionPayout memory);
 
+    /// @notice What `distribute` checks its parties against: the hash of the version's parties
+    /// packed one word each (PartyTree.pack, in order) and the distribution unit; both zero for
+    /// a version never activated.
+    function distribution(uint64 agreementId, uint32 version) external view returns (bytes32 partiesListHash, uint16 unit);
+
     /// @notice Every activated version of another agreement that pins (agreementId, version), in
     /// activation order. Only the child's members can add to it: pinning needs their consent.
     function pinnedBy(uint64 agreementId, uint32 version) external view returns (VersionRef[] memory parents);

@@ -241,8 +241,10 @@ interface ISettlementLedger {
     ) external;
 
     /// @notice Pays every party what it is owed from a pool; anyone may call.
+    /// @param parties Every party of the version, in the terms' order, each packed in one word
+    /// (PartyTree.pack; the SDK's `packParties`), checked against the registry's `distribution` hash.
     /// @dev Emits one {Distributed} event.
-    function distribute(uint64 agreementId, uint32 version, address token, Party[] calldata parties) external;
+    function distribute(uint64 agreementId, uint32 version, address token, uint256[] calldata parties) external;
 
     /// @notice Credits a final pool's remainder to its dust party; anyone may call. A pool is final
     /// when nothing can credit it again: its version cannot settle, it holds no reserve, and every

@@ -34,6 +34,9 @@ library SplitMath {
 
     /// @notice A party's exact share of `amount` whole units.
     function partyShare(uint256 amount, uint256 shareBps) internal pure returns (uint256) {
-        return amount * shareBps / TOTAL_BPS;
+        // Cannot overflow: pool amounts are below 2**128 and shares at most 10,000.
+        unchecked {
+            return amount * shareBps / TOTAL_BPS;
+        }
     }
 }

@@ -37,7 +37,7 @@ export {
   terminationTypes,
 } from "./typedData";
 export type { ConsentMessage, Payment, TerminationMessage } from "./typedData";
-export { commutativeKeccak256, partiesRoot, partyLeaf, partyProof, verifyPartyProof } from "./partyTree";
+export { commutativeKeccak256, packParties, packParty, partiesListHash, partiesRoot, partyLeaf, partyProof, verifyPartyProof } from "./partyTree";
 export {
   SplitInputError,
   TOTAL_BPS,

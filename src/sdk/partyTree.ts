@@ -1,13 +1,15 @@
 /**
  * The Merkle tree of a version's parties, the twin of `contracts/libraries/PartyTree.sol`: the
- * registry stores its root at activation (`versionPayout(...).partiesRoot`), `distribute` checks
- * the whole party list against it, and `claim` / `sweepRemainder` one party with a proof.
+ * registry stores its root at activation (`versionPayout(...).partiesRoot`), and `claim` /
+ * `sweepRemainder` check one party against it with a proof. `distribute`, which pays every party,
+ * takes the parties packed one word each ({@link packParties}) and checks the whole list against
+ * the hash the registry records beside the root (`distribution(...).partiesListHash`).
  *
  * Leaf i = keccak256(abi.encode(uint256 i, address account, uint64 agreementId, uint32 version,
  * uint16 shareBps)); each level hashes pairs (2j, 2j+1) with OpenZeppelin's commutative keccak
  * (the smaller word first) and carries an odd last node up unchanged; one leaf is its own root.
  */
-import { concat, encodeAbiParameters, keccak256, type Hex } from "viem";
+import { concat, encodePacked, encodeAbiParameters, keccak256, type Hex } from "viem";
 import { InvalidInputError } from "./errors/base";
 import type { Party } from "./terms";
 
@@ -24,6 +26,35 @@ export function partyLeaf(index: number, party: Party): Hex {
   return keccak256(
     encodeAbiParameters(LEAF_PARAMETERS, [BigInt(index), party.account, party.agreementId, party.version, party.shareBps]),
   );
+}
+
+const NESTED = 1n << 255n;
+
+/**
+ * A party in one word, as `distribute` takes it (`PartyTree.pack`): the share in bits 160-175
+ * above the account, or for a nested party bit 255 set, the share in bits 160-175 and
+ * (agreementId << 32 | version) below.
+ */
+export function packParty(party: Party): bigint {
+  const share = BigInt(party.shareBps) << 160n;
+  if (party.agreementId === 0n) return share | BigInt(party.account);
+  return NESTED | share | (party.agreementId << 32n) | BigInt(party.version);
+}
+
+/**
+ * The parties of a version packed for `distribute`, in the terms' order.
+ *
+ * @example
+ * // ledger.distribute(agreementId, version, token, packParties(terms.parties))
+ */
+export function packParties(parties: readonly Party[]): bigint[] {
+  return parties.map(packParty);
+}
+
+/** keccak256 of the packed parties: what the registry records at activation (`distribution(...).partiesListHash`). */
+export function partiesListHash(parties: readonly Party[]): Hex {
+  const packed = packParties(parties);
+  return keccak256(encodePacked(packed.map(() => "uint256"), packed));
 }
 
 /** OpenZeppelin's `Hashes.commutativeKeccak256`: keccak256 of the two words, the smaller first. */

@@ -1,7 +1,7 @@
 import { erc20Abi, keccak256, maxUint256, parseAbi, toHex, zeroAddress, type Address, type Hex } from "viem";
 import { entriesHashOf } from "../../src/audit";
 import { agreementRegistryAbi, negotiationHubAbi, settlementLedgerAbi } from "../../src/sdk/abi";
-import { partyProof } from "../../src/sdk/partyTree";
+import { packParties, partyProof } from "../../src/sdk/partyTree";
 import { bookTransaction, versionKey, versionsOf, type SettledEvent, type SettlementRates, type SettlingLog } from "../../src/sdk/settlements";
 import { buildTerms, type NestedTerms, type Terms } from "../../src/sdk/terms";
 import { getConsentTypedData, getPaymentIntentTypedData, getTerminationTypedData } from "../../src/sdk/typedData";
@@ -198,16 +198,16 @@ export async function buildRichHistory(chain: AuditChain): Promise<RichHistory> 
 
   // Payouts: distribute A v1 in both tokens, claim one party of A v2, distribute C (feeding B's
   // pool), then B; a later settlement on C, then the nested party claims from it alone.
-  await write(keeper, { ...led, functionName: "distribute", args: [idA, 1, ETH, a1.parties] });
-  await write(keeper, { ...led, functionName: "distribute", args: [idA, 1, token, a1.parties] });
+  await write(keeper, { ...led, functionName: "distribute", args: [idA, 1, ETH, packParties(a1.parties)] });
+  await write(keeper, { ...led, functionName: "distribute", args: [idA, 1, token, packParties(a1.parties)] });
   await write(keeper, { ...led, functionName: "claim", args: [idA, 2, ETH, 0n, a2.parties[0]!, partyProof(a2.parties, 0)] });
-  await write(keeper, { ...led, functionName: "distribute", args: [idA, 2, ETH, a2.parties] });
-  await write(keeper, { ...led, functionName: "distribute", args: [idC, 1, ETH, c1.parties] });
-  await write(keeper, { ...led, functionName: "distribute", args: [idC, 1, token, c1.parties] });
-  await write(keeper, { ...led, functionName: "distribute", args: [idB, 1, ETH, b.parties] });
+  await write(keeper, { ...led, functionName: "distribute", args: [idA, 2, ETH, packParties(a2.parties)] });
+  await write(keeper, { ...led, functionName: "distribute", args: [idC, 1, ETH, packParties(c1.parties)] });
+  await write(keeper, { ...led, functionName: "distribute", args: [idC, 1, token, packParties(c1.parties)] });
+  await write(keeper, { ...led, functionName: "distribute", args: [idB, 1, ETH, packParties(b.parties)] });
   await settle(guest, [pay(idC, 1, ETH, 10_001n, "c-eth-2")]);
   await write(keeper, { ...led, functionName: "claim", args: [idC, 1, ETH, 1n, c1.parties[1]!, partyProof(c1.parties, 1)] });
-  await write(keeper, { ...led, functionName: "distribute", args: [idD, 1, ETH, d.parties] });
+  await write(keeper, { ...led, functionName: "distribute", args: [idD, 1, ETH, packParties(d.parties)] });
 
   // A v1 is superseded and holds no reserve: its final remainder goes to its dust party.
   const dustA1 = a1.dustPartyIndex;

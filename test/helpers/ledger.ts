@@ -8,7 +8,7 @@ import { ethers } from "hardhat";
 import type { ContractTransactionResponse } from "ethers";
 import { encodeAbiParameters, keccak256, type Address, type Hex } from "viem";
 import type { SettlementLedger } from "../../typechain-types";
-import { partyProof } from "../../src/sdk/partyTree";
+import { packParties, partyProof } from "../../src/sdk/partyTree";
 import type { PartyInput } from "./concord";
 
 /** A reserve lot in the ledger's shape. */
@@ -126,6 +126,11 @@ export async function expectConservation(ledger: SettlementLedger, token: string
 /** The Merkle proof of party `index` of `parties` (the SDK's twin of the registry's tree, an encoding, not an oracle). */
 export function proofOf(parties: PartyInput[], index: number): string[] {
   return partyProof(parties.map((p) => ({ ...p, account: p.account as Address })), index);
+}
+
+/** The parties packed one word each, as `distribute` takes them. */
+export function packedOf(parties: PartyInput[]): bigint[] {
+  return packParties(parties.map((p) => ({ ...p, account: p.account as Address })));
 }
 
 /** The lot id docs/contracts.md defines: uint256(keccak256(abi.encode(scope, orderRef))) of the lot's first entry. */

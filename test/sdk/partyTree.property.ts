@@ -8,6 +8,8 @@ import {
   agreementRegistryAbi,
   buildTerms,
   getConsentTypedData,
+  packParties,
+  partiesListHash,
   partiesRoot,
   partyLeaf,
   partyProof,
@@ -77,7 +79,7 @@ describe("party tree (partyTree.ts, the twin of PartyTree.sol)", function () {
       keeper = f.contexts[0]!;
     });
 
-    it("has the root the registry commits at activation, and every proof is accepted by the ledger's claim", async function () {
+    it("has the root and the packed list hash the registry commits at activation: every proof passes claim, the packed list passes distribute, reordered or moved shares do not", async function () {
       this.timeout(300_000);
       const [, memberA, memberB] = f.contexts as [ConcordContext, ConcordContext, ConcordContext];
       const childId = await proposeAndActivate(memberA, accountTerms([f.addressOf(memberA), f.addressOf(memberB)]), [memberA, memberB]);
@@ -108,6 +110,19 @@ describe("party tree (partyTree.ts, the twin of PartyTree.sol)", function () {
           await activateAgreement(keeper, { agreementId, terms, signatures });
           const payout = await f.env.publicClient.readContract({ address: f.env.addresses.registry, abi: agreementRegistryAbi, functionName: "versionPayout", args: [agreementId, 1] });
           expect(payout.partiesRoot).to.equal(partiesRoot(terms.parties));
+          const [listHash, unit] = await f.env.publicClient.readContract({ address: f.env.addresses.registry, abi: agreementRegistryAbi, functionName: "distribution", args: [agreementId, 1] });
+          expect([listHash, unit]).to.deep.equal([partiesListHash(terms.parties), payout.unit]);
+          const distribute = (packed: bigint[]) =>
+            f.env.publicClient
+              .simulateContract({ address: f.env.addresses.ledger, abi: settlementLedgerAbi, functionName: "distribute", args: [agreementId, 1, zeroAddress, packed], account: f.addressOf(keeper) })
+              .then(() => "accepted", (error: unknown) => (toConcordError(error) as ContractRevertError).errorName);
+          expect(await distribute(packParties(terms.parties))).to.equal("accepted");
+          if (terms.parties.length > 1) {
+            // Reordered, or one basis point moved between two parties (the sum unchanged): refused.
+            const packed = packParties(terms.parties);
+            expect(await distribute([packed[1]!, packed[0]!, ...packed.slice(2)])).to.equal("LedgerPartiesMismatch");
+            expect(await distribute([packed[0]! + (1n << 160n), packed[1]! - (1n << 160n), ...packed.slice(2)])).to.equal("LedgerPartiesMismatch");
+          }
           const claim = (index: number, party: Party, proof: Hex[]) =>
             f.env.publicClient.simulateContract({
               address: f.env.addresses.ledger,

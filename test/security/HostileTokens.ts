@@ -2,7 +2,7 @@ import { expect } from "chai";
 import { ethers } from "hardhat";
 import { loadFixture } from "@nomicfoundation/hardhat-network-helpers";
 import { ETH, activateWithSignatures, deployConcord, makePayment, makeTerms, nestedChildren, signTerminations } from "../helpers/concord";
-import { proofOf } from "../helpers/ledger";
+import { proofOf, packedOf } from "../helpers/ledger";
 
 /**
  * Tokens that misbehave: return false, return nothing, take a fee on transfer, revert on zero
@@ -58,7 +58,7 @@ describe("Security: hostile tokens", function () {
       const token = f[name];
       // 1,000,001: fee 50,000 to the referrer; net 950,001 in units of 10 -> 950,000 paid out, 1 waits in the pool.
       await expect(pay(token, 1_000_001n, travelSite.address)).to.changeTokenBalances(token, [guest, ledger], [-1_000_001n, 1_000_001n]);
-      await ledger.distribute(id, 1, token, terms.parties);
+      await ledger.distribute(id, 1, token, packedOf(terms.parties));
       const hotelShare = 665_000n;
       const restaurantShare = 285_000n;
       expect(await ledger.balanceOf(hotel.address, token)).to.equal(hotelShare);
@@ -125,7 +125,7 @@ describe("Security: hostile tokens", function () {
   it("keeps a balance whole when the token returns false on withdrawal, and pays it once the token works", async function () {
     const { ledger, pay, id, terms, hotel, falseReturn } = await loadFixture(fixture);
     await pay(falseReturn, 10_000n);
-    await ledger.distribute(id, 1, falseReturn, terms.parties);
+    await ledger.distribute(id, 1, falseReturn, packedOf(terms.parties));
     await falseReturn.setFailTransfers(true);
     await expect(ledger.connect(hotel).withdraw(falseReturn, hotel.address, 7_000n))
       .to.be.revertedWithCustomError(ledger, "SafeERC20FailedOperation")
@@ -154,7 +154,7 @@ describe("Security: hostile tokens", function () {
     await pay(ETH, 10_000n, ethers.ZeroAddress, 10_000n);
     await pay(noReturn, 10_000n);
     await pay(falseReturn, 10_000n);
-    for (const token of [ETH, await noReturn.getAddress(), await falseReturn.getAddress()]) await ledger.distribute(id, 1, token, terms.parties);
+    for (const token of [ETH, await noReturn.getAddress(), await falseReturn.getAddress()]) await ledger.distribute(id, 1, token, packedOf(terms.parties));
     await falseReturn.setFailTransfers(true);
     await expect(ledger.connect(hotel).withdraw(falseReturn, hotel.address, 7_000n)).to.be.revertedWithCustomError(
       ledger,

@@ -4,6 +4,7 @@ import { loadFixture, time } from "@nomicfoundation/hardhat-network-helpers";
 import type { Signer } from "ethers";
 import type { AgreementRegistry } from "../../typechain-types";
 import { ETH, deployConcord, makePayment, makeTerms, nestedChildren, type TermsInput } from "../helpers/concord";
+import { packedOf } from "../helpers/ledger";
 import { partyProof } from "../../src/sdk/partyTree";
 
 /**
@@ -123,13 +124,13 @@ describe("security: nested pins and pool remainders", function () {
     const sweep = () => ledger.connect(stranger!).sweepRemainder(C, 1, ETH, cTerms.parties[dustIndex]!, partyProof(cTerms.parties as never, dustIndex));
     // P still owes C v1 its undistributed units and, later, its released reserve.
     await expect(sweep()).to.be.revertedWithCustomError(ledger, "LedgerPoolStillOpen").withArgs(P, 1, ETH);
-    await (await ledger.connect(stranger!).distribute(P, 1, ETH, pTerms.parties)).wait();
+    await (await ledger.connect(stranger!).distribute(P, 1, ETH, packedOf(pTerms.parties))).wait();
     await expect(sweep()).to.be.revertedWithCustomError(ledger, "LedgerPoolStillOpen").withArgs(P, 1, ETH);
     await time.increase(3_601);
     await (await ledger.connect(stranger!).releaseReserve(held.args.lotId, lot)).wait();
-    await (await ledger.connect(stranger!).distribute(P, 1, ETH, pTerms.parties)).wait();
+    await (await ledger.connect(stranger!).distribute(P, 1, ETH, packedOf(pTerms.parties))).wait();
     await (await sweep()).wait();
-    await (await ledger.connect(stranger!).distribute(C, 1, ETH, cTerms.parties)).wait();
+    await (await ledger.connect(stranger!).distribute(C, 1, ETH, packedOf(cTerms.parties))).wait();
     await (await sweep()).wait(); // nothing left: the remainder was final
 
     // The oracle, from the law's words: C v1 received 19,999 + half of P's 40,000 (20,000).
@@ -166,9 +167,9 @@ describe("security: nested pins and pool remainders", function () {
       expect(await ethers.provider.getBalance(await ledger.getAddress())).to.be.gte(owed);
     };
     await pay(D, 100n);
-    await (await ledger.distribute(D, 1, ETH, dTerms.parties)).wait();
+    await (await ledger.distribute(D, 1, ETH, packedOf(dTerms.parties))).wait();
     await pay(P, 18n);
-    await (await ledger.distribute(P, 1, ETH, pTerms.parties)).wait(); // C v1 total 9
+    await (await ledger.distribute(P, 1, ETH, packedOf(pTerms.parties))).wait(); // C v1 total 9
     await pay(P, 2n); // P v1 owes 2 more, undistributed
     const cNext = { ...cTerms, documentHash: ethers.id("C v2") };
     await (await registry.connect(x!).proposeAmendment(C, cNext, cTerms, [])).wait();
@@ -180,9 +181,9 @@ describe("security: nested pins and pool remainders", function () {
     const sweepC = () => ledger.sweepRemainder(C, 1, ETH, cTerms.parties[dustIndex]!, partyProof(cTerms.parties as never, dustIndex));
     await expect(sweepC()).to.be.revertedWithCustomError(ledger, "LedgerPoolStillOpen").withArgs(P, 1, ETH);
     await solvent();
-    await (await ledger.distribute(P, 1, ETH, pTerms.parties)).wait(); // C v1 total 10: one whole unit
+    await (await ledger.distribute(P, 1, ETH, packedOf(pTerms.parties))).wait(); // C v1 total 10: one whole unit
     await (await sweepC()).wait(); // final, and nothing below one unit is left
-    await (await ledger.distribute(C, 1, ETH, cTerms.parties)).wait();
+    await (await ledger.distribute(C, 1, ETH, packedOf(cTerms.parties))).wait();
     await solvent();
     expect(await ledger.balanceOf(x!.address, ETH)).to.equal(7n);
     expect(await ledger.balanceOf(y!.address, ETH)).to.equal(3n);

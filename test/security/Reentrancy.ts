@@ -2,7 +2,7 @@ import { expect } from "chai";
 import { ethers } from "hardhat";
 import { loadFixture, time } from "@nomicfoundation/hardhat-network-helpers";
 import { DAY, ETH, activateWithSignatures, deployConcord, makePayment, makeTerms, signConsents } from "../helpers/concord";
-import { expectConservation, lotsOf, proofOf } from "../helpers/ledger";
+import { expectConservation, lotsOf, proofOf, packedOf } from "../helpers/ledger";
 import type { ReentrantAccount, SettlementLedger } from "../../typechain-types";
 
 /**
@@ -27,7 +27,7 @@ describe("Security: reentrancy and hostile recipients", function () {
     // 1,000,000 wei settled: 100,000 reserved, 900,000 pooled (unit 5); the attacker's 40% is 360,000.
     const payment = await makePayment({ agreementId: id, gross: 1_000_000n });
     const [record] = await lotsOf(ledger, await ledger.connect(guest!).settle(payment, "0x", { value: 1_000_000n }));
-    await ledger.distribute(id, 1, ETH, terms.parties);
+    await ledger.distribute(id, 1, ETH, packedOf(terms.parties));
     return { registry, ledger, attacker, attackerAddress, attackerIndex, hookToken, terms, id, record: record!, payment, hotel: hotel!, guest: guest!, other: other! };
   }
   type Fixture = Awaited<ReturnType<typeof fixture>>;
@@ -48,7 +48,7 @@ describe("Security: reentrancy and hostile recipients", function () {
         payload: ({ ledger, id, terms, attackerIndex }) =>
           ledger.interface.encodeFunctionData("claim", [id, 1, ETH, attackerIndex, terms.parties[attackerIndex]!, proofOf(terms.parties, attackerIndex)]),
       },
-      { name: "distribute the pool", payload: ({ ledger, id, terms }) => ledger.interface.encodeFunctionData("distribute", [id, 1, ETH, terms.parties]) },
+      { name: "distribute the pool", payload: ({ ledger, id, terms }) => ledger.interface.encodeFunctionData("distribute", [id, 1, ETH, packedOf(terms.parties)]) },
       { name: "settle a new order", payload: async ({ ledger, id }) => ledger.interface.encodeFunctionData("settle", [await makePayment({ agreementId: id, gross: 1n }), "0x"]) },
       {
         name: "settle a batch",
@@ -97,7 +97,7 @@ describe("Security: reentrancy and hostile recipients", function () {
       expect(await ledger.balanceOf(attackerAddress, ETH)).to.equal(360_000n);
       // Settling, distributing and the hotel's withdrawal never call the attacker.
       await ledger.connect(other).settle(await makePayment({ agreementId: id, gross: 10_000n }), "0x", { value: 10_000n });
-      await expect(ledger.distribute(id, 1, ETH, terms.parties)).to.emit(ledger, "Distributed");
+      await expect(ledger.distribute(id, 1, ETH, packedOf(terms.parties))).to.emit(ledger, "Distributed");
       await expect(ledger.connect(hotel).withdraw(ETH, hotel.address, 545_400n)).to.changeEtherBalances([ledger, hotel], [-545_400n, 545_400n]);
       // It can still take its money out to an address that accepts it.
       const toOther = ledger.interface.encodeFunctionData("withdraw", [ETH, other.address, 363_600n]);
@@ -130,7 +130,7 @@ describe("Security: reentrancy and hostile recipients", function () {
       await hookToken.connect(guest).approve(ledger, ethers.MaxUint256);
       const token = await hookToken.getAddress();
       await ledger.connect(guest).settle(await makePayment({ agreementId: id, gross: 1_000_000n, token }), "0x");
-      await ledger.distribute(id, 1, token, terms.parties);
+      await ledger.distribute(id, 1, token, packedOf(terms.parties));
       expect(await ledger.balanceOf(attackerAddress, token)).to.equal(360_000n);
       return { ...f, token };
     }

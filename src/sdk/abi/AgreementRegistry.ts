@@ -1818,6 +1818,35 @@ export const agreementRegistryAbi = [
     "type": "function"
   },
   {
+    "inputs": [
+      {
+        "internalType": "uint64",
+        "name": "agreementId",
+        "type": "uint64"
+      },
+      {
+        "internalType": "uint32",
+        "name": "version",
+        "type": "uint32"
+      }
+    ],
+    "name": "distribution",
+    "outputs": [
+      {
+        "internalType": "bytes32",
+        "name": "partiesListHash",
+        "type": "bytes32"
+      },
+      {
+        "internalType": "uint16",
+        "name": "unit",
+        "type": "uint16"
+      }
+    ],
+    "stateMutability": "view",
+    "type": "function"
+  },
+  {
     "inputs": [],
     "name": "domainSeparator",
     "outputs": [

@@ -887,31 +887,9 @@ export const settlementLedgerAbi = [
         "type": "address"
       },
       {
-        "components": [
-          {
-            "internalType": "address",
-            "name": "account",
-            "type": "address"
-          },
-          {
-            "internalType": "uint64",
-            "name": "agreementId",
-            "type": "uint64"
-          },
-          {
-            "internalType": "uint32",
-            "name": "version",
-            "type": "uint32"
-          },
-          {
-            "internalType": "uint16",
-            "name": "shareBps",
-            "type": "uint16"
-          }
-        ],
-        "internalType": "struct Party[]",
+        "internalType": "uint256[]",
         "name": "parties",
-        "type": "tuple[]"
+        "type": "uint256[]"
       }
     ],
     "name": "distribute",

@@ -2,6 +2,7 @@ import { zeroAddress, type Address } from "viem";
 import { settlementLedgerAbi } from "../abi";
 import type { ConcordContext } from "../client";
 import type { ConcordWriteErrorType } from "../errors/base";
+import { packParties } from "../partyTree";
 import type { Terms } from "../terms";
 import { eventsArgs, planCall, sendPlanned, type EventArgsOf, type PlannedCall, type WriteResult } from "../write";
 import { termsOfVersion } from "./claim";
@@ -51,7 +52,7 @@ export async function distributeCall(context: ConcordContext, parameters: Distri
       address: context.addresses.ledger,
       abi: settlementLedgerAbi,
       functionName: "distribute",
-      args: [parameters.agreementId, parameters.version, token, terms.parties],
+      args: [parameters.agreementId, parameters.version, token, packParties(terms.parties)],
     },
     `distribute the ${token === zeroAddress ? "ETH" : token} pool of agreement ${parameters.agreementId} version ${parameters.version} to its ${terms.parties.length} parties`,
   );

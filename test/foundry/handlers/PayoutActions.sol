@@ -196,17 +196,24 @@ abstract contract PayoutActions is SettlementActions {
         if (upTo > start) amount = (upTo - start) * terms.parties[i].shareBps / TOTAL_BPS;
     }
 
-    /// @notice Anyone distributes a pool to all its parties (sometimes with the parties reordered, which must fail).
+    /// @notice Anyone distributes a pool to all its parties (sometimes with the parties reordered,
+    /// or one share moved to another party, which must fail).
     function distribute(uint256 poolSeed, uint256 seed) external {
         _syncTime();
         if (_poolRefs.length == 0) return;
         PoolRef memory ref = _poolRefs[poolSeed % _poolRefs.length];
         Terms memory terms = _terms(ref.id, ref.version);
-        Party[] memory parties = terms.parties;
-        bool forged = seed % 8 == 0 && parties.length > 1;
-        if (forged) {
-            parties = _terms(ref.id, ref.version).parties;
+        uint256[] memory parties = new uint256[](terms.parties.length);
+        for (uint256 i; i < parties.length; ++i) {
+            parties[i] = _packed(terms.parties[i]);
+        }
+        bool forged = seed % 8 < 2 && parties.length > 1;
+        if (forged && seed % 8 == 0) {
             (parties[0], parties[1]) = (parties[1], parties[0]);
+        } else if (forged) {
+            // One basis point moved from party 1 to party 0: the shares still sum to 10,000.
+            parties[0] += uint256(1) << 160;
+            parties[1] -= uint256(1) << 160;
         }
         bytes32 key = poolKey(ref.id, ref.version, ref.token);
         uint256 upTo = _distributable(key, terms);
@@ -215,7 +222,7 @@ abstract contract PayoutActions is SettlementActions {
         bytes memory data = abi.encodeCall(ISettlementLedger.distribute, (ref.id, ref.version, ref.token, parties));
         bool ok = _callAs(_actor(seed >> 8), address(ledger), data);
         if (ok == forged) {
-            _violate(ok ? "distribute: parties out of order were accepted" : "distribute: the version's parties reverted");
+            _violate(ok ? "distribute: parties out of order or with moved shares were accepted" : "distribute: the version's parties reverted");
             return;
         }
         if (!ok) return;
@@ -358,5 +365,14 @@ abstract contract PayoutActions is SettlementActions {
 
     function _childTotal(Party memory party, address token_) private view returns (uint256) {
         return party.agreementId == 0 ? 0 : _poolState(party.agreementId, party.version, token_).total;
+    }
+
+    /// @dev A party in one word as docs/contracts.md documents `distribute`'s input: the share in
+    /// bits 160-175 above the account, or for a nested party bit 255, the share, and
+    /// (agreementId << 32 | version) below.
+    function _packed(Party memory party) private pure returns (uint256) {
+        uint256 share = uint256(party.shareBps) << 160;
+        if (party.agreementId == 0) return share | uint256(uint160(party.account));
+        return (uint256(1) << 255) | share | (uint256(party.agreementId) << 32) | party.version;
     }
 }
