@@ -629,7 +629,9 @@ contract SettlementLedger is ISettlementLedger, EIP712, ReentrancyGuardTransient
     function _credit(address account, address token, uint256 amount) private {
         mapping(address => uint256) storage balances = _balances[account];
         uint256 stored = balances[token];
-        // Cannot overflow: a balance is part of what the ledger holds, and every credit is below 2**128.
+        // Cannot overflow: every credit is below 2**128 (pool amounts, remainders and reserves are
+        // uint128; a referral fee is part of a gross counted into the uint128 settledVolume), so a
+        // balance would need about 2**128 credits to wrap.
         unchecked {
             balances[token] = stored == 0 ? amount + 1 : stored + amount;
         }

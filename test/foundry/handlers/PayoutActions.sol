@@ -196,8 +196,8 @@ abstract contract PayoutActions is SettlementActions {
         if (upTo > start) amount = (upTo - start) * terms.parties[i].shareBps / TOTAL_BPS;
     }
 
-    /// @notice Anyone distributes a pool to all its parties (sometimes with the parties reordered,
-    /// or one share moved to another party, which must fail).
+    /// @notice Anyone distributes a pool to all its parties (sometimes with a forged packed list,
+    /// which must fail).
     function distribute(uint256 poolSeed, uint256 seed) external {
         _syncTime();
         if (_poolRefs.length == 0) return;
@@ -207,13 +207,20 @@ abstract contract PayoutActions is SettlementActions {
         for (uint256 i; i < parties.length; ++i) {
             parties[i] = _packed(terms.parties[i]);
         }
-        bool forged = seed % 8 < 2 && parties.length > 1;
-        if (forged && seed % 8 == 0) {
+        // Forgeries, each of which must fail: two parties swapped, one basis point moved from party 1
+        // to party 0 (the shares still sum to 10,000), a stray bit, the nested flag flipped (an
+        // account read as a nested party or the reverse).
+        uint256 forgery = parties.length > 1 ? seed % 16 : 15;
+        bool forged = forgery < 4;
+        if (forgery == 0) {
             (parties[0], parties[1]) = (parties[1], parties[0]);
-        } else if (forged) {
-            // One basis point moved from party 1 to party 0: the shares still sum to 10,000.
+        } else if (forgery == 1) {
             parties[0] += uint256(1) << 160;
             parties[1] -= uint256(1) << 160;
+        } else if (forgery == 2) {
+            parties[seed % parties.length] ^= uint256(1) << (176 + (seed >> 16) % 79);
+        } else if (forgery == 3) {
+            parties[seed % parties.length] ^= uint256(1) << 255;
         }
         bytes32 key = poolKey(ref.id, ref.version, ref.token);
         uint256 upTo = _distributable(key, terms);
@@ -222,7 +229,7 @@ abstract contract PayoutActions is SettlementActions {
         bytes memory data = abi.encodeCall(ISettlementLedger.distribute, (ref.id, ref.version, ref.token, parties));
         bool ok = _callAs(_actor(seed >> 8), address(ledger), data);
         if (ok == forged) {
-            _violate(ok ? "distribute: parties out of order or with moved shares were accepted" : "distribute: the version's parties reverted");
+            _violate(ok ? "distribute: a forged packed party list was accepted" : "distribute: the version's parties reverted");
             return;
         }
         if (!ok) return;
