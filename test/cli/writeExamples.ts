@@ -17,9 +17,6 @@ const PARSE_ONLY: Record<string, string> = {
   "concord deploy --rpc-url https://rpc.example --chain-id 8453 --keystore deployer.json --password-file pw.txt": "deploys to another chain",
   "CONCORD_PRIVATE_KEY=0x… concord deploy --rpc-url https://rpc.example --chain-id 8453": "deploys to another chain",
   "concord agreement sign 1 --wallet 0xSafe… --keystore owner1.json --out safe.sig.json   # then the next owner, same file": "needs a Safe: test/cli/prepare.ts signs with a real 2-of-3 Safe",
-  "concord negotiate agent 1 --account 2 --tactic boulware --reservation 30%": "an agent runs until its negotiation ends: test/cli/negotiateAgent.ts runs agents",
-  "concord negotiate agent 1 --keystore restaurant.json --password-file pw.txt --tactic conceder --reservation 0.4 --ideal-fee 300 --ideal-window 3d": "an agent runs until its negotiation ends",
-  "concord negotiate agent 1 --account 3 --tactic tit-for-tat --reservation 25% --max-wait 10m --json-lines | tee airline.jsonl": "an agent runs until its negotiation ends",
   "concord settle --intent booking-1002.intent.json --account 6 --permit": "needs an EIP-2612 token; a fresh deployment has none",
   "concord audit watch --rpc-url http://127.0.0.1:8545": "runs until Ctrl-C",
   "concord audit watch --rpc-url ws://127.0.0.1:8545 --json-lines": "runs until Ctrl-C",
@@ -31,6 +28,7 @@ const PARSE_ONLY: Record<string, string> = {
 
 // hardhat node's dev accounts: never use these keys on a real chain.
 const HOTEL_KEY = "0x59c6995e998f97a5a0044966f0945389dc9e86dae88c7a8412f4603b6b78690d";
+const RESTAURANT_KEY = "0x5de4111afa1a4b94908f83103eb1f1706367c2e68ca870fc3fb9a804cdab365a";
 const VARIABLES = [
   "HOTEL=0x70997970C51812dc3A010C7d01b50e0d17dc79C8",
   "RESTAURANT=0x3C44CdDdB6a900fa2b585dd299e03d12FA4293BC",
@@ -44,11 +42,12 @@ const VARIABLES = [
  * A step of the walkthrough: an example as --help prints it, the test's own shell lines, variables
  * (NAME=value lines) read from the files of earlier steps, or time passing on the node.
  */
-type Step = { example: string } | { prepare: string } | { define: (dir: string) => string[] } | { advance: number };
+type Run = { example: string } | { prepare: string };
+type Step = Run | { define: (dir: string) => string[] } | { advance: number } | { together: Run[] };
 type Written = { payment: { orderRef: string }; lotId: string };
 const readJson = (dir: string, file: string) => JSON.parse(fs.readFileSync(path.join(dir, file), "utf8")) as Written;
-const ex = (example: string): Step => ({ example });
-const prepare = (...lines: string[]): Step => ({ prepare: lines.join("\n") });
+const ex = (example: string): Run => ({ example });
+const prepare = (...lines: string[]): Run => ({ prepare: lines.join("\n") });
 
 const TERMS_1 = "--shares $HOTEL=5000,$RESTAURANT=3000,$AIRLINE=2000 --referral-fee 500 --order-signer $TRAVEL_SITE --reserve 1000 --dispute-window 7d";
 
@@ -105,6 +104,23 @@ const WALKTHROUGH: Step[] = [
   prepare(`concord negotiate open 1 --account 1 ${TERMS_1} --move-timeout 30m`),
   { advance: 31 * 60 },
   ex("concord negotiate expire 1 --account 4"),
+  // Agents negotiate for the parties, all at once, until they agree (each exits 0 with the activated version).
+  prepare(`concord negotiate open 1 --account 1 ${TERMS_1} --rounds 40 --duration 1d`),
+  {
+    together: [
+      ex("concord negotiate agent 1 --account 2 --tactic boulware --reservation 30%"),
+      ex("concord negotiate agent 1 --account 3 --tactic tit-for-tat --reservation 25% --max-wait 10m --json-lines | tee airline.jsonl"),
+      prepare("concord negotiate agent 1 --account 1 --tactic conceder --reservation 20%"),
+    ],
+  },
+  prepare(`printf '${RESTAURANT_KEY}\\n' | concord wallet import restaurant.json --password-file pw.txt`, `concord negotiate open 1 --account 1 ${TERMS_1} --rounds 40 --duration 1d`),
+  {
+    together: [
+      ex("concord negotiate agent 1 --keystore restaurant.json --password-file pw.txt --tactic conceder --reservation 0.4 --ideal-fee 300 --ideal-window 3d"),
+      prepare("concord negotiate agent 1 --account 1 --tactic conceder --reservation 20%"),
+      prepare("concord negotiate agent 1 --account 3 --tactic conceder --reservation 15%"),
+    ],
+  },
 
   // After the dispute window: the reserves released, the hotel paid.
   { advance: 8 * 24 * 3600 },
@@ -130,7 +146,7 @@ describe("the --help examples of the commands that write, run as pasted in one w
   const written = writes.flatMap((e) => e.lines.map((line) => ({ path: e.path, line })));
 
   it("every write command's example is in the walkthrough or named as parse-only, once", function () {
-    const run = WALKTHROUGH.flatMap((s) => ("example" in s ? [s.example] : []));
+    const run = WALKTHROUGH.flatMap((s) => ("together" in s ? s.together : [s])).flatMap((s) => ("example" in s ? [s.example] : []));
     const accounted = [...run, ...Object.keys(PARSE_ONLY)];
     expect(written.map((w) => w.line).filter((l) => !accounted.includes(l)), "examples neither run nor listed").to.deep.equal([]);
     expect(accounted.filter((l) => !written.some((w) => w.line === l)), "steps that are no --help example").to.deep.equal([]);
@@ -152,9 +168,12 @@ describe("the --help examples of the commands that write, run as pasted in one w
         await rpc(cli.node.url, "evm_mine", []);
         continue;
       }
-      const lines = "example" in step ? step.example : step.prepare;
-      const { code, output } = await pasted(lines, cli.dir, cli.env, prelude);
-      expect(code, `${"example" in step ? "example" : "preparing"}: ${lines}\n${output}`).to.equal(0);
+      const runs = "together" in step ? step.together : [step];
+      const results = await Promise.all(runs.map((r) => pasted("example" in r ? r.example : r.prepare, cli.dir, cli.env, prelude)));
+      results.forEach(({ code, output }, i) => {
+        const r = runs[i]!;
+        expect(code, `${"example" in r ? `example: ${r.example}` : `preparing: ${r.prepare}`}\n${output}`).to.equal(0);
+      });
     }
   });
 });
