@@ -105,7 +105,7 @@ const WALKTHROUGH: Step[] = [
   { advance: 31 * 60 },
   ex("concord negotiate expire 1 --account 4"),
   // Agents negotiate for the parties, all at once, until they agree (each exits 0 with the activated version).
-  prepare(`concord negotiate open 1 --account 1 ${TERMS_1} --rounds 40 --duration 1d`),
+  prepare(`concord negotiate open 1 --account 1 ${TERMS_1} --rounds 20 --duration 1d`),
   {
     together: [
       ex("concord negotiate agent 1 --account 2 --tactic boulware --reservation 30%"),
@@ -113,7 +113,7 @@ const WALKTHROUGH: Step[] = [
       prepare("concord negotiate agent 1 --account 1 --tactic conceder --reservation 20%"),
     ],
   },
-  prepare(`printf '${RESTAURANT_KEY}\\n' | concord wallet import restaurant.json --password-file pw.txt`, `concord negotiate open 1 --account 1 ${TERMS_1} --rounds 40 --duration 1d`),
+  prepare(`printf '${RESTAURANT_KEY}\\n' | concord wallet import restaurant.json --password-file pw.txt`, `concord negotiate open 1 --account 1 ${TERMS_1} --rounds 20 --duration 1d`),
   {
     together: [
       ex("concord negotiate agent 1 --keystore restaurant.json --password-file pw.txt --tactic conceder --reservation 0.4 --ideal-fee 300 --ideal-window 3d"),
