@@ -1,10 +1,9 @@
 import { expect } from "chai";
-import { spawn } from "node:child_process";
 import fs from "node:fs";
 import path from "node:path";
 import ts from "typescript";
-import { ROOT, useNodeForCli } from "./helpers/cli";
-import { allExamples } from "./helpers/helpExamples";
+import { pasted, ROOT, runProcess as run, useNodeForCli } from "./helpers/cli";
+import { allExamples, CHAIN_READS } from "./helpers/helpExamples";
 
 /** The fenced code block that follows `<!-- readme-test: <name>` in README.md. */
 function readmeBlock(name: string): string {
@@ -14,18 +13,6 @@ function readmeBlock(name: string): string {
   const match = /```\w*\n([\s\S]*?)```/.exec(readme.slice(marker));
   if (!match) throw new Error(`no code block after the readme-test: ${name} marker`);
   return match[1]!;
-}
-
-type Run = { code: number; output: string };
-
-function run(command: string, args: string[], cwd: string, env: Record<string, string>): Promise<Run> {
-  return new Promise((resolve) => {
-    const child = spawn(command, args, { cwd, env: { ...process.env, ...env } });
-    let output = "";
-    child.stdout.on("data", (d: Buffer) => (output += d.toString()));
-    child.stderr.on("data", (d: Buffer) => (output += d.toString()));
-    child.on("exit", (code) => resolve({ code: code ?? -1, output }));
-  });
 }
 
 describe("the README's walkthrough and SDK example, as written", function () {
@@ -46,11 +33,9 @@ describe("the README's walkthrough and SDK example, as written", function () {
     for (const file of ["hotel.sig.json", "restaurant.sig.json", "airline.sig.json"]) expect(fs.existsSync(path.join(cli.dir, file))).to.equal(true);
   });
 
-  // The commands that only read the chain: their examples in --help run as pasted after the
-  // walkthrough, in its folder and with its variables ($HOTEL…). Writes are not run here (each
-  // example would change what the next one finds); examples with "…" name a value to fill in.
-  const CHAIN_READS = ["agreement show", "agreement list", "agreement history", "negotiate show", "quote", "balance", "risk", "reserve show", "audit sync", "audit verify", "audit report"];
-
+  // The commands that only read the chain (CHAIN_READS): their examples in --help run as pasted
+  // after the walkthrough, in its folder and with its variables ($HOTEL…); examples with "…" name a
+  // value to fill in. The writes' examples run in their own walkthrough (test/cli/writeExamples.ts).
   it("the --help examples of the commands that read the chain run as pasted against the walkthrough's chain", async function () {
     const variables = readmeBlock("cli").split("\n").filter((l) => /^[A-Z_]+=0x[0-9a-fA-F]{40}$/.test(l)).join("\n");
     expect(variables.split("\n")).to.have.length(4);
@@ -59,9 +44,7 @@ describe("the README's walkthrough and SDK example, as written", function () {
     let ran = 0;
     for (const { path: command, lines } of examples) {
       for (const line of lines.filter((l) => !l.includes("…"))) {
-        // `concord` as `npm link` installs it: the package's bin.
-        const script = `concord() { "${process.execPath}" "${path.join(ROOT, "bin", "concord.js")}" "$@"; }\n${variables}\n${line}`;
-        const { code, output } = await run("bash", ["-e", "-o", "pipefail", "-c", script], cli.dir, cli.env);
+        const { code, output } = await pasted(line, cli.dir, cli.env, variables);
         expect(code, `${command}: ${line}\n${output}`).to.equal(0);
         ran += 1;
       }

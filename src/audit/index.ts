@@ -11,7 +11,7 @@ export type { Flow, FlowKind, FlowNodeId } from "./flows";
 export { reportToHtml, reportPageData, sankeyLibraries, escapeHtml, jsonForScript, ReportHtmlLibraryError } from "./html";
 export type { ReportHtmlOptions, TokenLabel } from "./html";
 export { reconcile, planReconciliation, StorageLayoutError } from "./reconcile";
-export type { Difference, DifferenceKind, OrderReferenceReads, ReconcileParameters, ReconcileResult } from "./reconcile";
+export type { Difference, DifferenceKind, HoldingParts, OrderReferenceReads, ReconcileParameters, ReconcileResult } from "./reconcile";
 export { ChainReader, LEDGER_STORAGE } from "./reads";
 export { ReplayState, ReplayOrderError, poolKey, lotIdOf, entriesHashOf, storedLotHash } from "./replay";
 export type { Law, Violation, AgreementState, VersionState, PoolState, LotState, LotEntry, RiskState, NegotiationState, TokenTotals, Credit } from "./replay";

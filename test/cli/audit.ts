@@ -118,4 +118,30 @@ describe("concord audit against a hardhat node (separate processes)", function (
     expect(parsed.ok).to.equal(false);
     expect(parsed.differences.filter((d) => d.kind === "balance").map((d) => d.account)).to.include(referrer);
   });
+
+  it("states a holdings difference in ETH (base units with --wei, the unit beside base units in --json)", async function () {
+    const history = await historyOn(node);
+    const { ledger } = history.chain.addresses;
+    const held = await history.chain.publicClient.getBalance({ address: ledger });
+    // One ETH more than the events give, as a forced transfer (selfdestruct) would leave it.
+    await rpc("hardhat_setBalance", [ledger, numberToHex(held + 10n ** 18n)]);
+    const result = await audit(history, "verify");
+    expect(result.code, result.stderr).to.equal(4);
+    const line = result.stdout.split("\n").find((l) => l.startsWith("- the ledger holds"));
+    expect(line, result.stdout).to.match(new RegExp(`^- the ledger holds [\\d.,]+ ETH of ${ETH}; events give [\\d.,]+ ETH \\(balances [\\d.,]+ ETH \\+ reserves [\\d.,]+ ETH \\+ undistributed [\\d.,]+ ETH\\)$`));
+    const [holds, given] = [...line!.matchAll(/([\d.,]+) ETH/g)].map((m) => ethers.parseEther(m[1]!.replaceAll(",", "")));
+    expect([holds, given]).to.deep.equal([held + 10n ** 18n, held]);
+
+    const wei = await audit(history, "verify", "--wei");
+    expect(wei.stdout).to.include(`- the ledger holds ${held + 10n ** 18n} base units of ETH of ${ETH}; events give ${held} base units of ETH`);
+    const json = JSON.parse((await audit(history, "verify", "--json")).stdout) as { differences: Array<{ kind: string; expected: string; actual: string; unit?: unknown }> };
+    const holding = json.differences.find((d) => d.kind === "holdings");
+    expect(holding).to.deep.include({ expected: held.toString(), actual: (held + 10n ** 18n).toString(), unit: { symbol: "ETH", decimals: 18 } });
+  });
+
+  const rpc = async (method: string, params: unknown[]) => {
+    const response = await fetch(node.url, { method: "POST", headers: { "content-type": "application/json" }, body: JSON.stringify({ jsonrpc: "2.0", id: 1, method, params }) });
+    const body = (await response.json()) as { error?: { message: string } };
+    if (body.error) throw new Error(`${method}: ${body.error.message}`);
+  };
 });

@@ -32,6 +32,28 @@ export function spawnConcord(args: string[], env: Record<string, string> = {}): 
   return { child, done, started };
 }
 
+export type ShellRun = { code: number; output: string };
+
+/** Runs `command` to the end in `cwd`, its standard output and error in one string. */
+export function runProcess(command: string, args: string[], cwd: string, env: Record<string, string>): Promise<ShellRun> {
+  return new Promise((resolve) => {
+    const child = spawn(command, args, { cwd, env: { ...process.env, ...env } });
+    let output = "";
+    child.stdout.on("data", (d: Buffer) => (output += d.toString()));
+    child.stderr.on("data", (d: Buffer) => (output += d.toString()));
+    child.on("exit", (code) => resolve({ code: code ?? -1, output }));
+  });
+}
+
+/**
+ * Runs shell lines as a reader pastes them (bash -e -o pipefail), with `concord` as `npm link`
+ * installs it (the package's bin) and `prelude` (variables) first.
+ */
+export function pasted(lines: string, cwd: string, env: Record<string, string>, prelude = ""): Promise<ShellRun> {
+  const script = `concord() { "${process.execPath}" "${path.join(ROOT, "bin", "concord.js")}" "$@"; }\n${prelude}\n${lines}`;
+  return runProcess("bash", ["-e", "-o", "pipefail", "-c", script], cwd, env);
+}
+
 /** Runs the `concord` CLI as its own process to the end and collects its output (-1 for a signal). */
 export async function concord(args: string[], env: Record<string, string> = {}): Promise<CliRun> {
   const { code, stdout, stderr } = await spawnConcord(args, env).done;

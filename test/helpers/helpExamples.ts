@@ -34,3 +34,6 @@ export function exampleLines(help: string): string[] {
 export function allExamples(): Array<{ path: string; lines: string[] }> {
   return commandsOf(buildProgram()).map(({ path, command }) => ({ path: path.join(" "), lines: exampleLines(helpOf(command)) }));
 }
+
+/** The commands that only read the chain: their examples run after the README's walkthrough (test/readme.ts); every other command's run in test/cli/writeExamples.ts. */
+export const CHAIN_READS = ["agreement show", "agreement list", "agreement history", "negotiate show", "quote", "balance", "risk", "reserve show", "audit sync", "audit verify", "audit report"];

@@ -4,9 +4,9 @@
  */
 import { hexToBigInt, type Address, type Hex } from "viem";
 import type { EventRef } from "../types";
-import type { DifferenceKind, PlannedHolding, PlannedWord } from "./plan";
+import type { DifferenceKind, HoldingParts, PlannedHolding, PlannedWord } from "./plan";
 
-export type { DifferenceKind } from "./plan";
+export type { DifferenceKind, HoldingParts } from "./plan";
 
 /** One way the chain disagrees with the rebuilt state. */
 export type Difference = {
@@ -26,6 +26,9 @@ export type Difference = {
   events: EventRef[];
   /** How many events produced it in all. */
   eventCount: number;
+  /** For holdings: what the expected amount is made of. */
+  parts?: HoldingParts;
+  /** In words, amounts in base units. */
   message: string;
 };
 
@@ -55,6 +58,7 @@ export function compareHolding(planned: PlannedHolding, actual: bigint): Differe
     ...where,
     expected: planned.expected,
     actual,
+    parts: planned.parts,
     events: [...provenance.recent],
     eventCount: provenance.count,
     message: planned.what.replace("{actual}", actual.toString()),

@@ -12,7 +12,7 @@ import type { RpcClient } from "../types";
 import { compareHolding, compareWord, type Difference } from "./compare";
 import { planReconciliation, type OrderReferenceReads, type Plan } from "./plan";
 
-export type { Difference, DifferenceKind } from "./compare";
+export type { Difference, DifferenceKind, HoldingParts } from "./compare";
 export type { OrderReferenceReads, Plan, PlannedWord } from "./plan";
 export { planReconciliation } from "./plan";
 

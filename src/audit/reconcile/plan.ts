@@ -48,7 +48,11 @@ export type Field = {
 };
 
 export type PlannedWord = { slot: Hex; fields: Field[]; subject: Subject };
-export type PlannedHolding = { token: Address; expected: bigint; subject: Subject; what: string };
+/** What the ledger must hold of a token: the sum of `parts` (base units), as the events give them. */
+export type PlannedHolding = { token: Address; expected: bigint; parts: HoldingParts; subject: Subject; what: string };
+
+/** What a token's holdings are made of, rebuilt from the events (base units). */
+export type HoldingParts = { balances: bigint; reserves: bigint; undistributed: bigint };
 
 export type Plan = {
   words: PlannedWord[];
@@ -167,6 +171,7 @@ export function planReconciliation(state: ReplayState, ledger: Address, orderRef
     return {
       token,
       expected: t.holdings,
+      parts: { balances: t.balances, reserves: t.heldReserves, undistributed: t.undistributed },
       subject: { account: ledger, token, provenance: t.provenance },
       what: `the ledger holds {actual} of ${token}; events give ${t.holdings} (balances ${t.balances} + reserves ${t.heldReserves} + undistributed ${t.undistributed})`,
     };

@@ -1,4 +1,3 @@
-import fs from "node:fs";
 import type { Command } from "commander";
 import { keccak256, toHex, type Address, type Hex, type LocalAccount } from "viem";
 import {
@@ -28,57 +27,10 @@ import { contextFor, signerAddress } from "../context";
 import { UsageError } from "../errors";
 import { emitWrite } from "../receipt";
 import { emit, table } from "../output";
-import { checkFields, parseAddress, parseDuration, parseId, parseInteger, type FieldKind } from "../parse";
+import { parseAddress, parseDuration, parseId, parseInteger } from "../parse";
+import { readSignatureFiles, signatureFileText, writeSignatureFile, type SignatureFile } from "../signatureFile";
 import { optionsOf } from "../options";
 import { describeTerms, termsFromOptions, type TermsOptions } from "./terms";
-
-type SignatureFile = {
-  kind: "consent" | "termination";
-  chainId: number;
-  registry: Address;
-  agreementId: string;
-  version: number;
-  signer: Address;
-  nonce: string;
-  deadline: string;
-  signature: Hex;
-};
-
-const SIGNATURE_FIELDS = {
-  kind: "string",
-  chainId: "integer",
-  registry: "address",
-  agreementId: "decimal",
-  version: "integer",
-  signer: "address",
-  nonce: "decimal",
-  deadline: "decimal",
-  signature: "hex",
-} as const satisfies Record<keyof SignatureFile, FieldKind>;
-
-function readSignatureFiles(files: readonly string[], expected: { kind: SignatureFile["kind"]; chainId: number; registry: Address; agreementId: bigint; version: number; now: bigint }): ConsentSignature[] {
-  return files.map((file) => {
-    let parsed: SignatureFile;
-    try {
-      parsed = JSON.parse(fs.readFileSync(file, "utf8")) as SignatureFile;
-    } catch {
-      throw new UsageError(`signature file ${file} cannot be read as JSON`);
-    }
-    checkFields(`signature file ${file}`, parsed, SIGNATURE_FIELDS);
-    const wrong = (what: string, got: unknown, want: unknown) =>
-      new UsageError(`signature file ${file} is for ${what} ${String(got)}, not ${String(want)}`);
-    if (parsed.kind !== expected.kind) throw wrong("a", parsed.kind, expected.kind);
-    if (parsed.chainId !== expected.chainId) throw wrong("chain", parsed.chainId, expected.chainId);
-    if (parsed.registry?.toLowerCase() !== expected.registry.toLowerCase()) throw wrong("registry", parsed.registry, expected.registry);
-    if (BigInt(parsed.agreementId) !== expected.agreementId) throw wrong("agreement", parsed.agreementId, expected.agreementId);
-    if (parsed.version !== expected.version) throw wrong("version", parsed.version, expected.version);
-    const deadline = BigInt(parsed.deadline);
-    if (deadline < expected.now) {
-      throw new UsageError(`the signature of ${parsed.signer} in ${file} expired at ${new Date(Number(deadline) * 1000).toISOString()}`);
-    }
-    return { signer: parseAddress(parsed.signer, `signer in ${file}`), nonce: BigInt(parsed.nonce), deadline, signature: parsed.signature };
-  });
-}
 
 async function chainNow(context: Awaited<ReturnType<typeof contextFor>>): Promise<bigint> {
   return (await context.publicClient.getBlock({ blockTag: "latest" })).timestamp;
@@ -145,12 +97,11 @@ export async function sign(command: Command): Promise<void> {
     deadline: signed.deadline.toString(),
     signature: signed.signature,
   };
-  const text = JSON.stringify(file, null, 2);
   if (o.out) {
-    fs.writeFileSync(o.out, text + "\n");
+    writeSignatureFile(o.out, file);
     emit(o, { ...file, file: o.out }, () => `${signed.signer} signed ${file.kind} to agreement ${id} version ${version}; wrote ${o.out}`);
   } else {
-    process.stdout.write(text + "\n");
+    process.stdout.write(signatureFileText(file));
   }
 }
 

@@ -90,5 +90,3 @@ export function describeTerms(terms: Terms): string {
     `document hash  ${terms.documentHash}`,
   ].join("\n");
 }
-
-/** The signature file another party's `activate` (or `terminate`) submits. */

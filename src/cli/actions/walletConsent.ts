@@ -22,24 +22,11 @@ import {
   type Terms,
 } from "../../sdk";
 import { UsageError } from "../errors";
-import { checkFields, parseAddress } from "../parse";
-
-/** A signature file of a Safe: the one `activate` reads, plus each owner's part. */
-export type WalletSignatureFile = {
-  kind: "consent" | "termination";
-  chainId: number;
-  registry: Address;
-  agreementId: string;
-  version: number;
-  signer: Address;
-  nonce: string;
-  deadline: string;
-  signature: Hex;
-  owners: SafeOwnerSignature[];
-};
+import { parseAddress } from "../parse";
+import { readWalletSignatureFile, writeSignatureFile, type SignatureKind, type WalletSignatureFile } from "../signatureFile";
 
 export type WalletSigning = {
-  kind: WalletSignatureFile["kind"];
+  kind: SignatureKind;
   agreementId: bigint;
   version: number;
   /** The version's terms (consent only). */
@@ -65,26 +52,6 @@ function ownerAccount(context: ConcordContext, account: Address | LocalAccount):
   });
 }
 
-function readExisting(path: string, expected: { kind: string; chainId: number; registry: Address; agreementId: bigint; version: number; safe: Address }): WalletSignatureFile {
-  let parsed: WalletSignatureFile;
-  try {
-    parsed = JSON.parse(fs.readFileSync(path, "utf8")) as WalletSignatureFile;
-  } catch {
-    throw new UsageError(`signature file ${path} cannot be read as JSON`);
-  }
-  checkFields(`signature file ${path}`, parsed, { kind: "string", chainId: "integer", registry: "address", agreementId: "decimal", version: "integer", signer: "address", nonce: "decimal", deadline: "decimal", signature: "hex" });
-  if (!Array.isArray(parsed.owners)) throw new UsageError(`signature file ${path} has no owners' parts: it was not written by agreement sign --wallet`);
-  parsed.owners.forEach((part, i) => checkFields(`signature file ${path}`, part, { owner: "address", signature: "hex" }, `owners[${i}]`));
-  const mismatch = (what: string, got: unknown, want: unknown) => new UsageError(`signature file ${path} is for ${what} ${String(got)}, not ${String(want)}; name a new --out file`);
-  if (parsed.kind !== expected.kind) throw mismatch("a", parsed.kind, expected.kind);
-  if (parsed.chainId !== expected.chainId) throw mismatch("chain", parsed.chainId, expected.chainId);
-  if (getAddress(parsed.registry) !== getAddress(expected.registry)) throw mismatch("registry", parsed.registry, expected.registry);
-  if (BigInt(parsed.agreementId) !== expected.agreementId) throw mismatch("agreement", parsed.agreementId, expected.agreementId);
-  if (parsed.version !== expected.version) throw mismatch("version", parsed.version, expected.version);
-  if (getAddress(parsed.signer) !== expected.safe) throw mismatch("the wallet", parsed.signer, expected.safe);
-  return parsed;
-}
-
 /**
  * Signs `what` as one owner (the command's signer) of the Safe `wallet`, adding the part to `out`
  * (created by the first owner), and checks with the Safe whether the combined signature is enough.
@@ -93,7 +60,7 @@ export async function signAsWalletOwner(context: ConcordContext, signer: Address
   const safe = parseAddress(options.wallet, "--wallet");
   if (!options.out) throw new UsageError("--wallet collects the owners' parts in one file: give --out FILE (each owner names the same file)");
   const { chainId, addresses } = context;
-  const existing = fs.existsSync(options.out) ? readExisting(options.out, { kind: what.kind, chainId, registry: addresses.registry, agreementId: what.agreementId, version: what.version, safe }) : undefined;
+  const existing = fs.existsSync(options.out) ? readWalletSignatureFile(options.out, { kind: what.kind, chainId, registry: addresses.registry, agreementId: what.agreementId, version: what.version, wallet: safe }) : undefined;
   const owner = ownerAccount(context, signer);
   if (existing?.owners.some((p) => getAddress(p.owner) === getAddress(owner.address))) {
     throw new UsageError(`owner ${owner.address} already signed ${options.out} for the wallet ${safe}`);
@@ -129,6 +96,6 @@ export async function signAsWalletOwner(context: ConcordContext, signer: Address
     signature,
     owners,
   };
-  fs.writeFileSync(options.out, `${JSON.stringify(file, null, 2)}\n`);
+  writeSignatureFile(options.out, file);
   return { file, owner: getAddress(owner.address), complete: refusal === undefined, refusal };
 }

@@ -45,7 +45,7 @@ export function agreementCommand(): Command {
     [
       "concord agreement sign 1 --account 2 --out restaurant.sig.json",
       "concord agreement sign 3 --account 5 --out member.sig.json   # a member of nested agreement #2, consenting to #3",
-      "concord agreement sign 1 --termination --keystore hotel.json --password-file pw.txt",
+      "concord agreement sign 1 --termination --keystore hotel.json --password-file pw.txt --out hotel.term.json",
       "concord agreement sign 1 --wallet 0xSafe… --keystore owner1.json --out safe.sig.json   # then the next owner, same file",
     ],
   ).action(lazyAction(() => import("../actions/agreement"), "sign"));
@@ -78,7 +78,7 @@ export function agreementCommand(): Command {
       .argument("<agreementId>")
       .description("terminate with every consenter's consent, nested members included (termination signature files and/or on-chain approvals)")
       .option("--signatures <files...>", "termination signature files (agreement sign --termination)", []),
-    ["concord agreement terminate 1 --account 1 --signatures hotel.term.json restaurant.term.json"],
+    ["concord agreement terminate 1 --account 1 --signatures hotel.term.json airline.term.json   # the restaurant approved on chain"],
   ).action(lazyAction(() => import("../actions/agreement"), "terminate"));
 
   examples(

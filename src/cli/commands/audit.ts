@@ -18,10 +18,9 @@ export function auditCommand(): Command {
   ]).action(lazyAction(() => import("../actions/audit"), "syncStore"));
 
   examples(
-    withAuditOptions(audit.command("verify").description("sync, then reconcile every balance, reserve and holding with the chain: exit 0 if all match, 4 if not")).option(
-      "--all-order-refs",
-      "also read the stored marker of every settlement that never held a reserve (by default only settlements with a reserve are read)",
-    ),
+    withAuditOptions(audit.command("verify").description("sync, then reconcile every balance, reserve and holding with the chain: exit 0 if all match, 4 if not"))
+      .option("--all-order-refs", "also read the stored marker of every settlement that never held a reserve (by default only settlements with a reserve are read)")
+      .option("--wei", "the differences' amounts in base units (wei) instead of token units"),
     ["concord audit verify && echo every wei accounted for", "concord audit verify --all-order-refs --json"],
   ).action(lazyAction(() => import("../actions/audit"), "verifyStore"));
 

@@ -7,7 +7,7 @@ export function deployCommand(): Command {
       "deploy the registry (with its negotiation hub) and the ledger through the Ignition module; addresses are recorded in deploy/deployments/chain-<id>",
     ),
     [
-      "concord deploy --rpc-url http://127.0.0.1:8545 --account 0",
+      "concord deploy --account 0   # on $CONCORD_RPC_URL, else http://127.0.0.1:8545",
       "concord deploy --rpc-url https://rpc.example --chain-id 8453 --keystore deployer.json --password-file pw.txt",
       "CONCORD_PRIVATE_KEY=0x… concord deploy --rpc-url https://rpc.example --chain-id 8453",
     ],

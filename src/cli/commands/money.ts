@@ -16,7 +16,7 @@ export function moneyCommands(): Command[] {
       .option("--token <address>", "an ERC-20 token (default: ETH)")
       .option("--to <address>", "send to this address instead of your own")
       .option("--amount <amount>", "amount in token units (default: everything)"),
-    ["concord withdraw --account 1", "concord withdraw --keystore hotel.json --password-file pw --to 0xTreasury --amount 0.5"],
+    ["concord withdraw --account 1", "concord withdraw --keystore hotel.json --password-file pw.txt --to $TREASURY --amount 0.5"],
   ).action(lazyAction(() => import("../actions/money"), "withdrawBalance"));
 
   const riskCmd = examples(

@@ -22,15 +22,15 @@ export function negotiateCommand(): Command {
   ).action(lazyAction(() => import("../actions/negotiate"), "open"));
 
   examples(withTermsOptions(writes(negotiate.command("offer")).argument("<agreementId>").description("make a counter-offer on your turn (it clears the others' acceptances)")), [
-    "concord negotiate offer 1 --account 2 --shares $HOTEL=4500,$RESTAURANT=3500,$AIRLINE=2000 --referral-fee 500 --order-signer $TRAVEL_SITE --reserve 1000 --dispute-window 7d",
+    "concord negotiate offer 1 --account 3 --shares $HOTEL=4500,$RESTAURANT=3000,$AIRLINE=2500 --referral-fee 500 --order-signer $TRAVEL_SITE --reserve 1000 --dispute-window 7d",
   ]).action(lazyAction(() => import("../actions/negotiate"), "offer"));
 
   examples(writes(negotiate.command("accept")).argument("<agreementId>").description("accept the latest offer on your turn; the last acceptance activates it"), [
-    "concord negotiate accept 1 --account 3",
+    "concord negotiate accept 1 --account 2",
   ]).action(lazyAction(() => import("../actions/negotiate"), "accept"));
 
   examples(writes(negotiate.command("withdraw-acceptance")).argument("<agreementId>").description("withdraw your acceptance of the latest offer, at any time (not a move)"), [
-    "concord negotiate withdraw-acceptance 1 --account 1",
+    "concord negotiate withdraw-acceptance 1 --account 2",
   ]).action(lazyAction(() => import("../actions/negotiate"), "withdrawAcceptanceMove"));
 
   examples(writes(negotiate.command("end")).argument("<agreementId>").description("end the negotiation without agreement; any participant, at any time"), [

@@ -57,7 +57,7 @@ export function negotiateAgentCommand(): Command {
       .addHelpText("after", HELP),
     [
       "concord negotiate agent 1 --account 2 --tactic boulware --reservation 30%",
-      "concord negotiate agent 1 --keystore restaurant.json --password-file pw --tactic conceder --reservation 0.4 --ideal-fee 300 --ideal-window 3d",
+      "concord negotiate agent 1 --keystore restaurant.json --password-file pw.txt --tactic conceder --reservation 0.4 --ideal-fee 300 --ideal-window 3d",
       "concord negotiate agent 1 --account 3 --tactic tit-for-tat --reservation 25% --max-wait 10m --json-lines | tee airline.jsonl",
     ],
   ).action(lazyAction(() => import("../actions/negotiateAgent"), "agent"));

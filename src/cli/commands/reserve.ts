@@ -18,8 +18,8 @@ export function reserveCommands(): Command[] {
   ]).action(lazyAction(() => import("../actions/reserve"), "show"));
 
   examples(withSettlementOptions(writes(reserve.command("release")).description("release a lot's reserve into its pool after the dispute window (anyone may)"), false), [
-    "concord reserve release --lot 1234… --account 0",
-    "concord reserve release --order-ref 0x5b1c… --scope $TRAVEL_SITE --account 0",
+    "concord reserve release --lot $LOT --account 0   # LOT: the lot a settlement printed",
+    "concord reserve release --order-ref $ORDER_REF --scope $TRAVEL_SITE --account 0",
   ]).action(lazyAction(() => import("../actions/reserve"), "release"));
 
   const refundCmd = examples(
@@ -29,7 +29,10 @@ export function reserveCommands(): Command[] {
         .requiredOption("--amount <amount>", "amount in token units"),
       true,
     ),
-    ["concord refund --order-ref 0x5b1c… --scope $TRAVEL_SITE --account 1 --amount 0.05", "concord refund --lot 1234… --entry 0 --account 1 --amount 0.05"],
+    [
+      "concord refund --order-ref $ORDER_REF --scope $TRAVEL_SITE --account 1 --amount 0.05   # ORDER_REF=$(jq -r .payment.orderRef booking-1001.intent.json)",
+      "concord refund --lot $LOT --entry 0 --account 1 --amount 0.05",
+    ],
   ).action(lazyAction(() => import("../actions/reserve"), "refundSettlement"));
 
   return [reserve, refundCmd];

@@ -17,7 +17,7 @@ export function settleCommands(): Command[] {
       .option("--permit", "pay an EIP-2612 token with a permit instead of an approval")
       .option("--approve", "approve the ledger for the amount first if the allowance is short"),
     [
-      "concord settle 1 --account 4 --amount 1.5 --referrer $TRAVEL_SITE --order-id BKG-1001",
+      "concord settle 3 --account 6 --amount 1.5 --referrer $TRAVEL_SITE --order-id BKG-1001   # agreement 3 takes direct payments",
       "concord settle --intent booking-1001.intent.json --account 5",
       "concord settle --intent booking-1002.intent.json --account 6 --permit",
     ],
