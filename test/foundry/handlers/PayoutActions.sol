@@ -207,21 +207,7 @@ abstract contract PayoutActions is SettlementActions {
         for (uint256 i; i < parties.length; ++i) {
             parties[i] = _packed(terms.parties[i]);
         }
-        // Forgeries, each of which must fail: two parties swapped, one basis point moved from party 1
-        // to party 0 (the shares still sum to 10,000), a stray bit, the nested flag flipped (an
-        // account read as a nested party or the reverse).
-        uint256 forgery = parties.length > 1 ? seed % 16 : 15;
-        bool forged = forgery < 4;
-        if (forgery == 0) {
-            (parties[0], parties[1]) = (parties[1], parties[0]);
-        } else if (forgery == 1) {
-            parties[0] += uint256(1) << 160;
-            parties[1] -= uint256(1) << 160;
-        } else if (forgery == 2) {
-            parties[seed % parties.length] ^= uint256(1) << (176 + (seed >> 16) % 79);
-        } else if (forgery == 3) {
-            parties[seed % parties.length] ^= uint256(1) << 255;
-        }
+        bool forged = _forgePacked(parties, seed);
         bytes32 key = poolKey(ref.id, ref.version, ref.token);
         uint256 upTo = _distributable(key, terms);
         (uint256[] memory amounts, uint256[] memory due) = _dues(key, terms, upTo);
@@ -372,6 +358,24 @@ abstract contract PayoutActions is SettlementActions {
 
     function _childTotal(Party memory party, address token_) private view returns (uint256) {
         return party.agreementId == 0 ? 0 : _poolState(party.agreementId, party.version, token_).total;
+    }
+
+    /// @dev Forges the packed list for one seed in four: two parties swapped, one basis point moved
+    /// from party 1 to party 0 (the shares still sum to 10,000), a stray bit, or the nested flag
+    /// flipped (an account read as a nested party or the reverse). Each must be refused.
+    function _forgePacked(uint256[] memory parties, uint256 seed) private pure returns (bool) {
+        uint256 forgery = parties.length > 1 ? seed % 16 : 15;
+        if (forgery == 0) {
+            (parties[0], parties[1]) = (parties[1], parties[0]);
+        } else if (forgery == 1) {
+            parties[0] += uint256(1) << 160;
+            parties[1] -= uint256(1) << 160;
+        } else if (forgery == 2) {
+            parties[seed % parties.length] ^= uint256(1) << (176 + (seed >> 16) % 79);
+        } else if (forgery == 3) {
+            parties[seed % parties.length] ^= uint256(1) << 255;
+        }
+        return forgery < 4;
     }
 
     /// @dev A party in one word as docs/contracts.md documents `distribute`'s input: the share in
