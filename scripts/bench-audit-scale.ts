@@ -25,7 +25,7 @@ const EVENTS = Number(process.env.EVENTS ?? 1_000_000);
 const PER_TX = Number(process.env.PER_TX ?? 256);
 const MARK = Number(process.env.MARK ?? 100_000);
 
-type Measured = { events: number; seconds: number; eventsPerSecond: number; cpuSeconds: number; rssAtMarkMB: number | null; peakRssAfterMarkMB: number; rssGrowthMB: number | null };
+type Measured = { events: number; seconds: number; eventsPerSecond: number; cpuSeconds: number; rssAtMarkMB: number | null; peakRssAfterMarkMB: number; rssGrowthMB: number | null; checkpoints: { events: number; rssMB: number; heapUsedMB: number }[] };
 
 function measure(options: Record<string, unknown>): Promise<Measured> {
   const script = path.join(__dirname, "bench-audit-measure.ts");

@@ -178,4 +178,34 @@ for (const backend of BACKENDS) describe(`the documented SQL queries on ${backen
       await store.close();
     }
   });
+
+  it("keeps lot entries and refunds as rows, derived again for a store that predates them", async function () {
+    const { store, parameters, result } = await synced();
+    try {
+      const entries = "SELECT lot_id::text, block_number::text, entry_index, scope, order_ref, beneficiary, reserve::text FROM lot_entries ORDER BY lot_id, block_number, entry_index";
+      const refunds = "SELECT block_number::text, log_index, lot_id::text, entry_index, amount::text FROM lot_refunds ORDER BY block_number, log_index";
+      const before = { entries: await query(store, entries), refunds: await query(store, refunds) };
+      // One row per settlement with a reserve, one per refund, as the events give them.
+      const events = await query(store, "SELECT event_name, count(*)::text AS n FROM events GROUP BY event_name");
+      const count = (name: string) => Number(events.find((r) => r.event_name === name)?.n ?? 0);
+      expect(before.entries).to.have.length([...result.state.lots.values()].reduce((n, lot) => n + lot.entryCount, 0));
+      expect(before.refunds).to.have.length(count("ReserveRefunded")).and.to.have.length.greaterThan(0);
+      // The open lots' entries as they stand: what the ledger's lot hashes commit to.
+      const open = [...result.state.lots.values()].filter((lot) => lot.open);
+      expect(open.every((lot) => lot.entries === undefined && lot.entriesHash !== undefined)).to.equal(true);
+      const standing = await query(store, "SELECT lot_id::text, reserve::text, refunded::text FROM reserve_lot_entries ORDER BY lot_id, entry_index");
+      expect(standing).to.have.length(open.reduce((n, lot) => n + lot.entryCount, 0));
+      // A store of schema version 2 held events and no lot entries; migration 3 marks it.
+      await store.db.exec("DELETE FROM lot_entries; DELETE FROM lot_refunds; INSERT INTO store_backfill (name) VALUES ('lot_entries')");
+      expect(await store.needsLotEntries()).to.equal(true);
+      const again = await sync(parameters);
+      expect(again.newEvents).to.equal(0);
+      expect(again.violations).to.deep.equal([]);
+      expect(await store.needsLotEntries()).to.equal(false);
+      expect({ entries: await query(store, entries), refunds: await query(store, refunds) }).to.deep.equal(before);
+      expect([...again.state.lots.values()].map((lot) => lot.entriesHash)).to.deep.equal([...result.state.lots.values()].map((lot) => lot.entriesHash));
+    } finally {
+      await store.close();
+    }
+  });
 });
