@@ -42,7 +42,8 @@ async function main() {
   const cluster = await startPostgres();
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), "concord-scale-"));
   try {
-    const chain = await nodeChain(node.url);
+    // A loaded machine (other work on its cores) once kept a 256-settlement receipt past viem's 180 s.
+    const chain = await nodeChain(node.url, { requestTimeoutMs: 120_000, receiptTimeoutMs: 900_000 });
     const started = performance.now();
     // Settlements are about all of the events: one Settled each, one ReservesHeld per lot.
     let lastPrint = 0;
