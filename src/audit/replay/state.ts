@@ -91,7 +91,7 @@ export type LotState = {
   /**
    * Its entries as they stand, while in memory: always without a store; with one, only while the
    * lot's transaction or a batch refunding from it is applied (./lot-entries.ts), then undefined.
-   * Emptied once the lot is closed (nothing reads a closed lot's entries).
+   * Dropped once the lot is closed (nothing reads a closed lot's entries again).
    */
   entries: LotEntry[] | undefined;
   /** How many entries the lot has (the next entry's index). */
