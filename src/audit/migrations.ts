@@ -172,7 +172,8 @@ CREATE TABLE IF NOT EXISTS lot_entries (
   order_ref TEXT NOT NULL,
   beneficiary TEXT NOT NULL,
   reserve NUMERIC(78, 0) NOT NULL,
-  PRIMARY KEY (lot_id, block_number, entry_index)
+  -- Led by the block: a sync's inserts land at the index's right edge (a lot id is a hash).
+  PRIMARY KEY (block_number, lot_id, entry_index)
 );
 CREATE TABLE IF NOT EXISTS lot_refunds (
   block_number NUMERIC NOT NULL,
