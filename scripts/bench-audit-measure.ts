@@ -17,6 +17,13 @@ async function main() {
   const mb = () => process.memoryUsage().rss / 2 ** 20;
   let atMark: number | undefined;
   let peak = 0;
+  // Resident memory and live heap every `mark` events (stderr): how the growth spreads over the sync.
+  const checkpoints: { events: number; rssMB: number; heapUsedMB: number }[] = [];
+  const checkpoint = (events: number) => {
+    const m = process.memoryUsage();
+    checkpoints.push({ events, rssMB: Math.round(m.rss / 2 ** 20), heapUsedMB: Math.round(m.heapUsed / 2 ** 20) });
+    process.stderr.write(`checkpoint ${JSON.stringify(checkpoints.at(-1))}\n`);
+  };
   const sampler = setInterval(() => {
     if (atMark !== undefined) peak = Math.max(peak, mb());
   }, 50);
@@ -31,11 +38,13 @@ async function main() {
       dataDir: options.dataDir,
       onProgress: (p) => {
         if (atMark === undefined && p.events >= mark) peak = atMark = mb();
+        if (p.events >= (checkpoints.length + 1) * mark) checkpoint(p.events);
       },
     });
     const seconds = (performance.now() - started) / 1_000;
     if (!result.ok) throw new Error(`verify found ${result.violations.length} violations and ${result.differences.length} differences`);
     peak = Math.max(peak, mb());
+    checkpoint(result.sync.newEvents); // after the snapshot and the reconciliation
     const used = process.cpuUsage(cpu);
     const events = result.sync.newEvents;
     process.stdout.write(
@@ -47,6 +56,7 @@ async function main() {
         rssAtMarkMB: atMark === undefined ? null : Math.round(atMark),
         peakRssAfterMarkMB: Math.round(peak),
         rssGrowthMB: atMark === undefined ? null : Math.round((peak - atMark) * 10) / 10,
+        checkpoints,
       })}\n`,
     );
   } finally {

@@ -25,7 +25,7 @@ const EVENTS = Number(process.env.EVENTS ?? 1_000_000);
 const PER_TX = Number(process.env.PER_TX ?? 256);
 const MARK = Number(process.env.MARK ?? 100_000);
 
-type Measured = { events: number; seconds: number; eventsPerSecond: number; cpuSeconds: number; rssAtMarkMB: number | null; peakRssAfterMarkMB: number; rssGrowthMB: number | null };
+type Measured = { events: number; seconds: number; eventsPerSecond: number; cpuSeconds: number; rssAtMarkMB: number | null; peakRssAfterMarkMB: number; rssGrowthMB: number | null; checkpoints: { events: number; rssMB: number; heapUsedMB: number }[] };
 
 function measure(options: Record<string, unknown>): Promise<Measured> {
   const script = path.join(__dirname, "bench-audit-measure.ts");
@@ -42,7 +42,8 @@ async function main() {
   const cluster = await startPostgres();
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), "concord-scale-"));
   try {
-    const chain = await nodeChain(node.url);
+    // A loaded machine (other work on its cores) once kept a 256-settlement receipt past viem's 180 s.
+    const chain = await nodeChain(node.url, { requestTimeoutMs: 120_000, receiptTimeoutMs: 900_000 });
     const started = performance.now();
     // Settlements are about all of the events: one Settled each, one ReservesHeld per lot.
     let lastPrint = 0;

@@ -157,6 +157,45 @@ CREATE OR REPLACE VIEW partner_earnings AS
 SELECT account AS partner, token, agreement_id, sum(amount) AS earned
 FROM balance_changes WHERE kind IN ('payout', 'remainder') GROUP BY account, token, agreement_id;`,
   },
+  {
+    version: 3,
+    name: "reserve lot entries and refunds as rows",
+    // A sync keeps lot entries here instead of in memory (src/audit/lot-entries.ts). Stores that
+    // already hold events get them from the next sync's replay (the marker row), and the snapshot's
+    // JSON copy of every open lot's entries gives way to the view.
+    sql: `
+CREATE TABLE IF NOT EXISTS lot_entries (
+  lot_id NUMERIC NOT NULL,
+  block_number NUMERIC NOT NULL,
+  entry_index INT NOT NULL,
+  scope TEXT NOT NULL,
+  order_ref TEXT NOT NULL,
+  beneficiary TEXT NOT NULL,
+  reserve NUMERIC(78, 0) NOT NULL,
+  -- Led by the block: a sync's inserts land at the index's right edge (a lot id is a hash).
+  PRIMARY KEY (block_number, lot_id, entry_index)
+);
+CREATE TABLE IF NOT EXISTS lot_refunds (
+  block_number NUMERIC NOT NULL,
+  log_index INT NOT NULL,
+  lot_id NUMERIC NOT NULL,
+  entry_index INT NOT NULL,
+  amount NUMERIC(78, 0) NOT NULL,
+  PRIMARY KEY (block_number, log_index)
+);
+CREATE INDEX IF NOT EXISTS lot_refunds_by_lot ON lot_refunds (lot_id, entry_index);
+INSERT INTO store_backfill (name) SELECT 'lot_entries' WHERE EXISTS (SELECT 1 FROM events) ON CONFLICT DO NOTHING;
+ALTER TABLE reserve_lots DROP COLUMN IF EXISTS entries;
+
+-- The entries of the open lots as they stand at the snapshot: reserve left and whether refunded.
+CREATE OR REPLACE VIEW reserve_lot_entries AS
+SELECT e.lot_id, e.entry_index, e.scope, e.order_ref, e.beneficiary,
+       e.reserve - coalesce(r.amount, 0) AS reserve, r.refunds IS NOT NULL AS refunded
+FROM reserve_lots l
+JOIN lot_entries e ON e.lot_id = l.lot_id
+LEFT JOIN (SELECT lot_id, entry_index, sum(amount) AS amount, count(*) AS refunds FROM lot_refunds GROUP BY lot_id, entry_index) r
+  ON r.lot_id = e.lot_id AND r.entry_index = e.entry_index;`,
+  },
 ];
 
 /** Thrown when a database was migrated by a newer auditor than this one. */

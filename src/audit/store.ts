@@ -8,10 +8,10 @@ import path from "node:path";
 import type { Address, Hex } from "viem";
 import { connectPostgres, openPglite, type SqlDatabase, type SqlSession } from "./db";
 import type { ConcordLogDecoder } from "./decode";
+import { insertLotWrites } from "./lot-entries";
 import { LOCKS, migrate } from "./migrations";
 import type { ConcordAddresses, ConcordLog } from "./types";
 import type { BalanceChange, ReplayState, Violation } from "./replay";
-
 
 export type StoreMeta = { chainId: bigint; addresses: ConcordAddresses; startBlock: bigint };
 export type Cursor = { blockNumber: bigint; blockHash: Hex };
@@ -185,12 +185,14 @@ export class AuditStore {
   }
 
   /**
-   * Appends one batch of logs (and the balance changes the replay derived from them) and moves
-   * the cursor, atomically: an interrupted sync resumes after the last batch that committed.
+   * Appends one batch of logs (and the balance changes, lot entries and refunds the replay
+   * derived from them) and moves the cursor, atomically: an interrupted sync resumes after the
+   * last batch that committed.
    */
-  async append(logs: readonly ConcordLog[], cursor: Cursor, changes: readonly BalanceChange[] = []): Promise<void> {
+  async append(logs: readonly ConcordLog[], cursor: Cursor, changes: readonly BalanceChange[] = [], lots?: ReplayState["lotWrites"]): Promise<void> {
     await this.db.transaction(async (tx) => {
       await insertBalanceChanges(this.db, tx, changes);
+      if (lots) await insertLotWrites(this.db, tx, lots);
       if (logs.length > 0) {
         await tx.query(
           `INSERT INTO events (block_number, block_hash, tx_index, log_index, tx_hash, address, event_name, args, topics, data, block_time)
@@ -222,6 +224,8 @@ export class AuditStore {
       const after = cursor ? cursor.blockNumber.toString() : "-1";
       const removed = await tx.query("DELETE FROM events WHERE block_number > $1", [after]);
       await tx.query("DELETE FROM balance_changes WHERE block_number > $1", [after]);
+      await tx.query("DELETE FROM lot_entries WHERE block_number > $1", [after]);
+      await tx.query("DELETE FROM lot_refunds WHERE block_number > $1", [after]);
       await tx.query("DELETE FROM blocks WHERE number > $1", [after]);
       if (cursor) {
         await tx.query("UPDATE sync_cursor SET block_number = $1, block_hash = $2, updated_at = now() WHERE id = 1", [
@@ -285,8 +289,30 @@ export class AuditStore {
    * version 2): the next sync derives them while it replays the stored events.
    */
   async needsBalanceChanges(): Promise<boolean> {
-    const { rows } = await this.db.query<{ name: string }>("SELECT name FROM store_backfill WHERE name = 'balance_changes'");
+    return this.needsBackfill("balance_changes");
+  }
+
+  /** Whether the store's events predate its `lot_entries` table (schema version 3), as {needsBalanceChanges}. */
+  async needsLotEntries(): Promise<boolean> {
+    return this.needsBackfill("lot_entries");
+  }
+
+  private async needsBackfill(name: string): Promise<boolean> {
+    const { rows } = await this.db.query<{ name: string }>("SELECT name FROM store_backfill WHERE name = $1", [name]);
     return rows.length > 0;
+  }
+
+  /** Starts a backfill of lot entries over: forgets those written by an interrupted one. */
+  async startLotEntries(): Promise<void> {
+    await this.db.exec("DELETE FROM lot_entries; DELETE FROM lot_refunds;");
+  }
+
+  /** Writes lot entries and refunds of events already stored (a backfill), `done` when they are all written. */
+  async backfillLotEntries(writes: NonNullable<ReplayState["lotWrites"]>, done: boolean): Promise<void> {
+    await this.db.transaction(async (tx) => {
+      await insertLotWrites(this.db, tx, writes);
+      if (done) await tx.exec("DELETE FROM store_backfill WHERE name = 'lot_entries'");
+    });
   }
 
   /** Starts a backfill of balance changes over: forgets those written by an interrupted one. */
@@ -312,10 +338,11 @@ export class AuditStore {
         balances.map((b) => b.token),
         balances.map((b) => b.amount.toString()),
       ]);
+      // The open lots' entries are the `reserve_lot_entries` view over `lot_entries` (migration 3).
       const lots = [...state.lots.values()].filter((lot) => lot.open);
       await tx.query(
-        `INSERT INTO reserve_lots (lot_id, agreement_id, version, token, held, release_at, entries)
-         SELECT * FROM unnest($1::numeric[], $2::numeric[], $3::int[], $4::text[], $5::numeric[], $6::numeric[], $7::jsonb[])`,
+        `INSERT INTO reserve_lots (lot_id, agreement_id, version, token, held, release_at)
+         SELECT * FROM unnest($1::numeric[], $2::numeric[], $3::int[], $4::text[], $5::numeric[], $6::numeric[])`,
         [
           lots.map((l) => l.lotId.toString()),
           lots.map((l) => l.agreementId.toString()),
@@ -323,7 +350,6 @@ export class AuditStore {
           lots.map((l) => l.token),
           lots.map((l) => l.held.toString()),
           lots.map((l) => l.releaseAt.toString()),
-          lots.map((l) => toJson(l.entries)),
         ],
       );
       const pools = [...state.pools.values()];

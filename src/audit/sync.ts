@@ -6,6 +6,7 @@
 import { decodeAbiParameters, encodeFunctionData, getAddress, zeroAddress, type Address, type Hex } from "viem";
 import { agreementRegistryAbi, settlementLedgerAbi } from "./abis";
 import { ConcordLogDecoder, fetchConcordLogs, rawRequest, type FetchLogsParameters, type RangeEvent } from "./fetch";
+import { hashOpenLots, loadLotEntries, takeLotWrites } from "./lot-entries";
 import { ChainReader } from "./reads";
 import { reconcile, type Difference, type OrderReferenceReads, type ReconcileResult } from "./reconcile";
 import { ReplayState, type Violation } from "./replay";
@@ -177,17 +178,25 @@ export async function sync(parameters: AuditParameters): Promise<SyncResult> {
     let storedEvents = carried?.eventsApplied ?? 0;
     if (carried) carried.balanceChanges = [];
     else if (store) {
-      // A store made before balance changes were kept gets them from this replay.
+      // A store made before balance changes (or lot entries) were kept gets them from this replay.
       const backfill = await store.needsBalanceChanges();
       if (backfill) await store.startBalanceChanges();
+      const lotBackfill = await store.needsLotEntries();
+      if (lotBackfill) await store.startLotEntries();
       state.balanceChanges = backfill ? [] : undefined;
+      state.lotWrites = { entries: [], refunds: [] };
       for await (const page of store.events(decoder)) {
+        await loadLotEntries(store.db, state, page);
         state.applyBatch(page);
         if (backfill) await store.backfillBalanceChanges(state.balanceChanges!.splice(0), false);
+        const lotWrites = takeLotWrites(state); // the store has them, but in a backfill
+        if (lotBackfill) await store.backfillLotEntries(lotWrites, false);
+        state.dropLotEntries();
         parameters.onEvents?.(page, target, "store");
         storedEvents += page.length;
       }
       if (backfill) await store.backfillBalanceChanges([], true);
+      if (lotBackfill) await store.backfillLotEntries({ entries: [], refunds: [] }, true);
       state.balanceChanges = [];
     }
 
@@ -209,6 +218,7 @@ export async function sync(parameters: AuditParameters): Promise<SyncResult> {
         },
       });
       for await (const batch of logs) {
+        if (store) await loadLotEntries(store.db, state, batch.logs);
         state.applyBatch(batch.logs);
         parameters.onEvents?.(batch.logs, target, "chain");
         newEvents += batch.logs.length;
@@ -217,7 +227,8 @@ export async function sync(parameters: AuditParameters): Promise<SyncResult> {
           const last = batch.logs.at(-1);
           const hash = last && last.blockNumber === batch.toBlock ? last.blockHash : await blockHash(client, batch.toBlock);
           if (!hash) throw new Error(`block ${batch.toBlock} has no hash: the chain is shorter than its head said`);
-          await store.append(batch.logs, { blockNumber: batch.toBlock, blockHash: hash }, state.balanceChanges!.splice(0));
+          await store.append(batch.logs, { blockNumber: batch.toBlock, blockHash: hash }, state.balanceChanges!.splice(0), takeLotWrites(state));
+          state.dropLotEntries(); // the store has them now: memory stays flat however many lots hold reserves
         }
         toBlock = batch.toBlock;
         const seconds = (performance.now() - started) / 1_000;
@@ -225,7 +236,10 @@ export async function sync(parameters: AuditParameters): Promise<SyncResult> {
       }
     }
     state.finish();
-    await store?.writeSnapshot(state, toBlock, state.violations);
+    if (store) {
+      await hashOpenLots(store.db, state); // what a reconciliation compares, while the store is open
+      await store.writeSnapshot(state, toBlock, state.violations);
+    }
     return {
       chainId,
       addresses: storedAddresses,

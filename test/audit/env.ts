@@ -6,12 +6,14 @@ import {
   getAddress,
   http,
   parseEventLogs,
+  TransactionReceiptNotFoundError,
   type Abi,
   type Account,
   type Address,
   type Chain,
   type Hex,
   type PublicClient,
+  type TransactionReceipt,
   type Transport,
 } from "viem";
 import { mnemonicToAccount } from "viem/accounts";
@@ -42,8 +44,26 @@ export type AuditChain = {
   setStorageAt: (address: Address, slot: Hex, value: Hex) => Promise<void>;
 };
 
+/**
+ * The receipt of a sent transaction, asked for until it is there. Not viem's
+ * `waitForTransactionReceipt`: it asks again only when the block number moves, and anvil on a
+ * loaded machine was seen to report the new block before its receipt, so that a bench waited
+ * for a block that automine never makes.
+ */
+async function receiptOf(publicClient: PublicClient, hash: Hex, timeoutMs: number): Promise<TransactionReceipt> {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    try {
+      return await publicClient.getTransactionReceipt({ hash });
+    } catch (error) {
+      if (!(error instanceof TransactionReceiptNotFoundError) || Date.now() > deadline) throw error;
+      await new Promise((resolve) => setTimeout(resolve, 20));
+    }
+  }
+}
+
 /** Deploys the registry (with its hub), the ledger and a 6-decimal test token over `transport`. */
-export async function deployOn(transport: Transport): Promise<AuditChain> {
+export async function deployOn(transport: Transport, options: { receiptTimeoutMs?: number } = {}): Promise<AuditChain> {
   const publicClient = createPublicClient({ transport, pollingInterval: 20 }) as PublicClient;
   const chainId = await publicClient.getChainId();
   const chain = { id: chainId, name: "audit", nativeCurrency: { name: "Ether", symbol: "ETH", decimals: 18 }, rpcUrls: { default: { http: [] } } } as Chain;
@@ -71,7 +91,7 @@ export async function deployOn(transport: Transport): Promise<AuditChain> {
     write: async (index, call) => {
       const wallet = createWalletClient({ account: accounts[index]!, chain, transport });
       const hash = await wallet.writeContract(call as never);
-      const receipt = await publicClient.waitForTransactionReceipt({ hash });
+      const receipt = await receiptOf(publicClient, hash, options.receiptTimeoutMs ?? 180_000);
       if (receipt.status !== "success") throw new Error(`${call.functionName} reverted in ${hash}`);
       const logs = parseEventLogs({ abi: call.abi, logs: receipt.logs }) as unknown as Written["logs"];
       return { logs, blockNumber: receipt.blockNumber };
@@ -88,5 +108,9 @@ export async function deployOn(transport: Transport): Promise<AuditChain> {
 /** The in-process Hardhat network. */
 export const inProcessChain = () => deployOn(custom(hre.network.provider));
 
-/** A node at `url` (a `hardhat node` this test started). */
-export const nodeChain = (url: string) => deployOn(http(url));
+/**
+ * A node at `url` (a `hardhat node` this test started). `requestTimeoutMs` and `receiptTimeoutMs`
+ * (viem's defaults: 10 s and 180 s) are for long runs on a loaded machine (scripts/bench-audit-scale.ts).
+ */
+export const nodeChain = (url: string, options: { requestTimeoutMs?: number; receiptTimeoutMs?: number } = {}) =>
+  deployOn(http(url, options.requestTimeoutMs === undefined ? undefined : { timeout: options.requestTimeoutMs }), { receiptTimeoutMs: options.receiptTimeoutMs });

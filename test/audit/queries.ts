@@ -4,7 +4,8 @@ import path from "node:path";
 import hre from "hardhat";
 import { loadFixture } from "@nomicfoundation/hardhat-network-helpers";
 import { createPublicClient, custom, zeroAddress } from "viem";
-import { auditReport, AuditStore, ConcordLogDecoder, ReplayState, sync } from "../../src/audit";
+import { auditReport, AuditStore, ConcordLogDecoder, ReplayState, storedLotHash, sync } from "../../src/audit";
+import { hashOpenLots, loadLotEntries, lotsToLoad, takeLotWrites } from "../../src/audit/lot-entries";
 import { settlementLedgerAbi } from "../../src/sdk/abi";
 import { quoteSplit } from "../../src/sdk/split";
 import { startPostgres, type PostgresCluster } from "../helpers/postgres";
@@ -174,6 +175,68 @@ for (const backend of BACKENDS) describe(`the documented SQL queries on ${backen
       expect(again.newEvents).to.equal(0);
       expect(await store.needsBalanceChanges()).to.equal(false);
       expect(await query(store, all)).to.deep.equal(before);
+    } finally {
+      await store.close();
+    }
+  });
+
+  it("keeps lot entries and refunds as rows, derived again for a store that predates them", async function () {
+    const { store, parameters, result } = await synced();
+    try {
+      const entries = "SELECT lot_id::text, block_number::text, entry_index, scope, order_ref, beneficiary, reserve::text FROM lot_entries ORDER BY lot_id, block_number, entry_index";
+      const refunds = "SELECT block_number::text, log_index, lot_id::text, entry_index, amount::text FROM lot_refunds ORDER BY block_number, log_index";
+      const before = { entries: await query(store, entries), refunds: await query(store, refunds) };
+      // One row per settlement with a reserve, one per refund, as the events give them.
+      const events = await query(store, "SELECT event_name, count(*)::text AS n FROM events GROUP BY event_name");
+      const count = (name: string) => Number(events.find((r) => r.event_name === name)?.n ?? 0);
+      expect(before.entries).to.have.length([...result.state.lots.values()].reduce((n, lot) => n + lot.entryCount, 0));
+      expect(before.refunds).to.have.length(count("ReserveRefunded")).and.to.have.length.greaterThan(0);
+      // The open lots' entries as they stand: what the ledger's lot hashes commit to.
+      const open = [...result.state.lots.values()].filter((lot) => lot.open);
+      expect(open.every((lot) => lot.entries === undefined && lot.entriesHash !== undefined)).to.equal(true);
+      const standing = await query(store, "SELECT lot_id::text, reserve::text, refunded::text FROM reserve_lot_entries ORDER BY lot_id, entry_index");
+      expect(standing).to.have.length(open.reduce((n, lot) => n + lot.entryCount, 0));
+      // A store of schema version 2 held events and no lot entries; migration 3 marks it.
+      await store.db.exec("DELETE FROM lot_entries; DELETE FROM lot_refunds; INSERT INTO store_backfill (name) VALUES ('lot_entries')");
+      expect(await store.needsLotEntries()).to.equal(true);
+      const again = await sync(parameters);
+      expect(again.newEvents).to.equal(0);
+      expect(again.violations).to.deep.equal([]);
+      expect(await store.needsLotEntries()).to.equal(false);
+      expect({ entries: await query(store, entries), refunds: await query(store, refunds) }).to.deep.equal(before);
+      expect([...again.state.lots.values()].map((lot) => lot.entriesHash)).to.deep.equal([...result.state.lots.values()].map((lot) => lot.entriesHash));
+    } finally {
+      await store.close();
+    }
+  });
+
+  it("replays from the store in small pages with lot entries loaded as they stood before each page", async function () {
+    const { store, result } = await synced();
+    try {
+      const decoder = new ConcordLogDecoder(result.addresses);
+      // In memory, as a replay without a store keeps them.
+      const inMemory = new ReplayState();
+      for await (const page of store.events(decoder)) inMemory.applyBatch(page);
+      inMemory.finish();
+      // From the store: the entries a page refunds from are loaded (the table has the later refunds too), then dropped.
+      const paged = new ReplayState();
+      paged.lotWrites = { entries: [], refunds: [] };
+      let loads = 0;
+      for await (const page of store.events(decoder, { pageSize: 3 })) {
+        loads += lotsToLoad(paged, page).length;
+        await loadLotEntries(store.db, paged, page);
+        paged.applyBatch(page);
+        takeLotWrites(paged);
+        paged.dropLotEntries();
+      }
+      paged.finish();
+      expect(loads).to.be.greaterThan(0);
+      expect(paged.violations).to.deep.equal([]);
+      expect(paged.lotsWithEntries.size).to.equal(0);
+      await hashOpenLots(store.db, paged);
+      const lots = (state: ReplayState) => [...state.lots.values()].map((lot) => ({ lotId: lot.lotId, held: lot.held, open: lot.open, hash: storedLotHash(lot) }));
+      expect(lots(paged)).to.deep.equal(lots(inMemory));
+      expect([...paged.risk.values()].map((r) => [r.refundCount, r.refundedVolume])).to.deep.equal([...inMemory.risk.values()].map((r) => [r.refundCount, r.refundedVolume]));
     } finally {
       await store.close();
     }

@@ -78,7 +78,7 @@ describe("audit replay", function () {
         for (let i = 0; i < pool.paidUpTo.length; i += 1) expect(await read("paidUpTo", [pool.agreementId, pool.version, pool.token, BigInt(i)])).to.equal(pool.paidUpTo[i]);
       }
       // Only the lots of the two settlements on C after the releases still hold a reserve.
-      expect([...state.lots.values()].filter((l) => l.open).map((l) => l.entries.map((e) => e.orderRef))).to.deep.equal([[orderRef("c-eth-2")], [orderRef("c-eth-3")]]);
+      expect([...state.lots.values()].filter((l) => l.open).map((l) => l.entries!.map((e) => e.orderRef))).to.deep.equal([[orderRef("c-eth-2")], [orderRef("c-eth-3")]]);
       for (const lot of state.lots.values()) expect(await read("lotHash", [lot.lotId])).to.equal(storedLotHash(lot));
       for (const risk of state.risk.values()) {
         expect(await read("riskCounters", [risk.agreementId, risk.token])).to.deep.equal({ settledVolume: risk.settledVolume, settledCount: risk.settledCount, refundCount: risk.refundCount, refundedVolume: risk.refundedVolume });

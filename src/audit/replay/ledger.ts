@@ -9,7 +9,7 @@ import { hexToBigInt, zeroAddress, zeroHash, type Address, type Hex } from "viem
 import { distributable, partyShare, poolRemainder, quoteSplit } from "../../sdk/split";
 import type { ConcordLog, EventRef } from "../types";
 import { lotIdOf } from "./lots";
-import type { LotState, PoolState, ReplayBook, VersionState } from "./state";
+import type { LotEntry, LotState, PoolState, ReplayBook, VersionState } from "./state";
 
 type Args = Readonly<Record<string, unknown>>;
 
@@ -97,12 +97,31 @@ function joinLot(
   } else {
     const lotId = lotIdOf({ scope: e.scope, orderRef: e.orderRef });
     if (book.lots.has(lotId)) book.violate("consistency", `${where} opens lot ${lotId}, which exists`, event, e.token);
-    lot = { lotId, agreementId: e.agreementId, version: e.version, token: e.token, releaseAt: 0, held: 0n, entries: [], open: true, announced: false, transactionHash: event.transactionHash, provenance: { count: 0, recent: [] } };
+    lot = { lotId, agreementId: e.agreementId, version: e.version, token: e.token, releaseAt: 0, held: 0n, entries: [], entryCount: 0, open: true, announced: false, transactionHash: event.transactionHash, blockNumber: event.blockNumber, provenance: { count: 0, recent: [] } };
     book.lots.set(lotId, lot);
     book.pendingLots.push(lot);
+    if (book.lotWrites) book.lotsWithEntries.add(lot);
   }
-  lot.entries.push({ scope: e.scope, orderRef: e.orderRef, beneficiary: e.beneficiary, reserve: e.reserve, refunded: false });
+  const entry = { scope: e.scope, orderRef: e.orderRef, beneficiary: e.beneficiary, reserve: e.reserve, refunded: false };
+  entriesOf(lot).push(entry);
+  book.lotWrites?.entries.push({ ...entry, lotId: lot.lotId, entryIndex: lot.entryCount, blockNumber: event.blockNumber });
+  lot.entryCount += 1;
   lot.held += e.reserve;
+}
+
+/** A lot's entries, which must be in memory (a sync loads those a batch refunds from before applying it). */
+function entriesOf(lot: LotState): LotEntry[] {
+  if (!lot.entries) throw new Error(`the entries of lot ${lot.lotId} are not loaded`);
+  return lot.entries;
+}
+
+/** Closes a lot: the ledger stores nothing for it any more, and its entries are never read again. */
+function closeLot(book: ReplayBook, lot: LotState): void {
+  lot.open = false;
+  lot.held = 0n;
+  lot.entries = undefined;
+  lot.entriesHash = undefined;
+  book.lotsWithEntries.delete(lot);
 }
 
 /** The lot an event names, checked to be open and of the event's pool. */
@@ -150,8 +169,7 @@ function onReserveReleased(book: ReplayBook, args: Args, event: EventRef): void 
   const lot = lotFor(book, args, event);
   if (lot) {
     if (amount !== lot.held) book.violate("exactness", `release of lot ${lot.lotId} moved ${amount}; ${lot.held} was held`, event, token);
-    lot.held = 0n;
-    lot.open = false;
+    closeLot(book, lot);
   }
   const pool = book.poolFor(args.agreementId as bigint, args.version as number, token);
   pool.held -= amount;
@@ -167,7 +185,7 @@ function onReserveRefunded(book: ReplayBook, args: Args, event: EventRef): void 
   const remaining = args.remainingReserve as bigint;
   const lot = lotFor(book, args, event);
   if (!lot) return;
-  const entry = lot.entries[index];
+  const entry = entriesOf(lot)[index];
   if (!entry || entry.orderRef !== args.orderRef || entry.beneficiary !== beneficiary) {
     book.violate("consistency", `refund of entry ${index} of lot ${lot.lotId} names ${String(args.orderRef)} / ${beneficiary}, not the entry's settlement`, event, lot.token, beneficiary);
     return;
@@ -181,9 +199,10 @@ function onReserveRefunded(book: ReplayBook, args: Args, event: EventRef): void 
   if (risk.refundCount > risk.settledCount) book.violate("consistency", `agreement ${lot.agreementId} counts ${risk.refundCount} refunds of ${risk.settledCount} settlements`, event, lot.token);
   entry.reserve -= amount;
   entry.refunded = true;
+  book.lotWrites?.refunds.push({ lotId: lot.lotId, entryIndex: index, blockNumber: event.blockNumber, logIndex: event.logIndex, amount });
   lot.held -= amount;
   lot.entriesHash = undefined; // recomputed when asked for
-  if (lot.held === 0n) lot.open = false;
+  if (lot.held === 0n) closeLot(book, lot);
   book.poolFor(lot.agreementId, lot.version, lot.token).held -= amount;
   book.totalsFor(lot.token).heldReserves -= amount;
   book.credit(beneficiary, lot.token, amount, event, "refund", lot.agreementId);

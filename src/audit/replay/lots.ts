@@ -47,7 +47,11 @@ export function entriesHashOf(entries: readonly LotEntry[]): Hex {
 /** What the ledger stores for a lot: the hash of its fields while it holds a reserve, zero after. */
 export function storedLotHash(lot: LotState): Hex {
   if (!lot.open) return zeroHash;
-  lot.entriesHash ??= entriesHashOf(lot.entries);
+  if (lot.entriesHash === undefined) {
+    // With a store the entries are in it: a sync hashes its open lots' entries before it returns.
+    if (!lot.entries) throw new Error(`lot ${lot.lotId}: neither its entries nor their hash are in memory`);
+    lot.entriesHash = entriesHashOf(lot.entries);
+  }
   return keccak256(
     encodeAbiParameters(RESERVE_LOT, [
       { agreementId: lot.agreementId, version: lot.version, token: lot.token, releaseAt: lot.releaseAt, held: lot.held, entriesHash: lot.entriesHash },

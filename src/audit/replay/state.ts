@@ -88,7 +88,14 @@ export type LotState = {
   token: Address;
   releaseAt: number;
   held: bigint;
-  entries: LotEntry[];
+  /**
+   * Its entries as they stand, while in memory: always without a store; with one, only while the
+   * lot's transaction or a batch refunding from it is applied (./lot-entries.ts), then undefined.
+   * Dropped once the lot is closed (nothing reads a closed lot's entries again).
+   */
+  entries: LotEntry[] | undefined;
+  /** How many entries the lot has (the next entry's index). */
+  entryCount: number;
   /** The hash chain of the entries as they are now, computed when asked for ({storedLotHash}); undefined again after a refund. */
   entriesHash?: Hex | undefined;
   /** The entries hash {ReservesHeld} announced. */
@@ -97,12 +104,18 @@ export type LotState = {
   open: boolean;
   /** Whether {ReservesHeld} announced the lot (its settlements come first, in the same transaction). */
   announced: boolean;
-  /** The transaction whose settlements make up the lot. */
+  /** The transaction whose settlements make up the lot, and its block. */
   transactionHash: Hex;
+  blockNumber: bigint;
   provenance: Provenance;
 };
 
 export type RiskState = { agreementId: bigint; token: Address; settledVolume: bigint; settledCount: bigint; refundCount: bigint; refundedVolume: bigint; provenance: Provenance };
+
+/** A settlement's entry of a lot, as the store's `lot_entries` table keeps it. */
+export type LotEntryWrite = LotEntry & { lotId: bigint; entryIndex: number; blockNumber: bigint };
+/** A refund from a lot's entry, as the store's `lot_refunds` table keeps it. */
+export type LotRefundWrite = { lotId: bigint; entryIndex: number; blockNumber: bigint; logIndex: number; amount: bigint };
 
 /** The ledger's laws as named in DESIGN.md, plus consistency of the event stream itself. */
 export type Law =
@@ -195,6 +208,14 @@ export class ReplayBook {
   balanceChanges: BalanceChange[] | undefined;
   /** Lots opened by the current transaction's settlements (each must be announced before it ends). */
   pendingLots: LotState[] = [];
+  /**
+   * When arrays, lot entries and refunds are also pushed here, in order, and every lot's entries
+   * live in the store between batches: a sync drains these into it, loads the entries a batch's
+   * refunds need before applying it and drops them after ({dropLotEntries}).
+   */
+  lotWrites: { entries: LotEntryWrite[]; refunds: LotRefundWrite[] } | undefined;
+  /** Lots whose entries are in memory (with a store: dropped after the batch). */
+  readonly lotsWithEntries = new Set<LotState>();
   /** The transaction and agreement of the hub's latest acceptance: a version it activates is proposed in the same transaction. */
   hubAcceptance: { transactionHash: Hex; agreementId: bigint } | undefined;
 
@@ -240,6 +261,15 @@ export class ReplayBook {
       }
     }
     return out;
+  }
+
+  /** Forgets the entries of every lot the store keeps them for, but of a lot not yet announced (its transaction goes on). */
+  dropLotEntries(): void {
+    for (const lot of this.lotsWithEntries) {
+      if (!lot.announced && this.pendingLots.includes(lot)) continue;
+      lot.entries = undefined;
+      this.lotsWithEntries.delete(lot);
+    }
   }
 
   // ------------------------------------------------------------------ bookkeeping
