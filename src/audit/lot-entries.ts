@@ -87,6 +87,13 @@ async function entriesBefore(db: SqlSession, lots: readonly LotState[], before: 
   return out;
 }
 
+/** A lot's entries as loaded from the store, refused unless there are as many as the replay made. */
+function storedEntries(loaded: ReadonlyMap<bigint, LotEntry[]>, lot: LotState): LotEntry[] {
+  const entries = loaded.get(lot.lotId) ?? [];
+  if (entries.length !== lot.entryCount) throw new Error(`the store holds ${entries.length} entries of lot ${lot.lotId}; the replay made ${lot.entryCount}`);
+  return entries;
+}
+
 /** The lots whose entries a batch's refunds read and that are not in memory (open and announced: a refund of another is a violation without them). */
 export function lotsToLoad(state: ReplayState, logs: readonly ConcordLog[]): LotState[] {
   const wanted = new Set<LotState>();
@@ -105,8 +112,7 @@ export async function loadLotEntries(db: SqlSession, state: ReplayState, logs: r
   const first = logs[0]!;
   const loaded = await entriesBefore(db, lots, first);
   for (const lot of lots) {
-    lot.entries = loaded.get(lot.lotId) ?? [];
-    if (lot.entries.length !== lot.entryCount) throw new Error(`the store holds ${lot.entries.length} entries of lot ${lot.lotId}; the replay made ${lot.entryCount}`);
+    lot.entries = storedEntries(loaded, lot);
     state.lotsWithEntries.add(lot);
   }
 }
@@ -120,10 +126,6 @@ export async function hashOpenLots(db: SqlSession, state: ReplayState, lotsPerQu
   for (let i = 0; i < lots.length; i += lotsPerQuery) {
     const some = lots.slice(i, i + lotsPerQuery);
     const loaded = await entriesBefore(db, some, undefined);
-    for (const lot of some) {
-      const entries = loaded.get(lot.lotId) ?? [];
-      if (entries.length !== lot.entryCount) throw new Error(`the store holds ${entries.length} entries of lot ${lot.lotId}; the replay made ${lot.entryCount}`);
-      lot.entriesHash = entriesHashOf(entries);
-    }
+    for (const lot of some) lot.entriesHash = entriesHashOf(storedEntries(loaded, lot));
   }
 }
