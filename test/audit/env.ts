@@ -64,7 +64,8 @@ async function receiptOf(publicClient: PublicClient, hash: Hex, timeoutMs: numbe
 
 /** Deploys the registry (with its hub), the ledger and a 6-decimal test token over `transport`. */
 export async function deployOn(transport: Transport, options: { receiptTimeoutMs?: number } = {}): Promise<AuditChain> {
-  const publicClient = createPublicClient({ transport, pollingInterval: 20 }) as PublicClient;
+  // cacheTime 0: tests read the head right after their own writes; viem would otherwise answer from its cache.
+  const publicClient = createPublicClient({ transport, pollingInterval: 20, cacheTime: 0 }) as PublicClient;
   const chainId = await publicClient.getChainId();
   const chain = { id: chainId, name: "audit", nativeCurrency: { name: "Ether", symbol: "ETH", decimals: 18 }, rpcUrls: { default: { http: [] } } } as Chain;
   const accounts = Array.from({ length: 10 }, (_, i) => mnemonicToAccount(MNEMONIC, { addressIndex: i }));
