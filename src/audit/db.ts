@@ -1,12 +1,11 @@
 /**
  * The two databases the auditor's store runs on, behind one small interface: PGlite (embedded
  * PostgreSQL in a local folder, the default) and a PostgreSQL server through `pg`. The store's
- * SQL is the same for both; only how a bulk array parameter travels differs (see {SqlDatabase.textArray}).
+ * SQL is the same for both, bulk inserts included ({jsonRows}).
  */
 import fs from "node:fs";
 import { PGlite } from "@electric-sql/pglite";
 import { Client } from "pg";
-import { int4Array, textArray } from "./pg-arrays";
 
 export type SqlResult<T> = { rows: T[]; affectedRows: number };
 
@@ -23,11 +22,19 @@ export interface SqlDatabase extends SqlSession {
   readonly location: string;
   /** Runs `work` in one transaction: committed when it resolves, rolled back when it throws. */
   transaction<T>(work: (tx: SqlSession) => Promise<T>): Promise<T>;
-  /** A `$n::text[]` parameter in the form this database takes fastest. */
-  textArray(values: readonly string[]): unknown;
-  /** A `$n::int4[]` parameter in the form this database takes fastest. */
-  int4Array(values: readonly number[]): unknown;
   close(): Promise<void>;
+}
+
+/**
+ * The rows of a bulk insert as one `json` parameter, read by
+ * `INSERT … SELECT … FROM json_to_recordset($1::json) AS r(column type, …)`: PostgreSQL's own
+ * JSON parser takes the rows apart, in PGlite and on a server alike, and `JSON.stringify` writes
+ * them. Not text array parameters: both drivers escape those element by element in JavaScript
+ * (docs/performance.md, "The auditor at scale"). Bigints, anywhere in a row, are written as
+ * decimal strings, which a NUMERIC column reads exactly.
+ */
+export function jsonRows(rows: readonly object[]): string {
+  return JSON.stringify(rows, (_key, v: unknown) => (typeof v === "bigint" ? v.toString() : v));
 }
 
 /** Thrown when the server cannot be reached or refuses the connection. */
@@ -62,10 +69,6 @@ export async function openPglite(dataDir: string | undefined): Promise<SqlDataba
     location: dataDir ?? "(memory)",
     ...session(db),
     transaction: (work) => db.transaction((tx) => work(session(tx))),
-    // PGlite passes a Uint8Array on in PostgreSQL's binary format; any other array it writes as
-    // a text literal and measures character by character (src/audit/pg-arrays.ts).
-    textArray,
-    int4Array,
     close: () => db.close(),
   };
 }
@@ -118,9 +121,6 @@ export async function connectPostgres(url: string): Promise<SqlDatabase> {
         throw error;
       }
     },
-    // pg writes a JavaScript array as a PostgreSQL array literal itself: the driver's own path.
-    textArray: (values) => values,
-    int4Array: (values) => values,
     close: () => client.end(),
   };
 }

@@ -7,44 +7,30 @@
  * entries a batch refunds from before applying it, and hashes the open lots' entries at the end.
  */
 import type { Address, Hex } from "viem";
-import type { SqlDatabase, SqlSession } from "./db";
-import { entriesHashOf, type LotEntry, type LotState, type ReplayState } from "./replay";
+import { jsonRows, type SqlSession } from "./db";
+import { entriesHashOf, wasmKeccak, type LotEntry, type LotState, type ReplayState } from "./replay";
 import type { ConcordLog } from "./types";
 
 type Writes = NonNullable<ReplayState["lotWrites"]>;
 
 /** Inserts the entries and refunds of one batch (what the replay pushed into `state.lotWrites`). */
-export async function insertLotWrites(db: SqlDatabase, tx: SqlSession, writes: Writes): Promise<void> {
+export async function insertLotWrites(tx: SqlSession, writes: Writes): Promise<void> {
   const { entries, refunds } = writes;
   if (entries.length > 0) {
     await tx.query(
       `INSERT INTO lot_entries (lot_id, block_number, entry_index, scope, order_ref, beneficiary, reserve)
-       SELECT l::numeric, b::numeric, i, s, o, bf, r::numeric
-       FROM unnest($1::text[], $2::text[], $3::int4[], $4::text[], $5::text[], $6::text[], $7::text[]) AS u(l, b, i, s, o, bf, r)
+       SELECT l, b, i, s, o, bf, r
+       FROM json_to_recordset($1::json) AS j(l numeric, b numeric, i int4, s text, o text, bf text, r numeric)
        ON CONFLICT DO NOTHING`,
-      [
-        db.textArray(entries.map((e) => e.lotId.toString())),
-        db.textArray(entries.map((e) => e.blockNumber.toString())),
-        db.int4Array(entries.map((e) => e.entryIndex)),
-        db.textArray(entries.map((e) => e.scope)),
-        db.textArray(entries.map((e) => e.orderRef)),
-        db.textArray(entries.map((e) => e.beneficiary)),
-        db.textArray(entries.map((e) => e.reserve.toString())),
-      ],
+      [jsonRows(entries.map((e) => ({ l: e.lotId, b: e.blockNumber, i: e.entryIndex, s: e.scope, o: e.orderRef, bf: e.beneficiary, r: e.reserve })))],
     );
   }
   if (refunds.length > 0) {
     await tx.query(
       `INSERT INTO lot_refunds (block_number, log_index, lot_id, entry_index, amount)
-       SELECT b::numeric, li, l::numeric, i, a::numeric
-       FROM unnest($1::text[], $2::int4[], $3::text[], $4::int4[], $5::text[]) AS u(b, li, l, i, a)`,
-      [
-        db.textArray(refunds.map((r) => r.blockNumber.toString())),
-        db.int4Array(refunds.map((r) => r.logIndex)),
-        db.textArray(refunds.map((r) => r.lotId.toString())),
-        db.int4Array(refunds.map((r) => r.entryIndex)),
-        db.textArray(refunds.map((r) => r.amount.toString())),
-      ],
+       SELECT b, li, l, i, a
+       FROM json_to_recordset($1::json) AS j(b numeric, li int4, l numeric, i int4, a numeric)`,
+      [jsonRows(refunds.map((r) => ({ b: r.blockNumber, li: r.logIndex, l: r.lotId, i: r.entryIndex, a: r.amount })))],
     );
   }
 }
@@ -123,9 +109,11 @@ export async function loadLotEntries(db: SqlSession, state: ReplayState, logs: r
  */
 export async function hashOpenLots(db: SqlSession, state: ReplayState, lotsPerQuery = 64): Promise<void> {
   const lots = [...state.lots.values()].filter((lot) => lot.open && lot.entriesHash === undefined && !lot.entries);
+  if (lots.length === 0) return;
+  const keccak = await wasmKeccak();
   for (let i = 0; i < lots.length; i += lotsPerQuery) {
     const some = lots.slice(i, i + lotsPerQuery);
     const loaded = await entriesBefore(db, some, undefined);
-    for (const lot of some) lot.entriesHash = entriesHashOf(storedEntries(loaded, lot));
+    for (const lot of some) lot.entriesHash = entriesHashOf(storedEntries(loaded, lot), keccak);
   }
 }

@@ -6,7 +6,7 @@
  */
 import path from "node:path";
 import type { Address, Hex } from "viem";
-import { connectPostgres, openPglite, type SqlDatabase, type SqlSession } from "./db";
+import { connectPostgres, jsonRows, openPglite, type SqlDatabase, type SqlSession } from "./db";
 import type { ConcordLogDecoder } from "./decode";
 import { insertLotWrites } from "./lot-entries";
 import { LOCKS, migrate } from "./migrations";
@@ -31,52 +31,20 @@ export function defaultDataDir(chainId: bigint, ledger: Address, root = process.
   return path.join(root, ".concord", "audit", `${chainId}-${ledger.toLowerCase()}`);
 }
 
-/**
- * A batch of logs as the `events` table's columns, in the order of `append`'s INSERT, each an
- * array parameter in the database's fastest form (for PGlite a binary array: an ordinary one is
- * written as a literal, measured and parsed back character by character, a third of an append's
- * time, measured with `npm run bench:store`).
- */
-function eventColumns(db: SqlDatabase, logs: readonly ConcordLog[]): unknown[] {
-  const { textArray, int4Array } = db;
-  return [
-    textArray(logs.map((l) => l.blockNumber.toString())),
-    textArray(logs.map((l) => l.blockHash)),
-    int4Array(logs.map((l) => l.transactionIndex)),
-    int4Array(logs.map((l) => l.logIndex)),
-    textArray(logs.map((l) => l.transactionHash)),
-    textArray(logs.map((l) => l.address)),
-    textArray(logs.map((l) => l.eventName)),
-    textArray(logs.map((l) => toJson(l.args))),
-    textArray(logs.map((l) => l.topics.join(","))),
-    textArray(logs.map((l) => l.data)),
-    textArray(logs.map((l) => l.blockTimestamp?.toString() ?? "")),
-  ];
-}
-
 /** Inserts balance changes in one statement; `seq` numbers the changes of one event. */
-async function insertBalanceChanges(db: SqlDatabase, tx: SqlSession, changes: readonly BalanceChange[]): Promise<void> {
+async function insertBalanceChanges(tx: SqlSession, changes: readonly BalanceChange[]): Promise<void> {
   if (changes.length === 0) return;
-  const seqs: number[] = [];
-  for (let i = 0; i < changes.length; i += 1) {
+  let seq = 0;
+  const rows = changes.map((c, i) => {
     const prev = changes[i - 1];
-    const c = changes[i]!;
-    seqs.push(prev && prev.blockNumber === c.blockNumber && prev.logIndex === c.logIndex ? seqs[i - 1]! + 1 : 0);
-  }
+    seq = prev && prev.blockNumber === c.blockNumber && prev.logIndex === c.logIndex ? seq + 1 : 0;
+    return { b: c.blockNumber, li: c.logIndex, sq: seq, a: c.account, t: c.token, k: c.kind, ag: c.agreementId ?? null, am: c.amount };
+  });
   await tx.query(
     `INSERT INTO balance_changes (block_number, log_index, seq, account, token, kind, agreement_id, amount)
-     SELECT b::numeric, li, sq, a, t, k, NULLIF(ag, '')::numeric, am::numeric
-     FROM unnest($1::text[], $2::int4[], $3::int4[], $4::text[], $5::text[], $6::text[], $7::text[], $8::text[]) AS u(b, li, sq, a, t, k, ag, am)`,
-    [
-      db.textArray(changes.map((c) => c.blockNumber.toString())),
-      db.int4Array(changes.map((c) => c.logIndex)),
-      db.int4Array(seqs),
-      db.textArray(changes.map((c) => c.account)),
-      db.textArray(changes.map((c) => c.token)),
-      db.textArray(changes.map((c) => c.kind)),
-      db.textArray(changes.map((c) => c.agreementId?.toString() ?? "")),
-      db.textArray(changes.map((c) => c.amount.toString())),
-    ],
+     SELECT b, li, sq, a, t, k, ag, am
+     FROM json_to_recordset($1::json) AS r(b numeric, li int4, sq int4, a text, t text, k text, ag numeric, am numeric)`,
+    [jsonRows(rows)],
   );
 }
 
@@ -191,14 +159,27 @@ export class AuditStore {
    */
   async append(logs: readonly ConcordLog[], cursor: Cursor, changes: readonly BalanceChange[] = [], lots?: ReplayState["lotWrites"]): Promise<void> {
     await this.db.transaction(async (tx) => {
-      await insertBalanceChanges(this.db, tx, changes);
-      if (lots) await insertLotWrites(this.db, tx, lots);
+      await insertBalanceChanges(tx, changes);
+      if (lots) await insertLotWrites(tx, lots);
       if (logs.length > 0) {
+        const rows = logs.map((l) => ({
+          b: l.blockNumber,
+          bh: l.blockHash,
+          ti: l.transactionIndex,
+          li: l.logIndex,
+          th: l.transactionHash,
+          a: l.address,
+          n: l.eventName,
+          j: l.args,
+          t: l.topics.join(","),
+          d: l.data,
+          bt: l.blockTimestamp ?? null,
+        }));
         await tx.query(
           `INSERT INTO events (block_number, block_hash, tx_index, log_index, tx_hash, address, event_name, args, topics, data, block_time)
-           SELECT b::numeric, bh, ti, li, th, a, n, j::jsonb, t, d, NULLIF(bt, '')::numeric
-           FROM unnest($1::text[], $2::text[], $3::int4[], $4::int4[], $5::text[], $6::text[], $7::text[], $8::text[], $9::text[], $10::text[], $11::text[]) AS u(b, bh, ti, li, th, a, n, j, t, d, bt)`,
-          eventColumns(this.db, logs),
+           SELECT b, bh, ti, li, th, a, n, j, t, d, bt
+           FROM json_to_recordset($1::json) AS r(b numeric, bh text, ti int4, li int4, th text, a text, n text, j jsonb, t text, d text, bt numeric)`,
+          [jsonRows(rows)],
         );
       }
       // Every block the batch has events in, and the block the cursor moves to.
@@ -310,7 +291,7 @@ export class AuditStore {
   /** Writes lot entries and refunds of events already stored (a backfill), `done` when they are all written. */
   async backfillLotEntries(writes: NonNullable<ReplayState["lotWrites"]>, done: boolean): Promise<void> {
     await this.db.transaction(async (tx) => {
-      await insertLotWrites(this.db, tx, writes);
+      await insertLotWrites(tx, writes);
       if (done) await tx.exec("DELETE FROM store_backfill WHERE name = 'lot_entries'");
     });
   }
@@ -323,7 +304,7 @@ export class AuditStore {
   /** Writes balance changes of events already stored (a backfill), `done` when they are all written. */
   async backfillBalanceChanges(changes: readonly BalanceChange[], done: boolean): Promise<void> {
     await this.db.transaction(async (tx) => {
-      await insertBalanceChanges(this.db, tx, changes);
+      await insertBalanceChanges(tx, changes);
       if (done) await tx.exec("DELETE FROM store_backfill WHERE name = 'balance_changes'");
     });
   }

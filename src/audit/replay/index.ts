@@ -11,7 +11,7 @@ import { applyRegistry } from "./registry";
 import { ReplayBook } from "./state";
 
 export * from "./state";
-export { entriesHashOf, lotIdOf, storedLotHash } from "./lots";
+export { entriesHashOf, lotIdOf, storedLotHash, wasmKeccak, type Keccak } from "./lots";
 
 /** Thrown by {ReplayState.apply} only for events out of order; law violations are collected, not thrown. */
 export class ReplayOrderError extends Error {

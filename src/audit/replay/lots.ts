@@ -2,9 +2,11 @@
  * The hashes of reserve lots (docs/contracts.md, "Reserves"): a lot's id is
  * `uint256(keccak256(abi.encode(scope, orderRef)))` of its first entry, its entries form the chain
  * `h = keccak256(abi.encode(h, LotEntry))` from `h = 0`, and the ledger stores only
- * `keccak256(abi.encode(ReserveLot))` under the id. Written with viem's encoder and keccak.
+ * `keccak256(abi.encode(ReserveLot))` under the id. Written with viem's encoder and keccak; the
+ * many entries of the open lots a sync hashes at its end go through {wasmKeccak}.
  */
-import { encodeAbiParameters, hexToBigInt, keccak256, zeroHash, type Hex } from "viem";
+import { createKeccak } from "hash-wasm";
+import { encodeAbiParameters, hexToBigInt, hexToBytes, keccak256, zeroHash, type Hex } from "viem";
 import type { LotEntry, LotState } from "./state";
 
 const LOT_ENTRY = {
@@ -37,10 +39,27 @@ export function lotIdOf(entry: Pick<LotEntry, "scope" | "orderRef">): bigint {
   return hexToBigInt(keccak256(encodeAbiParameters([{ type: "address" }, { type: "bytes32" }], [entry.scope, entry.orderRef])));
 }
 
+/** keccak256 of ABI-encoded bytes, as viem's `keccak256` returns it. */
+export type Keccak = (bytes: Hex) => Hex;
+
+/**
+ * keccak256 compiled to WebAssembly (hash-wasm), for the hash chains of open lots: the same
+ * hash as viem's, 2 µs against 26 µs for an entry's 224 bytes (Node 20, 2 cores; viem's is
+ * JavaScript), and a million settlements leave about 250,000 entries in open lots.
+ */
+export async function wasmKeccak(): Promise<Keccak> {
+  const hasher = await createKeccak(256);
+  return (bytes) => {
+    hasher.init();
+    hasher.update(hexToBytes(bytes));
+    return `0x${hasher.digest("hex")}`;
+  };
+}
+
 /** The hash chain of a lot's entries. */
-export function entriesHashOf(entries: readonly LotEntry[]): Hex {
+export function entriesHashOf(entries: readonly LotEntry[], keccak: Keccak = keccak256): Hex {
   let h: Hex = zeroHash;
-  for (const entry of entries) h = keccak256(encodeAbiParameters([{ type: "bytes32" }, LOT_ENTRY], [h, entry]));
+  for (const entry of entries) h = keccak(encodeAbiParameters([{ type: "bytes32" }, LOT_ENTRY], [h, entry]));
   return h;
 }
 
