@@ -34,7 +34,12 @@ export interface SqlDatabase extends SqlSession {
  * decimal strings, which a NUMERIC column reads exactly.
  */
 export function jsonRows(rows: readonly object[]): string {
-  return JSON.stringify(rows, (_key, v: unknown) => (typeof v === "bigint" ? v.toString() : v));
+  return toJson(rows);
+}
+
+/** JSON with bigints as decimal strings. */
+export function toJson(value: unknown): string {
+  return JSON.stringify(value, (_key, v: unknown) => (typeof v === "bigint" ? v.toString() : v));
 }
 
 /** Thrown when the server cannot be reached or refuses the connection. */

@@ -6,7 +6,7 @@
  */
 import path from "node:path";
 import type { Address, Hex } from "viem";
-import { connectPostgres, jsonRows, openPglite, type SqlDatabase, type SqlSession } from "./db";
+import { connectPostgres, jsonRows, openPglite, toJson, type SqlDatabase, type SqlSession } from "./db";
 import type { ConcordLogDecoder } from "./decode";
 import { insertLotWrites } from "./lot-entries";
 import { LOCKS, migrate } from "./migrations";
@@ -21,10 +21,7 @@ export class StoreMismatchError extends Error {
   override name = "StoreMismatchError";
 }
 
-/** JSON with bigints as decimal strings. */
-export function toJson(value: unknown): string {
-  return JSON.stringify(value, (_key, v: unknown) => (typeof v === "bigint" ? v.toString() : v));
-}
+export { toJson };
 
 /** The default data folder of a deployment: `.concord/audit/<chainId>-<ledger>`. */
 export function defaultDataDir(chainId: bigint, ledger: Address, root = process.cwd()): string {
