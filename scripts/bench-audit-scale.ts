@@ -11,6 +11,7 @@
  *
  *   npm run bench:audit-scale
  *   EVENTS=100000 PER_TX=256 npm run bench:audit-scale
+ *   REFS=numbered npm run bench:audit-scale      (order references sharing bitmap words)
  */
 import { execFileSync, spawn } from "node:child_process";
 import fs from "node:fs";
@@ -24,6 +25,8 @@ import { buildHistory } from "./bench-replay-history";
 const EVENTS = Number(process.env.EVENTS ?? 1_000_000);
 const PER_TX = Number(process.env.PER_TX ?? 256);
 const MARK = Number(process.env.MARK ?? 100_000);
+/** Salted references (`makeOrderRef`, a bitmap word each: the auditor's worst case) or numbered ones (`makeOrderRefs`). */
+const REFS = process.env.REFS === "numbered" ? "numbered" : "salted";
 
 type Measured = { events: number; seconds: number; eventsPerSecond: number; cpuSeconds: number; rssAtMarkMB: number | null; peakRssAfterMarkMB: number; rssGrowthMB: number | null; checkpoints: { events: number; rssMB: number; heapUsedMB: number }[] };
 
@@ -49,6 +52,7 @@ async function main() {
     let lastPrint = 0;
     const history = await buildHistory(chain, EVENTS, {
       perTx: PER_TX,
+      orderRefs: REFS,
       onBatch: (n) => {
         if (n - lastPrint >= 50_000 || n === EVENTS) {
           lastPrint = n;
@@ -78,8 +82,8 @@ async function main() {
       rssGrowthMB: postgres.rssGrowthMB,
       rssGrowthMBByStore: { postgres: postgres.rssGrowthMB, pglite: pglite.rssGrowthMB },
       runs: { postgres, pglite },
-      history: { settlements: EVENTS, perTx: PER_TX, blocks: Number(history.toBlock - history.fromBlock + 1n), buildSeconds: Math.round(buildSeconds), node: "anvil (HTTP, loopback)", contracts: { registry, ledger, negotiationHub } },
-      command: `EVENTS=${EVENTS} PER_TX=${PER_TX} npm run bench:audit-scale`,
+      history: { settlements: EVENTS, perTx: PER_TX, orderRefs: REFS, blocks: Number(history.toBlock - history.fromBlock + 1n), buildSeconds: Math.round(buildSeconds), node: "anvil (HTTP, loopback)", contracts: { registry, ledger, negotiationHub } },
+      command: `EVENTS=${EVENTS} PER_TX=${PER_TX} REFS=${REFS} npm run bench:audit-scale`,
       date: new Date().toISOString(),
       commit,
       machine: `${os.cpus().length} cores, ${Math.round(os.totalmem() / 2 ** 30)} GiB, load average ${os.loadavg().map((l) => l.toFixed(1)).join(" ")} at the end`,

@@ -3,9 +3,11 @@
  * viem: `settlements` token settlements, 200 per `settleBatch` (or `perTx`, at most 256), alternating batches under an
  * agreement with a listed referrer and a 10% reserve (one lot per batch) and one with neither;
  * then half of the lots released after the window, both pools distributed and four partners
- * withdrawing half their balance.
+ * withdrawing half their balance. Order references are numbered (256 share a bitmap word, as
+ * `makeOrderRefs` makes them) or salted one by one (`makeOrderRef`: a word per settlement).
  */
-import { erc20Abi, maxUint256, numberToHex, parseAbi, zeroAddress, type Address, type Hex } from "viem";
+import { erc20Abi, keccak256, maxUint256, numberToHex, parseAbi, toHex, zeroAddress, type Address, type Hex } from "viem";
+import { makeOrderRef } from "../src/sdk/actions/makeOrderRef";
 import { agreementRegistryAbi, settlementLedgerAbi } from "../src/sdk/abi";
 import { packParties } from "../src/sdk/partyTree";
 import { buildTerms, type Terms } from "../src/sdk/terms";
@@ -22,9 +24,11 @@ export type History = { fromBlock: bigint; toBlock: bigint; settlements: number 
 export async function buildHistory(
   chain: AuditChain,
   settlements: number,
-  options: { perTx?: number; onBatch?: (settled: number) => void } = {},
+  options: { perTx?: number; orderRefs?: "numbered" | "salted"; onBatch?: (settled: number) => void } = {},
 ): Promise<History> {
   const perTx = options.perTx ?? PER_TX;
+  const salt = keccak256(toHex("concord bench order book"));
+  const refOf = (i: number): Hex => (options.orderRefs === "salted" ? makeOrderRef({ orderId: `order-${i}`, salt }) : numberToHex(i + 1, { size: 32 }));
   const [keeper, hotel, restaurant, airline, chef, referrer] = [0, 1, 2, 3, 4, 5];
   const payers = [6, 7, 8, 9];
   const at = (i: number) => chain.accounts[i]!.address;
@@ -69,7 +73,7 @@ export async function buildHistory(
         token,
         gross: 1_000_003n + BigInt(i),
         referrer: onA ? at(referrer) : zeroAddress,
-        orderRef: numberToHex(i + 1, { size: 32 }), // numbered: 256 references share a bitmap word
+        orderRef: refOf(i),
         refundBeneficiary: zeroAddress,
         deadline: DEADLINE,
       });

@@ -9,6 +9,8 @@ import { claimCredit, distributable, partyShare } from "../sdk/split";
 import type { Terms } from "../sdk/terms";
 import { ConcordLogDecoder, rawRequest } from "./fetch";
 import { FlowRecorder, type Flow } from "./flows";
+import { loadLotEntries, takeLotWrites } from "./lot-entries";
+import { takeOrderRefs } from "./order-refs";
 import { ReplayState } from "./replay";
 import type { RpcClient } from "./types";
 import { AuditStore, defaultDataDir, toJson } from "./store";
@@ -143,10 +145,15 @@ export async function auditReport(
       }
     };
 
+    // Lot entries and order references stay in the store, as in a sync (which checked them): memory
+    // does not grow with the settlements.
     const state = new ReplayState();
+    state.lotWrites = { entries: [], refunds: [] };
+    state.orderRefWrites = [];
     const recorder = parameters.flows ? new FlowRecorder(wanted) : undefined;
     const decoder = new ConcordLogDecoder(meta.addresses);
     for await (const page of store.events(decoder, { toBlock })) {
+      await loadLotEntries(store.db, state, page);
       for (const log of page) {
         // Refunds are read from the lot before the event empties it.
         const refunded = log.eventName === "ReserveRefunded" ? state.lots.get(log.args.lotId as bigint) : undefined;
@@ -171,6 +178,9 @@ export async function auditReport(
           if (t) t.withdrawn += a.amount as bigint;
         }
       }
+      takeLotWrites(state);
+      takeOrderRefs(state);
+      state.dropLotEntries();
     }
     state.finish();
     for (const pool of state.pools.values()) {

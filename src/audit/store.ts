@@ -10,8 +10,9 @@ import { connectPostgres, jsonRows, openPglite, toJson, type SqlDatabase, type S
 import type { ConcordLogDecoder } from "./decode";
 import { insertLotWrites } from "./lot-entries";
 import { LOCKS, migrate } from "./migrations";
+import { insertOrderRefs } from "./order-refs";
 import type { ConcordAddresses, ConcordLog } from "./types";
-import type { BalanceChange, ReplayState, Violation } from "./replay";
+import type { BalanceChange, OrderRefWrite, ReplayState, Violation } from "./replay";
 
 export type StoreMeta = { chainId: bigint; addresses: ConcordAddresses; startBlock: bigint };
 export type Cursor = { blockNumber: bigint; blockHash: Hex };
@@ -150,14 +151,22 @@ export class AuditStore {
   }
 
   /**
-   * Appends one batch of logs (and the balance changes, lot entries and refunds the replay
-   * derived from them) and moves the cursor, atomically: an interrupted sync resumes after the
-   * last batch that committed.
+   * Appends one batch of logs (and the balance changes, lot entries, refunds and order
+   * references the replay derived from them) and moves the cursor, atomically: an interrupted
+   * sync resumes after the last batch that committed. Returns the positions in `orderRefs` of
+   * references settled before in their scope ({insertOrderRefs}).
    */
-  async append(logs: readonly ConcordLog[], cursor: Cursor, changes: readonly BalanceChange[] = [], lots?: ReplayState["lotWrites"]): Promise<void> {
-    await this.db.transaction(async (tx) => {
+  async append(
+    logs: readonly ConcordLog[],
+    cursor: Cursor,
+    changes: readonly BalanceChange[] = [],
+    lots?: ReplayState["lotWrites"],
+    orderRefs: readonly OrderRefWrite[] = [],
+  ): Promise<number[]> {
+    return this.db.transaction(async (tx) => {
       await insertBalanceChanges(tx, changes);
       if (lots) await insertLotWrites(tx, lots);
+      const repeated = await insertOrderRefs(tx, orderRefs);
       if (logs.length > 0) {
         const rows = logs.map((l) => ({
           b: l.blockNumber,
@@ -193,6 +202,7 @@ export class AuditStore {
          ON CONFLICT (id) DO UPDATE SET block_number = EXCLUDED.block_number, block_hash = EXCLUDED.block_hash, updated_at = now()`,
         [cursor.blockNumber.toString(), cursor.blockHash],
       );
+      return repeated;
     });
   }
 
@@ -204,6 +214,7 @@ export class AuditStore {
       await tx.query("DELETE FROM balance_changes WHERE block_number > $1", [after]);
       await tx.query("DELETE FROM lot_entries WHERE block_number > $1", [after]);
       await tx.query("DELETE FROM lot_refunds WHERE block_number > $1", [after]);
+      await tx.query("DELETE FROM order_refs WHERE block_number > $1", [after]);
       await tx.query("DELETE FROM blocks WHERE number > $1", [after]);
       if (cursor) {
         await tx.query("UPDATE sync_cursor SET block_number = $1, block_hash = $2, updated_at = now() WHERE id = 1", [
@@ -275,6 +286,11 @@ export class AuditStore {
     return this.needsBackfill("lot_entries");
   }
 
+  /** Whether the store's events predate its `order_refs` table (schema version 4), as {needsBalanceChanges}. */
+  async needsOrderRefs(): Promise<boolean> {
+    return this.needsBackfill("order_refs");
+  }
+
   private async needsBackfill(name: string): Promise<boolean> {
     const { rows } = await this.db.query<{ name: string }>("SELECT name FROM store_backfill WHERE name = $1", [name]);
     return rows.length > 0;
@@ -290,6 +306,23 @@ export class AuditStore {
     await this.db.transaction(async (tx) => {
       await insertLotWrites(tx, writes);
       if (done) await tx.exec("DELETE FROM store_backfill WHERE name = 'lot_entries'");
+    });
+  }
+
+  /** Starts a backfill of order references over: forgets those written by an interrupted one. */
+  async startOrderRefs(): Promise<void> {
+    await this.db.exec("DELETE FROM order_refs");
+  }
+
+  /**
+   * Writes the order references of events already stored (a backfill), `done` when they are all
+   * written; returns the positions of those settled before ({insertOrderRefs}).
+   */
+  async backfillOrderRefs(refs: readonly OrderRefWrite[], done: boolean): Promise<number[]> {
+    return this.db.transaction(async (tx) => {
+      const repeated = await insertOrderRefs(tx, refs);
+      if (done) await tx.exec("DELETE FROM store_backfill WHERE name = 'order_refs'");
+      return repeated;
     });
   }
 
@@ -350,6 +383,19 @@ export class AuditStore {
         toJson(violations),
       ]);
     });
+  }
+
+  /**
+   * Where `orderRef` first settled in `scope` (the order signer of the version's terms, else the
+   * payer), as the store recorded it; undefined if it never did.
+   */
+  async firstSettlement(scope: Address, orderRef: Hex): Promise<{ blockNumber: bigint; logIndex: number } | undefined> {
+    const { rows } = await this.db.query<{ b: string; li: number }>(
+      "SELECT block_number::text AS b, log_index AS li FROM order_refs WHERE scope = decode(substr($1, 3), 'hex') AND order_ref = decode(substr($2, 3), 'hex')",
+      [scope, orderRef],
+    );
+    const row = rows[0];
+    return row ? { blockNumber: BigInt(row.b), logIndex: row.li } : undefined;
   }
 
   /** The stored snapshot of balances (for queries and tests). */

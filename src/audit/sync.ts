@@ -7,6 +7,7 @@ import { decodeAbiParameters, encodeFunctionData, getAddress, zeroAddress, type 
 import { agreementRegistryAbi, settlementLedgerAbi } from "./abis";
 import { ConcordLogDecoder, fetchConcordLogs, rawRequest, type FetchLogsParameters, type RangeEvent } from "./fetch";
 import { hashOpenLots, loadLotEntries, takeLotWrites } from "./lot-entries";
+import { loadOrderBitmaps, repeatedOrderRefs, reportRepeated, takeOrderRefs } from "./order-refs";
 import { ChainReader } from "./reads";
 import { reconcile, type Difference, type OrderReferenceReads, type ReconcileResult } from "./reconcile";
 import { ReplayState, type Violation } from "./replay";
@@ -53,7 +54,10 @@ export type AuditParameters = {
    * back; otherwise the state is replayed from the store as usual.
    */
   continueFrom?: Pick<SyncResult, "state" | "toBlock"> | undefined;
-  /** Which settlements' stored state `verify` reads (see {ReconcileParameters.orderReferences}). Default "reserves". */
+  /**
+   * Which settlements' stored state `verify` reads (see {ReconcileParameters.orderReferences}).
+   * Default "reserves". With "all", a sync with a store reads the bitmaps back from it into the state.
+   */
   orderReferences?: OrderReferenceReads | undefined;
 };
 
@@ -183,20 +187,27 @@ export async function sync(parameters: AuditParameters): Promise<SyncResult> {
       if (backfill) await store.startBalanceChanges();
       const lotBackfill = await store.needsLotEntries();
       if (lotBackfill) await store.startLotEntries();
+      const refsBackfill = await store.needsOrderRefs();
+      if (refsBackfill) await store.startOrderRefs();
       state.balanceChanges = backfill ? [] : undefined;
       state.lotWrites = { entries: [], refunds: [] };
+      state.orderRefWrites = [];
       for await (const page of store.events(decoder)) {
         await loadLotEntries(store.db, state, page);
+        const since = state.violations.length;
         state.applyBatch(page);
         if (backfill) await store.backfillBalanceChanges(state.balanceChanges!.splice(0), false);
         const lotWrites = takeLotWrites(state); // the store has them, but in a backfill
         if (lotBackfill) await store.backfillLotEntries(lotWrites, false);
+        const refs = takeOrderRefs(state);
+        reportRepeated(state, refs, refsBackfill ? await store.backfillOrderRefs(refs, false) : await repeatedOrderRefs(store.db, refs), since);
         state.dropLotEntries();
         parameters.onEvents?.(page, target, "store");
         storedEvents += page.length;
       }
       if (backfill) await store.backfillBalanceChanges([], true);
       if (lotBackfill) await store.backfillLotEntries({ entries: [], refunds: [] }, true);
+      if (refsBackfill) await store.backfillOrderRefs([], true);
       state.balanceChanges = [];
     }
 
@@ -219,6 +230,7 @@ export async function sync(parameters: AuditParameters): Promise<SyncResult> {
       });
       for await (const batch of logs) {
         if (store) await loadLotEntries(store.db, state, batch.logs);
+        const since = state.violations.length;
         state.applyBatch(batch.logs);
         parameters.onEvents?.(batch.logs, target, "chain");
         newEvents += batch.logs.length;
@@ -227,7 +239,9 @@ export async function sync(parameters: AuditParameters): Promise<SyncResult> {
           const last = batch.logs.at(-1);
           const hash = last && last.blockNumber === batch.toBlock ? last.blockHash : await blockHash(client, batch.toBlock);
           if (!hash) throw new Error(`block ${batch.toBlock} has no hash: the chain is shorter than its head said`);
-          await store.append(batch.logs, { blockNumber: batch.toBlock, blockHash: hash }, state.balanceChanges!.splice(0), takeLotWrites(state));
+          const refs = takeOrderRefs(state);
+          const repeated = await store.append(batch.logs, { blockNumber: batch.toBlock, blockHash: hash }, state.balanceChanges!.splice(0), takeLotWrites(state), refs);
+          reportRepeated(state, refs, repeated, since);
           state.dropLotEntries(); // the store has them now: memory stays flat however many lots hold reserves
         }
         toBlock = batch.toBlock;
@@ -238,6 +252,7 @@ export async function sync(parameters: AuditParameters): Promise<SyncResult> {
     state.finish();
     if (store) {
       await hashOpenLots(store.db, state); // what a reconciliation compares, while the store is open
+      if (parameters.orderReferences === "all") await loadOrderBitmaps(store.db, state);
       await store.writeSnapshot(state, toBlock, state.violations);
     }
     return {

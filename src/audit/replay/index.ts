@@ -7,6 +7,7 @@
 import type { ConcordLog } from "../types";
 import { applyHub } from "./hub";
 import { applyLedger, checkLotsAnnounced } from "./ledger";
+export { settledTwice } from "./ledger";
 import { applyRegistry } from "./registry";
 import { ReplayBook } from "./state";
 

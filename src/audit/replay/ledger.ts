@@ -9,20 +9,33 @@ import { hexToBigInt, zeroAddress, zeroHash, type Address, type Hex } from "viem
 import { distributable, partyShare, poolRemainder, quoteSplit } from "../../sdk/split";
 import type { ConcordLog, EventRef } from "../types";
 import { lotIdOf } from "./lots";
-import type { LotEntry, LotState, PoolState, ReplayBook, VersionState } from "./state";
+import type { LotEntry, LotState, OrderRefWrite, PoolState, ReplayBook, VersionState } from "./state";
 
 type Args = Readonly<Record<string, unknown>>;
 
-/** Marks `orderRef` settled in `scope`'s bitmap; false if it already was (docs/contracts.md, "Settlement"). */
-function useOrderRef(book: ReplayBook, scope: Address, orderRef: Hex): boolean {
-  const ref = hexToBigInt(orderRef);
-  let words = book.orderBitmaps.get(scope);
-  if (!words) book.orderBitmaps.set(scope, (words = new Map()));
-  const word = ref >> 8n;
-  const bit = 1n << (ref & 0xffn);
+/**
+ * Marks `orderRef` settled in `scope`: in its bitmap, as the ledger keeps it, false if it already
+ * was; or, with a store, in the batch's writes, which the store checks against every settlement
+ * before them ({@link settledTwice} then names a repeat; docs/contracts.md, "Settlement").
+ */
+function useOrderRef(book: ReplayBook, ref: OrderRefWrite): boolean {
+  if (book.orderRefWrites) {
+    book.orderRefWrites.push(ref);
+    return true;
+  }
+  const value = hexToBigInt(ref.orderRef);
+  let words = book.orderBitmaps.get(ref.scope);
+  if (!words) book.orderBitmaps.set(ref.scope, (words = new Map()));
+  const word = value >> 8n;
+  const bit = 1n << (value & 0xffn);
   const bits = words.get(word) ?? 0n;
   words.set(word, bits | bit);
   return (bits & bit) === 0n;
+}
+
+/** The violation of a settlement whose order reference was settled before in its scope. */
+export function settledTwice(book: ReplayBook, ref: OrderRefWrite): void {
+  book.violate("unique-order-reference", `settlement ${ref.orderRef} in scope ${ref.scope} settled twice`, ref.event, ref.token);
 }
 
 function onSettled(book: ReplayBook, args: Args, event: EventRef): void {
@@ -54,7 +67,10 @@ function onSettled(book: ReplayBook, args: Args, event: EventRef): void {
   }
   // Idempotency: once per scope.
   if (orderRef === zeroHash) book.violate("unique-order-reference", `${where} has a zero order reference`, event, token);
-  else if (!useOrderRef(book, scope, orderRef)) book.violate("unique-order-reference", `${where} settled twice`, event, token);
+  else {
+    const ref = { scope, orderRef, token, event };
+    if (!useOrderRef(book, ref)) settledTwice(book, ref);
+  }
 
   // Single attribution: one referrer, never the payer, attested (intents) or listed (direct payments).
   const hasReferrer = referrer !== zeroAddress;

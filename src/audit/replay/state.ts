@@ -114,6 +114,8 @@ export type RiskState = { agreementId: bigint; token: Address; settledVolume: bi
 
 /** A settlement's entry of a lot, as the store's `lot_entries` table keeps it. */
 export type LotEntryWrite = LotEntry & { lotId: bigint; entryIndex: number; blockNumber: bigint };
+/** A settlement's order reference, as the store's `order_refs` table keeps the first of each scope (../order-refs.ts). */
+export type OrderRefWrite = { scope: Address; orderRef: Hex; token: Address; event: EventRef };
 /** A refund from a lot's entry, as the store's `lot_refunds` table keeps it. */
 export type LotRefundWrite = { lotId: bigint; entryIndex: number; blockNumber: bigint; logIndex: number; amount: bigint };
 
@@ -189,8 +191,18 @@ export class ReplayBook {
   readonly pools = new Map<string, PoolState>();
   readonly balances = new Map<string, BalanceState>();
   readonly lots = new Map<bigint, LotState>();
-  /** Settled order references: scope -> bitmap word index -> bits, as the ledger keeps them. */
+  /**
+   * Settled order references: scope -> bitmap word index -> bits, as the ledger keeps them.
+   * With a store ({orderRefWrites}) it stays empty but for a reconciliation of every word, which
+   * reads it back from the store ({loadOrderBitmaps}).
+   */
   readonly orderBitmaps = new Map<Address, Map<bigint, bigint>>();
+  /**
+   * When an array, settlements' order references are pushed here instead of into
+   * {orderBitmaps}: a sync hands each batch's to the store, whose unique index finds a reference
+   * settled twice in its scope (../order-refs.ts), so memory does not grow with the settlements.
+   */
+  orderRefWrites: OrderRefWrite[] | undefined;
   readonly risk = new Map<string, RiskState>();
   readonly totals = new Map<Address, TokenTotals>();
   /** Every account the events name as a party, payer, referrer or refund beneficiary (whose balances are reconciled). */
