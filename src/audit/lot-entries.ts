@@ -52,16 +52,16 @@ async function entriesBefore(db: SqlSession, lots: readonly LotState[], before: 
   const { rows } = await db.query<EntryRow>(
     `SELECT e.lot_id::text, e.entry_index, e.scope, e.order_ref, e.beneficiary,
             (e.reserve - coalesce(r.amount, 0))::text AS reserve, r.refunds IS NOT NULL AS refunded
-     FROM unnest($1::numeric[], $2::numeric[]) AS l(lot_id, block_number)
+     FROM json_to_recordset($1::json) AS l(lot_id numeric, block_number numeric)
      JOIN lot_entries e ON e.lot_id = l.lot_id AND e.block_number = l.block_number
      LEFT JOIN LATERAL (
        SELECT sum(f.amount) AS amount, count(*) AS refunds FROM lot_refunds f
        WHERE f.lot_id = e.lot_id AND f.entry_index = e.entry_index AND f.block_number >= e.block_number
-         AND ($3::numeric IS NULL OR (f.block_number, f.log_index) < ($3::numeric, $4::int))
+         AND ($2::numeric IS NULL OR (f.block_number, f.log_index) < ($2::numeric, $3::int))
        HAVING count(*) > 0
      ) r ON true
      ORDER BY e.lot_id, e.entry_index`,
-    [lots.map((l) => l.lotId.toString()), lots.map((l) => l.blockNumber.toString()), before?.blockNumber.toString() ?? null, before?.logIndex ?? 0],
+    [jsonRows(lots.map((l) => ({ lot_id: l.lotId, block_number: l.blockNumber }))), before?.blockNumber.toString() ?? null, before?.logIndex ?? 0],
   );
   const out = new Map<bigint, LotEntry[]>();
   for (const row of rows) {

@@ -193,9 +193,9 @@ export class AuditStore {
       for (const log of logs) blocks.set(log.blockNumber.toString(), log.blockHash);
       blocks.set(cursor.blockNumber.toString(), cursor.blockHash);
       await tx.query(
-        `INSERT INTO blocks (number, hash) SELECT * FROM unnest($1::numeric[], $2::text[])
+        `INSERT INTO blocks (number, hash) SELECT n, h FROM json_to_recordset($1::json) AS r(n numeric, h text)
          ON CONFLICT (number) DO UPDATE SET hash = EXCLUDED.hash`,
-        [[...blocks.keys()], [...blocks.values()]],
+        [jsonRows([...blocks].map(([n, h]) => ({ n, h })))],
       );
       await tx.query(
         `INSERT INTO sync_cursor (id, block_number, block_hash) VALUES (1, $1, $2)
@@ -343,39 +343,23 @@ export class AuditStore {
   async writeSnapshot(state: ReplayState, blockNumber: bigint, violations: readonly Violation[]): Promise<void> {
     await this.db.transaction(async (tx) => {
       await tx.exec("DELETE FROM balances; DELETE FROM reserve_lots; DELETE FROM payout_pools; DELETE FROM snapshot;");
-      const balances = [...state.balances.values()];
-      await tx.query("INSERT INTO balances (account, token, amount) SELECT * FROM unnest($1::text[], $2::text[], $3::numeric[])", [
-        balances.map((b) => b.account),
-        balances.map((b) => b.token),
-        balances.map((b) => b.amount.toString()),
-      ]);
+      const balances = [...state.balances.values()].map((b) => ({ a: b.account, t: b.token, am: b.amount }));
+      await tx.query(
+        `INSERT INTO balances (account, token, amount) SELECT a, t, am FROM json_to_recordset($1::json) AS r(a text, t text, am numeric)`,
+        [jsonRows(balances)],
+      );
       // The open lots' entries are the `reserve_lot_entries` view over `lot_entries` (migration 3).
-      const lots = [...state.lots.values()].filter((lot) => lot.open);
+      const lots = [...state.lots.values()].filter((lot) => lot.open).map((l) => ({ l: l.lotId, ag: l.agreementId, v: l.version, t: l.token, h: l.held, r: l.releaseAt }));
       await tx.query(
         `INSERT INTO reserve_lots (lot_id, agreement_id, version, token, held, release_at)
-         SELECT * FROM unnest($1::numeric[], $2::numeric[], $3::int[], $4::text[], $5::numeric[], $6::numeric[])`,
-        [
-          lots.map((l) => l.lotId.toString()),
-          lots.map((l) => l.agreementId.toString()),
-          lots.map((l) => l.version),
-          lots.map((l) => l.token),
-          lots.map((l) => l.held.toString()),
-          lots.map((l) => l.releaseAt.toString()),
-        ],
+         SELECT l, ag, v, t, h, r FROM json_to_recordset($1::json) AS j(l numeric, ag numeric, v int4, t text, h numeric, r numeric)`,
+        [jsonRows(lots)],
       );
-      const pools = [...state.pools.values()];
+      const pools = [...state.pools.values()].map((p) => ({ ag: p.agreementId, v: p.version, t: p.token, tot: p.total, h: p.held, d: p.distributed, u: p.paidUpTo }));
       await tx.query(
         `INSERT INTO payout_pools (agreement_id, version, token, total, held, distributed, paid_up_to)
-         SELECT * FROM unnest($1::numeric[], $2::int[], $3::text[], $4::numeric[], $5::numeric[], $6::numeric[], $7::jsonb[])`,
-        [
-          pools.map((p) => p.agreementId.toString()),
-          pools.map((p) => p.version),
-          pools.map((p) => p.token),
-          pools.map((p) => p.total.toString()),
-          pools.map((p) => p.held.toString()),
-          pools.map((p) => p.distributed.toString()),
-          pools.map((p) => toJson(p.paidUpTo)),
-        ],
+         SELECT ag, v, t, tot, h, d, u FROM json_to_recordset($1::json) AS j(ag numeric, v int4, t text, tot numeric, h numeric, d numeric, u jsonb)`,
+        [jsonRows(pools)],
       );
       await tx.query("INSERT INTO snapshot (id, block_number, events, violations) VALUES (1, $1, $2, $3)", [
         blockNumber.toString(),
