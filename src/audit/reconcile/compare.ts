@@ -1,12 +1,13 @@
 /**
- * Compares what was read with what the plan expects, and words each disagreement as a
- * {Difference} naming the account, the token, the amounts and the events that produced them.
+ * Compares what was read with what the plan expects, and records each disagreement as a
+ * {Difference}: the account, the token, the amounts as data and the events that produced them.
+ * {differenceMessage} words one, the amounts in base units or through a formatter.
  */
 import { hexToBigInt, type Address, type Hex } from "viem";
 import type { EventRef } from "../types";
-import type { DifferenceKind, HoldingParts, PlannedHolding, PlannedWord } from "./plan";
+import type { DifferenceKind, HoldingParts, PlannedHolding, PlannedWord, ValueKind } from "./plan";
 
-export type { DifferenceKind, HoldingParts } from "./plan";
+export type { DifferenceKind, HoldingParts, ValueKind } from "./plan";
 
 /** One way the chain disagrees with the rebuilt state. */
 export type Difference = {
@@ -14,7 +15,11 @@ export type Difference = {
   /** The account whose amount differs (the ledger itself for holdings, pools and lots; the scope for a bitmap). */
   account: Address;
   token: Address;
-  /** Rebuilt from events (an amount; a hash or bitmap as hex). */
+  /** What differs, in words ("balance of 0x… in 0x…"). */
+  what: string;
+  /** What `expected` and `actual` are: amounts of `token` in base units, counts, or hashes. */
+  value: ValueKind;
+  /** Rebuilt from events (an amount or a count; a hash or bitmap as hex). */
   expected: bigint | Hex;
   /** Read from the chain at the block. */
   actual: bigint | Hex;
@@ -28,11 +33,29 @@ export type Difference = {
   eventCount: number;
   /** For holdings: what the expected amount is made of. */
   parts?: HoldingParts;
-  /** In words, amounts in base units. */
+  /** {differenceMessage} with amounts in base units. */
   message: string;
 };
 
+/** Shows an amount of `token` given in base units (token units and a symbol, say). */
+export type AmountFormat = (token: Address, amount: bigint) => string;
+
+/**
+ * A difference in words: "<what>: rebuilt <expected>, chain <actual>", or for holdings what the
+ * expected amount is made of. Amounts go through `format` (default: base units); counts and
+ * hashes are shown as they are.
+ */
+export function differenceMessage(d: Omit<Difference, "message">, format: AmountFormat = (_token, amount) => amount.toString()): string {
+  const show = (v: bigint | Hex) => (d.value === "amount" && typeof v === "bigint" ? format(d.token, v) : String(v));
+  if (d.kind === "holdings" && d.parts) {
+    const { balances, reserves, undistributed } = d.parts;
+    return `the ledger holds ${show(d.actual)} of ${d.token}; events give ${show(d.expected)} (balances ${show(balances)} + reserves ${show(reserves)} + undistributed ${show(undistributed)})`;
+  }
+  return `${d.what}: rebuilt ${show(d.expected)}, chain ${show(d.actual)}`;
+}
+
 const mask = (bits: bigint) => (1n << bits) - 1n;
+const withMessage = (d: Omit<Difference, "message">): Difference => ({ ...d, message: differenceMessage(d) });
 
 /** The differences between one planned word and the word read. */
 export function compareWord(planned: PlannedWord, word: Hex): Difference[] {
@@ -43,8 +66,7 @@ export function compareWord(planned: PlannedWord, word: Hex): Difference[] {
     if (actual === field.expected) continue;
     const show = field.show ?? ((v: bigint) => v);
     const { provenance, ...where } = planned.subject;
-    const [e, a] = [show(field.expected), show(actual)];
-    out.push({ kind: field.kind, ...where, expected: e, actual: a, events: [...provenance.recent], eventCount: provenance.count, message: `${field.what}: rebuilt ${e}, chain ${a}` });
+    out.push(withMessage({ kind: field.kind, ...where, what: field.what, value: field.value, expected: show(field.expected), actual: show(actual), events: [...provenance.recent], eventCount: provenance.count }));
   }
   return out;
 }
@@ -53,14 +75,15 @@ export function compareWord(planned: PlannedWord, word: Hex): Difference[] {
 export function compareHolding(planned: PlannedHolding, actual: bigint): Difference | undefined {
   if (actual === planned.expected) return undefined;
   const { provenance, ...where } = planned.subject;
-  return {
+  return withMessage({
     kind: "holdings",
     ...where,
+    what: `holdings of ${planned.token}`,
+    value: "amount",
     expected: planned.expected,
     actual,
     parts: planned.parts,
     events: [...provenance.recent],
     eventCount: provenance.count,
-    message: planned.what.replace("{actual}", actual.toString()),
-  };
+  });
 }

@@ -12,8 +12,9 @@ import type { RpcClient } from "../types";
 import { compareHolding, compareWord, type Difference } from "./compare";
 import { planReconciliation, type OrderReferenceReads, type Plan } from "./plan";
 
-export type { Difference, DifferenceKind, HoldingParts } from "./compare";
-export type { OrderReferenceReads, Plan, PlannedWord } from "./plan";
+export type { AmountFormat, Difference, DifferenceKind, HoldingParts, ValueKind } from "./compare";
+export { differenceMessage } from "./compare";
+export type { OrderReferenceReads, Plan, PlannedHolding, PlannedWord } from "./plan";
 export { planReconciliation } from "./plan";
 
 export type ReconcileParameters = {

@@ -34,9 +34,14 @@ export type Subject = {
   provenance: Provenance;
 };
 
+/** What a field's value is: an amount of the word's token (base units), a count, or a hash or bitmap. */
+export type ValueKind = "amount" | "count" | "hash";
+
 /** One field of a storage word: `bits` bits from bit `shift`. */
 export type Field = {
   kind: DifferenceKind;
+  /** What its value is (how a difference in it is shown). */
+  value: ValueKind;
   /** What the field is, for the message ("balance of 0x… in 0x…"). */
   what: string;
   shift: bigint;
@@ -49,7 +54,7 @@ export type Field = {
 
 export type PlannedWord = { slot: Hex; fields: Field[]; subject: Subject };
 /** What the ledger must hold of a token: the sum of `parts` (base units), as the events give them. */
-export type PlannedHolding = { token: Address; expected: bigint; parts: HoldingParts; subject: Subject; what: string };
+export type PlannedHolding = { token: Address; expected: bigint; parts: HoldingParts; subject: Subject };
 
 /** What a token's holdings are made of, rebuilt from the events (base units). */
 export type HoldingParts = { balances: bigint; reserves: bigint; undistributed: bigint };
@@ -82,7 +87,7 @@ export function planReconciliation(state: ReplayState, ledger: Address, orderRef
       words.push({
         slot: balanceSlot(account, token),
         subject: { account, token, provenance: entry?.provenance ?? { count: 0, recent: [] } },
-        fields: [{ kind: "balance", what: `balance of ${account} in ${token}`, shift: 0n, bits: 256n, expected: entry?.credited ? amount + 1n : 0n, show: stored }],
+        fields: [{ kind: "balance", value: "amount", what: `balance of ${account} in ${token}`, shift: 0n, bits: 256n, expected: entry?.credited ? amount + 1n : 0n, show: stored }],
       });
     }
   }
@@ -96,14 +101,14 @@ export function planReconciliation(state: ReplayState, ledger: Address, orderRef
       slot,
       subject,
       fields: [
-        { kind: "pool-total", what: `${where}: total`, shift: 0n, bits: LOW_128, expected: pool.total },
-        { kind: "pool-held", what: `${where}: held`, shift: 128n, bits: LOW_128, expected: pool.held },
+        { kind: "pool-total", value: "amount", what: `${where}: total`, shift: 0n, bits: LOW_128, expected: pool.total },
+        { kind: "pool-held", value: "amount", what: `${where}: held`, shift: 128n, bits: LOW_128, expected: pool.held },
       ],
     });
     words.push({
       slot: nextSlot(slot),
       subject,
-      fields: [{ kind: "pool-distributed", what: `${where}: distributed`, shift: 0n, bits: 256n, expected: pool.distributed }],
+      fields: [{ kind: "pool-distributed", value: "amount", what: `${where}: distributed`, shift: 0n, bits: 256n, expected: pool.distributed }],
     });
     const parties = state.termsOf(pool.agreementId, pool.version)?.terms.parties ?? [];
     parties.forEach((party, partyIndex) => {
@@ -111,7 +116,7 @@ export function planReconciliation(state: ReplayState, ledger: Address, orderRef
       words.push({
         slot: paidUpToSlot(pool.agreementId, pool.version, pool.token, partyIndex),
         subject: { ...subject, account: party.agreementId === 0n ? party.account : ledger, partyIndex },
-        fields: [{ kind: "paid-up-to", what: `paidUpTo of party ${partyIndex} of the ${where}`, shift: 0n, bits: 256n, expected: pool.paidUpTo[partyIndex] ?? 0n }],
+        fields: [{ kind: "paid-up-to", value: "amount", what: `paidUpTo of party ${partyIndex} of the ${where}`, shift: 0n, bits: 256n, expected: pool.paidUpTo[partyIndex] ?? 0n }],
       });
     });
   }
@@ -125,6 +130,7 @@ export function planReconciliation(state: ReplayState, ledger: Address, orderRef
       fields: [
         {
           kind: "lot",
+          value: "hash",
           what: `lot ${lot.lotId} (${lot.open ? `${lot.held} held until ${lot.releaseAt}` : "closed"})`,
           shift: 0n,
           bits: 256n,
@@ -144,12 +150,12 @@ export function planReconciliation(state: ReplayState, ledger: Address, orderRef
       slot,
       subject,
       fields: [
-        { kind: "risk", what: `${where}: settled volume`, shift: 0n, bits: 128n, expected: risk.settledVolume },
-        { kind: "risk", what: `${where}: settled count`, shift: 128n, bits: 64n, expected: risk.settledCount },
-        { kind: "risk", what: `${where}: refund count`, shift: 192n, bits: 64n, expected: risk.refundCount },
+        { kind: "risk", value: "amount", what: `${where}: settled volume`, shift: 0n, bits: 128n, expected: risk.settledVolume },
+        { kind: "risk", value: "count", what: `${where}: settled count`, shift: 128n, bits: 64n, expected: risk.settledCount },
+        { kind: "risk", value: "count", what: `${where}: refund count`, shift: 192n, bits: 64n, expected: risk.refundCount },
       ],
     });
-    words.push({ slot: nextSlot(slot), subject, fields: [{ kind: "risk", what: `${where}: refunded volume`, shift: 0n, bits: 256n, expected: risk.refundedVolume }] });
+    words.push({ slot: nextSlot(slot), subject, fields: [{ kind: "risk", value: "amount", what: `${where}: refunded volume`, shift: 0n, bits: 256n, expected: risk.refundedVolume }] });
   }
 
   if (orderReferences === "all") {
@@ -159,7 +165,7 @@ export function planReconciliation(state: ReplayState, ledger: Address, orderRef
         words.push({
           slot: orderBitmapSlot(scope, word),
           subject: { account: scope, token: ledger, provenance: { count: 0, recent: [] } },
-          fields: [{ kind: "order-bitmap", what: `order references ${numberToHex(word << 8n, { size: 32 })}.. settled in scope ${scope}`, shift: 0n, bits: 256n, expected: bits, show: asHash }],
+          fields: [{ kind: "order-bitmap", value: "hash", what: `order references ${numberToHex(word << 8n, { size: 32 })}.. settled in scope ${scope}`, shift: 0n, bits: 256n, expected: bits, show: asHash }],
         });
       }
     }
@@ -173,7 +179,6 @@ export function planReconciliation(state: ReplayState, ledger: Address, orderRef
       expected: t.holdings,
       parts: { balances: t.balances, reserves: t.heldReserves, undistributed: t.undistributed },
       subject: { account: ledger, token, provenance: t.provenance },
-      what: `the ledger holds {actual} of ${token}; events give ${t.holdings} (balances ${t.balances} + reserves ${t.heldReserves} + undistributed ${t.undistributed})`,
     };
   });
   return { words, holdings, checked };

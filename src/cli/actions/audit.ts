@@ -3,7 +3,7 @@ import path from "node:path";
 import type { Command } from "commander";
 import { createPublicClient, formatUnits as formatDecimal, type Address } from "viem";
 import { redactUrl } from "../../audit/db";
-import { type Difference, type Violation, reportToHtml, reportToJson, statementRows, auditReport, sync, verify } from "../../audit";
+import { type Difference, type Violation, differenceMessage, reportToHtml, reportToJson, statementRows, auditReport, sync, verify } from "../../audit";
 import { addressesFor, connect, parseRpcUrl, tokenInfo, transportFor } from "../context";
 import type { GlobalOptions } from "../options";
 import { ExitCode, UsageError } from "../errors";
@@ -114,35 +114,21 @@ export async function syncStore(command: Command): Promise<void> {
   if (result.violations.length) process.exitCode = ExitCode.Mismatch;
 }
 
-/** The kinds of difference whose values are amounts of the difference's token (risk counters mix counts and volumes; lots and bitmaps are hashes). */
-const AMOUNT_KINDS: ReadonlySet<string> = new Set(["balance", "pool-total", "pool-held", "pool-distributed", "paid-up-to", "holdings"]);
-
-/** The line a person reads for one difference: amounts of its token through `format` (token units with the symbol, or base units with --wei). */
-function differenceLine(d: Difference, format: (token: Address, amount: bigint) => string): string {
-  const amount = (value: bigint | string) => (typeof value === "bigint" ? format(d.token, value) : value);
-  if (d.kind === "holdings" && d.parts && typeof d.expected === "bigint" && typeof d.actual === "bigint") {
-    const { balances, reserves, undistributed } = d.parts;
-    return `the ledger holds ${amount(d.actual)} of ${d.token}; events give ${amount(d.expected)} (balances ${amount(balances)} + reserves ${amount(reserves)} + undistributed ${amount(undistributed)})`;
-  }
-  // A word's difference reads "<what>: rebuilt <expected>, chain <actual>".
-  return AMOUNT_KINDS.has(d.kind) ? d.message.replace(`: rebuilt ${d.expected}, chain ${d.actual}`, `: rebuilt ${amount(d.expected)}, chain ${amount(d.actual)}`) : d.message;
-}
-
 export async function verifyStore(command: Command): Promise<void> {
   const o = optionsOf<AuditOptions & { allOrderRefs?: boolean; wei?: boolean }>(command);
   const { parameters, amountFormatter, tokenInfos } = await auditParameters(o);
   const result = await verify({ ...parameters, orderReferences: o.allOrderRefs ? "all" : "reserves", onProgress: progressPrinter(o.json) });
   if (!o.json && process.stderr.isTTY) process.stderr.write("\n");
-  const tokens = result.differences.filter((d) => AMOUNT_KINDS.has(d.kind)).map((d) => d.token);
+  const tokens = result.differences.filter((d) => d.value === "amount").map((d) => d.token);
   const checked = { ...result.reconcile.checked, orderReferences: result.reconcile.orderReferences };
   // --json keeps base units, and names the unit of each difference of amounts as the other commands do.
   const infoOf = o.json ? await tokenInfos(tokens) : undefined;
   const differences = result.differences.map((d) => {
-    const unit = infoOf && AMOUNT_KINDS.has(d.kind) ? infoOf(d.token) : null;
+    const unit = infoOf && d.value === "amount" ? infoOf(d.token) : null;
     return unit ? { ...d, unit: { symbol: unit.symbol, decimals: unit.decimals } } : d;
   });
   const format = o.json ? undefined : await amountFormatter(tokens, o.wei);
-  const amount = (d: Difference, value: bigint | string) => (format && typeof value === "bigint" && AMOUNT_KINDS.has(d.kind) ? format(d.token, value) : String(value));
+  const amount = (d: Difference, value: bigint | string) => (format && typeof value === "bigint" && d.value === "amount" ? format(d.token, value) : String(value));
   emit(o, { ok: result.ok, toBlock: result.sync.toBlock, checked, violations: result.violations, differences }, () =>
     result.ok
       ? `verified at block ${result.sync.toBlock}: every balance, reserve and holding matches the replayed history`
@@ -150,7 +136,7 @@ export async function verifyStore(command: Command): Promise<void> {
           `MISMATCH at block ${result.sync.toBlock}: ${result.differences.length} differences, ${result.violations.length} law violations`,
           ...(result.differences.length ? [table(result.differences.map((d) => ({ kind: d.kind, account: String(d.account ?? ""), token: String(d.token ?? ""), expected: amount(d, d.expected), actual: amount(d, d.actual) })))] : []),
           ...result.differences.flatMap((d) => [
-            `- ${differenceLine(d, format!)}`,
+            `- ${differenceMessage(d, format)}`,
             ...d.events.map((e) => `    from ${e.eventName} in block ${e.blockNumber}, tx ${e.transactionHash} (log ${e.logIndex})`),
             ...(d.eventCount > d.events.length ? [`    … and ${d.eventCount - d.events.length} earlier events`] : []),
           ]),
