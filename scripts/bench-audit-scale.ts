@@ -41,7 +41,8 @@ function measure(options: Record<string, unknown>): Promise<Measured> {
 }
 
 async function main() {
-  const node = await startAnvil();
+  // The auditor reads logs, blocks and the head's storage only: no old states are kept.
+  const node = await startAnvil({ pruneHistory: true });
   const cluster = await startPostgres();
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), "concord-scale-"));
   try {

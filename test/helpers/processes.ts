@@ -57,15 +57,18 @@ export async function startHardhatNode(): Promise<LocalNode> {
 /**
  * Starts anvil (Foundry's node, a second EVM implementation) on a free loopback port: the platform
  * package's binary itself, not the npm wrapper (killing the wrapper would leave anvil running).
- * `chainId` sets its chain id (anvil's default: 31337, the same as Hardhat's).
+ * `chainId` sets its chain id (anvil's default: 31337, the same as Hardhat's). `pruneHistory`
+ * keeps only recent states: by default anvil writes the state of older blocks to a temporary
+ * folder, which a history of a million settlements with a storage word each grows past 100 GB.
  */
-export async function startAnvil(options: { chainId?: number } = {}): Promise<LocalNode> {
+export async function startAnvil(options: { chainId?: number; pruneHistory?: boolean } = {}): Promise<LocalNode> {
   const port = await freePort();
   const arch = process.arch === "x64" ? "amd64" : process.arch;
   const binary = path.join(__dirname, "..", "..", "node_modules", "@foundry-rs", `anvil-${process.platform}-${arch}`, "bin", "anvil");
   if (!fs.existsSync(binary)) throw new Error(`anvil binary not found at ${binary}: run npm ci`);
   const args = ["--port", String(port), "--host", "127.0.0.1", "--hardfork", "cancun", "--silent"];
   if (options.chainId !== undefined) args.push("--chain-id", String(options.chainId));
+  if (options.pruneHistory) args.push("--prune-history");
   const child = spawn(binary, args, { stdio: "ignore" });
   return track(child, port);
 }
