@@ -26,7 +26,11 @@ const KEY = "decode(substr(r.s, 3), 'hex'), decode(substr(r.o, 3), 'hex')";
 export async function insertOrderRefs(tx: SqlSession, refs: readonly OrderRefWrite[]): Promise<number[]> {
   if (refs.length === 0) return [];
   const rows = rowsOf(refs);
-  const inserted = await tx.query(`INSERT INTO order_refs (scope, order_ref, block_number, log_index) SELECT ${KEY}, r.b, r.li FROM ${RECORDS} ON CONFLICT DO NOTHING`, [rows]);
+  // In chain order, so that of two settlements of one reference in a batch the first is the row.
+  const inserted = await tx.query(
+    `INSERT INTO order_refs (scope, order_ref, block_number, log_index) SELECT ${KEY}, r.b, r.li FROM ${RECORDS} ORDER BY r.i ON CONFLICT DO NOTHING`,
+    [rows],
+  );
   return inserted.affectedRows === refs.length ? [] : repeatedIn(tx, rows);
 }
 
