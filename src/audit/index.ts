@@ -10,7 +10,7 @@ export { FlowRecorder } from "./flows";
 export type { Flow, FlowKind, FlowNodeId } from "./flows";
 export { reportToHtml, reportPageData, sankeyLibraries, escapeHtml, jsonForScript, ReportHtmlLibraryError } from "./html";
 export type { ReportHtmlOptions, TokenLabel } from "./html";
-export { reconcile, planReconciliation, differenceMessage, StorageLayoutError } from "./reconcile";
+export { reconcile, planReconciliation, differenceMessage, differenceValue, StorageLayoutError } from "./reconcile";
 export type { AmountFormat, Difference, DifferenceKind, HoldingParts, OrderReferenceReads, ReconcileParameters, ReconcileResult, ValueKind } from "./reconcile";
 export { ChainReader, LEDGER_STORAGE } from "./reads";
 export { ReplayState, ReplayOrderError, poolKey, lotIdOf, entriesHashOf, storedLotHash } from "./replay";

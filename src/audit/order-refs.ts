@@ -7,7 +7,7 @@
  * inserted with it (in the batch's transaction), and every one that the index already held at
  * another event is a reference settled twice (DESIGN.md, idempotency).
  */
-import { getAddress, type Address } from "viem";
+import { getAddress, type Address, type Hex } from "viem";
 import { jsonRows, type SqlSession } from "./db";
 import { settledTwice, type OrderRefWrite, type ReplayState } from "./replay";
 
@@ -15,7 +15,9 @@ const rowsOf = (refs: readonly OrderRefWrite[]) =>
   jsonRows(refs.map((r, i) => ({ i, s: r.scope, o: r.orderRef, b: r.event.blockNumber, li: r.event.logIndex })));
 
 const RECORDS = "json_to_recordset($1::json) AS r(i int4, s text, o text, b numeric, li int4)";
-const KEY = "decode(substr(r.s, 3), 'hex'), decode(substr(r.o, 3), 'hex')";
+/** The table's key (scope, order reference as bytes) from two 0x-prefixed hex texts. */
+const keyOf = (scope: string, orderRef: string) => `decode(substr(${scope}, 3), 'hex'), decode(substr(${orderRef}, 3), 'hex')`;
+const KEY = keyOf("r.s", "r.o");
 
 /**
  * Records the first settlement of each reference in `refs` (in chain order) and returns the
@@ -80,7 +82,7 @@ export function reportRepeated(state: ReplayState, refs: readonly OrderRefWrite[
 export async function loadOrderBitmaps(db: SqlSession, state: ReplayState, pageSize = 50_000): Promise<void> {
   let after: [string, string] = ["", ""];
   let scopeHex = "";
-  let words = new Map<bigint, bigint>();
+  let scope: Address | undefined;
   for (;;) {
     const { rows } = await db.query<{ s: string; o: string }>(
       `SELECT encode(scope, 'hex') AS s, encode(order_ref, 'hex') AS o FROM order_refs
@@ -88,18 +90,24 @@ export async function loadOrderBitmaps(db: SqlSession, state: ReplayState, pageS
       [after[0], after[1], pageSize],
     );
     for (const row of rows) {
-      if (row.s !== scopeHex) {
+      if (row.s !== scopeHex || !scope) {
         scopeHex = row.s;
-        const scope: Address = getAddress(`0x${row.s}`);
-        words = state.orderBitmaps.get(scope) ?? new Map();
-        state.orderBitmaps.set(scope, words);
+        scope = getAddress(`0x${row.s}`); // once per scope: rows come in key order
       }
-      const ref = BigInt(`0x${row.o}`);
-      const word = ref >> 8n;
-      words.set(word, (words.get(word) ?? 0n) | (1n << (ref & 0xffn)));
+      state.setOrderBit(scope, BigInt(`0x${row.o}`));
     }
     if (rows.length < pageSize) return;
     const last = rows.at(-1)!;
     after = [last.s, last.o];
   }
+}
+
+/** Where the store saw `orderRef` first settle in `scope`, or undefined if it never did. */
+export async function firstSettlement(db: SqlSession, scope: Address, orderRef: Hex): Promise<{ blockNumber: bigint; logIndex: number } | undefined> {
+  const { rows } = await db.query<{ b: string; li: number }>(
+    `SELECT block_number::text AS b, log_index AS li FROM order_refs WHERE (scope, order_ref) = (${keyOf("$1", "$2")})`,
+    [scope, orderRef],
+  );
+  const row = rows[0];
+  return row ? { blockNumber: BigInt(row.b), logIndex: row.li } : undefined;
 }

@@ -10,7 +10,7 @@ import { connectPostgres, jsonRows, openPglite, toJson, type SqlDatabase, type S
 import type { ConcordLogDecoder } from "./decode";
 import { insertLotWrites } from "./lot-entries";
 import { LOCKS, migrate } from "./migrations";
-import { insertOrderRefs } from "./order-refs";
+import { firstSettlement, insertOrderRefs } from "./order-refs";
 import type { ConcordAddresses, ConcordLog } from "./types";
 import type { BalanceChange, OrderRefWrite, ReplayState, Violation } from "./replay";
 
@@ -374,12 +374,7 @@ export class AuditStore {
    * payer), as the store recorded it; undefined if it never did.
    */
   async firstSettlement(scope: Address, orderRef: Hex): Promise<{ blockNumber: bigint; logIndex: number } | undefined> {
-    const { rows } = await this.db.query<{ b: string; li: number }>(
-      "SELECT block_number::text AS b, log_index AS li FROM order_refs WHERE scope = decode(substr($1, 3), 'hex') AND order_ref = decode(substr($2, 3), 'hex')",
-      [scope, orderRef],
-    );
-    const row = rows[0];
-    return row ? { blockNumber: BigInt(row.b), logIndex: row.li } : undefined;
+    return firstSettlement(this.db, scope, orderRef);
   }
 
   /** The stored snapshot of balances (for queries and tests). */

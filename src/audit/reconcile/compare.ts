@@ -40,13 +40,20 @@ export type Difference = {
 /** Shows an amount of `token` given in base units (token units and a symbol, say). */
 export type AmountFormat = (token: Address, amount: bigint) => string;
 
+const baseUnits: AmountFormat = (_token, amount) => amount.toString();
+
+/** One of a difference's values as shown: an amount through `format` (default: base units), a count or a hash as it is. */
+export function differenceValue(d: Pick<Difference, "value" | "token">, v: bigint | Hex, format: AmountFormat = baseUnits): string {
+  return d.value === "amount" && typeof v === "bigint" ? format(d.token, v) : String(v);
+}
+
 /**
  * A difference in words: "<what>: rebuilt <expected>, chain <actual>", or for holdings what the
  * expected amount is made of. Amounts go through `format` (default: base units); counts and
  * hashes are shown as they are.
  */
-export function differenceMessage(d: Omit<Difference, "message">, format: AmountFormat = (_token, amount) => amount.toString()): string {
-  const show = (v: bigint | Hex) => (d.value === "amount" && typeof v === "bigint" ? format(d.token, v) : String(v));
+export function differenceMessage(d: Omit<Difference, "message">, format: AmountFormat = baseUnits): string {
+  const show = (v: bigint | Hex) => differenceValue(d, v, format);
   if (d.kind === "holdings" && d.parts) {
     const { balances, reserves, undistributed } = d.parts;
     return `the ledger holds ${show(d.actual)} of ${d.token}; events give ${show(d.expected)} (balances ${show(balances)} + reserves ${show(reserves)} + undistributed ${show(undistributed)})`;

@@ -13,7 +13,7 @@ import { compareHolding, compareWord, type Difference } from "./compare";
 import { planReconciliation, type OrderReferenceReads, type Plan } from "./plan";
 
 export type { AmountFormat, Difference, DifferenceKind, HoldingParts, ValueKind } from "./compare";
-export { differenceMessage } from "./compare";
+export { differenceMessage, differenceValue } from "./compare";
 export type { OrderReferenceReads, Plan, PlannedHolding, PlannedWord } from "./plan";
 export { planReconciliation } from "./plan";
 

@@ -23,14 +23,7 @@ function useOrderRef(book: ReplayBook, ref: OrderRefWrite): boolean {
     book.orderRefWrites.push(ref);
     return true;
   }
-  const value = hexToBigInt(ref.orderRef);
-  let words = book.orderBitmaps.get(ref.scope);
-  if (!words) book.orderBitmaps.set(ref.scope, (words = new Map()));
-  const word = value >> 8n;
-  const bit = 1n << (value & 0xffn);
-  const bits = words.get(word) ?? 0n;
-  words.set(word, bits | bit);
-  return (bits & bit) === 0n;
+  return book.setOrderBit(ref.scope, hexToBigInt(ref.orderRef));
 }
 
 /** The violation of a settlement whose order reference was settled before in its scope. */

@@ -275,6 +275,17 @@ export class ReplayBook {
     return out;
   }
 
+  /** Sets `orderRef`'s bit in `scope`'s bitmap, as the ledger keeps it; false if it was set already. */
+  setOrderBit(scope: Address, orderRef: bigint): boolean {
+    let words = this.orderBitmaps.get(scope);
+    if (!words) this.orderBitmaps.set(scope, (words = new Map()));
+    const word = orderRef >> 8n;
+    const bit = 1n << (orderRef & 0xffn);
+    const bits = words.get(word) ?? 0n;
+    words.set(word, bits | bit);
+    return (bits & bit) === 0n;
+  }
+
   /** Forgets the entries of every lot the store keeps them for, but of a lot not yet announced (its transaction goes on). */
   dropLotEntries(): void {
     for (const lot of this.lotsWithEntries) {

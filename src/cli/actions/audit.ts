@@ -3,7 +3,7 @@ import path from "node:path";
 import type { Command } from "commander";
 import { createPublicClient, formatUnits as formatDecimal, type Address } from "viem";
 import { redactUrl } from "../../audit/db";
-import { type Difference, type Violation, differenceMessage, reportToHtml, reportToJson, statementRows, auditReport, sync, verify } from "../../audit";
+import { type Violation, differenceMessage, differenceValue, reportToHtml, reportToJson, statementRows, auditReport, sync, verify } from "../../audit";
 import { addressesFor, connect, parseRpcUrl, tokenInfo, transportFor } from "../context";
 import type { GlobalOptions } from "../options";
 import { ExitCode, UsageError } from "../errors";
@@ -128,13 +128,12 @@ export async function verifyStore(command: Command): Promise<void> {
     return unit ? { ...d, unit: { symbol: unit.symbol, decimals: unit.decimals } } : d;
   });
   const format = o.json ? undefined : await amountFormatter(tokens, o.wei);
-  const amount = (d: Difference, value: bigint | string) => (format && typeof value === "bigint" && d.value === "amount" ? format(d.token, value) : String(value));
   emit(o, { ok: result.ok, toBlock: result.sync.toBlock, checked, violations: result.violations, differences }, () =>
     result.ok
       ? `verified at block ${result.sync.toBlock}: every balance, reserve and holding matches the replayed history`
       : [
           `MISMATCH at block ${result.sync.toBlock}: ${result.differences.length} differences, ${result.violations.length} law violations`,
-          ...(result.differences.length ? [table(result.differences.map((d) => ({ kind: d.kind, account: String(d.account ?? ""), token: String(d.token ?? ""), expected: amount(d, d.expected), actual: amount(d, d.actual) })))] : []),
+          ...(result.differences.length ? [table(result.differences.map((d) => ({ kind: d.kind, account: String(d.account ?? ""), token: String(d.token ?? ""), expected: differenceValue(d, d.expected, format), actual: differenceValue(d, d.actual, format) })))] : []),
           ...result.differences.flatMap((d) => [
             `- ${differenceMessage(d, format)}`,
             ...d.events.map((e) => `    from ${e.eventName} in block ${e.blockNumber}, tx ${e.transactionHash} (log ${e.logIndex})`),
